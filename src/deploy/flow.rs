@@ -124,6 +124,8 @@ async fn locked_out(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) {
             changes: Vec::new(),
             notes: vec![note],
             outputs: state.map(|s| s.outputs).unwrap_or_default(),
+            // Nothing was previewed: what version it would run is not known.
+            worker_version: None,
         });
     }
 }
