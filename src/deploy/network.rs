@@ -50,10 +50,10 @@ pub(super) async fn fleet_network(
 }
 
 /// The security groups and prefix lists the stack file names (`workers.security_groups`,
-/// `workers.egress`), checked in the workers' Region before any change: each exists, and a
-/// group the workers wear is in their VPC `vpc` (a group an egress rule names may be in a
-/// peered one). One that does not is an error at its own line; a read that fails is an error
-/// too, never "fine".
+/// `workers.egress`), checked in the workers' Region before any change: each exists, a group
+/// the workers wear is in their VPC `vpc`, and a group an egress rule names is in `vpc` or in
+/// a VPC joined to it by an active peering connection ([`egress_group_problems`]). One that
+/// is not is an error at its own line; a read that fails is an error too, never "fine".
 pub(super) async fn check_network_references(
     clients: &Clients,
     env: &Environment,
@@ -82,14 +82,22 @@ pub(super) async fn check_network_references(
     if !groups.is_empty() {
         let ids: Vec<String> = groups.iter().map(|(_, id, _)| id.to_string()).collect();
         let found = network::security_groups(&clients.ec2, &ids).await?;
+        let mut elsewhere: Vec<(&str, &str, &str)> = Vec::new();
         for (field, id, worn) in &groups {
             let why = match found.get(*id) {
                 None => format!("security group {id} does not exist in {}", clients.region),
                 Some(in_vpc) if *worn && in_vpc != vpc => format!(
                     "security group {id} is in {in_vpc}, and the workers run in {vpc}: a worker wears groups of its own VPC only"
                 ),
+                Some(in_vpc) if in_vpc != vpc => {
+                    elsewhere.push((field, id, in_vpc));
+                    continue;
+                }
                 Some(_) => continue,
             };
+            problems.push(env.source.error(field, why));
+        }
+        for (field, why) in egress_group_problems(clients, vpc, &elsewhere).await? {
             problems.push(env.source.error(field, why));
         }
     }
@@ -109,6 +117,66 @@ pub(super) async fn check_network_references(
         true => Ok(()),
         false => Err(crate::error::Error::Input(problems)),
     }
+}
+
+/// The egress rules among `rules` (field, group, the group's VPC) whose group, in another VPC
+/// than the workers' `vpc`, an outbound rule of theirs cannot name, each with why and what to
+/// do instead.
+///
+/// A rule may name a group of a peer VPC "in the same Region" once "the VPC peering connection
+/// [is] in the active state" (inbound or outbound rules; "Update your security groups to
+/// reference peer security groups",
+/// <https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-security-groups.html>). A
+/// transit gateway with security group referencing on carries references in inbound rules
+/// only: "Outbound security rules referencing over Transit Gateway aren't supported"
+/// ("Security group referencing", <https://docs.aws.amazon.com/vpc/latest/tgw/tgw-vpc-attachments.html#vpc-attachment-security>;
+/// <https://aws.amazon.com/blogs/networking-and-content-delivery/introducing-security-group-referencing-for-aws-transit-gateway/>),
+/// so a shared transit gateway is named in the refusal, never taken as a way. A group of
+/// another Region or account is not found at all (`does not exist`, above).
+///
+/// Fail closed: a peering connection not found active is none, and a read of them that fails
+/// is an error. Only the reference is checked, not the routes over the connection
+/// (docs/stack-file.md says so). The transit gateways are read only to say why; a read of
+/// them that fails leaves the refusal as it is, saying what could not be read.
+async fn egress_group_problems<'f>(
+    clients: &Clients,
+    vpc: &str,
+    rules: &[(&'f str, &str, &str)],
+) -> Result<Vec<(&'f str, String)>> {
+    let mut peered: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for (field, id, other) in rules {
+        let active = match peered.get(other) {
+            Some(a) => *a,
+            None => {
+                let a = !network::active_peerings(&clients.ec2, vpc, other)
+                    .await?
+                    .is_empty();
+                peered.insert(other, a);
+                a
+            }
+        };
+        if active {
+            continue;
+        }
+        let gateway = match network::shared_transit_gateways(&clients.ec2, vpc, other).await {
+            Ok(shared) if !shared.is_empty() => format!(
+                " They share transit gateway {}, but a transit gateway carries group references in inbound rules only, never in an outbound rule such as this one.",
+                shared.join(", ")
+            ),
+            Ok(_) => String::new(),
+            Err(e) => format!(
+                " Whether they share a transit gateway could not be read ({e}); one would not carry the reference anyway: a transit gateway does so in inbound rules only."
+            ),
+        };
+        problems.push((
+            *field,
+            format!(
+                "security group {id} is in {other}, and the workers run in {vpc}: an egress rule may name a group of the workers' VPC, or of a VPC joined to it by an active VPC peering connection in the same Region, and no active one joins {vpc} and {other}.{gateway} Peer the two VPCs and accept the connection, or name the group's addresses instead: its VPC's CIDR block (cidr) or a prefix list (prefix_list)"
+            ),
+        ));
+    }
+    Ok(problems)
 }
 
 /// The VPC and subnets `workers.network` names: the VPC exists in the Region, and each subnet

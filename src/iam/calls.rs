@@ -304,6 +304,19 @@ pub(super) const CALLS: &[Call] = &[
         "DescribeManagedPrefixLists",
         &["ec2:DescribeManagedPrefixLists"],
     ),
+    // EC2: whether a group an egress rule names in another VPC is across an active peering
+    // connection, and, where none is, whether the two VPCs share a transit gateway (which
+    // carries no reference in an outbound rule; src/deploy/network.rs).
+    call(
+        "ec2",
+        "DescribeVpcPeeringConnections",
+        &["ec2:DescribeVpcPeeringConnections"],
+    ),
+    call(
+        "ec2",
+        "DescribeTransitGatewayAttachments",
+        &["ec2:DescribeTransitGatewayAttachments"],
+    ),
     // EC2: whether the workers' subnets have a way out, and the VPC's endpoints where one
     // has none (src/deploy/reach.rs).
     call("ec2", "DescribeRouteTables", &["ec2:DescribeRouteTables"]),

@@ -268,11 +268,17 @@ fn parse_page(xml: &str, set: &str) -> Result<Page, XmlDecodeError> {
     let mut doc = Document::new(xml);
     let mut root = doc.root_element()?;
     let mut page = Page::default();
+    let structures = SET_STRUCTURES
+        .iter()
+        .find(|(s, _)| *s == set)
+        .map_or(&[][..], |(_, names)| *names);
     while let Some(mut tag) = root.next_tag() {
         if tag.start_el().matches(set) {
             while let Some(mut item) = tag.next_tag() {
                 if item.start_el().matches("item") {
-                    page.items.push(fields(&mut item)?);
+                    let mut out = Item::new();
+                    fields_into(&mut item, "", &mut out, structures);
+                    page.items.push(out);
                 }
             }
         } else if tag.start_el().matches("nextToken") {
@@ -291,7 +297,7 @@ fn parse_page(xml: &str, set: &str) -> Result<Page, XmlDecodeError> {
 /// ([`VALUE_SETS`]); the set's own key reads as "".
 fn fields(item: &mut ScopedDecoder) -> Result<Item, XmlDecodeError> {
     let mut out = Item::new();
-    fields_into(item, "", &mut out);
+    fields_into(item, "", &mut out, &[]);
     Ok(out)
 }
 
@@ -308,11 +314,23 @@ const VALUE_SETS: &[&str] = &["routeTableIdSet", "subnetIdSet", "networkInterfac
 /// are read the same way.
 const STRUCTURES: &[&str] = &["cidrBlockState", "error", "vCpuInfo", "gpuInfo"];
 
+/// Structures read field by field only in the items of one set, where a field of the same name
+/// is text in other answers: a VPC peering connection's two sides and its status
+/// (`requesterVpcInfo.vpcId`, `status.code`;
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcPeeringConnection.html>),
+/// where a network interface's `status` is a word
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NetworkInterface.html>).
+const SET_STRUCTURES: &[(&str, &[&str])] = &[(
+    "vpcPeeringConnectionSet",
+    &["requesterVpcInfo", "accepterVpcInfo", "status"],
+)];
+
 /// Lists whose name does not end in `Set`: an instance type's GPUs
 /// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GpuInfo.html>, `gpus`).
 const LISTS: &[&str] = &["gpus"];
 
-fn fields_into(item: &mut ScopedDecoder, prefix: &str, out: &mut Item) {
+/// `structures`: the set's own structures ([`SET_STRUCTURES`]) beside [`STRUCTURES`].
+fn fields_into(item: &mut ScopedDecoder, prefix: &str, out: &mut Item, structures: &[&str]) {
     while let Some(mut f) = item.next_tag() {
         let name = f.start_el().local().to_string();
         if name.ends_with("Set") || LISTS.contains(&name.as_str()) {
@@ -330,14 +348,14 @@ fn fields_into(item: &mut ScopedDecoder, prefix: &str, out: &mut Item) {
                         .unwrap_or_default();
                     out.insert(key, text);
                 } else {
-                    fields_into(&mut member, &format!("{key}."), out);
+                    fields_into(&mut member, &format!("{key}."), out, structures);
                 }
             }
             out.insert(format!("{prefix}{name}"), String::new());
             continue;
         }
-        if STRUCTURES.contains(&name.as_str()) {
-            fields_into(&mut f, &format!("{prefix}{name}."), out);
+        if STRUCTURES.contains(&name.as_str()) || structures.contains(&name.as_str()) {
+            fields_into(&mut f, &format!("{prefix}{name}."), out, structures);
             out.insert(format!("{prefix}{name}"), String::new());
             continue;
         }

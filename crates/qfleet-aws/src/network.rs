@@ -168,6 +168,74 @@ pub async fn security_groups(ec2: &Ec2, ids: &[String]) -> Result<BTreeMap<Strin
         .collect())
 }
 
+/// The active VPC peering connections that join `a` and `b`, either one the requester, by id
+/// (DescribeVpcPeeringConnections filtered by `status-code` `active` and by each side's
+/// `vpc-id`, <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcPeeringConnections.html>).
+/// The filters ask for both VPCs on each side; a connection in the answer is kept only when it
+/// says so itself: its status `active`, its two sides `a` and `b` (a connection of a VPC with
+/// itself is none). Positive evidence only: a filter not applied never makes one active.
+pub async fn active_peerings(ec2: &Ec2, a: &str, b: &str) -> Result<Vec<String>> {
+    let found = ec2
+        .describe(
+            &format!("reading the VPC peering connections between {a} and {b}"),
+            "DescribeVpcPeeringConnections",
+            "vpcPeeringConnectionSet",
+            &[],
+            &[
+                filter("status-code", ["active"]),
+                filter("requester-vpc-info.vpc-id", [a, b]),
+                filter("accepter-vpc-info.vpc-id", [a, b]),
+            ],
+        )
+        .await?;
+    let mut ids: Vec<String> = found
+        .into_iter()
+        .filter(|p| p.get("status.code").map(String::as_str) == Some("active"))
+        .filter(|p| {
+            let side = |k: &str| p.get(&format!("{k}.vpcId")).map(String::as_str);
+            matches!(
+                (side("requesterVpcInfo"), side("accepterVpcInfo")),
+                (Some(r), Some(c)) if (r == a && c == b) || (r == b && c == a)
+            )
+        })
+        .filter_map(|p| p.get("vpcPeeringConnectionId").cloned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The transit gateways both `a` and `b` have an available VPC attachment to
+/// (DescribeTransitGatewayAttachments filtered by `resource-type` `vpc`, `resource-id` and
+/// `state` `available`,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTransitGatewayAttachments.html>).
+/// An account lists the attachments of its own VPCs, and the transit gateway's owner every
+/// attachment to it.
+pub async fn shared_transit_gateways(ec2: &Ec2, a: &str, b: &str) -> Result<Vec<String>> {
+    let found = ec2
+        .describe(
+            &format!("reading the transit gateway attachments of {a} and {b}"),
+            "DescribeTransitGatewayAttachments",
+            "transitGatewayAttachments",
+            &[],
+            &[
+                filter("resource-type", ["vpc"]),
+                filter("resource-id", [a, b]),
+                filter("state", ["available"]),
+            ],
+        )
+        .await?;
+    let attached = |vpc: &str| -> BTreeSet<String> {
+        found
+            .iter()
+            .filter(|t| t.get("resourceId").map(String::as_str) == Some(vpc))
+            .filter(|t| t.get("state").map(String::as_str) == Some("available"))
+            .filter_map(|t| t.get("transitGatewayId").cloned())
+            .collect()
+    };
+    Ok(attached(a).intersection(&attached(b)).cloned().collect())
+}
+
 /// The subnets among `ids` that exist in the Region, each with its VPC and availability zone
 /// (DescribeSubnets filtered by `subnet-id`: an id that does not exist is left out;
 /// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSubnets.html>).
@@ -867,5 +935,74 @@ mod tests {
         assert_eq!(found[1].state, "available");
         assert!(found[1].private_dns);
         assert!(found[1].route_tables.is_empty());
+    }
+
+    /// AWS's VpcPeeringConnection answer: each side's VPC under `requesterVpcInfo` and
+    /// `accepterVpcInfo`, the state under `status/code`
+    /// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcPeeringConnection.html).
+    /// Every connection is answered, whatever the filters: only one the answer itself says is
+    /// active and joins the two VPCs counts.
+    #[tokio::test]
+    async fn as_aws_documents_a_peering_connection_counts_only_when_its_answer_says_active_between_the_two()
+     {
+        let pcx = |id: &str, requester: &str, accepter: &str, code: &str| {
+            format!(
+                "<item><vpcPeeringConnectionId>{id}</vpcPeeringConnectionId><requesterVpcInfo><ownerId>111122223333</ownerId><vpcId>{requester}</vpcId><cidrBlock>10.0.0.0/16</cidrBlock><peeringOptions><allowDnsResolutionFromRemoteVpc>false</allowDnsResolutionFromRemoteVpc></peeringOptions><region>eu-west-1</region></requesterVpcInfo><accepterVpcInfo><ownerId>111122223333</ownerId><vpcId>{accepter}</vpcId><region>eu-west-1</region></accepterVpcInfo><status><code>{code}</code><message>{code}</message></status><tagSet/></item>"
+            )
+        };
+        let xml = format!(
+            "<DescribeVpcPeeringConnectionsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><vpcPeeringConnectionSet>{}{}{}{}</vpcPeeringConnectionSet></DescribeVpcPeeringConnectionsResponse>",
+            pcx("pcx-pending", "vpc-a", "vpc-b", "pending-acceptance"),
+            pcx("pcx-third", "vpc-a", "vpc-c", "active"),
+            pcx("pcx-self", "vpc-a", "vpc-a", "active"),
+            pcx("pcx-ok", "vpc-b", "vpc-a", "active"),
+        );
+        let fake = Fake::by_action(&[("DescribeVpcPeeringConnections", xml.as_str())]);
+        let ec2 = Ec2::with_http_client("eu-west-1", fake.client());
+        assert_eq!(
+            active_peerings(&ec2, "vpc-a", "vpc-b").await.unwrap(),
+            ["pcx-ok"]
+        );
+        let without = xml.replace("<code>active</code><message>active</message></status><tagSet/></item></vpcPeeringConnectionSet>", "<code>expired</code><message>expired</message></status><tagSet/></item></vpcPeeringConnectionSet>");
+        let fake = Fake::by_action(&[("DescribeVpcPeeringConnections", without.as_str())]);
+        let ec2 = Ec2::with_http_client("eu-west-1", fake.client());
+        assert!(
+            active_peerings(&ec2, "vpc-a", "vpc-b")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// AWS's TransitGatewayAttachment answer: `transitGatewayId`, `resourceId`, `state`
+    /// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_TransitGatewayAttachment.html).
+    #[tokio::test]
+    async fn as_aws_documents_a_transit_gateway_is_shared_when_both_vpcs_are_attached_and_available()
+     {
+        let att = |tgw: &str, vpc: &str, state: &str| {
+            format!(
+                "<item><transitGatewayAttachmentId>tgw-attach-{vpc}-{tgw}</transitGatewayAttachmentId><transitGatewayId>{tgw}</transitGatewayId><transitGatewayOwnerId>111122223333</transitGatewayOwnerId><resourceOwnerId>111122223333</resourceOwnerId><resourceType>vpc</resourceType><resourceId>{vpc}</resourceId><state>{state}</state><association><transitGatewayRouteTableId>tgw-rtb-1</transitGatewayRouteTableId><state>associated</state></association><creationTime>2024-09-25T00:00:00.000Z</creationTime><tagSet/></item>"
+            )
+        };
+        let xml = format!(
+            "<DescribeTransitGatewayAttachmentsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><transitGatewayAttachments>{}{}{}{}{}</transitGatewayAttachments></DescribeTransitGatewayAttachmentsResponse>",
+            att("tgw-1", "vpc-a", "available"),
+            att("tgw-1", "vpc-b", "available"),
+            att("tgw-2", "vpc-a", "available"),
+            att("tgw-2", "vpc-b", "pendingAcceptance"),
+            att("tgw-3", "vpc-b", "available"),
+        );
+        let fake = Fake::by_action(&[("DescribeTransitGatewayAttachments", xml.as_str())]);
+        let ec2 = Ec2::with_http_client("eu-west-1", fake.client());
+        assert_eq!(
+            shared_transit_gateways(&ec2, "vpc-a", "vpc-b")
+                .await
+                .unwrap(),
+            ["tgw-1"]
+        );
+        let asked = fake.requests();
+        assert_eq!(asked[0].param("Filter.2.Name"), Some("resource-id"));
+        assert_eq!(asked[0].param("Filter.2.Value.1"), Some("vpc-a"));
+        assert_eq!(asked[0].param("Filter.2.Value.2"), Some("vpc-b"));
     }
 }

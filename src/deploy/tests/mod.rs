@@ -5,6 +5,7 @@
 //! `as_aws_documents` when the answer follows AWS's documentation rather than an emulator.
 
 mod details;
+mod egress;
 mod failed;
 mod flow;
 mod logged;
