@@ -303,6 +303,33 @@ pub(super) async fn endpoint_parameters(
         .iter()
         .filter(|s| !crate::render::reach::by_gateway(s))
         .count();
+    // Each interface endpoint made goes in the workers' subnets whose zones offer its service.
+    let making: Vec<String> = plan
+        .interface
+        .iter()
+        .filter(|e| params.get(&e.parameter()).map(String::as_str) == Some("create"))
+        .map(|e| e.service.clone())
+        .collect();
+    let (placed, mut zone_notes) = match making.is_empty() {
+        true => (BTreeMap::new(), Vec::new()),
+        false => {
+            let offered = network::endpoint_service_zones(ec2, &clients.region, &making).await?;
+            let zones = network::subnet_zones(ec2, &plan.subnets).await?;
+            let keys = subnet_keys(env, &plan.subnets);
+            place(&Placing {
+                stack: &stack,
+                region: &clients.region,
+                services: &making,
+                keys: &keys,
+                zones: &zones,
+                offered: &offered,
+            })?
+        }
+    };
+    for e in &plan.interface {
+        let subnets = placed.get(&e.service).unwrap_or(&plan.subnets);
+        params.insert(e.subnets_parameter(), subnets.join(","));
+    }
     if !plan.interface.is_empty() {
         if interface_made > 0 {
             check_dns(env, ec2, &plan.vpc).await?;
@@ -323,12 +350,13 @@ pub(super) async fn endpoint_parameters(
     let mut notes = Vec::new();
     if !made.is_empty() {
         notes.push(format!(
-            "{stack}: makes (or keeps) the endpoints for {} in {}: {interface_made} interface endpoint(s), each in {} zone(s) ({COST}); they outlive the environment unless its teardown is asked to delete them",
+            "{stack}: makes (or keeps) the endpoints for {} in {}: {interface_made} interface endpoint(s), each in the workers' zones that offer its service, up to {} ({COST}); they outlive the environment unless its teardown is asked to delete them",
             made.join(", "),
             plan.vpc,
             plan.subnets.len()
         ));
     }
+    notes.append(&mut zone_notes);
     if !found.is_empty() {
         notes.push(format!(
             "{stack}: uses the endpoints {} already has: {}; whoever made them keeps them",
@@ -361,6 +389,152 @@ async fn check_dns(env: &Environment, ec2: &crate::aws::ec2::Ec2, vpc: &str) -> 
         ]));
     }
     Ok(())
+}
+
+/// The subnets each interface endpoint's service goes in, by service.
+type Placed = BTreeMap<String, Vec<String>>;
+
+/// What [`place`] decides from.
+struct Placing<'a> {
+    stack: &'a str,
+    region: &'a str,
+    /// The interface endpoints' services this stack makes.
+    services: &'a [String],
+    /// The plan's subnets in order, each with the stage and zone key that name it.
+    keys: &'a [(&'a Environment, String, String)],
+    /// The subnets' zones, as DescribeSubnets gives them.
+    zones: &'a BTreeMap<String, network::SubnetZone>,
+    /// The services' zones, as DescribeVpcEndpointServices gives them.
+    offered: &'a BTreeMap<String, network::OfferedZones>,
+}
+
+/// The subnets each interface endpoint goes in: those of the workers' subnets whose zone
+/// offers its service, and a note for each service some zone lacks; or a refusal before any
+/// change.
+///
+/// An interface endpoint can be made only in a zone that offers its service: CloudFormation's
+/// create of one that names a subnet elsewhere fails ("does not support the Availability Zone
+/// of the subnet"), and DescribeVpcEndpointServices names the zones that do
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html>).
+/// us-east-1's use1-az3 lacks many services, and its name differs per account, so the answer
+/// is matched by zone id where it gives ids ([`network::OfferedZones::offers`]).
+///
+/// A team wants the deploy to work, and the workers in a zone without the service still reach
+/// it: the endpoint's private DNS name "resolves to the private IP addresses of the endpoint
+/// network interfaces in the VPC", in every zone it is in
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html>,
+/// `PrivateDnsEnabled`), and a VPC routes between its zones. So the endpoint is made where the
+/// service is offered, and the plan says where it is not (that zone's calls cross zones,
+/// billed per GB). Refused, at the subnets' keys: a service offered in none of the workers'
+/// zones. Refused as not checked: a subnet or service whose zones were not read.
+fn place(p: &Placing<'_>) -> Result<(Placed, Vec<String>)> {
+    let region = p.region;
+    let label = |subnet: &str| -> String {
+        match p.zones.get(subnet) {
+            Some(network::SubnetZone { name, id: Some(id) }) => format!("{name} ({id})"),
+            Some(z) => z.name.clone(),
+            None => subnet.to_string(),
+        }
+    };
+    if let Some((_, _, s)) = p.keys.iter().find(|(_, _, s)| !p.zones.contains_key(s)) {
+        return Err(Error::aws(format!(
+            "{}: EC2 did not describe subnet {s}: whether each endpoint's service is offered in its Availability Zone could not be checked; nothing was changed",
+            p.stack
+        )));
+    }
+    let mut placed = BTreeMap::new();
+    let mut notes = Vec::new();
+    let mut nowhere: Vec<(String, String)> = Vec::new();
+    let mut problems = Vec::new();
+    for service in p.services {
+        let name = format!("com.amazonaws.{region}.{service}");
+        let Some(offered) = p.offered.get(service) else {
+            if let Some((stage, _, _)) = p.keys.first() {
+                problems.push(stage.source.error(
+                    "workers.network.endpoints",
+                    format!(
+                        "AWS offers no interface endpoint {name} in {region} (DescribeVpcEndpointServices lists none), and the workers call {service}: route the subnets to a NAT gateway instead of endpoints: create"
+                    ),
+                ));
+            }
+            continue;
+        };
+        if offered.names.is_empty() && offered.ids.is_empty() {
+            return Err(Error::aws(format!(
+                "{}: DescribeVpcEndpointServices named no Availability Zone for {name}: where its endpoint can go could not be checked; nothing was changed",
+                p.stack
+            )));
+        }
+        let (here, not): (Vec<&(&Environment, String, String)>, Vec<_>) = p
+            .keys
+            .iter()
+            .partition(|(_, _, s)| p.zones.get(s).is_some_and(|z| offered.offers(z)));
+        let mut offered_in = offered.names.join(", ");
+        if !offered.ids.is_empty() {
+            offered_in = format!("{offered_in} (zone ids {})", offered.ids.join(", "));
+        }
+        if here.is_empty() {
+            nowhere.push((service.clone(), offered_in));
+            continue;
+        }
+        if !not.is_empty() {
+            notes.push(format!(
+                "{}: the endpoint for {service} goes in {} only: AWS does not offer {name} in {}; the workers there reach it through the other zones' (its private DNS name answers with every zone's address; traffic across zones is billed per GB)",
+                p.stack,
+                here.iter().map(|(_, _, s)| format!("{s} ({})", label(s))).collect::<Vec<_>>().join(", "),
+                not.iter().map(|(_, _, s)| label(s)).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        placed.insert(
+            service.clone(),
+            here.iter().map(|(_, _, s)| s.clone()).collect(),
+        );
+    }
+    if !nowhere.is_empty() {
+        for (stage, zone, subnet) in p.keys {
+            let what: Vec<String> = nowhere
+                .iter()
+                .map(|(service, offered_in)| {
+                    format!("com.amazonaws.{region}.{service} (offered in {offered_in})")
+                })
+                .collect();
+            problems.push(stage.source.error(
+                &format!("workers.network.subnets.{zone}"),
+                format!(
+                    "subnet {subnet} is in {}, and none of the workers' zones offers {}: an interface endpoint can be made only in a zone that offers its service. Add a subnet in one of those zones, or route the subnets to a NAT gateway instead of endpoints: create",
+                    label(subnet),
+                    what.join(", ")
+                ),
+            ));
+        }
+    }
+    match problems.is_empty() {
+        true => Ok((placed, notes)),
+        false => Err(Error::Input(problems)),
+    }
+}
+
+/// The plan's subnets `subnets`, each with the stage and zone key that name it first.
+fn subnet_keys<'a>(
+    env: &'a Environment,
+    subnets: &[String],
+) -> Vec<(&'a Environment, String, String)> {
+    let mut out: Vec<(&Environment, String, String)> = Vec::new();
+    for subnet in subnets {
+        let named = env
+            .stages()
+            .into_iter()
+            .find_map(|stage| match &stage.spec.workers.network {
+                Network::Explicit(n) if n.endpoints == EndpointsMode::Create => n
+                    .subnets
+                    .iter()
+                    .find(|(_, s)| *s == subnet)
+                    .map(|(zone, _)| (stage, zone.clone(), subnet.clone())),
+                _ => None,
+            });
+        out.extend(named);
+    }
+    out
 }
 
 /// Every subnet of the stages whose network says `endpoints: create`.

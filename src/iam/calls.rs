@@ -321,6 +321,13 @@ pub(super) const CALLS: &[Call] = &[
     // has none (src/deploy/reach.rs).
     call("ec2", "DescribeRouteTables", &["ec2:DescribeRouteTables"]),
     call("ec2", "DescribeVpcEndpoints", &["ec2:DescribeVpcEndpoints"]),
+    // `endpoints: create`: the Availability Zones each interface endpoint's service is offered
+    // in, and those of the workers' subnets (src/deploy/reach.rs).
+    call(
+        "ec2",
+        "DescribeVpcEndpointServices",
+        &["ec2:DescribeVpcEndpointServices"],
+    ),
     // Teardown: the endpoints `workers.network.endpoints: create` made, deleted with their
     // group once nothing else is left in their VPC (src/teardown/endpoints.rs).
     call(

@@ -147,7 +147,8 @@ pub(crate) struct EndpointPlan {
     pub(crate) vpc: String,
     /// One subnet per availability zone: an interface endpoint takes at most one per zone
     /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-vpcendpoint.html>,
-    /// `SubnetIds`).
+    /// `SubnetIds`). Each interface endpoint goes in those whose zone offers its service,
+    /// found by deploy (`Endpoint…Subnets`, src/deploy/reach.rs).
     pub(crate) subnets: Vec<String>,
     /// Interface endpoints: `{id, service}` (`id` the logical id's suffix).
     pub(crate) interface: Vec<PlannedEndpoint>,
@@ -167,6 +168,12 @@ impl PlannedEndpoint {
     /// VPC has one (`found`).
     pub(crate) fn parameter(&self) -> String {
         format!("Endpoint{}Source", self.id)
+    }
+
+    /// An interface endpoint's parameter of the subnets it goes in: those of the workers'
+    /// zones that offer its service (set by deploy).
+    pub(crate) fn subnets_parameter(&self) -> String {
+        format!("Endpoint{}Subnets", self.id)
     }
 }
 
@@ -360,5 +367,33 @@ mod tests {
         assert_eq!(endpoints_for("ecr:GetAuthorizationToken"), ["ecr.api"]);
         assert_eq!(endpoints_for("dynamodb:PutItem"), ["dynamodb"]);
         assert!(endpoints_for("sts:AssumeRole").is_empty());
+    }
+
+    /// Each interface endpoint names its subnets by a parameter deploy sets (the zones that offer
+    /// its service); its default is every subnet of the plan.
+    #[test]
+    fn an_interface_endpoint_takes_its_subnets_from_a_parameter_deploy_sets() {
+        let e = env(&format!(
+            "environment: reach\nregion: eu-west-1\nlab: true\nworkers:\n  min: 1\n  max: 2\n{NETWORK}    endpoints: create\n"
+        ));
+        let data = crate::render::render(&e)
+            .unwrap()
+            .into_iter()
+            .find(|s| s.role == crate::render::StackRole::Data)
+            .unwrap()
+            .template;
+        let t = crate::render::long_form(&data).unwrap();
+        let p = &t["Parameters"]["EndpointLogsSubnets"];
+        assert_eq!(p["Type"], "CommaDelimitedList");
+        assert_eq!(
+            p["Default"],
+            "subnet-0a1b2c3d4e5f67890,subnet-1a1b2c3d4e5f67890"
+        );
+        assert_eq!(
+            t["Resources"]["EndpointLogs"]["Properties"]["SubnetIds"],
+            serde_json::json!({"Ref": "EndpointLogsSubnets"})
+        );
+        // A gateway endpoint has route tables, not subnets.
+        assert!(t["Parameters"]["EndpointS3Subnets"].is_null());
     }
 }

@@ -302,8 +302,16 @@ fn fields(item: &mut ScopedDecoder) -> Result<Item, XmlDecodeError> {
 }
 
 /// The sets whose items are plain values, not structures (DescribeVpcEndpoints'
-/// `routeTableIdSet` and `subnetIdSet`, <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcEndpoint.html>).
-const VALUE_SETS: &[&str] = &["routeTableIdSet", "subnetIdSet", "networkInterfaceIdSet"];
+/// `routeTableIdSet` and `subnetIdSet`, <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcEndpoint.html>;
+/// DescribeVpcEndpointServices' `availabilityZoneSet` and `availabilityZoneIdSet`,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ServiceDetail.html>).
+const VALUE_SETS: &[&str] = &[
+    "routeTableIdSet",
+    "subnetIdSet",
+    "networkInterfaceIdSet",
+    "availabilityZoneSet",
+    "availabilityZoneIdSet",
+];
 
 /// The structures read field by field beside the item's own fields (`cidrBlockState.state`):
 /// a CIDR block's association state (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_VpcCidrBlockState.html>)

@@ -712,6 +712,123 @@ pub async fn vpc_endpoints(ec2: &Ec2, region: &str, vpc: &str) -> Result<Vec<End
         .collect())
 }
 
+/// The Availability Zones an endpoint service is offered in, as DescribeVpcEndpointServices
+/// answers the account that asks: its zones' names (`availabilityZoneSet`, in the asking
+/// account's names) and, where the answer gives them, their ids (`availabilityZoneIdSet`)
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html>,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ServiceDetail.html>). A zone's
+/// name "might be mapped to a different physical Availability Zone in each AWS account"; its id
+/// is the same in every account
+/// (<https://docs.aws.amazon.com/vpc/latest/privatelink/create-endpoint-service.html>,
+/// Considerations).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OfferedZones {
+    pub names: Vec<String>,
+    pub ids: Vec<String>,
+}
+
+/// The interface endpoint services `services` (short names: `sqs`, `ecr.dkr`) of `region`,
+/// each with the zones it is offered in: DescribeVpcEndpointServices filtered by `service-type`
+/// Interface, every page, each detail kept when its `serviceName` is one of `services`. A
+/// service missing from the map is not offered in the Region. The names are matched here, not
+/// by the `service-name` filter: one read answers for every service, whatever the Region
+/// lacks (and moto 5.2.5 answers that filter with HTTP 500, which would leave the emulator
+/// scenarios of `endpoints: create` untested).
+pub async fn endpoint_service_zones(
+    ec2: &Ec2,
+    region: &str,
+    services: &[String],
+) -> Result<BTreeMap<String, OfferedZones>> {
+    if services.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let prefix = format!("com.amazonaws.{region}.");
+    let found = ec2
+        .describe(
+            "reading the Availability Zones of the endpoint services the workers call",
+            "DescribeVpcEndpointServices",
+            "serviceDetailSet",
+            &[],
+            &[filter("service-type", ["Interface"])],
+        )
+        .await?;
+    let mut out: BTreeMap<String, OfferedZones> = BTreeMap::new();
+    for d in &found {
+        let Some(short) = d
+            .get("serviceName")
+            .and_then(|n| n.strip_prefix(&prefix))
+            .filter(|s| services.iter().any(|x| x == s))
+        else {
+            continue;
+        };
+        let zones = out.entry(short.to_string()).or_default();
+        for n in indexed(d, "availabilityZoneSet", None) {
+            if !n.is_empty() && !zones.names.contains(&n) {
+                zones.names.push(n);
+            }
+        }
+        for id in indexed(d, "availabilityZoneIdSet", None) {
+            if !id.is_empty() && !zones.ids.contains(&id) {
+                zones.ids.push(id);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The zone (name and id) of each subnet among `ids` that exists (DescribeSubnets filtered by
+/// `subnet-id`: `availabilityZone` and `availabilityZoneId`,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Subnet.html>).
+pub async fn subnet_zones(ec2: &Ec2, ids: &[String]) -> Result<BTreeMap<String, SubnetZone>> {
+    let found = ec2
+        .describe(
+            "reading the Availability Zones of the workers' subnets",
+            "DescribeSubnets",
+            "subnetSet",
+            &[],
+            &[Filter {
+                name: "subnet-id",
+                values: ids.to_vec(),
+            }],
+        )
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter_map(|s| {
+            let name = s.get("availabilityZone").filter(|z| !z.is_empty())?.clone();
+            Some((
+                s.get("subnetId")?.clone(),
+                SubnetZone {
+                    name,
+                    id: s
+                        .get("availabilityZoneId")
+                        .filter(|z| !z.is_empty())
+                        .cloned(),
+                },
+            ))
+        })
+        .collect())
+}
+
+/// A subnet's Availability Zone: its name in this account, and its id where EC2 gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubnetZone {
+    pub name: String,
+    pub id: Option<String>,
+}
+
+impl OfferedZones {
+    /// Whether `zone` is among them: by its id where both sides give ids (the same in every
+    /// account), else by its name (the answer's names are the asking account's, as the
+    /// subnet's are).
+    pub fn offers(&self, zone: &SubnetZone) -> bool {
+        match (&zone.id, self.ids.is_empty()) {
+            (Some(id), false) => self.ids.contains(id),
+            _ => self.names.contains(&zone.name),
+        }
+    }
+}
+
 fn endpoint(e: &BTreeMap<String, String>, prefix: &str) -> Option<Endpoint> {
     let service = e.get("serviceName")?;
     Some(Endpoint {
@@ -1004,5 +1121,125 @@ mod tests {
         assert_eq!(asked[0].param("Filter.2.Name"), Some("resource-id"));
         assert_eq!(asked[0].param("Filter.2.Value.1"), Some("vpc-a"));
         assert_eq!(asked[0].param("Filter.2.Value.2"), Some("vpc-b"));
+    }
+
+    /// DescribeVpcEndpointServices as the API reference shows its answer
+    /// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html,
+    /// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ServiceDetail.html), in an
+    /// account of us-east-1 whose us-east-1e is use1-az3, where the service `x` is not offered.
+    fn endpoint_services_use1(with_ids: bool) -> String {
+        let zones = |names: &[&str], ids: &[&str]| {
+            let items = |v: &[&str]| {
+                v.iter()
+                    .map(|z| format!("<item>{z}</item>"))
+                    .collect::<String>()
+            };
+            let ids = match with_ids {
+                true => format!(
+                    "<availabilityZoneIdSet>{}</availabilityZoneIdSet>",
+                    items(ids)
+                ),
+                false => String::new(),
+            };
+            format!(
+                "<availabilityZoneSet>{}</availabilityZoneSet>{ids}",
+                items(names)
+            )
+        };
+        let detail = |name: &str, z: String| {
+            format!(
+                "<item><serviceName>com.amazonaws.us-east-1.{name}</serviceName><serviceId>vpce-svc-0{name}</serviceId><serviceType><item><serviceType>Interface</serviceType></item></serviceType>{z}<owner>amazon</owner><baseEndpointDnsNameSet><item>{name}.us-east-1.vpce.amazonaws.com</item></baseEndpointDnsNameSet><privateDnsName>{name}.us-east-1.amazonaws.com</privateDnsName><privateDnsNameSet><item><privateDnsName>{name}.us-east-1.amazonaws.com</privateDnsName></item></privateDnsNameSet><vpcEndpointPolicySupported>true</vpcEndpointPolicySupported><acceptanceRequired>false</acceptanceRequired><managesVpcEndpoints>false</managesVpcEndpoints><privateDnsNameVerificationState>verified</privateDnsNameVerificationState><supportedIpAddressTypeSet><item>ipv4</item></supportedIpAddressTypeSet></item>"
+            )
+        };
+        let all = zones(
+            &[
+                "us-east-1a",
+                "us-east-1b",
+                "us-east-1c",
+                "us-east-1d",
+                "us-east-1e",
+                "us-east-1f",
+            ],
+            &[
+                "use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az3", "use1-az5",
+            ],
+        );
+        let without_az3 = zones(
+            &[
+                "us-east-1a",
+                "us-east-1b",
+                "us-east-1c",
+                "us-east-1d",
+                "us-east-1f",
+            ],
+            &["use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az5"],
+        );
+        format!(
+            "<DescribeVpcEndpointServicesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><serviceNameSet><item>com.amazonaws.us-east-1.sqs</item><item>com.amazonaws.us-east-1.x</item></serviceNameSet><serviceDetailSet>{}{}</serviceDetailSet></DescribeVpcEndpointServicesResponse>",
+            detail("sqs", all),
+            detail("x", without_az3)
+        )
+    }
+
+    #[tokio::test]
+    async fn as_aws_documents_an_endpoint_services_zones_are_read_by_name_and_id() {
+        let xml = endpoint_services_use1(true);
+        let fake = Fake::by_action(&[("DescribeVpcEndpointServices", &xml)]);
+        let ec2 = Ec2::with_http_client("us-east-1", fake.client());
+        let asked = ["sqs", "x", "kms"].map(String::from);
+        let zones = endpoint_service_zones(&ec2, "us-east-1", &asked)
+            .await
+            .unwrap();
+        // kms is not in the answer: not offered in the Region.
+        assert_eq!(zones.keys().collect::<Vec<_>>(), ["sqs", "x"]);
+        assert_eq!(zones["sqs"].names.len(), 6);
+        assert!(!zones["x"].ids.contains(&"use1-az3".to_string()));
+        let r = &fake.requests()[0];
+        assert_eq!(r.param("Filter.1.Name"), Some("service-type"));
+        assert_eq!(r.param("Filter.1.Value.1"), Some("Interface"));
+        assert_eq!(r.param("Filter.2.Name"), None);
+        // use1-az3 is us-east-1e in this account, and another letter in the next: the id
+        // decides where the answer gives ids.
+        let az3 = |name: &str| SubnetZone {
+            name: name.into(),
+            id: Some("use1-az3".into()),
+        };
+        assert!(!zones["x"].offers(&az3("us-east-1e")));
+        assert!(!zones["x"].offers(&az3("us-east-1a")));
+        assert!(zones["sqs"].offers(&az3("us-east-1e")));
+        // An answer with names only: the account's own names decide.
+        let xml = endpoint_services_use1(false);
+        let fake = Fake::by_action(&[("DescribeVpcEndpointServices", &xml)]);
+        let ec2 = Ec2::with_http_client("us-east-1", fake.client());
+        let zones = endpoint_service_zones(&ec2, "us-east-1", &asked)
+            .await
+            .unwrap();
+        assert!(zones["x"].ids.is_empty());
+        assert!(!zones["x"].offers(&az3("us-east-1e")));
+        assert!(zones["x"].offers(&SubnetZone {
+            name: "us-east-1a".into(),
+            id: None
+        }));
+        // No services, no call.
+        assert!(
+            endpoint_service_zones(&ec2, "us-east-1", &[])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(fake.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_subnets_zone_is_read_with_its_id() {
+        let xml = "<DescribeSubnetsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><subnetSet><item><subnetId>subnet-e</subnetId><vpcId>vpc-1</vpcId><availabilityZone>us-east-1e</availabilityZone><availabilityZoneId>use1-az3</availabilityZoneId></item><item><subnetId>subnet-a</subnetId><vpcId>vpc-1</vpcId><availabilityZone>us-east-1a</availabilityZone></item></subnetSet></DescribeSubnetsResponse>";
+        let fake = Fake::by_action(&[("DescribeSubnets", xml)]);
+        let ec2 = Ec2::with_http_client("us-east-1", fake.client());
+        let z = subnet_zones(&ec2, &["subnet-e".into(), "subnet-a".into()])
+            .await
+            .unwrap();
+        assert_eq!(z["subnet-e"].id.as_deref(), Some("use1-az3"));
+        assert_eq!(z["subnet-a"].name, "us-east-1a");
+        assert_eq!(z["subnet-a"].id, None);
     }
 }

@@ -144,8 +144,17 @@ fn creating_vpc() -> crate::aws::signed::fake::Fake {
     let vpcs = format!(
         "<DescribeVpcsResponse {NS}><requestId>r</requestId><vpcSet><item><vpcId>vpc-0123456789abcdef0</vpcId><cidrBlock>10.0.0.0/16</cidrBlock><cidrBlockAssociationSet><item><cidrBlock>10.0.0.0/16</cidrBlock></item><item><cidrBlock>100.64.0.0/16</cidrBlock></item></cidrBlockAssociationSet></item></vpcSet></DescribeVpcsResponse>"
     );
+    let services = endpoint_services(
+        "eu-west-1",
+        &[(
+            "*",
+            &["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+            &["euw1-az1", "euw1-az2", "euw1-az3"],
+        )],
+    );
     crate::aws::signed::fake::Fake::new(move |r| match r.param("Action") {
         Some("DescribeVpcs") => (200, vpcs.clone()),
+        Some("DescribeVpcEndpointServices") => (200, services(r)),
         Some("DescribeVpcAttribute") => {
             let name = r.param("Attribute").unwrap_or_default();
             // DNS hostnames are off in a VPC whose id ends in 9 (none of the defaults).
@@ -160,6 +169,87 @@ fn creating_vpc() -> crate::aws::signed::fake::Fake {
         }
         _ => inner.answer(r),
     })
+}
+
+/// The interface services a Region offers, in the answers below: those the workers call,
+/// and others they do not.
+const INTERFACE_SERVICES: &[&str] = &[
+    "autoscaling",
+    "cloudformation",
+    "ec2",
+    "ec2messages",
+    "ecr.api",
+    "ecr.dkr",
+    "ecs",
+    "events",
+    "execute-api",
+    "kms",
+    "lambda",
+    "logs",
+    "monitoring",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "ssm",
+    "ssmmessages",
+    "states",
+    "sts",
+];
+
+/// DescribeVpcEndpointServices as the API reference shows its answer
+/// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html>,
+/// <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ServiceDetail.html>): for each
+/// every interface service of the Region ([`INTERFACE_SERVICES`] and those `offered` names),
+/// its detail with the zones `offered` gives it (`*` for any service not named); a service
+/// listed without zones is not offered in the Region, and is left out of the answer.
+fn endpoint_services(
+    region: &'static str,
+    offered: &'static [(
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+    )],
+) -> impl Fn(&crate::aws::signed::fake::Seen) -> String + Send + Sync + 'static {
+    move |r| {
+        assert_eq!(r.param("Filter.1.Name"), Some("service-type"));
+        assert_eq!(r.param("Filter.1.Value.1"), Some("Interface"));
+        let items =
+            |v: &[&str]| -> String { v.iter().map(|z| format!("<item>{z}</item>")).collect() };
+        let mut details = String::new();
+        let mut names = String::new();
+        let mut all: Vec<&str> = INTERFACE_SERVICES.to_vec();
+        all.extend(offered.iter().map(|(s, _, _)| *s).filter(|s| *s != "*"));
+        all.sort();
+        all.dedup();
+        for short in all {
+            let name = &format!("com.amazonaws.{region}.{short}");
+            let Some((_, zones, ids)) = offered
+                .iter()
+                .find(|(s, _, _)| *s == short)
+                .or_else(|| offered.iter().find(|(s, _, _)| *s == "*"))
+            else {
+                continue;
+            };
+            if zones.is_empty() && ids.is_empty() {
+                continue;
+            }
+            names.push_str(&format!("<item>{name}</item>"));
+            let ids = match ids.is_empty() {
+                true => String::new(),
+                false => format!(
+                    "<availabilityZoneIdSet>{}</availabilityZoneIdSet>",
+                    items(ids)
+                ),
+            };
+            details.push_str(&format!(
+                "<item><serviceName>{name}</serviceName><serviceId>vpce-svc-0{short}</serviceId><serviceType><item><serviceType>Interface</serviceType></item></serviceType><availabilityZoneSet>{}</availabilityZoneSet>{ids}<owner>amazon</owner><baseEndpointDnsNameSet><item>{short}.{region}.vpce.amazonaws.com</item></baseEndpointDnsNameSet><privateDnsName>{short}.{region}.amazonaws.com</privateDnsName><vpcEndpointPolicySupported>true</vpcEndpointPolicySupported><acceptanceRequired>false</acceptanceRequired><managesVpcEndpoints>false</managesVpcEndpoints></item>",
+                items(zones)
+            ));
+        }
+        format!(
+            "<DescribeVpcEndpointServicesResponse {NS}><requestId>r</requestId><serviceNameSet>{names}</serviceNameSet><serviceDetailSet>{details}</serviceDetailSet></DescribeVpcEndpointServicesResponse>"
+        )
+    }
 }
 
 const CREATING: &str = "environment: mk\nregion: eu-west-1\nlab: true\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\n    endpoints: create\n";
@@ -328,5 +418,247 @@ async fn mocked_with_endpoints_create_the_fleet_counts_on_those_the_data_stack_m
             .any(|n| n.contains("makes (or keeps) the endpoints for")),
         "{:?}",
         data.notes
+    );
+}
+
+/// us-east-1, where `use1-az3` lacks many services. The account's subnets are keyed by their
+/// zone names; `az3` is the name use1-az3 has in this account (names differ per account).
+fn use1_vpc(
+    az3: &'static str,
+    offered: &'static [(
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+    )],
+) -> crate::aws::signed::fake::Fake {
+    let inner = creating_vpc();
+    let services = endpoint_services("us-east-1", offered);
+    let subnets = format!(
+        "<DescribeSubnetsResponse {NS}><requestId>r</requestId><subnetSet><item><subnetId>subnet-0123456789abcdef0</subnetId><vpcId>vpc-0123456789abcdef0</vpcId><availabilityZone>us-east-1b</availabilityZone><availabilityZoneId>use1-az1</availabilityZoneId></item><item><subnetId>subnet-0123456789abcdef1</subnetId><vpcId>vpc-0123456789abcdef0</vpcId><availabilityZone>{az3}</availabilityZone><availabilityZoneId>use1-az3</availabilityZoneId></item></subnetSet></DescribeSubnetsResponse>"
+    );
+    crate::aws::signed::fake::Fake::new(move |r| match r.param("Action") {
+        Some("DescribeVpcEndpointServices") => (200, services(r)),
+        Some("DescribeSubnets") => (200, subnets.clone()),
+        _ => inner.answer(r),
+    })
+}
+
+fn use1_env(az3: &str) -> Environment {
+    env(&CREATING
+        .replace("eu-west-1a", "us-east-1b")
+        .replace("eu-west-1b", az3)
+        .replace("region: eu-west-1", "region: us-east-1"))
+}
+
+async fn use1_parameters(
+    e: &Environment,
+    fake: crate::aws::signed::fake::Fake,
+) -> crate::error::Result<(std::collections::BTreeMap<String, String>, Vec<String>)> {
+    let rendered = crate::render::render(e).unwrap();
+    let plan = crate::render::endpoint_plan(e, &rendered[1..])
+        .unwrap()
+        .unwrap();
+    let mut c = clients_with(fake, &[]);
+    c.region = "us-east-1".into();
+    crate::deploy::reach::endpoint_parameters(&c, e, &plan, None).await
+}
+
+/// Every service is offered in every zone but `monitoring`, which use1-az3 lacks: its endpoint
+/// goes in the other zone only, and the plan says so; the rest go in both. The answer's zone
+/// ids decide, whatever the zone's name in this account (us-east-1e here, us-east-1a in
+/// another).
+#[tokio::test]
+async fn as_aws_documents_an_interface_endpoint_goes_only_in_the_zones_that_offer_it() {
+    const ALL_ZONES: &[(&str, &[&str], &[&str])] = &[
+        (
+            "monitoring",
+            &[
+                "us-east-1a",
+                "us-east-1b",
+                "us-east-1c",
+                "us-east-1d",
+                "us-east-1f",
+            ],
+            &["use1-az6", "use1-az1", "use1-az2", "use1-az4", "use1-az5"],
+        ),
+        (
+            "*",
+            &[
+                "us-east-1a",
+                "us-east-1b",
+                "us-east-1c",
+                "us-east-1d",
+                "us-east-1e",
+                "us-east-1f",
+            ],
+            &[
+                "use1-az6", "use1-az1", "use1-az2", "use1-az4", "use1-az3", "use1-az5",
+            ],
+        ),
+    ];
+    // In another account use1-az3 is us-east-1a, and the answer names the zones that way.
+    const OTHER_ACCOUNT: &[(&str, &[&str], &[&str])] = &[
+        (
+            "monitoring",
+            &[
+                "us-east-1b",
+                "us-east-1c",
+                "us-east-1d",
+                "us-east-1e",
+                "us-east-1f",
+            ],
+            &["use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az5"],
+        ),
+        (
+            "*",
+            &[
+                "us-east-1a",
+                "us-east-1b",
+                "us-east-1c",
+                "us-east-1d",
+                "us-east-1e",
+                "us-east-1f",
+            ],
+            &[
+                "use1-az3", "use1-az1", "use1-az2", "use1-az4", "use1-az6", "use1-az5",
+            ],
+        ),
+    ];
+    for (az3, offered) in [("us-east-1e", ALL_ZONES), ("us-east-1a", OTHER_ACCOUNT)] {
+        let e = use1_env(az3);
+        let fake = use1_vpc(az3, offered);
+        let (params, notes) = use1_parameters(&e, fake.clone()).await.unwrap();
+        assert_eq!(params["EndpointMonitoringSource"], "create");
+        assert_eq!(
+            params["EndpointMonitoringSubnets"], "subnet-0123456789abcdef0",
+            "{az3}: not in use1-az3"
+        );
+        let mut both: Vec<&str> = params["EndpointLogsSubnets"].split(',').collect();
+        both.sort();
+        assert_eq!(
+            both,
+            ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+        );
+        let said = notes
+            .iter()
+            .find(|n| n.contains("the endpoint for monitoring goes in"))
+            .unwrap_or_else(|| panic!("{notes:?}"));
+        assert!(
+            said.contains(&format!(
+                "does not offer com.amazonaws.us-east-1.monitoring in {az3} (use1-az3)"
+            )),
+            "{said}"
+        );
+        assert!(
+            said.contains("subnet-0123456789abcdef0 (us-east-1b (use1-az1))"),
+            "{said}"
+        );
+        // One read answers for every service; a gateway endpoint is in route tables, not zones.
+        let asked = fake
+            .requests()
+            .iter()
+            .filter(|r| r.param("Action") == Some("DescribeVpcEndpointServices"))
+            .count();
+        assert_eq!(asked, 1);
+        assert!(!params.contains_key("EndpointS3Subnets"), "{params:?}");
+    }
+}
+
+/// A service offered in none of the workers' zones is refused at each subnet's key, with the
+/// zones that offer it; one the Region does not offer at `endpoints`; nothing is assumed when
+/// the zones cannot be read.
+#[tokio::test]
+async fn as_aws_documents_a_service_in_none_of_the_workers_zones_is_refused_at_the_subnets_keys() {
+    const ELSEWHERE: &[(&str, &[&str], &[&str])] = &[
+        (
+            "monitoring",
+            &["us-east-1c", "us-east-1d"],
+            &["use1-az2", "use1-az4"],
+        ),
+        (
+            "*",
+            &[
+                "us-east-1a",
+                "us-east-1b",
+                "us-east-1c",
+                "us-east-1d",
+                "us-east-1e",
+                "us-east-1f",
+            ],
+            &[
+                "use1-az6", "use1-az1", "use1-az2", "use1-az4", "use1-az3", "use1-az5",
+            ],
+        ),
+    ];
+    let e = use1_env("us-east-1e");
+    let Err(crate::error::Error::Input(errors)) =
+        use1_parameters(&e, use1_vpc("us-east-1e", ELSEWHERE)).await
+    else {
+        panic!("expected an input error")
+    };
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "workers.network.subnets.us-east-1b",
+            "workers.network.subnets.us-east-1e"
+        ]
+    );
+    let text = &errors[1].message;
+    assert!(
+        text.contains("subnet-0123456789abcdef1 is in us-east-1e (use1-az3)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("com.amazonaws.us-east-1.monitoring (offered in us-east-1c, us-east-1d (zone ids use1-az2, use1-az4))"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Add a subnet in one of those zones"),
+        "{text}"
+    );
+    // The line of the key in the file.
+    assert_eq!(errors[1].line, 9, "{:?}", errors[1]);
+
+    // The Region offers no such endpoint service.
+    const NOT_IN_REGION: &[(&str, &[&str], &[&str])] = &[
+        ("monitoring", &[], &[]),
+        (
+            "*",
+            &["us-east-1b", "us-east-1e"],
+            &["use1-az1", "use1-az3"],
+        ),
+    ];
+    let Err(crate::error::Error::Input(errors)) =
+        use1_parameters(&e, use1_vpc("us-east-1e", NOT_IN_REGION)).await
+    else {
+        panic!("expected an input error")
+    };
+    assert_eq!(errors[0].field, "workers.network.endpoints");
+    assert!(
+        errors[0].message.contains(
+            "AWS offers no interface endpoint com.amazonaws.us-east-1.monitoring in us-east-1"
+        ),
+        "{}",
+        errors[0].message
+    );
+
+    // Not allowed to read the services: an error that says what was not checked.
+    let inner = use1_vpc("us-east-1e", ELSEWHERE);
+    let refused = crate::aws::signed::fake::Fake::new(move |r| match r.param("Action") {
+        Some("DescribeVpcEndpointServices") => (
+            403,
+            crate::aws::signed::fake::error(
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation. User: arn:aws:iam::111122223333:user/ci is not authorized to perform: ec2:DescribeVpcEndpointServices",
+            ),
+        ),
+        _ => inner.answer(r),
+    });
+    let err = use1_parameters(&e, refused).await.unwrap_err().to_string();
+    assert!(
+        err.contains("reading the Availability Zones of the endpoint services")
+            && err.contains("ec2:DescribeVpcEndpointServices"),
+        "{err}"
     );
 }
