@@ -465,6 +465,8 @@ fn grant_environment(
                         (place.sweeper_role(), "lambda.amazonaws.com"),
                         // alerts' chat channels: Amazon Q Developer in chat applications.
                         (place.chat_role(), "chatbot.amazonaws.com"),
+                        // alerts.topic in another account: EventBridge's execution role.
+                        (place.team_topic_role(), "events.amazonaws.com"),
                     ];
                     for (role, service) in data_roles {
                         if let Some(role) = role {

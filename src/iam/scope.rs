@@ -692,6 +692,14 @@ impl<'a> Place<'a> {
         self.chat().then(|| self.data_roles())
     }
 
+    /// The data stack's role EventBridge sends the rolled-back deploys' notice as, when
+    /// `alerts.topic` is in another account than this place's (the template's
+    /// `TeamTopicElsewhere`; eb-service-cross-account.html).
+    pub(super) fn team_topic_role(&self) -> Option<String> {
+        let topic = self.env.spec.alerts.as_ref()?.topic.as_deref()?;
+        (topic.split(':').nth(4) != Some(self.account)).then(|| self.data_roles())
+    }
+
     /// Whether `alerts` has a chat channel (the data stack's role and policy, the channels).
     fn chat(&self) -> bool {
         self.env.spec.alerts.as_ref().is_some_and(|a| a.chat())
@@ -703,6 +711,7 @@ impl<'a> Place<'a> {
         self.scheduler_role()
             .or_else(|| self.sweeper_role())
             .or_else(|| self.chat_role())
+            .or_else(|| self.team_topic_role())
     }
 
     /// The data stack's roles, by the names CloudFormation generates for them.

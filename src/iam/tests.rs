@@ -1256,6 +1256,55 @@ fn codedeploy_and_the_functions_versions_and_alias_are_held_to_this_environment(
     }
 }
 
+/// `alerts.topic` of another account: the data stack makes EventBridge's execution role
+/// (eb-service-cross-account.html), so the deploy may create it and pass it to EventBridge
+/// alone; a topic of the deploying account needs neither.
+#[test]
+fn a_team_topic_of_another_account_lets_the_deploy_pass_a_role_to_eventbridge_only() {
+    let passed_to_events = |docs: &[Value]| -> Vec<String> {
+        granting(docs, "iam:PassRole")
+            .into_iter()
+            .filter(|s| s["Condition"].to_string().contains("events.amazonaws.com"))
+            .flat_map(resources)
+            .map(str::to_string)
+            .collect()
+    };
+    let creates = |docs: &[Value]| -> Vec<String> {
+        granting(docs, "iam:CreateRole")
+            .into_iter()
+            .flat_map(resources)
+            .map(str::to_string)
+            .collect()
+    };
+    let elsewhere = lab(
+        "al",
+        "alerts:\n  topic: arn:aws:sns:eu-west-1:444455556666:oncall\n",
+    );
+    let d = for_environments(&[elsewhere], ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    assert_eq!(
+        passed_to_events(&docs),
+        ["arn:aws:iam::123456789012:role/qfleet-al-data-*"]
+    );
+    assert!(
+        creates(&docs).contains(&"arn:aws:iam::123456789012:role/qfleet-al-data-*".to_string()),
+        "{:?}",
+        creates(&docs)
+    );
+    let here = lab(
+        "al",
+        &format!("alerts:\n  topic: arn:aws:sns:eu-west-1:{ACCOUNT}:oncall\n"),
+    );
+    let d = for_environments(&[here], ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    assert!(passed_to_events(&docs).is_empty());
+    assert!(
+        !creates(&docs).iter().any(|r| r.contains("qfleet-al-data-")),
+        "{:?}",
+        creates(&docs)
+    );
+}
+
 /// `alerts` (docs/alerts.md): the chat channels' resources and plan's reads are granted to an
 /// environment with Slack or Teams alone, each scoped to its names; the channels' role may be
 /// passed to the chat service only.

@@ -19,6 +19,9 @@ pub(super) struct Alerts {
     emails: Vec<String>,
     /// The team's own topic: every alarm and notice is published there too.
     topic: Option<String>,
+    /// The account of the team's topic (its ARN's fifth field): the rolled-back deploys' rule
+    /// reaches a topic of another account through a role of its own.
+    topic_account: Option<String>,
     slack: Option<Slack>,
     teams: Option<Teams>,
     /// The chat configurations' name (`qfleet-ENV`; CloudFormation's ConfigurationName is 1
@@ -102,6 +105,11 @@ impl Alerts {
         Some(Alerts {
             emails,
             topic: alerts.topic.clone(),
+            topic_account: alerts
+                .topic
+                .as_deref()
+                .and_then(|t| t.split(':').nth(4))
+                .map(str::to_string),
             slack: alerts.slack.as_ref().map(|s| Slack {
                 workspace: s.workspace.clone(),
                 channel: s.channel.clone(),

@@ -277,6 +277,80 @@ fn a_team_topic_gets_every_alarm_and_the_rolled_back_deploys_by_render() {
     assert_eq!(targets[1]["Arn"], TOPIC);
 }
 
+/// A team topic of another account is reached through an execution role of the rule's
+/// account, set on the target, trusted by EventBridge for this rule alone, and allowed to
+/// publish to that topic only
+/// (<https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-cross-account.html>).
+/// In the topic's own account (decided where the stack is, so one template serves every
+/// account of a stack set) the target has no role, and no role is made.
+#[test]
+fn a_team_topic_of_another_account_is_reached_through_an_execution_role_by_render() {
+    let env = with(
+        &format!(
+            "  topic: {TOPIC}
+"
+        ),
+        "",
+    );
+    let (data, _) = rendered(&env);
+    assert_eq!(
+        format!("{:?}", untagged(&data["Conditions"]["TeamTopicElsewhere"])),
+        format!(
+            "{:?}",
+            untagged(
+                &serde_yaml_ng::from_str::<Value>(
+                    "!Not [!Equals [!Ref AWS::AccountId, \"444455556666\"]]"
+                )
+                .unwrap()
+            )
+        )
+    );
+    let target = &data["Resources"]["RolledBackDeployRule"]["Properties"]["Targets"][1];
+    let role_arn = format!("{:?}", untagged(&target["RoleArn"]));
+    assert!(role_arn.contains("TeamTopicElsewhere"), "{role_arn}");
+    assert!(role_arn.contains("TeamTopicDeliveryRole.Arn"), "{role_arn}");
+    assert!(role_arn.contains("AWS::NoValue"), "{role_arn}");
+    // The alarm topic, in this account, is never sent as a role.
+    let own = &data["Resources"]["RolledBackDeployRule"]["Properties"]["Targets"][0];
+    assert!(own.get("RoleArn").is_none());
+
+    let role = &data["Resources"]["TeamTopicDeliveryRole"];
+    assert_eq!(role["Condition"], "TeamTopicElsewhere");
+    let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"];
+    assert_eq!(trust.as_sequence().unwrap().len(), 1);
+    assert_eq!(trust[0]["Principal"]["Service"], "events.amazonaws.com");
+    let held = format!("{:?}", untagged(&trust[0]["Condition"]["StringEquals"]));
+    assert!(held.contains("aws:SourceAccount"), "{held}");
+    assert!(
+        held.contains(":rule/qfleet-") && held.contains("aws:SourceArn"),
+        "{held}"
+    );
+    let policy = &data["Resources"]["TeamTopicDeliveryPolicy"];
+    assert_eq!(policy["Condition"], "TeamTopicElsewhere");
+    assert_eq!(
+        untagged(&policy["Properties"]["Roles"][0]),
+        "TeamTopicDeliveryRole"
+    );
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Action"], "sns:Publish");
+    assert_eq!(statements[0]["Resource"], TOPIC);
+    // `qfleet outputs` names it, for the topic's policy (docs/alerts.md).
+    let output = &data["Outputs"]["TeamTopicDeliveryRoleArn"];
+    assert_eq!(output["Condition"], "TeamTopicElsewhere");
+
+    // Without a team topic: no condition, no role.
+    let env = with("  email: oncall@example.com\n", "");
+    let (data, _) = rendered(&env);
+    assert!(data["Resources"].get("TeamTopicDeliveryRole").is_none());
+    assert!(
+        data.get("Conditions")
+            .is_none_or(|c| c.get("TeamTopicElsewhere").is_none())
+    );
+}
+
 #[test]
 fn every_alarm_says_what_to_run_next_by_render() {
     let env = with(
