@@ -342,7 +342,7 @@ async fn prepare_both(cx: &Ctx<'_>, read: Read) -> Result<Vec<Prepared>> {
         let spinner = reporter.spinner(&stack.stack_name);
         spinner.set("checking the account's EC2 quotas");
         let deployed = read.states[i].is_some();
-        let notes = super::quota::check(
+        let mut notes = super::quota::check(
             clients,
             owner(cx, i),
             &stack.stack_name,
@@ -350,6 +350,11 @@ async fn prepare_both(cx: &Ctx<'_>, read: Read) -> Result<Vec<Prepared>> {
             opts.over_quota,
         )
         .await?;
+        notes.extend(
+            opts.together
+                .check(clients, owner(cx, i), opts.over_quota)
+                .await?,
+        );
         drop(spinner);
         for n in notes {
             reporter.line(&n);

@@ -34,6 +34,7 @@ pub(crate) fn all(
     );
     let opts = Options {
         found: found.clone(),
+        together: super::quota::Together::of(&session.envs),
         ..opts
     };
     let waves = targets::waves(&session.envs);

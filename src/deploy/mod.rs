@@ -101,6 +101,9 @@ pub(crate) struct Options {
     pub(crate) found: crate::environments::Found,
     /// `--build-engine`: the engine that builds the workers' images (before the file's).
     pub(crate) build_engine: Option<crate::package::engine::Engine>,
+    /// The EC2 fleets of this run, by the account and Region they land in: their quota is
+    /// checked for all of them at once ([`quota::Together`]).
+    pub(crate) together: quota::Together,
 }
 
 impl Default for Options {
@@ -121,6 +124,7 @@ impl Default for Options {
             rollout: false,
             found: crate::environments::Found::default(),
             build_engine: None,
+            together: quota::Together::default(),
         }
     }
 }

@@ -467,5 +467,8 @@ async fn own(
     Some(out)
 }
 
+mod together;
+pub(crate) use together::Together;
+
 #[cfg(test)]
 mod tests;

@@ -170,3 +170,31 @@ async fn a_gpu_fleet_over_the_accounts_quota_is_refused_by_plan_and_deploy_befor
         .arg(&file));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// Two copies of the GPU fleet, each within the account's quota alone (16 vCPUs of 24), not
+/// together (32): a plan of the file refuses them before any change, naming both, and the
+/// quota's holding (issue 86, item 3).
+#[test]
+fn copies_that_each_fit_the_quota_alone_are_refused_together_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("it-gpus");
+    let file = gpu_file(dir.path(), &e);
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}copies: 2\n")).unwrap();
+    let quotas = quotas_standing_in(Some(24.0), 0.0);
+    let o = run(qfleet_on_moto()
+        .env("AWS_ENDPOINT_URL_SERVICE_QUOTAS", &quotas)
+        .args(["plan"])
+        .arg(&file));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    for said in [
+        format!("qfleet-{e}-01-fleet 4 instances"),
+        format!("qfleet-{e}-02-fleet 4 instances"),
+        "32 vCPUs".into(),
+        "with this deploy's other fleets in eu-west-1".into(),
+        "--over-quota".into(),
+    ] {
+        assert!(err.contains(&said), "{said}: {err}");
+    }
+}
