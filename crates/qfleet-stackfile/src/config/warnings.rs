@@ -139,6 +139,35 @@ fn dashboard_warning(env: &Environment) -> Option<String> {
     })
 }
 
+/// A build context above [`CONTEXT_WARNING_BYTES`]: every command that loads the file reads
+/// it all to know the image's tag, and the engine is sent all of it.
+fn context_warnings(env: &Environment) -> Vec<String> {
+    use crate::package::image::CONTEXT_WARNING_BYTES;
+    env.stages()
+        .into_iter()
+        .filter_map(|s| s.image_build.as_ref().map(|b| (s, b)))
+        .filter(|(_, b)| b.bytes > CONTEXT_WARNING_BYTES)
+        .map(|(s, b)| {
+            let field = match s.spec.workers.kind {
+                WorkerKind::Lambda => "workers.lambda.image.build",
+                _ => "workers.image.build",
+            };
+            let stage = s
+                .stage
+                .as_ref()
+                .map(|st| format!(" (stage {})", st.name))
+                .unwrap_or_default();
+            format!(
+                "{field}{stage}: the build context {} holds {} MiB in {} files, more than {} MiB: every command that loads this file reads all of it to know the image's tag, and the engine is sent all of it; leave what the image does not need out with a .dockerignore",
+                b.context.display(),
+                b.bytes / (1024 * 1024),
+                b.files,
+                CONTEXT_WARNING_BYTES / (1024 * 1024)
+            )
+        })
+        .collect()
+}
+
 /// Settings that are allowed but deserve a second look.
 pub fn warnings(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
@@ -152,6 +181,7 @@ pub fn warnings(env: &Environment) -> Vec<String> {
         ));
     }
     w.extend(key_policy_warnings(env));
+    w.extend(context_warnings(env));
     w.extend(dashboard_warning(env));
     w.extend(alert_warnings(env));
     w.extend(schedule_warnings(env, jiff::Timestamp::now()));

@@ -57,6 +57,53 @@ pub struct ImageBuild {
     pub tag: String,
     /// Files of the context the digest covers (what the engine is sent).
     pub files: usize,
+    /// Their bytes, all told ([`CONTEXT_WARNING_BYTES`]).
+    #[serde(skip)]
+    pub bytes: u64,
+}
+
+/// A build context larger than this (500 MiB) is warned about: every command that loads the
+/// stack file reads all of it to know the image's tag, and the engine is sent all of it.
+pub const CONTEXT_WARNING_BYTES: u64 = 500 * 1024 * 1024;
+
+/// Adds `name`, the length of `bytes` and `bytes` to `h`: one field of the digest.
+fn field(h: &mut Sha256, name: &str, bytes: &[u8]) {
+    h.update(name.as_bytes());
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+/// The field `bytes` of a file's contents, read as a stream in blocks of 64 KiB (memory stays
+/// bounded whatever the file's size), and its length. The same digest as [`field`] over the
+/// whole file: its length comes first, from its metadata, and a file whose length changes
+/// while it is read is an error (the image would not be the one tagged).
+fn file_field(h: &mut Sha256, path: &Path) -> Result<u64, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut f = std::fs::File::open(path).map_err(cannot)?;
+    let len = f.metadata().map_err(cannot)?.len();
+    h.update(b"bytes");
+    h.update(len.to_le_bytes());
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut read: u64 = 0;
+    loop {
+        let n = f.read(&mut buf).map_err(cannot)?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        if read > len {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    if read != len {
+        return Err(format!(
+            "{} changed while it was read ({len} bytes, then {read}): build again once it is written",
+            path.display()
+        ));
+    }
+    Ok(len)
 }
 
 /// A build's inputs read and digested; the error says which input could not be read.
@@ -82,15 +129,11 @@ pub fn read(inputs: BuildInputs<'_>) -> Result<ImageBuild, String> {
     walk(&inputs.context, "", &ignore, &mut files)?;
     files.sort();
     let mut h = Sha256::new();
-    let mut field = |name: &str, bytes: &[u8]| {
-        h.update(name.as_bytes());
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    field("qfleet-image-v1", b"");
-    field("dockerfile", &dockerfile);
-    field("target", inputs.target.unwrap_or_default().as_bytes());
-    field("platform", inputs.platform.as_bytes());
+    let h = &mut h;
+    field(h, "qfleet-image-v1", b"");
+    field(h, "dockerfile", &dockerfile);
+    field(h, "target", inputs.target.unwrap_or_default().as_bytes());
+    field(h, "platform", inputs.platform.as_bytes());
     let mut args: Vec<(String, String)> = inputs
         .args
         .iter()
@@ -98,23 +141,25 @@ pub fn read(inputs: BuildInputs<'_>) -> Result<ImageBuild, String> {
         .collect();
     args.sort();
     for (k, v) in &args {
-        field("arg", k.as_bytes());
-        field("value", v.as_bytes());
+        field(h, "arg", k.as_bytes());
+        field(h, "value", v.as_bytes());
     }
+    let mut total: u64 = 0;
     for f in &files {
-        field("path", f.path.as_bytes());
-        field("kind", f.kind.as_bytes());
-        field("mode", &f.mode.to_le_bytes());
-        let bytes = match f.kind {
-            "link" => std::fs::read_link(&f.on_disk)
-                .map(|t| t.to_string_lossy().into_owned().into_bytes()),
-            "dir" => Ok(Vec::new()),
-            _ => std::fs::read(&f.on_disk),
+        field(h, "path", f.path.as_bytes());
+        field(h, "kind", f.kind.as_bytes());
+        field(h, "mode", &f.mode.to_le_bytes());
+        match f.kind {
+            "link" => {
+                let target = std::fs::read_link(&f.on_disk)
+                    .map_err(|e| format!("cannot read {}: {e}", f.on_disk.display()))?;
+                field(h, "bytes", target.to_string_lossy().as_bytes());
+            }
+            "dir" => field(h, "bytes", b""),
+            _ => total += file_field(h, &f.on_disk)?,
         }
-        .map_err(|e| format!("cannot read {}: {e}", f.on_disk.display()))?;
-        field("bytes", &bytes);
     }
-    let digest: String = h
+    let digest: String = std::mem::take(h)
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -127,6 +172,7 @@ pub fn read(inputs: BuildInputs<'_>) -> Result<ImageBuild, String> {
         platform: inputs.platform.to_string(),
         tag: format!("{TAG_PREFIX}{}", &digest[..TAG_DIGITS]),
         files: files.len(),
+        bytes: total,
     })
 }
 
@@ -315,6 +361,39 @@ mod tests {
 
     fn tag(dir: &Path) -> String {
         read(inputs(dir)).unwrap().tag
+    }
+
+    /// The digest is the one every earlier version gave (an image deployed before is not
+    /// built again): each file's bytes read as a stream are the same field as read whole. A
+    /// file of 300,000 bytes spans several blocks.
+    #[cfg(unix)]
+    #[test]
+    fn a_files_bytes_read_as_a_stream_keep_the_tag_of_the_bytes_read_whole() {
+        use std::os::unix::fs::PermissionsExt;
+        let big: String = (0..300_000u32)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let dir = context(&[
+            ("Dockerfile", "FROM scratch\n"),
+            ("app/main.py", "print(1)\n"),
+            ("data/big.txt", &big),
+        ]);
+        for (p, mode) in [
+            ("", 0o755),
+            ("Dockerfile", 0o644),
+            ("app", 0o755),
+            ("app/main.py", 0o644),
+            ("data", 0o755),
+            ("data/big.txt", 0o644),
+        ] {
+            std::fs::set_permissions(dir.path().join(p), std::fs::Permissions::from_mode(mode))
+                .unwrap();
+        }
+        let b = read(inputs(dir.path())).unwrap();
+        // Computed with the whole-file reading this replaced.
+        assert_eq!(b.tag, "src-da63a6932fab30019a6f853f");
+        assert_eq!(b.bytes, 300_000 + 9 + 13);
+        assert_eq!(b.files, 5);
     }
 
     #[test]
