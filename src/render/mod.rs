@@ -85,6 +85,10 @@ const TEMPLATES: &[(&str, &str)] = &[
 /// The program that runs the worker with its secrets (`/usr/local/bin/qfleet-secrets`).
 const SECRETS_HELPER: &str = qfleet_runtime::SECRETS;
 
+/// What a container worker's instance runs around the container: readiness signalled, the
+/// container drained on termination (docs/workers.md, "Container workers").
+const CONTAINER_LIFECYCLE: &str = include_str!("../../templates/qfleet-container-lifecycle.sh");
+
 /// The high-resolution backlog metric's publisher (`scaling.metric: high_resolution`), the
 /// fleet template's inline function code.
 const BACKLOG_PUBLISHER: &str = qfleet_runtime::BACKLOG_PUBLISHER;
@@ -902,6 +906,7 @@ fn ec2_user_data(
             minijinja::context! {
                 worker_sha256 => sha256_hex(&shipped_worker()),
                 secrets_py_gz => embed::gzip_base64(SECRETS_HELPER),
+                container_lifecycle_gz => embed::gzip_base64(&embed::script_without_comments(CONTAINER_LIFECYCLE)),
                 worker_unit => unit.trim_end(),
                 custom_user_data => env.user_data.as_deref().map(str::trim_end),
                 ..c
