@@ -277,3 +277,40 @@ mod tests {
         );
     }
 }
+
+/// The commands qfleet prints, read back as a person pastes them: each `` `qfleet …` `` span
+/// of a text, split into words as a POSIX shell splits them, and parsed by this command line.
+#[cfg(test)]
+pub(crate) mod printed {
+    use clap::Parser;
+
+    /// Every `` `qfleet …` `` span of `text`, its words as a shell splits them (`None`: the
+    /// shell could not split it, an unclosed quote), `qfleet` first.
+    pub(crate) fn commands(text: &str) -> Vec<(String, Option<Vec<String>>)> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|span| span.starts_with("qfleet "))
+            .map(|span| (span.to_string(), shlex::split(span)))
+            .collect()
+    }
+
+    /// The command line `words` (`qfleet` first) as the CLI parses it.
+    pub(crate) fn parse(words: &[String]) -> Result<super::Cli, clap::Error> {
+        super::Cli::try_parse_from(words)
+    }
+
+    /// Every command printed in `text`, parsed; a panic names the first that does not split
+    /// or parse. Their parsed lines, in order.
+    pub(crate) fn parse_all(text: &str) -> Vec<super::Cli> {
+        commands(text)
+            .into_iter()
+            .map(|(span, words)| {
+                let Some(words) = words else {
+                    panic!("`{span}` does not split as a shell splits it, in: {text}");
+                };
+                parse(&words).unwrap_or_else(|e| panic!("`{span}` does not parse: {e}\nin: {text}"))
+            })
+            .collect()
+    }
+}

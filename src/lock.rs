@@ -105,13 +105,19 @@ struct Inner {
     /// version would make the second read as a takeover.
     writing: tokio::sync::Mutex<()>,
     renewing: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// From whom this run took the lock over, when from a run that never released it.
+    taken_over: Option<String>,
 }
 
-/// Takes `env`'s lock for `command` (`deploy`, `teardown`), in its account and Region; another
-/// run's is a refusal naming it.
-pub(crate) async fn take(clients: &Clients, env: &Environment, command: &str) -> Result<EnvLock> {
-    let account = crate::aws::account::id(&clients.sts).await?;
-    let bucket = lock_bucket(clients, &account)
+/// Takes `env`'s lock for `command` (`deploy`, `teardown`), in `account` (the credentials')
+/// and the clients' Region; another run's is a refusal naming it.
+pub(crate) async fn take(
+    clients: &Clients,
+    env: &Environment,
+    account: &str,
+    command: &str,
+) -> Result<EnvLock> {
+    let bucket = lock_bucket(clients, account)
         .await
         .map_err(|e| policy_hint(e, &env.name))?;
     let holder = Holder {
@@ -127,20 +133,21 @@ pub(crate) async fn take(clients: &Clients, env: &Environment, command: &str) ->
         pid: Some(std::process::id()),
         write: 0,
     };
-    let taken = locks::take(&clients.s3, &bucket, &account, &holder, &ended)
+    let taken = locks::take(&clients.s3, &bucket, account, &holder, &ended)
         .await
         .map_err(|e| policy_hint(e.into(), &env.name))?;
     match taken {
         Taken::Held { held, after } => {
+            let taken_over = taken_over(&after, &bucket, &env.name);
             // Registered (and renewed) first: an interrupt during the wait below releases it.
-            let lock = EnvLock::renewed(clients.s3.clone(), holder, held);
+            let lock = EnvLock::renewed(clients.s3.clone(), holder, held, taken_over);
             // The run before this one was killed or crashed, or released the lock moments ago
             // (an interrupted one): a request it had sent may still be on its way (a
             // CreateChangeSet or DeleteStack that lands after this run has read the stacks).
             // Its requests land first.
             let wait = match after {
-                locks::After::Nobody => std::time::Duration::ZERO,
-                locks::After::Ended => SETTLE,
+                locks::After::Nobody | locks::After::Stale { .. } => std::time::Duration::ZERO,
+                locks::After::Ended(_) => SETTLE,
                 locks::After::Released(ago) => SETTLE.saturating_sub(ago),
             };
             tokio::time::sleep(wait).await;
@@ -170,9 +177,56 @@ pub(crate) async fn take(clients: &Clients, env: &Environment, command: &str) ->
     }
 }
 
+/// What to say of a lock taken over from a run that never released it (`after`): from whom
+/// (what it ran, who, on which host and process, since when) and why it could be taken.
+/// `None` for a new lock, or one released.
+fn taken_over(after: &locks::After, bucket: &str, env: &str) -> Option<String> {
+    let whose = |h: &Holder| {
+        let mut at = Vec::new();
+        // The host as written (`studio pid:[4026531836]`): its name, without the namespace.
+        if let Some(host) = h.host.as_deref().and_then(|h| h.split_whitespace().next()) {
+            at.push(format!("host {host}"));
+        }
+        if let Some(pid) = h.pid {
+            at.push(format!("pid {pid}"));
+        }
+        at.push(format!("taken {}", h.since));
+        format!(
+            "the lock of qfleet {} run by {} ({})",
+            h.command,
+            h.holder,
+            at.join(", ")
+        )
+    };
+    match after {
+        locks::After::Nobody | locks::After::Released(_) => None,
+        locks::After::Ended(h) => Some(format!(
+            "this run took over {}: that process has ended (killed or crashed) without releasing it, so what it was changing may be half done; this run goes on from where the stacks stand",
+            whose(h)
+        )),
+        locks::After::Stale {
+            holder,
+            renewed_ago,
+        } => Some(format!(
+            "this run took over {}: it was not renewed for {} min (S3's clock; a holder renews it every minute), so that run crashed or lost its way to S3; if it still runs, two runs may change {env} at once: check it with `qfleet status {env}`",
+            holder.as_ref().map_or_else(
+                || format!("a lock object qfleet cannot read (s3://{bucket}/{env})"),
+                whose
+            ),
+            renewed_ago.as_secs() / 60
+        )),
+    }
+}
+
 impl EnvLock {
-    /// The lock held, with its renewal every [`locks::RENEW_EVERY`] started.
-    fn renewed(s3: aws_sdk_s3::Client, holder: Holder, held: Held) -> EnvLock {
+    /// The lock held, with its renewal every [`locks::RENEW_EVERY`] started; `taken_over`:
+    /// from whom, when from a run that never released it.
+    fn renewed(
+        s3: aws_sdk_s3::Client,
+        holder: Holder,
+        held: Held,
+        taken_over: Option<String>,
+    ) -> EnvLock {
         let lock = EnvLock(Arc::new(Inner {
             s3,
             holder,
@@ -180,6 +234,7 @@ impl EnvLock {
             lost: Mutex::new(None),
             writing: tokio::sync::Mutex::new(()),
             renewing: Mutex::new(None),
+            taken_over,
         }));
         let this = lock.clone();
         let task = tokio::spawn(async move {
@@ -228,6 +283,12 @@ impl EnvLock {
 
     pub(crate) fn environment(&self) -> &str {
         &self.0.holder.environment
+    }
+
+    /// From whom this run took the lock over, when from a run that never released it (its
+    /// process ended, or it was not renewed for a lease): said as a warning by the caller.
+    pub(crate) fn taken_over(&self) -> Option<&str> {
+        self.0.taken_over.as_deref()
     }
 
     /// Releases the lock (the renewals stop); a note when it could not be released, or a
@@ -281,8 +342,10 @@ impl Drop for Inner {
 
 /// Whether the process that holds a lock is known to have ended: it ran on this host, and no
 /// process has its id here now (kill with signal 0 answers ESRCH, "No such process"; POSIX
-/// kill(), <https://pubs.opengroup.org/onlinepubs/9699919799/functions/kill.html>). A process
-/// of that id that runs, or one that may not be signalled, counts as the holder (fail closed).
+/// kill(), <https://pubs.opengroup.org/onlinepubs/9699919799/functions/kill.html>), or the one
+/// that has it has ended and waits to be reaped (a zombie, [`process_ended`]). A process of
+/// that id that runs, one that may not be signalled, or one whose state cannot be read, counts
+/// as the holder (fail closed).
 fn ended(holder: &Holder) -> bool {
     let (Some(theirs), Some(pid), Some(ours)) = (&holder.host, holder.pid, host()) else {
         return false;
@@ -292,17 +355,55 @@ fn ended(holder: &Holder) -> bool {
 
 #[cfg(unix)]
 fn process_exists(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
+    let Ok(id) = libc::pid_t::try_from(pid) else {
         return true;
     };
     // SAFETY: kill with signal 0 sends nothing; it only checks the process's existence.
-    let sent = unsafe { libc::kill(pid, 0) };
-    sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    let sent = unsafe { libc::kill(id, 0) };
+    let exists = sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+    // kill() succeeds on a process that has ended but not yet been reaped by its parent (a
+    // zombie): its id is taken until then, and a run killed with SIGKILL stays one for a moment.
+    exists && !process_ended(pid)
 }
 
 #[cfg(not(unix))]
 fn process_exists(_pid: u32) -> bool {
     true
+}
+
+/// Whether the process `pid` has ended though its id is still taken: its state in
+/// `/proc/PID/stat` (the third field, after the command name in parentheses, which may itself
+/// hold parentheses) is `Z` (zombie: ended, not yet reaped by its parent) or `X` (dead)
+/// (proc_pid_stat(5), <https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html>). `false`
+/// whenever that cannot be read for certain: no such file, a line that does not parse, or a
+/// `/proc` that is not this process's own pid namespace's (its `self` is not this process).
+#[cfg(target_os = "linux")]
+fn process_ended(pid: u32) -> bool {
+    let own = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| stat_fields(&s).map(|(id, _)| id));
+    if own != Some(std::process::id()) {
+        return false;
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| stat_fields(&s))
+        .is_some_and(|(id, state)| id == pid && matches!(state, 'Z' | 'X'))
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn process_ended(_pid: u32) -> bool {
+    false
+}
+
+/// The pid and state of a `/proc/PID/stat` line: `1234 (qfleet) S 1 …`; `None` when it does not
+/// parse.
+#[cfg(any(target_os = "linux", test))]
+fn stat_fields(line: &str) -> Option<(u32, char)> {
+    let (id, rest) = line.split_once(" (")?;
+    let (_, after) = rest.rsplit_once(')')?;
+    let state = after.trim_start().chars().next()?;
+    Some((id.trim().parse().ok()?, state))
 }
 
 /// Where this process's ids mean something: the host's name and, on Linux, its pid
@@ -451,6 +552,127 @@ mod tests {
         assert!(!ended(&holder(here, None)));
     }
 
+    /// A holder killed but not yet reaped by its parent (a zombie: kill(pid, 0) still succeeds
+    /// on it) has ended, read from its state; a live one holds. A real child of this test,
+    /// killed and left unreaped.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_holder_killed_but_not_yet_reaped_has_ended_and_a_live_one_holds() {
+        let holder = |pid: u32| Holder {
+            environment: "lab".into(),
+            command: "deploy".into(),
+            holder: "x".into(),
+            run: "r".into(),
+            since: "t".into(),
+            released: false,
+            interrupted: false,
+            host: host(),
+            pid: Some(pid),
+            write: 0,
+        };
+        let state = |pid: u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| stat_fields(&s))
+                .map(|(_, state)| state)
+        };
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert!(!ended(&holder(pid)), "a live process holds");
+        // SIGKILL, without a wait: the child stays a zombie until it is reaped.
+        child.kill().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while state(pid) != Some('Z') && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(state(pid), Some('Z'), "killed and not reaped: a zombie");
+        // SAFETY: signal 0 sends nothing.
+        let signalled = unsafe { libc::kill(libc::pid_t::try_from(pid).unwrap(), 0) };
+        assert_eq!(signalled, 0, "kill(pid, 0) succeeds on a zombie");
+        assert!(ended(&holder(pid)), "a zombie has ended");
+        child.wait().unwrap();
+        assert!(ended(&holder(pid)), "reaped: no such process");
+    }
+
+    /// The state is read after the command name's last parenthesis: a name may hold
+    /// parentheses and spaces.
+    #[test]
+    fn a_proc_stat_line_gives_its_pid_and_state() {
+        assert_eq!(stat_fields("412 (qfleet) S 1 412 412 0"), Some((412, 'S')));
+        assert_eq!(stat_fields("7 (a) b) (c) Z 1 7"), Some((7, 'Z')));
+        assert_eq!(stat_fields("9 (x) X"), Some((9, 'X')));
+        assert_eq!(stat_fields(""), None);
+        assert_eq!(stat_fields("x (y) R"), None);
+        assert_eq!(stat_fields("3 (y)"), None);
+    }
+
+    /// A lock taken over from a run that never released it is said, naming that run: what it
+    /// ran, who, its host and process, and when it took the lock; and why it could be taken
+    /// (its process ended, or it went a lease without a renewal). A new or released lock is
+    /// not a takeover.
+    #[test]
+    fn a_lock_taken_over_says_from_whom_and_why() {
+        let gone = Holder {
+            environment: "lab".into(),
+            command: "deploy".into(),
+            holder: "ana@studio (pid 4242)".into(),
+            run: "r".into(),
+            since: "2026-11-28T03:00:00Z".into(),
+            released: false,
+            interrupted: false,
+            host: Some("studio pid:[4026531836]".into()),
+            pid: Some(4242),
+            write: 0,
+        };
+        let bucket = "qfleet-locks-1-eu-west-1";
+        assert_eq!(
+            taken_over(&locks::After::Ended(gone.clone()), bucket, "lab").as_deref(),
+            Some(
+                "this run took over the lock of qfleet deploy run by ana@studio (pid 4242) (host studio, pid 4242, taken 2026-11-28T03:00:00Z): that process has ended (killed or crashed) without releasing it, so what it was changing may be half done; this run goes on from where the stacks stand"
+            )
+        );
+        let ci = Holder {
+            holder: "https://github.com/acme/orders/actions/runs/42".into(),
+            command: "teardown".into(),
+            host: None,
+            pid: None,
+            ..gone
+        };
+        let stale = locks::After::Stale {
+            holder: Some(ci),
+            renewed_ago: std::time::Duration::from_secs(420),
+        };
+        assert_eq!(
+            taken_over(&stale, bucket, "lab").as_deref(),
+            Some(
+                "this run took over the lock of qfleet teardown run by https://github.com/acme/orders/actions/runs/42 (taken 2026-11-28T03:00:00Z): it was not renewed for 7 min (S3's clock; a holder renews it every minute), so that run crashed or lost its way to S3; if it still runs, two runs may change lab at once: check it with `qfleet status lab`"
+            )
+        );
+        let unreadable = locks::After::Stale {
+            holder: None,
+            renewed_ago: std::time::Duration::from_secs(3600),
+        };
+        let said = taken_over(&unreadable, bucket, "lab").unwrap_or_default();
+        assert!(
+            said.starts_with(
+                "this run took over a lock object qfleet cannot read (s3://qfleet-locks-1-eu-west-1/lab): it was not renewed for 60 min"
+            ),
+            "{said}"
+        );
+        assert_eq!(taken_over(&locks::After::Nobody, bucket, "lab"), None);
+        assert_eq!(
+            taken_over(
+                &locks::After::Released(std::time::Duration::from_secs(1)),
+                bucket,
+                "lab"
+            ),
+            None
+        );
+    }
+
     /// An access denied on the lock bucket says what to do: print the policy again. Any other
     /// failure stays as it was.
     #[test]
@@ -542,7 +764,9 @@ mod tests {
             clients
         };
         let clients = lab(true);
-        let lock = take(&clients, &env, "deploy").await.unwrap();
+        let lock = take(&clients, &env, "123456789012", "deploy")
+            .await
+            .unwrap();
         let e = lock.confirm().await.unwrap_err().to_string();
         assert!(
             e.contains("this run's lock could not be confirmed before its first change (another run took it over); nothing was changed"),
@@ -555,7 +779,9 @@ mod tests {
                 .is_some_and(|n| n.contains("another run took its lock over"))
         );
         let clients = lab(false);
-        let lock = take(&clients, &env, "deploy").await.unwrap();
+        let lock = take(&clients, &env, "123456789012", "deploy")
+            .await
+            .unwrap();
         lock.confirm().await.unwrap();
         assert_eq!(lock.release().await, None);
     }

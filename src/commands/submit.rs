@@ -93,10 +93,7 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
     .into_iter()
     .next()
     .ok_or(Usage::NoEnvironment { what: "submit to" })?;
-    out.print(&Submitted {
-        environment: env.name.clone(),
-        result,
-    })
+    out.print(&Submitted::new(env, stage, &request.id, result))
 }
 
 /// `--lines FILE`: one job per line, sent in batches (`submit::backfill`).

@@ -68,6 +68,7 @@ pub(super) async fn apply(cx: &Ctx<'_>, p: &Prepared, spinner: &Spinner) -> Resu
         changes: p.changes().to_vec(),
         notes: p.notes.clone(),
         outputs: state.map(|s| s.outputs.clone()).unwrap_or_default(),
+        worker_version: p.new_version.clone(),
     };
     let (action, state) = match &p.step {
         Step::Nothing => (Action::NoChanges, p.state.clone()),

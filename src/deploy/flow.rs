@@ -32,14 +32,22 @@ pub(super) enum Ended {
 
 pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<Ended> {
     crate::ownership::check_account(&cx.clients.sts, cx.env).await?;
-    // A deploy changes the environment: one run at a time (after the account guard, so that
-    // nothing is written in an account the file does not allow). A plan only reads.
-    let lock = match cx.mode == Mode::Deploy && cx.env.deployed_directly() {
-        true => Some(crate::lock::take(cx.clients, cx.env, "deploy").await?),
+    let read = Box::pin(read(cx)).await?;
+    // A deploy that changes something changes the environment: one run at a time (after the
+    // account guard, so that nothing is written in an account the file does not allow). A
+    // plan only reads; so does a deploy whose stacks are all deployed as desired, decided on
+    // DescribeStacks alone (a no-op deploy takes no lock and reads nothing more). The lock is
+    // taken right after that read and before any change set: a run that held it meanwhile
+    // and changed the stacks is seen by CloudFormation, which computes each change set
+    // against the stack as it is then, and by the stack's state, which the preparation reads
+    // again wherever an operation was under way.
+    let lock = match cx.mode == Mode::Deploy && cx.env.deployed_directly() && read.changes(cx.opts)
+    {
+        true => Some(take_lock(cx, done).await?),
         false => None,
     };
     // Boxed: the whole deploy's future is large, and a test thread's stack small.
-    let result = Box::pin(locked(cx, lock.as_ref(), done)).await;
+    let result = Box::pin(locked(cx, lock.as_ref(), read, done)).await;
     if let Some(lock) = lock
         && let Some(note) = lock.release().await
     {
@@ -48,10 +56,93 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
     result
 }
 
+/// The environment's lock, in the credentials' account (which an interrupted run's document
+/// then names). Refused (another run holds it): the stacks as they stand, their changes
+/// unknown ([`locked_out`]). Taken over from a run that never released it: said.
+async fn take_lock(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<crate::lock::EnvLock> {
+    let env = cx.env;
+    let account = crate::aws::account::id(&cx.clients.sts).await?;
+    cx.reporter.ledger.account(&env.name, &account);
+    let lock = match crate::lock::take(cx.clients, env, &account, "deploy").await {
+        Ok(lock) => lock,
+        Err(e) => {
+            if matches!(e, Error::Refused(Refusal::Locked { .. })) {
+                locked_out(cx, done).await;
+            }
+            return Err(e);
+        }
+    };
+    if let Some(w) = lock.taken_over() {
+        cx.reporter.line(format!("warning: {}: {w}", env.name));
+        cx.reporter.event(Event::Warning {
+            environment: Some(env.name.clone()),
+            stack: None,
+            change: None,
+            message: w.to_string(),
+        });
+    }
+    Ok(lock)
+}
+
+/// A deploy another run's lock refused: each stack of the environment as it stands (read
+/// only, DescribeStacks), `refused` with its changes unknown. Nothing was previewed, so
+/// nothing says "no changes": they count as pending (`changes_pending`), and a stack that
+/// does not exist yet would be created. A stack that cannot be read has no status.
+async fn locked_out(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) {
+    let started = std::time::Instant::now();
+    let env = cx.env;
+    let stacks: Vec<(String, StackRole)> =
+        std::iter::once((env.data_stack_name(), StackRole::Data))
+            .chain(
+                env.stages()
+                    .iter()
+                    .map(|s| (s.fleet_stack_name(), StackRole::Fleet)),
+            )
+            .collect();
+    let read = futures::future::join_all(
+        stacks
+            .iter()
+            .map(|(name, _)| stacks::describe(&cx.clients.cfn, name)),
+    )
+    .await;
+    let plan = format!("`qfleet plan {}` previews them", env.name);
+    for ((name, role), state) in stacks.into_iter().zip(read) {
+        let note = match &state {
+            Ok(None) => format!(
+                "not created yet: the deploy would create it; nothing was previewed while another run holds the environment's lock ({plan})"
+            ),
+            Ok(Some(_)) => format!(
+                "its changes are unknown: nothing was previewed while another run holds the environment's lock ({plan})"
+            ),
+            Err(e) => format!(
+                "its changes are unknown: nothing was previewed while another run holds the environment's lock, and the stack could not be read ({e})"
+            ),
+        };
+        let state = state.ok().flatten();
+        cx.reporter.event(Event::Stack {
+            stack: name.clone(),
+            action: Action::Refused,
+        });
+        done.push(StackOutcome {
+            stack: name,
+            role,
+            action: Action::Refused,
+            status: state.as_ref().map(|s| s.status.as_str().to_string()),
+            duration_ms: started.elapsed().as_millis(),
+            changes: Vec::new(),
+            notes: vec![note],
+            outputs: state.map(|s| s.outputs).unwrap_or_default(),
+            // Nothing was previewed: what version it would run is not known.
+            worker_version: None,
+        });
+    }
+}
+
 /// [`run`] once the environment is the run's to change (`lock`: a deploy's).
 async fn locked(
     cx: &Ctx<'_>,
     lock: Option<&crate::lock::EnvLock>,
+    read: Read,
     done: &mut Vec<StackOutcome>,
 ) -> Result<Ended> {
     // What can fail here fails before the first change on AWS: a function's package is built
@@ -70,7 +161,8 @@ async fn locked(
             Vec::new()
         }
     };
-    let (prepared, express) = prepare_both(cx).await?;
+    let express = read.express;
+    let prepared = prepare_both(cx, read).await?;
     let block = super::preview::block(&prepared, cx.reporter);
     if cx.mode == Mode::Deploy
         && let Some(e) = removed_stages(cx, &prepared).await
@@ -125,10 +217,40 @@ async fn locked(
     Ok(Ended::Done)
 }
 
-/// Every stack described (a no-op deploy costs these calls and nothing more) and prepared at
-/// once: the data stack and each stage's fleet (one for a one-stage environment); whether they
-/// deploy in express mode.
-async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
+/// Every stack of the environment as rendered, as deployed (described) and as desired: what a
+/// deploy decides on before anything else (a no-op deploy costs these calls and nothing more).
+pub(super) struct Read {
+    rendered: Vec<render::RenderedStack>,
+    states: Vec<Option<stacks::StackState>>,
+    desired: Vec<Desired>,
+    /// Whether they deploy in express mode.
+    express: bool,
+}
+
+impl Read {
+    /// Whether any stack needs a change: not deployed as desired, or its protection not as
+    /// the file asks.
+    fn changes(&self, opts: &super::Options) -> bool {
+        self.desired
+            .iter()
+            .zip(&self.states)
+            .any(|(d, s)| !prepare::unchanged(&d.stack, s.as_ref(), opts))
+    }
+}
+
+/// One stack as desired, with what its desire took to know.
+struct Desired {
+    stack: DesiredStack,
+    /// The fleet's network (none for the data stack and a worker function).
+    network: Option<super::FleetNetwork>,
+    /// What finding the VPC's endpoints said (the data stack's, with `endpoints: create`).
+    notes: Vec<String>,
+}
+
+/// Every stack rendered, described and desired at once: the data stack and each stage's fleet
+/// (one for a one-stage environment). The express mode's warning and the insecure opt-ins in
+/// force are said here, on every run.
+async fn read(cx: &Ctx<'_>) -> Result<Read> {
     let Ctx {
         clients,
         env,
@@ -144,6 +266,10 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
     )
     .await?;
     adoptions(cx, &states)?;
+    // The account the stacks are in: an interrupted run's document names it.
+    if let Some(account) = states.iter().flatten().find_map(|s| s.account()) {
+        reporter.ledger.account(&env.name, account);
+    }
     reporter.ledger.plan(
         &env.name,
         rendered
@@ -174,12 +300,48 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
         )));
     }
     let endpoints = render::endpoint_plan(env, &rendered[1..])?;
-    let endpoints = &endpoints;
-    // Whether the account can launch each EC2 fleet, before any change set is made.
-    for (i, stack) in rendered.iter().enumerate().skip(1) {
+    let mut desired = Vec::new();
+    for (i, (stack, state)) in rendered.iter().zip(&states).enumerate() {
+        let scx = Ctx {
+            env: owner(cx, i),
+            ..*cx
+        };
+        desired.push(desire(&scx, stack, state.as_ref(), express, endpoints.as_ref()).await?);
+    }
+    Ok(Read {
+        rendered,
+        states,
+        desired,
+        express,
+    })
+}
+
+/// Each stack prepared at once (see [`prepare::prepare`]). What only a change needs is read
+/// for the stacks that change alone: whether the account can launch each EC2 fleet, and the
+/// alerts' chat channels.
+async fn prepare_both(cx: &Ctx<'_>, read: Read) -> Result<Vec<Prepared>> {
+    let Ctx {
+        clients,
+        env,
+        opts,
+        reporter,
+        ..
+    } = *cx;
+    let changing: Vec<bool> = read
+        .desired
+        .iter()
+        .zip(&read.states)
+        .map(|(d, s)| !prepare::unchanged(&d.stack, s.as_ref(), opts))
+        .collect();
+    // Whether the account can launch each EC2 fleet that changes, before any change set is
+    // made.
+    for (i, stack) in read.rendered.iter().enumerate().skip(1) {
+        if !changing[i] {
+            continue;
+        }
         let spinner = reporter.spinner(&stack.stack_name);
         spinner.set("checking the account's EC2 quotas");
-        let deployed = states[i].is_some();
+        let deployed = read.states[i].is_some();
         let notes = super::quota::check(
             clients,
             owner(cx, i),
@@ -202,29 +364,39 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
         }
     }
     // alerts' chat channels: the workspace or team authorised once in the console.
-    for n in super::chat::check(clients, env).await? {
-        reporter.line(&n);
-        if let Some(w) = n.strip_prefix("WARNING: ") {
-            reporter.event(Event::Warning {
-                environment: Some(env.name.clone()),
-                stack: None,
-                change: None,
-                message: w.to_string(),
-            });
+    let any = changing.iter().any(|c| *c);
+    if any {
+        for n in super::chat::check(clients, env).await? {
+            reporter.line(&n);
+            if let Some(w) = n.strip_prefix("WARNING: ") {
+                reporter.event(Event::Warning {
+                    environment: Some(env.name.clone()),
+                    stack: None,
+                    change: None,
+                    message: w.to_string(),
+                });
+            }
         }
     }
     // A fleet refers to the data stack's resources only by their names, so its change set
     // does not wait for the data stack's; each fleet is prepared in its stage's terms.
-    let results = futures::future::join_all(rendered.iter().zip(states).enumerate().map(
-        |(i, (stack, state))| async move {
-            let scx = Ctx {
-                env: owner(cx, i),
-                ..*cx
-            };
-            prepare_stack(&scx, stack, state, express, endpoints.as_ref()).await
-        },
-    ))
-    .await;
+    let Read {
+        rendered,
+        states,
+        desired,
+        ..
+    } = read;
+    let results =
+        futures::future::join_all(rendered.iter().zip(states).zip(desired).enumerate().map(
+            |(i, ((stack, state), desired))| async move {
+                let scx = Ctx {
+                    env: owner(cx, i),
+                    ..*cx
+                };
+                prepare_stack(&scx, stack, state, desired, any).await
+            },
+        ))
+        .await;
     let (mut ok, mut errors) = (Vec::new(), Vec::new());
     for r in results {
         match r {
@@ -233,7 +405,7 @@ async fn prepare_both(cx: &Ctx<'_>) -> Result<(Vec<Prepared>, bool)> {
         }
     }
     if errors.is_empty() {
-        Ok((ok, express))
+        Ok(ok)
     } else {
         discard(cx, &ok).await;
         Err(one_error(errors))
@@ -546,14 +718,16 @@ async fn execute_all(
     Ok(())
 }
 
-/// Prepares one of the environment's stacks (see [`prepare::prepare`]).
-async fn prepare_stack(
+/// One of the environment's stacks as desired: its network (the file's, or the deployed one
+/// where the file names none), its template, parameters and tags (the VPC's endpoints found,
+/// with `endpoints: create`; the records its data stack keeps).
+async fn desire(
     cx: &Ctx<'_>,
     stack: &render::RenderedStack,
-    state: Option<stacks::StackState>,
+    state: Option<&stacks::StackState>,
     express: bool,
     endpoints: Option<&crate::render::reach::EndpointPlan>,
-) -> Result<Prepared> {
+) -> Result<Desired> {
     let Ctx {
         clients,
         env,
@@ -561,18 +735,74 @@ async fn prepare_stack(
         reporter,
         ..
     } = *cx;
-    let spinner = reporter.spinner(&stack.stack_name);
     let network = match stack.role {
         StackRole::Fleet if env.kind().has_network() => {
-            Some(fleet_network(clients, env, state.as_ref(), opts).await?)
+            Some(fleet_network(clients, env, state, opts).await?)
         }
         // The data stack and a worker function have no network of qfleet's.
         _ => None,
     };
-    // The groups and prefix lists the file names, in the workers' VPC, and whether the
-    // workers reach the services they call, before any change.
-    let mut reach = Vec::new();
-    if stack.role == StackRole::Fleet
+    let mut desired = DesiredStack::new(env, stack, network.as_ref());
+    let mut notes = Vec::new();
+    if stack.role == StackRole::Data
+        && let Some(plan) = endpoints
+    {
+        let spinner = reporter.spinner(&stack.stack_name);
+        spinner.set("finding the VPC's endpoints");
+        let (params, said) = super::reach::endpoint_parameters(clients, env, plan, state).await?;
+        desired.parameters.extend(
+            params
+                .into_iter()
+                .map(|(k, v)| (k, super::desired::Param::Value(v))),
+        );
+        notes = said;
+    }
+    if stack.role == StackRole::Data {
+        let recorded = state.map(|s| s.tags.clone()).unwrap_or_default();
+        // A repository a deploy made stays recorded after the file stops building.
+        if let Some(r) = recorded.get(crate::config::IMAGES_TAG) {
+            desired
+                .tags
+                .insert(crate::config::IMAGES_TAG.to_string(), r.clone());
+        }
+        desired.tags.extend(opts.found.kept_record(env, &recorded));
+    }
+    desired.express = express;
+    desired.revert_drift = opts.revert_drift;
+    Ok(Desired {
+        stack: desired,
+        network,
+        notes,
+    })
+}
+
+/// Prepares one of the environment's stacks (see [`prepare::prepare`]). Where the environment
+/// `changes` (any of its stacks: the data stack's endpoints are the fleets' way out too), a
+/// fleet has the groups and prefix lists its file names checked in its VPC, and whether its
+/// workers reach the services they call, before any change; an environment deployed as
+/// desired needs neither.
+async fn prepare_stack(
+    cx: &Ctx<'_>,
+    stack: &render::RenderedStack,
+    state: Option<stacks::StackState>,
+    desired: Desired,
+    changes: bool,
+) -> Result<Prepared> {
+    let Ctx {
+        clients,
+        env,
+        reporter,
+        ..
+    } = *cx;
+    let spinner = reporter.spinner(&stack.stack_name);
+    let Desired {
+        stack: desired,
+        network,
+        notes,
+    } = desired;
+    let mut reach = notes;
+    if changes
+        && stack.role == StackRole::Fleet
         && let Some((vpc, subnets)) = workers_subnets(env, network.as_ref(), state.as_ref())
     {
         let named = super::network::check_network_references(clients, env, &vpc).await;
@@ -597,32 +827,6 @@ async fn prepare_stack(
             (Ok(()), Ok(notes)) => notes,
         };
     }
-    let mut desired = DesiredStack::new(env, stack, network.as_ref());
-    if stack.role == StackRole::Data
-        && let Some(plan) = endpoints
-    {
-        spinner.set("finding the VPC's endpoints");
-        let (params, notes) =
-            super::reach::endpoint_parameters(clients, env, plan, state.as_ref()).await?;
-        desired.parameters.extend(
-            params
-                .into_iter()
-                .map(|(k, v)| (k, super::desired::Param::Value(v))),
-        );
-        reach = notes;
-    }
-    if stack.role == StackRole::Data {
-        let recorded = state.as_ref().map(|s| s.tags.clone()).unwrap_or_default();
-        // A repository a deploy made stays recorded after the file stops building.
-        if let Some(r) = recorded.get(crate::config::IMAGES_TAG) {
-            desired
-                .tags
-                .insert(crate::config::IMAGES_TAG.to_string(), r.clone());
-        }
-        desired.tags.extend(opts.found.kept_record(env, &recorded));
-    }
-    desired.express = express;
-    desired.revert_drift = opts.revert_drift;
     let mut prepared = prepare::prepare(cx, desired, state, &spinner).await?;
     if stack.role == StackRole::Data {
         reach.extend(endpoints_left(env, &stack.stack_name, prepared.changes()));
@@ -739,6 +943,7 @@ fn failed(p: &Prepared) -> StackOutcome {
         changes: p.changes().to_vec(),
         notes: p.notes.clone(),
         outputs: Default::default(),
+        worker_version: p.new_version.clone(),
     }
 }
 
@@ -773,6 +978,7 @@ fn finish(cx: &Ctx<'_>, p: &Prepared, action: Action, done: &mut Vec<StackOutcom
             .as_ref()
             .map(|s| s.outputs.clone())
             .unwrap_or_default(),
+        worker_version: p.new_version.clone(),
     });
 }
 

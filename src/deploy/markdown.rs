@@ -245,6 +245,7 @@ mod tests {
             changes,
             notes: vec![],
             outputs: Default::default(),
+            worker_version: None,
         }
     }
 

@@ -34,6 +34,7 @@ mod rollback;
 mod summary;
 mod through_sets;
 mod triggers;
+mod version;
 
 pub use changeset::STATEFUL_TYPES;
 pub use inflight::InFlight;
@@ -141,8 +142,9 @@ pub(crate) enum Action {
     WouldRecreate,
     /// Deploy: the question was answered no; the stack was not changed.
     Cancelled,
-    /// Deploy: refused, to protect data (or a running stage); the stack was not changed and
-    /// its changes are still pending.
+    /// Deploy: refused, to protect data (or a running stage), or because another run holds
+    /// the environment's lock; the stack was not changed and its changes are still pending
+    /// (refused by the lock, nothing was previewed: `changes` is empty and a note says so).
     Refused,
 }
 
@@ -188,6 +190,11 @@ pub(crate) struct StackOutcome {
     /// create again).
     pub(crate) notes: Vec<String>,
     pub(crate) outputs: std::collections::BTreeMap<String, String>,
+    /// A fleet stack's update that brings a new worker version: the version, the one it
+    /// replaces, how the workers are replaced and how long the rollback alarms watch it
+    /// (docs/rollback.md); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) worker_version: Option<version::NewVersion>,
 }
 
 impl StackOutcome {

@@ -25,6 +25,8 @@ pub(super) struct Prepared {
     pub(super) step: Step,
     /// What the preview says about the stack besides its changes.
     pub(super) notes: Vec<String>,
+    /// A fleet update that brings a new worker version (see [`super::version`]).
+    pub(super) new_version: Option<super::version::NewVersion>,
     pub(super) started: Instant,
 }
 
@@ -266,6 +268,33 @@ async fn nothing_to_change(
 }
 
 /// Prepares one stack of a deploy or plan.
+/// The fast no-op: DescribeStacks already says whether the template, parameters and tags are
+/// the deployed ones. Not for a drift-aware deploy (`--revert-drift`): a stack whose template
+/// is the deployed one may still have drifted, and only the change set can tell; not with
+/// `--force`. Only a stack whose last operation completed (or rolled back) is what its
+/// parameters say: one in UPDATE_FAILED carries the failed update's fingerprint.
+pub(super) fn deployed_as_desired(
+    desired: &DesiredStack,
+    state: &StackState,
+    opts: &super::Options,
+) -> bool {
+    !opts.force && !desired.revert_drift && state.is_stable() && desired.matches(state)
+}
+
+/// Whether the stack needs nothing of a deploy: deployed as desired, its termination
+/// protection as the file asks. Such a stack is no reason to take the lock or to read what
+/// only a change needs (quotas, the workers' way out).
+pub(super) fn unchanged(
+    desired: &DesiredStack,
+    state: Option<&StackState>,
+    opts: &super::Options,
+) -> bool {
+    state.is_some_and(|s| {
+        deployed_as_desired(desired, s, opts)
+            && s.termination_protection == Some(desired.termination_protection)
+    })
+}
+
 pub(super) async fn prepare(
     cx: &Ctx<'_>,
     desired: DesiredStack,
@@ -289,6 +318,7 @@ pub(super) async fn prepare(
         state,
         step,
         notes,
+        new_version: None,
         started,
     };
 
@@ -320,17 +350,8 @@ pub(super) async fn prepare(
         ));
     }
 
-    // The fast no-op: DescribeStacks already says whether the template, parameters and tags
-    // are the deployed ones.
-    // Not for a drift-aware deploy: a stack whose template is the deployed one may still have
-    // drifted, and only the change set can tell.
-    // Only a stack whose last operation completed (or rolled back) is what its parameters
-    // say: one in UPDATE_FAILED carries the failed update's fingerprint.
     if let Some(s) = &state
-        && !opts.force
-        && !desired.revert_drift
-        && s.is_stable()
-        && desired.matches(s)
+        && deployed_as_desired(&desired, s, opts)
     {
         let step = if s.termination_protection == Some(desired.termination_protection)
             || mode == Mode::Plan
@@ -424,12 +445,18 @@ pub(super) async fn prepare(
             "{name}: CloudFormation reported no drift status in the change set: changes made outside CloudFormation are not known, so the preview cannot show which ones this deploy overwrites"
         ));
     }
-    Ok(ready(
-        desired,
-        state,
-        Step::ChangeSet { cs, creating },
-        notes,
-    ))
+    // A new worker version is named, with what replaces the workers and what watches it.
+    let new_version = match (creating, desired.role) {
+        (false, StackRole::Fleet) => super::version::of_update(env, &desired, &cs.changes),
+        _ => None,
+    };
+    if let Some(v) = &new_version {
+        notes.push(super::version::said(&name, v));
+    }
+    Ok(Prepared {
+        new_version,
+        ..ready(desired, state, Step::ChangeSet { cs, creating }, notes)
+    })
 }
 
 #[cfg(test)]

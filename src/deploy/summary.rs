@@ -441,6 +441,7 @@ mod tests {
             changes: vec![change.clone()],
             notes: vec![],
             outputs: Default::default(),
+            worker_version: None,
         };
         let env = |name: &str, status: Option<&str>| EnvOutcome {
             environment: name.into(),

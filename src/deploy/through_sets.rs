@@ -68,6 +68,7 @@ fn outcome(s: SetOutcome, mode: Mode) -> StackOutcome {
         changes: s.changes,
         notes: s.notes,
         outputs: BTreeMap::new(),
+        worker_version: None,
     }
 }
 

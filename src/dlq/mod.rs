@@ -83,6 +83,9 @@ pub(crate) struct Letter {
     /// The S3 keys of the upload events it carries (decoded), empty when the body is not an S3
     /// event (a test event, a message sent by hand).
     pub keys: Vec<String>,
+    /// A job sent as a message (no upload's event): its id, the `job_id` message attribute,
+    /// else `sqs:` and the message id (docs/jobs.md); null for an upload's event.
+    pub job_id: Option<String>,
     pub receive_count: Option<u64>,
     /// RFC 3339.
     pub sent: Option<String>,
@@ -118,6 +121,10 @@ impl Letter {
         Letter {
             id: p.id.clone(),
             keys: keys_of(&p.body),
+            job_id: job_refs_of(&p.body, &p.id, p.job_id.as_deref())
+                .into_iter()
+                .find(|(_, upload)| upload == crate::jobs::MESSAGE_UPLOAD)
+                .map(|(key, _)| key),
             receive_count: p.receive_count,
             sent: p.sent_ms.and_then(rfc3339),
             first_receive: p.first_receive_ms.and_then(rfc3339),
@@ -232,9 +239,10 @@ async fn with_jobs(
 /// The `qfleet dlq` arguments that name this queue again: the environment, and the stage of a
 /// pipeline (`lab --stage thumbs`).
 fn target(env: &Environment) -> String {
+    use crate::output::hint::quote;
     match env.pipeline_stage() {
-        Some(s) => format!("{} --stage {}", env.name, s.name),
-        None => env.name.clone(),
+        Some(s) => format!("{} --stage {}", quote(&env.name), quote(&s.name)),
+        None => quote(&env.name),
     }
 }
 
@@ -312,10 +320,20 @@ pub(crate) async fn show(
     let max = (q.dead_letter.depth.total() as usize).clamp(10, 1000);
     let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max).await?;
     let now = SystemTime::now();
-    Ok(peeked
-        .iter()
-        .find(|p| p.id == id)
-        .map(|p| (Letter::of(p, now), p.body.clone())))
+    let Some(p) = peeked.into_iter().find(|p| p.id == id) else {
+        return Ok(None);
+    };
+    let mut letter = [Letter::of(&p, now)];
+    with_jobs(
+        clients,
+        env,
+        &q.data_stack,
+        std::slice::from_ref(&p),
+        &mut letter,
+    )
+    .await?;
+    let [letter] = letter;
+    Ok(Some((letter, p.body)))
 }
 
 /// Sends the dead-lettered messages back to the job queue with a message-move task, or follows
@@ -392,11 +410,24 @@ pub(crate) async fn redrive(
     }
 }
 
-/// Where the message of each job `found` holds is, by its record's state: waiting in the job
-/// queue, held by a worker, or for a failed job in its stage's dead-letter queue (peeked: each
-/// message received and made visible again at once) with the command that sends it back. A
-/// dead-letter queue that cannot be read, or not wholly (see [`partly_seen`]), makes a failed
-/// job's place `unknown`, never `not_found`.
+/// Where the message of each job `found` holds is, as far as a look can tell without taking
+/// anything from the job. A job not done has its stage's dead-letter queue looked into, peeked
+/// as `dlq list` does (each message received and made visible again at once: the dead-letter
+/// queue has no redrive policy of its own, so the receive costs no message anything); a dead
+/// letter found there is said, with the command that sends it back, whatever the record says.
+/// The job queue is never looked into, so a job not found in the dead-letter queue is said
+/// `not_looked` (failed: `not_found`), never "waiting": a receive there, even with a
+/// VisibilityTimeout of 0 that leaves it visible at once, counts toward the message's receives
+/// ("A message that isn't deleted or a message whose visibility isn't extended before the
+/// visibility timeout expires counts as a failed receive. Depending on the configuration of the
+/// queue, the message might be sent to the dead-letter queue."), and a message a worker holds is
+/// "hidden from subsequent retrieve requests" for its visibility timeout (ReceiveMessage,
+/// VisibilityTimeout:
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html>;
+/// SQS moves a message once its receives pass the queue's maxReceiveCount:
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html>).
+/// A dead-letter queue that cannot be read, or not wholly (see [`partly_seen`]), makes the place
+/// `unknown`, never "not there". A done job is not looked for: its worker deleted its message.
 pub(crate) async fn whereabouts(
     clients: &Clients,
     env: &Environment,
@@ -407,91 +438,142 @@ pub(crate) async fn whereabouts(
         std::collections::BTreeMap::new();
     let mut out = Vec::new();
     for j in &found.jobs {
-        let w = match j.state.as_str() {
-            "queued" | "retrying" => place(&j.upload, "queue"),
-            "processing" => place(&j.upload, "in_flight"),
-            "cancelled" => crate::jobs::Whereabouts {
-                why: Some("cancelled: a worker that receives its message deletes it unrun".into()),
-                ..place(&j.upload, "queue")
-            },
-            "failed" => {
-                // A pipeline's job failed at its stage: that stage's dead-letter queue.
-                let stages = env.stages();
-                let index = j
-                    .stage_index
-                    .map_or(0, |i| i as usize)
-                    .min(stages.len().saturating_sub(1));
-                let stage = &stages[index];
-                if let std::collections::btree_map::Entry::Vacant(e) = letters.entry(index) {
-                    e.insert(dead_letters_of(clients, stage, at).await);
-                }
-                failed_whereabouts(clients, stage, j, &letters[&index]).await
-            }
-            _ => place(&j.upload, "none"),
-        };
-        out.push(w);
+        if j.state == "done" {
+            out.push(place(&j.upload, "none"));
+            continue;
+        }
+        // A pipeline's job is at its stage: that stage's queues.
+        let stages = env.stages();
+        let index = j
+            .stage_index
+            .map_or(0, |i| i as usize)
+            .min(stages.len().saturating_sub(1));
+        let stage = &stages[index];
+        if let std::collections::btree_map::Entry::Vacant(e) = letters.entry(index) {
+            e.insert(dead_letters_of(clients, stage, at).await);
+        }
+        let read = &letters[&index];
+        let seen = seen_in(j, read);
+        // Only now, for a failed job not there: whether a redrive sent it back.
+        let redriven =
+            match (&seen, read, j.state.as_str()) {
+                (Seen::Absent, Ok((_, q)), "failed") => Some(
+                    match dead_letters::latest_move_started(&clients.sqs, &q.dead_letter_arn).await
+                    {
+                        Ok(at) => redriven_after(at, j.finished_at.as_deref()),
+                        Err(e) => Some(format!(
+                            "whether a redrive sent it back could not be read ({e})"
+                        )),
+                    },
+                ),
+                _ => None,
+            };
+        let dlq = read.as_ref().ok().map(|(_, q)| q.dead_letter.name.as_str());
+        out.push(placed(stage, j, dlq, seen, redriven.flatten()));
     }
     found.whereabouts = out;
 }
 
-fn place(upload: &str, place: &'static str) -> crate::jobs::Whereabouts {
-    crate::jobs::Whereabouts {
-        upload: upload.to_string(),
-        place,
-        message: None,
-        redrive: None,
-        why: None,
-    }
+/// What a look into a stage's dead-letter queue showed of one job.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    /// Its dead letter, by message id.
+    There(String),
+    /// Not among its messages, every one of them read.
+    Absent,
+    /// Not among the messages read, and not every one could be: why.
+    Partly(String),
+    /// The queue could not be read: why.
+    Unread(String),
 }
 
-/// Where a failed job's message is, from its stage's dead letters as read.
-async fn failed_whereabouts(
-    clients: &Clients,
-    stage: &Environment,
+/// Whether the job `j`'s dead letter is among `read` (a stage's dead letters as peeked).
+fn seen_in(
     j: &crate::aws::job_table::Job,
-    letters: &std::result::Result<DeadLetters, String>,
-) -> crate::jobs::Whereabouts {
-    let (peeked, q) = match letters {
+    read: &std::result::Result<DeadLetters, String>,
+) -> Seen {
+    let (peeked, q) = match read {
         Ok(l) => l,
-        Err(why) => {
-            return crate::jobs::Whereabouts {
-                why: Some(why.clone()),
-                ..place(&j.upload, "unknown")
-            };
-        }
+        Err(why) => return Seen::Unread(why.clone()),
     };
     let letter = peeked.iter().find(|p| {
         job_refs_of(&p.body, &p.id, p.job_id.as_deref())
             .iter()
             .any(|(k, u)| *k == j.key && *u == j.upload)
     });
-    if let Some(p) = letter {
-        return crate::jobs::Whereabouts {
-            message: Some(p.id.clone()),
-            redrive: Some(format!(
-                "qfleet dlq {} redrive --job {}",
-                target(stage),
-                j.key
-            )),
-            ..place(&j.upload, "dead_letter_queue")
-        };
+    match (letter, partly_seen(q)) {
+        (Some(p), _) => Seen::There(p.id.clone()),
+        (None, Some(why)) => Seen::Partly(why),
+        (None, None) => Seen::Absent,
     }
-    if let Some(why) = partly_seen(q) {
-        return crate::jobs::Whereabouts {
-            why: Some(format!("not among the dead letters read: {why}")),
-            ..place(&j.upload, "unknown")
-        };
-    }
-    // Only now: the redrives matter for a dead letter that is not there.
-    let why = match dead_letters::latest_move_started(&clients.sqs, &q.dead_letter_arn).await {
-        Ok(at) => redriven_after(at, j.finished_at.as_deref()),
-        Err(e) => Some(format!(
-            "whether a redrive sent it back could not be read ({e})"
-        )),
+}
+
+/// Why the job queue is not looked into, said where a job's message is not known.
+const JOB_QUEUE_NOT_LOOKED: &str = "not looked for in the job queue: reading a message there means receiving it, which counts toward the receives after which SQS moves it to the dead-letter queue, and a message a worker holds is hidden from every receive";
+
+/// Where the job `j` of `stage` is, from what its stage's dead-letter queue `dlq` showed
+/// (`seen`) and, for a failed job not there, a redrive after its failure (`redriven`).
+fn placed(
+    stage: &Environment,
+    j: &crate::aws::job_table::Job,
+    dlq: Option<&str>,
+    seen: Seen,
+    redriven: Option<String>,
+) -> crate::jobs::Whereabouts {
+    let mut w = crate::jobs::Whereabouts {
+        dead_letter_queue: dlq.map(str::to_string),
+        ..place(&j.upload, "unknown")
     };
+    match seen {
+        Seen::There(id) => {
+            w.place = "dead_letter_queue";
+            w.message = Some(id);
+            w.redrive = Some(redrive_command(stage, &j.key));
+        }
+        Seen::Unread(why) => {
+            w.why = Some(format!("the dead-letter queue could not be read ({why})"));
+        }
+        Seen::Partly(why) => {
+            w.why = Some(format!(
+                "not among the dead letters read ({why}); {JOB_QUEUE_NOT_LOOKED}"
+            ));
+        }
+        Seen::Absent if j.state == "failed" => {
+            w.place = "not_found";
+            w.why = redriven;
+        }
+        Seen::Absent => {
+            w.place = "not_looked";
+            w.why = Some(match j.state.as_str() {
+                "cancelled" => format!(
+                    "{JOB_QUEUE_NOT_LOOKED}; a worker that receives a cancelled job's message deletes it unrun, so it may be gone already"
+                ),
+                _ => JOB_QUEUE_NOT_LOOKED.to_string(),
+            });
+        }
+    }
+    w
+}
+
+/// The command that sends the job `key`'s dead letter in `stage`'s dead-letter queue back to
+/// its job queue, as a shell reads it back (`qfleet dlq shop --stage thumbs redrive --job
+/// 'order 7 (rush)'`).
+pub(crate) fn redrive_command(stage: &Environment, key: &str) -> String {
+    format!(
+        "qfleet dlq {} redrive {}",
+        target(stage),
+        crate::output::hint::option("--job", key)
+    )
+}
+
+fn place(upload: &str, place: &'static str) -> crate::jobs::Whereabouts {
     crate::jobs::Whereabouts {
-        why,
-        ..place(&j.upload, "not_found")
+        upload: upload.to_string(),
+        place,
+        dead_letter_queue: None,
+        message: None,
+        redrive: None,
+        why: None,
     }
 }
 
@@ -761,6 +843,247 @@ pub(crate) async fn purge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const JOBS_URL: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-wh-jobs";
+    const DLQ_URL: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-wh-dlq";
+
+    fn job(key: &str, state: &str) -> crate::aws::job_table::Job {
+        crate::aws::job_table::Job {
+            key: key.into(),
+            upload: crate::jobs::MESSAGE_UPLOAD.into(),
+            state: state.into(),
+            stage: None,
+            stage_index: Some(0),
+            attempts: Some(1),
+            seq: Some(3),
+            worker: Some("i-0abc".into()),
+            uploaded_at: None,
+            queued_at: None,
+            received_at: None,
+            finished_at: Some("2026-11-27T10:00:00.000Z".into()),
+            output: None,
+            error: None,
+            duplicates: None,
+            updated_at: None,
+            expires_at: None,
+            history: Vec::new(),
+        }
+    }
+
+    /// Issue 85: `jobs ENV ID` looks before it says where a job's message is. It peeks the
+    /// job's stage's dead-letter queue, whatever the record says, and finds there the dead
+    /// letter of a job whose record says queued; it never receives from the job queue (a
+    /// receive there counts toward the message's receives), so a job not in the dead-letter
+    /// queue is `not_looked`, said with why, never "waiting in the job queue". A dead-letter
+    /// queue that cannot be read is `unknown` for every job not done.
+    #[tokio::test]
+    async fn mocked_jobs_id_peeks_the_dead_letter_queue_and_never_receives_from_the_job_queue() {
+        use aws_sdk_cloudformation::types as cfn;
+        use aws_sdk_sqs::Client as Sqs;
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        use aws_smithy_mocks::mock;
+        use std::sync::{Arc, Mutex};
+        let env = crate::config::parse(
+            "stacks/wh.yaml".into(),
+            "region: eu-west-1\njobs: {}\nworkers: {min: 1, max: 2}\n".into(),
+        )
+        .unwrap()
+        .into_only();
+        let stacks = crate::aws::mock::describe_stacks(vec![(
+            "qfleet-wh-data",
+            Some((cfn::StackStatus::CreateComplete, false)),
+        )]);
+        let url = mock!(Sqs::get_queue_url).then_compute_output(|r| {
+            let url = match r.queue_name() {
+                Some("qfleet-wh-jobs") => JOBS_URL,
+                _ => DLQ_URL,
+            };
+            aws_sdk_sqs::operation::get_queue_url::GetQueueUrlOutput::builder()
+                .queue_url(url)
+                .build()
+        });
+        let attrs = mock!(Sqs::get_queue_attributes).then_compute_output(|r| {
+            let redrive = r#"{"deadLetterTargetArn":"arn:aws:sqs:eu-west-1:111122223333:qfleet-wh-dlq","maxReceiveCount":5}"#;
+            match r.queue_url() {
+                Some(JOBS_URL) => crate::aws::mock::queue_attributes(
+                    3,
+                    1,
+                    0,
+                    &[
+                        (A::RedrivePolicy, redrive),
+                        (A::QueueArn, "arn:aws:sqs:eu-west-1:111122223333:qfleet-wh-jobs"),
+                    ],
+                ),
+                _ => crate::aws::mock::queue_attributes(
+                    1,
+                    0,
+                    0,
+                    &[(A::QueueArn, "arn:aws:sqs:eu-west-1:111122223333:qfleet-wh-dlq")],
+                ),
+            }
+        });
+        // Every receive, by queue: the dead letter once, then nothing (the peek reads on until
+        // a receive returns none).
+        let received: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = received.clone();
+        let receive = mock!(Sqs::receive_message).then_compute_output(move |r| {
+            let mut log = log.lock().unwrap();
+            let url = r.queue_url().unwrap_or_default().to_string();
+            let first = !log.contains(&url);
+            log.push(url.clone());
+            let mut out = aws_sdk_sqs::operation::receive_message::ReceiveMessageOutput::builder();
+            if first && url == DLQ_URL {
+                out = out.messages(
+                    aws_sdk_sqs::types::Message::builder()
+                        .message_id("dead-1")
+                        .receipt_handle("h-1")
+                        .body(r#"{"photo": 7}"#)
+                        .message_attributes(
+                            "job_id",
+                            aws_sdk_sqs::types::MessageAttributeValue::builder()
+                                .data_type("String")
+                                .string_value("order 7 (rush)")
+                                .build()
+                                .unwrap(),
+                        )
+                        .build(),
+                );
+            }
+            out.build()
+        });
+        let release = mock!(Sqs::change_message_visibility_batch).then_output(|| {
+            aws_sdk_sqs::operation::change_message_visibility_batch::ChangeMessageVisibilityBatchOutput::builder()
+                .set_successful(Some(Vec::new()))
+                .set_failed(Some(Vec::new()))
+                .build()
+                .unwrap()
+        });
+        let moves = mock!(Sqs::list_message_move_tasks).then_output(|| {
+            aws_sdk_sqs::operation::list_message_move_tasks::ListMessageMoveTasksOutput::builder()
+                .build()
+        });
+        let rules = crate::aws::mock::Rules {
+            cfn: vec![&stacks],
+            sqs: vec![&url, &attrs, &receive, &release, &moves],
+            ..Default::default()
+        };
+        let clients = rules.clients();
+        let states = ["queued", "processing", "cancelled", "failed", "done"];
+        let mut found = crate::jobs::Found {
+            table: "t".into(),
+            key: Some("order 7 (rush)".into()),
+            looked_for: Vec::new(),
+            other_states: 0,
+            cancelled: None,
+            whereabouts: Vec::new(),
+            jobs: vec![
+                job("order 7 (rush)", "queued"),
+                job("p-1", "processing"),
+                job("c-1", "cancelled"),
+                job("f-1", "failed"),
+                job("d-1", "done"),
+            ],
+            more: 0,
+        };
+        whereabouts(&clients, &env, &StackNames::own(), &mut found).await;
+        let places: Vec<&str> = found.whereabouts.iter().map(|w| w.place).collect();
+        assert_eq!(
+            places,
+            [
+                "dead_letter_queue",
+                "not_looked",
+                "not_looked",
+                "not_found",
+                "none"
+            ],
+            "{states:?}"
+        );
+        let dead = &found.whereabouts[0];
+        assert_eq!(dead.message.as_deref(), Some("dead-1"));
+        assert_eq!(
+            dead.redrive.as_deref(),
+            Some("qfleet dlq wh redrive --job 'order 7 (rush)'")
+        );
+        assert_eq!(dead.dead_letter_queue.as_deref(), Some("qfleet-wh-dlq"));
+        for w in &found.whereabouts[1..3] {
+            let why = w.why.as_deref().unwrap_or_default();
+            assert!(why.contains("not looked for in the job queue"), "{why}");
+        }
+        assert!(
+            found.whereabouts[2]
+                .why
+                .as_deref()
+                .is_some_and(|w| w.contains("deletes it unrun")),
+            "a cancelled job's message may be gone"
+        );
+        let received = received.lock().unwrap().clone();
+        assert!(
+            !received.is_empty(),
+            "the dead-letter queue was looked into"
+        );
+        assert!(
+            received.iter().all(|u| u == DLQ_URL),
+            "only the dead-letter queue is received from: {received:?}"
+        );
+
+        // The dead-letter queue cannot be read: where any job not done is, is unknown.
+        let denied = mock!(Sqs::receive_message).then_error(|| {
+            aws_sdk_sqs::operation::receive_message::ReceiveMessageError::generic(
+                aws_smithy_types::error::ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("not allowed")
+                    .build(),
+            )
+        });
+        let rules = crate::aws::mock::Rules {
+            cfn: vec![&stacks],
+            sqs: vec![&url, &attrs, &denied, &release],
+            ..Default::default()
+        };
+        whereabouts(&rules.clients(), &env, &StackNames::own(), &mut found).await;
+        let places: Vec<&str> = found.whereabouts.iter().map(|w| w.place).collect();
+        assert_eq!(places, ["unknown", "unknown", "unknown", "unknown", "none"]);
+        assert!(
+            found.whereabouts[0]
+                .why
+                .as_deref()
+                .is_some_and(|w| w.contains("could not be read")),
+            "{:?}",
+            found.whereabouts[0]
+        );
+    }
+
+    /// Issue 85: a redrive command runs as printed: the job id one shell word, a pipeline's
+    /// stage named, an id that starts with `-` never a flag.
+    #[test]
+    fn the_redrive_command_is_shell_quoted_and_names_a_pipelines_stage() {
+        let env = crate::config::parse(
+            "stacks/pp.yaml".into(),
+            "region: eu-west-1\nstages:\n  - name: photos\n    workers: {min: 1, max: 2}\n  - name: thumbs\n    workers: {min: 1, max: 2}\n".into(),
+        )
+        .unwrap()
+        .into_only();
+        let stages = env.stages();
+        assert_eq!(
+            redrive_command(stages[0], "order 7 (rush)"),
+            "qfleet dlq pp --stage photos redrive --job 'order 7 (rush)'"
+        );
+        assert_eq!(
+            redrive_command(stages[1], "-7"),
+            "qfleet dlq pp --stage thumbs redrive --job=-7"
+        );
+        for (stage, id) in [(stages[0], "order 7 (rush)"), (stages[1], "-7")] {
+            let text = format!("`{}` sends it back", redrive_command(stage, id));
+            let parsed = crate::cli::printed::parse_all(&text);
+            let crate::cli::Command::Dlq(a) = &parsed[0].command else {
+                panic!("{text}");
+            };
+            assert!(
+                matches!(&a.action, crate::commands::dlq::DlqAction::Redrive { job: Some(j), .. } if j == id),
+                "{text}"
+            );
+        }
+    }
 
     /// Issue 67: a dead letter names its job whichever way it came: an upload's event (its key
     /// and version), the message of a stage before (`qfleetJob`), a job sent as a message (its

@@ -198,6 +198,7 @@ async fn act_on(
                         who,
                         env: env.name.clone(),
                         job: id.to_string(),
+                        job_arg: crate::output::hint::last_argument(id),
                     }
                     .into());
                 }
@@ -283,6 +284,33 @@ impl Report for Dlq {
     }
 }
 
+/// What a dead letter carries, in words: the S3 keys of an upload's event, or the id of a job
+/// sent as a message.
+fn what_it_carries(m: &Letter) -> String {
+    match (&m.job_id, m.keys.as_slice()) {
+        (Some(id), _) => format!("job {id} (sent as a message)"),
+        (None, []) => "(no S3 key)".to_string(),
+        (None, keys) => format!("keys: {}", keys.join(", ")),
+    }
+}
+
+/// A dead letter's job and where its record stands, its error as people read it.
+fn job_line(j: &super::LetterJob) -> String {
+    let came = match j.upload.as_str() {
+        crate::jobs::MESSAGE_UPLOAD => "sent as a message".to_string(),
+        upload => format!("upload {upload}"),
+    };
+    format!(
+        "job {} ({came}): {}{}",
+        j.key,
+        j.state.as_deref().unwrap_or("no record"),
+        j.error
+            .as_deref()
+            .map(|e| format!(", {}", crate::jobs::plain_error(e)))
+            .unwrap_or_default()
+    )
+}
+
 /// One stage's result in lines of text.
 fn text(who: &str, done: &Done, out: &Output) {
     match done {
@@ -296,49 +324,30 @@ fn text(who: &str, done: &Done, out: &Output) {
                 l.depth.delayed
             ));
             for m in &l.messages {
-                let sent: Vec<&str> = m
-                    .jobs
-                    .iter()
-                    .filter(|j| j.upload == crate::jobs::MESSAGE_UPLOAD)
-                    .map(|j| j.key.as_str())
-                    .collect();
-                let keys = match (m.keys.is_empty(), sent.as_slice()) {
-                    (false, _) => m.keys.join(", "),
-                    (true, []) => "(no S3 key)".to_string(),
-                    (true, ids) => format!("job {} (sent as a message)", ids.join(", ")),
-                };
                 out.line(format!(
-                    "  {}  {keys}  received {}x  age {}",
+                    "  {}  {}  received {}x  age {}",
                     m.id,
+                    what_it_carries(m),
                     m.receive_count.map_or("?".into(), |n| n.to_string()),
                     m.age_seconds.map_or("?".into(), |s| format!("{s} s")),
                 ));
                 for j in &m.jobs {
-                    let came = match j.upload.as_str() {
-                        crate::jobs::MESSAGE_UPLOAD => "sent as a message".to_string(),
-                        upload => format!("upload {upload}"),
-                    };
-                    out.line(format!(
-                        "    job {} ({came}): {}{}",
-                        j.key,
-                        j.state.as_deref().unwrap_or("no record"),
-                        j.error
-                            .as_deref()
-                            .map(|e| format!(", {e}"))
-                            .unwrap_or_default()
-                    ));
+                    out.line(format!("    {}", job_line(j)));
                 }
             }
             out.note(&l.note);
         }
         Done::Shown { message, body } => {
             out.line(format!(
-                "{}  keys: {}  received {}x  sent {}",
+                "{}  {}  received {}x  sent {}",
                 message.id,
-                message.keys.join(", "),
+                what_it_carries(message),
                 message.receive_count.map_or("?".into(), |n| n.to_string()),
                 message.sent.as_deref().unwrap_or("?")
             ));
+            for j in &message.jobs {
+                out.line(format!("  {}", job_line(j)));
+            }
             out.line(body);
         }
         Done::Redriven { task, resumed } => out.line(format!(
@@ -368,5 +377,60 @@ fn text(who: &str, done: &Done, out: &Output) {
         Done::Purged { purged } => out.line(format!(
             "{who}: purged {purged} message(s) from the dead-letter queue"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::dead_letters::Peeked;
+
+    fn peeked(body: &str, job_id: Option<&str>) -> Peeked {
+        Peeked {
+            id: "m-1".into(),
+            body: body.into(),
+            receive_count: Some(6),
+            sent_ms: None,
+            first_receive_ms: None,
+            job_id: job_id.map(str::to_string),
+        }
+    }
+
+    /// Issue 85: a dead letter of a job sent as a message names its job (never an empty
+    /// `keys:`), in the text of `list` and `show` and in the JSON; an upload's names its keys.
+    #[test]
+    fn a_dead_letter_says_the_job_it_carries() {
+        let now = std::time::SystemTime::now();
+        let sent = Letter::of(&peeked(r#"{"photo": 7}"#, Some("order 7 (rush)")), now);
+        assert_eq!(sent.job_id.as_deref(), Some("order 7 (rush)"));
+        assert_eq!(
+            what_it_carries(&sent),
+            "job order 7 (rush) (sent as a message)"
+        );
+        let json = serde_json::to_value(&sent).unwrap();
+        assert_eq!(json["job_id"], "order 7 (rush)", "{json}");
+        let unnamed = Letter::of(&peeked("plain text", None), now);
+        assert_eq!(what_it_carries(&unnamed), "job sqs:m-1 (sent as a message)");
+        let upload = Letter::of(
+            &peeked(
+                r#"{"Records":[{"s3":{"object":{"key":"uploads/a+b.jpg","versionId":"v"}}}]}"#,
+                None,
+            ),
+            now,
+        );
+        assert_eq!(upload.job_id, None);
+        assert_eq!(what_it_carries(&upload), "keys: uploads/a b.jpg");
+        let test_event = Letter::of(&peeked(r#"{"Event":"s3:TestEvent"}"#, None), now);
+        assert_eq!(what_it_carries(&test_event), "(no S3 key)");
+        let line = job_line(&super::super::LetterJob {
+            key: "order 7 (rush)".into(),
+            upload: crate::jobs::MESSAGE_UPLOAD.into(),
+            state: Some("failed".into()),
+            error: Some("Exception('no such photo')".into()),
+        });
+        assert_eq!(
+            line,
+            "job order 7 (rush) (sent as a message): failed, no such photo"
+        );
     }
 }

@@ -60,11 +60,26 @@ pub(crate) async fn at_place(
 ) -> Result<Environment> {
     let mut found: Vec<Environment> = Vec::new();
     let mut searched: Vec<std::path::PathBuf> = Vec::new();
+    // A file that names no account is in the credentials' own: asked of STS only where the
+    // address names an account.
+    let own = match &place.account {
+        Some(_) => {
+            let clients = aws.clients(&place.region).await;
+            Some(
+                crate::aws::account::id(&clients.sts)
+                    .await
+                    .map_err(Error::from)?,
+            )
+        }
+        None => None,
+    };
     match super::load_from(&[name.to_string()], stacks_dir, files) {
         Ok(envs) => {
             for env in envs {
                 let path = env.source.path.clone();
-                if env.name == name && place_matches(&place_of(aws, &env), place) {
+                let mut at = place_of(aws, &env);
+                at.account = at.account.or_else(|| own.clone());
+                if env.name == name && place_matches(&at, place) {
                     found.push(env);
                     continue;
                 }
@@ -111,7 +126,7 @@ pub(crate) async fn at_place(
     // through two files (a split whose new file has not deployed yet) are one environment.
     let key = |e: &Environment| super::identity::Key {
         name: e.resource_name().to_string(),
-        account: place_of(aws, e).account,
+        account: place_of(aws, e).account.or_else(|| own.clone()),
         region: aws.region_for(&e.spec.region),
     };
     let making = found
@@ -285,13 +300,35 @@ pub(crate) async fn check_unambiguous(
         .collect();
     let marked = retired.iter().map(|r| r.marked()).collect();
     let world = super::identity::World::new(making, marked, Vec::new(), Vec::new());
+    // A live one in the credentials' own account beside a retired one of its name in its
+    // Region (in another account): its address must name the account to reach it alone.
+    let crowded = envs.iter().any(|env| {
+        let at = place_of(aws, env);
+        at.account.is_none()
+            && retired
+                .iter()
+                .any(|r| r.environment == env.name && r.region == aws.region_for(&env.spec.region))
+    });
+    let own = match (crowded, envs.first()) {
+        (true, Some(env)) => {
+            let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
+            Some(
+                crate::aws::account::id(&clients.sts)
+                    .await
+                    .map_err(Error::from)?,
+            )
+        }
+        _ => None,
+    };
     // Each candidate by the address that reaches it alone: a live one's place, a retired one's
     // printed address.
     let said = |e: &super::identity::Entity| -> String {
         if let Some(env) = envs.iter().find(|env| key(env) == *e.key) {
+            let mut at = place_of(aws, env);
+            at.account = at.account.or_else(|| own.clone());
             return format!(
                 "{} (made by {})",
-                place_of(aws, env).address(&env.name),
+                at.address(&env.name),
                 env.source.display()
             );
         }

@@ -111,7 +111,9 @@ fn stack_file(
     owner: Option<&str>,
     kinds: &[(Option<String>, &str)],
 ) -> String {
-    let mut t = format!("environment: {name}\nregion: {region}\n");
+    // No stack file asks for anything now, termination protection included: whether its
+    // stacks have it is read from them, and a protected one is refused as ever.
+    let mut t = format!("environment: {name}\nregion: {region}\ntermination_protection: false\n");
     if let Some(o) = owner {
         t.push_str(&format!("owner: {o}\n"));
     }
@@ -196,6 +198,10 @@ mod tests {
             }
             assert_eq!(env.stack_names(), want, "{text}");
             assert_eq!(env.spec.owner.as_deref(), Some("team"));
+            // No file asks for protection: the stacks' own says (a teardown reads it).
+            assert!(!env.termination_protection(), "{text}");
+            // Nothing is lost: the bucket is kept as outside a lab.
+            assert!(env.retain_bucket(), "{text}");
         }
     }
 }

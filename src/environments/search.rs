@@ -410,12 +410,13 @@ async fn where_they_are(
     Ok((found, places))
 }
 
-/// Where the environments of a file without targets ran before the file moved them to
-/// another Region: the places their data stacks record ([`crate::config::MOVED_TAG`]), and,
-/// for one made anew where it is now (no data stack there: a create, or the first deploy
-/// after a move), a scan of every other Region enabled for the account for its data stack
-/// (the file's first such environment: a file's copies move together). Adds what it finds
-/// to `found`; returns the names and Regions the scan found, which a retired one says.
+/// Where the environments of a file ran before the file moved them to another Region: the
+/// places the data stacks of a file without targets record ([`crate::config::MOVED_TAG`];
+/// a target's are its file's record), and, for one made anew where it is now (no data stack
+/// there: a create, or the first deploy after a move) in the credentials' own account, a
+/// scan of every other Region enabled for the account for its data stack (the file's first
+/// such environment: a file's copies move together). Adds what it finds to `found`; returns
+/// the names and Regions the scan found, which a retired one says.
 async fn moved_from(
     aws: &Aws,
     envs: &[&Environment],
@@ -448,7 +449,14 @@ async fn moved_from(
             found.push((m, at.clone()));
         }
     }
-    let Some(fresh) = plain.iter().find(|e| {
+    // The scan: a file without targets, or a target in the credentials' own account (one
+    // in another account is found through its file's other targets' record).
+    let own: Vec<&Environment> = envs
+        .iter()
+        .filter(|e| e.target.as_ref().is_none_or(|t| t.account.is_none()))
+        .copied()
+        .collect();
+    let Some(fresh) = own.iter().find(|e| {
         let at = (None, aws.region_for(&e.spec.region));
         places
             .get(&at)

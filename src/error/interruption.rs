@@ -32,6 +32,19 @@ pub enum Interruption {
         target: String,
         cancelled: bool,
     },
+    /// `submit --wait` stopped following the job it sent, which goes on without it.
+    #[error("{0}")]
+    Followed(Box<Followed>),
+    /// `submit` stopped before SQS answered its send: the job's message may be out. `follow`
+    /// is the command that shows whether a worker took it.
+    #[error(
+        "{env}: interrupted before SQS confirmed job {id}'s message: it may have been sent; `{follow}` shows whether a worker took it"
+    )]
+    Submitting {
+        env: String,
+        id: String,
+        follow: String,
+    },
     /// The run could not say in time where it left each environment: the document is written
     /// within seconds of the signal, whatever the run was doing.
     #[error(
@@ -48,9 +61,27 @@ impl Interruption {
             Interruption::Deploy { environments } | Interruption::Teardown { environments } => {
                 environments
             }
-            Interruption::Redrive { .. } | Interruption::Unsaid => &[],
+            Interruption::Redrive { .. }
+            | Interruption::Followed(_)
+            | Interruption::Submitting { .. }
+            | Interruption::Unsaid => &[],
         }
     }
+}
+
+/// The job an interrupted `submit --wait` sent and stopped following: `follow` is the command
+/// that shows where it is (sending it again would make a second job).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{env}: stopped following job {id} ({state}); it was sent (message {message}) and goes on without this command: `{follow}` shows where it is"
+)]
+pub struct Followed {
+    pub env: String,
+    pub id: String,
+    pub message: String,
+    /// Its state as last read (`no record yet`).
+    pub state: String,
+    pub follow: String,
 }
 
 /// Where an interrupted run left one environment, said before its cleanup starts.

@@ -24,7 +24,7 @@ pub(crate) use signal::{
     Holding, interrupted, listen as listen_for_signals, on_deadline, time_left,
 };
 
-pub use interruption::{Interruption, LeftBehind, Stopped};
+pub use interruption::{Followed, Interruption, LeftBehind, Stopped};
 pub use refusal::{Loss, Refusal, RunningStage, TeardownRefusal};
 pub use signal::Signal;
 pub use tool::ToolFailure;

@@ -330,12 +330,14 @@ pub enum Usage {
     },
     /// `dlq redrive --job` of a job with no message in the dead-letter queue.
     #[error(
-        "{who}: no message of job {job} in the dead-letter queue (`qfleet dlq {env} list` names each message's jobs; `qfleet jobs {env} {job}` says where the job is)"
+        "{who}: no message of job {job} in the dead-letter queue (`qfleet dlq {env} list` names each message's jobs; `qfleet jobs {env} {job_arg}` says where the job is)"
     )]
     NoDeadLetterOfJob {
         who: String,
         env: String,
         job: String,
+        /// The job's id as the command's last argument, shell-quoted.
+        job_arg: String,
     },
     /// `dlq redrive` or `purge` of a pipeline without `--stage`.
     #[error(

@@ -818,6 +818,54 @@ fn copilots_own_variables_are_set_or_reported_one_by_one() {
     );
 }
 
+/// Issue 85: a manifest that sets `COPILOT_QUEUE_URI` itself keeps it (docs/copilot.md): the
+/// variable is carried as written, and the queue's URL is not set under that name too (the
+/// file would set it twice, which validate refuses); the report says which one the worker gets.
+#[test]
+fn a_manifests_own_copilot_queue_uri_is_kept() {
+    let text = manifest(
+        "variables:\n  COPILOT_QUEUE_URI: https://sqs.eu-west-1.amazonaws.com/111122223333/legacy\n",
+    );
+    let i = import_text(&text, opts(Some("test"), None)).unwrap();
+    assert_valid(&i);
+    let file: serde_yaml_ng::Value = serde_yaml_ng::from_str(&i.stack_file).unwrap();
+    assert_eq!(
+        file["workers"]["environment"]["COPILOT_QUEUE_URI"],
+        "https://sqs.eu-west-1.amazonaws.com/111122223333/legacy"
+    );
+    assert!(
+        file["workers"].get("queue_url_as").is_none(),
+        "{}",
+        i.stack_file
+    );
+    let report = i.report.text();
+    assert!(
+        report.contains(
+            "COPILOT_QUEUE_URI → workers.environment.COPILOT_QUEUE_URI: the manifest's own value is kept"
+        ),
+        "{report}"
+    );
+    assert!(
+        !report.contains("COPILOT_QUEUE_URI → workers.queue_url_as"),
+        "{report}"
+    );
+    // Set as a secret: kept there the same way.
+    let text = manifest("secrets:\n  COPILOT_QUEUE_URI: /copilot/legacy/queue-uri\n");
+    let i = import_text(&text, opts(Some("test"), None)).unwrap();
+    assert_valid(&i);
+    let file: serde_yaml_ng::Value = serde_yaml_ng::from_str(&i.stack_file).unwrap();
+    assert!(
+        file["workers"].get("queue_url_as").is_none(),
+        "{}",
+        i.stack_file
+    );
+    assert!(
+        i.stack_file.contains("COPILOT_QUEUE_URI"),
+        "{}",
+        i.stack_file
+    );
+}
+
 /// Issue 66: the groups a manifest attaches are carried to workers.security_groups, beside
 /// Copilot's reach (every port out) written as an egress rule; with `deny_default` the tasks
 /// wore only those groups, so no rule is added; a group given as another stack's export is

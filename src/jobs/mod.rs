@@ -65,24 +65,33 @@ pub(crate) struct Found {
     pub more: usize,
 }
 
-/// Where a job's message is, and what sends it back.
+/// Where a job's message is, as far as qfleet could look, and what sends it back. qfleet looks
+/// only where a look takes nothing from the job: the dead-letter queue of the job's stage
+/// (peeked, as `dlq list` does). It never receives from the job queue: a receive there counts
+/// toward the message's receives before SQS dead-letters it, and a message a worker holds is
+/// hidden from every receive (`crate::dlq::whereabouts`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub(crate) struct Whereabouts {
     /// The job's upload (its record's sort key).
     pub upload: String,
-    /// `queue` (waiting), `in_flight` (a worker holds it), `dead_letter_queue`, `none` (done or
-    /// cancelled: no message), `not_found` (failed, and not among the dead-letter queue's
-    /// messages), or `unknown` (the dead-letter queue could not be read: `why`).
-    #[schemars(extend("enum" = ["queue", "in_flight", "dead_letter_queue", "none", "not_found", "unknown"]))]
+    /// `dead_letter_queue` (seen there, whatever the record says), `not_looked` (not among the
+    /// dead-letter queue's messages, every one of them read; the job queue is not looked into:
+    /// `why`), `not_found` (failed, and not among the dead-letter queue's messages), `unknown`
+    /// (the dead-letter queue could not be read, or not wholly: `why`) or `none` (done: its
+    /// worker deleted its message when it recorded it done; not looked).
+    #[schemars(extend("enum" = ["dead_letter_queue", "not_looked", "not_found", "unknown", "none"]))]
     pub place: &'static str,
+    /// The dead-letter queue looked into (its name), when it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue: Option<String>,
     /// The dead letter's message id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// The command that sends it back to the job queue.
+    /// The command that sends it back to the job queue (shell-quoted, `--stage` in a pipeline).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redrive: Option<String>,
-    /// Why the place is unknown; or, `not_found`, a redrive of the dead-letter queue after the
-    /// job failed that likely sent its message back.
+    /// Why the job queue was not looked into, or why the place is unknown; or, `not_found`, a
+    /// redrive of the dead-letter queue after the job failed that likely sent its message back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
 }
@@ -268,6 +277,75 @@ pub(crate) async fn cancel(
     })
 }
 
+/// A job's error as people read it: the reference workers record a failure as Python's repr
+/// of the exception (`Exception('x')`, `ValueError("it's")`), which is said as Python's own
+/// last line of a traceback says it (`x`, `ValueError: it's`); any other text as it is. An
+/// error the workers cut at its 256 characters (docs/jobs.md) inside the quotes ends in `…`.
+pub(crate) fn plain_error(text: &str) -> String {
+    python_exception(text).unwrap_or_else(|| text.to_string())
+}
+
+/// `Name('message')`, its string literal read as Python writes it, as `Name: message`
+/// (`Exception`'s as `message` alone); `None` when `text` is not one such repr.
+fn python_exception(text: &str) -> Option<String> {
+    let open = text.find('(')?;
+    let name = &text[..open];
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if name.is_empty()
+        || !name.chars().all(plain)
+        || !name.starts_with(|c: char| c.is_ascii_uppercase())
+    {
+        return None;
+    }
+    let (message, rest) = python_string(&text[open + 1..])?;
+    let message = match rest {
+        Some(")") => message,
+        // Cut inside the literal.
+        None => format!("{message}…"),
+        Some(_) => return None,
+    };
+    Some(match name {
+        "Exception" => message,
+        _ => format!("{name}: {message}"),
+    })
+}
+
+/// A Python string literal at the start of `text` (`'…'` or `"…"`, with Python's escapes):
+/// its value and what follows its closing quote (`None`: the text ends inside it).
+fn python_string(text: &str) -> Option<(String, Option<&str>)> {
+    let mut chars = text.char_indices();
+    let (_, quote) = chars.next().filter(|(_, c)| *c == '\'' || *c == '"')?;
+    let mut value = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            c if c == quote => return Some((value, Some(&text[i + c.len_utf8()..]))),
+            '\\' => {
+                let Some((_, e)) = chars.next() else {
+                    return Some((value, None));
+                };
+                let hex = |n: usize, chars: &mut std::str::CharIndices| {
+                    let digits: String = chars.by_ref().take(n).map(|(_, c)| c).collect();
+                    u32::from_str_radix(&digits, 16)
+                        .ok()
+                        .and_then(char::from_u32)
+                };
+                match e {
+                    'n' => value.push('\n'),
+                    't' => value.push('\t'),
+                    'r' => value.push('\r'),
+                    'x' => value.push(hex(2, &mut chars)?),
+                    'u' => value.push(hex(4, &mut chars)?),
+                    'U' => value.push(hex(8, &mut chars)?),
+                    '\\' | '\'' | '"' => value.push(e),
+                    _ => return None,
+                }
+            }
+            c => value.push(c),
+        }
+    }
+    Some((value, None))
+}
+
 /// What `status` shows of the jobs: those finished in the window, and the slowest.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub(crate) struct Recent {
@@ -339,6 +417,39 @@ mod tests {
             updated_at: end.map(str::to_string),
             expires_at: None,
             history: Vec::new(),
+        }
+    }
+
+    /// Issue 85: a job's error is said as Python says an exception, never as its repr; text
+    /// that is no repr is left as it is.
+    #[test]
+    fn a_python_repr_is_said_as_python_says_the_exception() {
+        for (recorded, said) in [
+            ("Exception('x')", "x"),
+            ("ValueError(\"it's gone\")", "ValueError: it's gone"),
+            (r"KeyError('a\\b\n\x41\u00e9')", "KeyError: a\\b\nAé"),
+            (
+                "ClientError('An error occurred (AccessDenied)')",
+                "ClientError: An error occurred (AccessDenied)",
+            ),
+            (
+                "RuntimeError('cut at 256 chara",
+                "RuntimeError: cut at 256 chara…",
+            ),
+            (
+                "not started: the worker was stopping",
+                "not started: the worker was stopping",
+            ),
+            ("Exception('a', 2)", "Exception('a', 2)"),
+            ("Exception()", "Exception()"),
+            ("f('x')", "f('x')"),
+            (
+                "the output key 'a' is too long (S3)",
+                "the output key 'a' is too long (S3)",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(plain_error(recorded), said, "{recorded}");
         }
     }
 

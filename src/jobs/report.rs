@@ -152,7 +152,10 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
                 j.attempts.map(|a| a.to_string()).unwrap_or_default(),
                 ago(j.updated_at.as_deref()),
                 seconds(j),
-                short(j.error.as_deref().unwrap_or_default(), 60),
+                short(
+                    &super::plain_error(j.error.as_deref().unwrap_or_default()),
+                    60,
+                ),
             ]
         })
         .collect();
@@ -215,9 +218,10 @@ fn history_text(env: &str, f: &Found, out: &Output) {
                     c.stage.clone().unwrap_or_default(),
                     c.worker.clone().unwrap_or_default(),
                     c.attempt.map(|a| a.to_string()).unwrap_or_default(),
+                    // Whole: the table wraps a long cell.
                     c.output
                         .clone()
-                        .or_else(|| c.error.as_deref().map(|e| short(e, 80)))
+                        .or_else(|| c.error.as_deref().map(super::plain_error))
                         .unwrap_or_default(),
                 ]
             })
@@ -234,32 +238,152 @@ fn history_text(env: &str, f: &Found, out: &Output) {
             rows,
         ));
         if let Some(w) = f.whereabouts.get(i) {
-            out.line(whereabouts_text(w, j.worker.as_deref()));
+            out.line(whereabouts_text(w, j));
         }
     }
 }
 
-/// Where a job's message is, in a line.
-fn whereabouts_text(w: &super::Whereabouts, worker: Option<&str>) -> String {
+/// Where a job's message is, in a line: what was looked at, what it showed, and what was not
+/// looked at, with why.
+fn whereabouts_text(w: &super::Whereabouts, j: &Job) -> String {
+    let dlq = w
+        .dead_letter_queue
+        .as_deref()
+        .unwrap_or("dead-letter queue");
+    let held = match (j.state.as_str(), &j.worker) {
+        ("processing", Some(worker)) => format!("its record says {worker} took it; "),
+        _ => String::new(),
+    };
     match w.place {
-        "queue" => "its message waits in the job queue".to_string(),
-        "in_flight" => format!(
-            "a worker holds its message ({})",
-            worker.unwrap_or("unknown")
-        ),
         "dead_letter_queue" => format!(
-            "its message {} is in the dead-letter queue: `{}` sends it back",
+            "its message {} is in the dead-letter queue {dlq} (looked){}: `{}` sends it back",
             w.message.as_deref().unwrap_or_default(),
+            match j.state.as_str() {
+                "failed" => String::new(),
+                state => format!(", though its record says {state}"),
+            },
             w.redrive.as_deref().unwrap_or_default()
         ),
+        "not_looked" => format!(
+            "its message: {held}not in the dead-letter queue {dlq} (looked at every message); {}",
+            w.why
+                .as_deref()
+                .unwrap_or("the job queue is not looked into")
+        ),
         "not_found" => match &w.why {
-            Some(why) => format!("its message is not in the dead-letter queue: {why}"),
-            None => "its message is not in the dead-letter queue: SQS moves it there at its next receive, or it was deleted (`qfleet submit` sends a job again)".to_string(),
+            Some(why) => {
+                format!("its message is not in the dead-letter queue {dlq} (looked): {why}")
+            }
+            None => format!(
+                "its message is not in the dead-letter queue {dlq} (looked at every message): SQS moves it there at its next receive, or it was deleted (`qfleet submit` sends a job again)"
+            ),
         },
         "unknown" => format!(
-            "where its message is is not known: the dead-letter queue could not be read ({})",
+            "where its message is is not known: {held}{}",
             w.why.as_deref().unwrap_or("no reason given")
         ),
-        _ => "no message: it has ended".to_string(),
+        _ => "it has ended: its worker deleted its message when it recorded it done (not looked)"
+            .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(state: &str) -> Job {
+        Job {
+            key: "order 7 (rush)".into(),
+            upload: super::super::MESSAGE_UPLOAD.into(),
+            state: state.into(),
+            stage: None,
+            stage_index: None,
+            attempts: Some(1),
+            seq: Some(2),
+            worker: Some("i-0abc".into()),
+            uploaded_at: None,
+            queued_at: None,
+            received_at: None,
+            finished_at: None,
+            output: None,
+            error: None,
+            duplicates: None,
+            updated_at: None,
+            expires_at: None,
+            history: Vec::new(),
+        }
+    }
+
+    fn at(place: &'static str) -> super::super::Whereabouts {
+        super::super::Whereabouts {
+            upload: "job".into(),
+            place,
+            dead_letter_queue: Some("qfleet-shop-dlq".into()),
+            message: None,
+            redrive: None,
+            why: None,
+        }
+    }
+
+    /// Issue 85: the line says what was looked at and what it showed; a job whose record says
+    /// queued or processing is never said to wait in the job queue, which is not looked into.
+    #[test]
+    fn whereabouts_say_what_was_looked_at_and_never_guess() {
+        let mut w = at("not_looked");
+        w.why = Some(
+            "not looked for in the job queue: reading a message there means receiving it".into(),
+        );
+        for state in ["queued", "retrying", "processing", "cancelled"] {
+            let line = whereabouts_text(&w, &job(state));
+            assert!(
+                line.contains(
+                    "not in the dead-letter queue qfleet-shop-dlq (looked at every message)"
+                ),
+                "{line}"
+            );
+            assert!(line.contains("not looked for in the job queue"), "{line}");
+            assert!(!line.contains("waits in the job queue"), "{line}");
+            assert_eq!(
+                line.contains("i-0abc took it"),
+                state == "processing",
+                "{line}"
+            );
+        }
+        let mut w = at("dead_letter_queue");
+        w.message = Some("m-1".into());
+        w.redrive = Some("qfleet dlq shop redrive --job 'order 7 (rush)'".into());
+        let line = whereabouts_text(&w, &job("queued"));
+        assert_eq!(
+            line,
+            "its message m-1 is in the dead-letter queue qfleet-shop-dlq (looked), though its record says queued: `qfleet dlq shop redrive --job 'order 7 (rush)'` sends it back"
+        );
+        let line = whereabouts_text(&w, &job("failed"));
+        assert!(
+            line.starts_with(
+                "its message m-1 is in the dead-letter queue qfleet-shop-dlq (looked): `"
+            ),
+            "{line}"
+        );
+        // The command it prints runs as printed: one word for the id, parsed whole.
+        let parsed = crate::cli::printed::parse_all(&line);
+        match &parsed[..] {
+            [cli] => match &cli.command {
+                crate::cli::Command::Dlq(a) => assert!(
+                    matches!(&a.action, crate::commands::dlq::DlqAction::Redrive { job: Some(j), .. } if j == "order 7 (rush)"),
+                    "{line}"
+                ),
+                other => panic!("{other:?}"),
+            },
+            _ => panic!("one command in: {line}"),
+        }
+        let mut w = at("unknown");
+        w.why = Some("the dead-letter queue could not be read (AccessDenied)".into());
+        let line = whereabouts_text(&w, &job("queued"));
+        assert_eq!(
+            line,
+            "where its message is is not known: the dead-letter queue could not be read (AccessDenied)"
+        );
+        let line = whereabouts_text(&at("none"), &job("done"));
+        assert!(line.contains("(not looked)"), "{line}");
     }
 }

@@ -94,6 +94,25 @@ fn normal(dir: &Path) -> PathBuf {
     }
 }
 
+/// `FLAG VALUE` as a shell and the CLI read it back: the value quoted ([`quote`]), joined with
+/// `=` when it starts with `-` so that the parser never takes it for a flag of its own
+/// (`--job=-7`).
+pub(crate) fn option(flag: &str, value: &str) -> String {
+    match value.starts_with('-') {
+        true => format!("{flag}={}", quote(value)),
+        false => format!("{flag} {}", quote(value)),
+    }
+}
+
+/// The last positional argument of a command as a shell and the CLI read it back: quoted
+/// ([`quote`]), after `--` when it starts with `-` (nothing may follow it then).
+pub(crate) fn last_argument(value: &str) -> String {
+    match value.starts_with('-') {
+        true => format!("-- {}", quote(value)),
+        false => quote(value),
+    }
+}
+
 /// A word as a POSIX shell reads it back: as is when it is plain, else in single quotes.
 pub(crate) fn quote(word: &str) -> String {
     if !word.is_empty()
@@ -145,6 +164,16 @@ mod tests {
         c.region = Some("eu-west-3");
         c.profile = Some("trainer");
         assert_eq!(flags(&c), " --region eu-west-3 --profile trainer");
+    }
+
+    #[test]
+    fn an_option_or_a_last_argument_that_starts_with_a_dash_is_never_a_flag() {
+        assert_eq!(option("--job", "order 7 (rush)"), "--job 'order 7 (rush)'");
+        assert_eq!(option("--job", "-7"), "--job=-7");
+        assert_eq!(option("--job", "-it's"), r"--job='-it'\''s'");
+        assert_eq!(last_argument("photo-42"), "photo-42");
+        assert_eq!(last_argument("-x y"), "-- '-x y'");
+        assert_eq!(quote(""), "''");
     }
 
     #[test]

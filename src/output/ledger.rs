@@ -12,6 +12,9 @@ struct Entry {
     /// The step under way; CloudFormation carries on with it after qfleet stops.
     doing: Option<String>,
     left: Vec<String>,
+    /// The account the run found the environment in (the credentials' account, or its
+    /// stacks' ARN).
+    account: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -27,6 +30,12 @@ impl Ledger {
     /// The steps an environment's run is about to take.
     pub(crate) fn plan(&self, env: &str, steps: Vec<String>) {
         self.with(env, |e| e.left = steps);
+    }
+
+    /// The account the run found `env` in: the credentials' account of the run that changes
+    /// it, or the account its stacks' ARNs name.
+    pub(crate) fn account(&self, env: &str, account: &str) {
+        self.with(env, |e| e.account = Some(account.to_string()));
     }
 
     /// A step starts (and leaves the plan).
@@ -56,14 +65,15 @@ impl Ledger {
             .unwrap_or_default()
     }
 
-    /// Where the run left environment `env` (in `region`, `account`): what is done, under way
-    /// and not started; the caller adds what is left behind.
+    /// Where the run left environment `env` (in `region`, `account`: the one its file names,
+    /// else the one the run found it in): what is done, under way and not started; the caller
+    /// adds what is left behind.
     pub(crate) fn stopped(&self, env: &str, region: &str, account: Option<&str>) -> Stopped {
         let e = self.entry(env);
         Stopped {
             environment: env.to_string(),
             region: region.to_string(),
-            account: account.map(str::to_string),
+            account: account.map(str::to_string).or(e.account),
             done: e.done,
             under_way: e.doing.into_iter().collect(),
             not_started: e.left,
@@ -104,5 +114,13 @@ mod tests {
         let b = l.stopped("b", "us-east-1", None);
         assert_eq!(b.environment, "b");
         assert!(b.done.is_empty() && b.under_way.is_empty() && b.not_started.is_empty());
+        assert_eq!(b.account, None, "unknown: null, never a guess");
+        // The account the run found it in, where its file names none.
+        l.account("b", "210987654321");
+        let b = l.stopped("b", "us-east-1", None);
+        assert_eq!(b.account.as_deref(), Some("210987654321"));
+        // The file's, where it names one (the run acts only there: the account guard).
+        let b = l.stopped("b", "us-east-1", Some("123456789012"));
+        assert_eq!(b.account.as_deref(), Some("123456789012"));
     }
 }

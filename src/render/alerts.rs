@@ -75,12 +75,11 @@ struct Teams {
     channel: String,
 }
 
-/// The commands an alert names, for this environment (docs/commands.md).
+/// The commands an alert names that read the whole environment (docs/commands.md); those that
+/// name a stage (`logs`, `dlq`) the template writes with the alarm's stage.
 #[derive(Serialize)]
 struct Next {
     status: String,
-    logs: String,
-    dlq: String,
     /// `qfleet jobs ENV --failed`, with `jobs:` only.
     jobs: Option<String>,
 }
@@ -118,8 +117,6 @@ impl Alerts {
             rollback_template: rollback_template(name),
             next: Next {
                 status: format!("qfleet status {name}"),
-                logs: format!("qfleet logs {name} --since 1h --filter outcome=failed"),
-                dlq: format!("qfleet dlq {name} list"),
                 jobs: spec
                     .jobs
                     .as_ref()

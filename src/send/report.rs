@@ -93,8 +93,10 @@ impl Sent {
         {
             format!(
                 ": its job failed ({}; `qfleet jobs {env} {}` shows its history)",
-                j.error.as_deref().unwrap_or("no error recorded"),
-                j.key
+                j.error
+                    .as_deref()
+                    .map_or_else(|| "no error recorded".into(), crate::jobs::plain_error),
+                crate::output::hint::last_argument(&j.key)
             )
         } else {
             format!(": look at the workers ({workers})")

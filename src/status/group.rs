@@ -16,8 +16,8 @@ pub(super) const FLEET: &str = "fleet";
 pub struct Fleet {
     group: String,
     pub(super) desired: i32,
-    min: i32,
-    max: i32,
+    pub(super) min: i32,
+    pub(super) max: i32,
     pub(super) in_service: usize,
     instances: Vec<Instance>,
     /// Availability zone → instances in it.

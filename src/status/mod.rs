@@ -364,9 +364,77 @@ enum Direction {
     Unknown,
 }
 
+/// Where the backlog per instance against the target sends the scaling. Target tracking
+/// "will scale out (increase capacity) when [the metric] exceeds [the target] ... [and] scale
+/// in (decrease capacity) when [it] drops below" (EC2 Auto Scaling:
+/// <https://docs.aws.amazon.com/autoscaling/ec2/userguide/as-scaling-target-tracking.html>;
+/// Application Auto Scaling, Fargate's:
+/// <https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html>),
+/// within the group's (the service's) minimum and maximum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum TargetDirection {
+    /// Above the target, below the maximum: more instances.
+    Out,
+    /// Above the target at the maximum: no more.
+    AtMax,
+    /// Below the target, above the minimum: fewer (a gradual `scale_in`: only below its
+    /// threshold, for its minutes).
+    In,
+    /// Below the target at the minimum: no fewer.
+    AtMin,
+    /// At the target.
+    AtTarget,
+    /// No backlog per instance (none in service, or the queue not read), or no target.
+    Unknown,
+}
+
+impl TargetDirection {
+    /// From the backlog per instance, the target, and the desired size against its bounds
+    /// (`(desired, min, max)`; `None`: not known, then the bounds are not claimed).
+    fn of(backlog: Option<f64>, target: Option<f64>, size: Option<(i64, i64, i64)>) -> Self {
+        let (Some(b), Some(t)) = (backlog, target) else {
+            return TargetDirection::Unknown;
+        };
+        match b.partial_cmp(&t) {
+            Some(std::cmp::Ordering::Greater) => match size {
+                Some((desired, _, max)) if desired >= max => TargetDirection::AtMax,
+                _ => TargetDirection::Out,
+            },
+            Some(std::cmp::Ordering::Less) => match size {
+                Some((desired, min, _)) if desired <= min => TargetDirection::AtMin,
+                _ => TargetDirection::In,
+            },
+            Some(std::cmp::Ordering::Equal) => TargetDirection::AtTarget,
+            None => TargetDirection::Unknown,
+        }
+    }
+
+    /// In a few words, with how far above the target `backlog` is when it is far
+    /// (`270× the target: scales out`).
+    fn words(self, backlog: Option<f64>, target: Option<f64>, max: Option<i64>) -> String {
+        let times = match (backlog, target) {
+            (Some(b), Some(t)) if t > 0.0 && b >= 2.0 * t => format!("{:.0}× the target", b / t),
+            _ => "above the target".to_string(),
+        };
+        match self {
+            TargetDirection::Out => format!("{times}: scales out"),
+            TargetDirection::AtMax => format!(
+                "{times}, at its maximum{}: cannot scale out",
+                max.map(|m| format!(" {m}")).unwrap_or_default()
+            ),
+            TargetDirection::In => "below the target: scales in".into(),
+            TargetDirection::AtMin => "below the target, at its minimum".into(),
+            TargetDirection::AtTarget => "at the target".into(),
+            TargetDirection::Unknown => "direction unknown".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 struct Scaling {
-    /// Visible messages ÷ instances in service, now (from SQS and Auto Scaling).
+    /// Visible and in-flight messages ÷ instances in service, now (from SQS and Auto
+    /// Scaling): what the scaling policy counts (`(visible + in flight) / in service`).
     backlog_per_instance: Option<f64>,
     /// The scaling policy's own metric (metric math in CloudWatch); `None` without data.
     backlog_per_instance_metric: Option<f64>,
@@ -374,7 +442,16 @@ struct Scaling {
     target: Option<f64>,
     /// The target in the stack file.
     configured_target: f64,
+    /// Where the backlog per instance against the target (the policy's, else for Fargate the
+    /// stack file's) sends the scaling: `out`, `at_max` (above it at the maximum), `in`,
+    /// `at_min`, `at_target`, or `unknown` (no backlog per instance, or no target).
+    target_direction: TargetDirection,
+    /// The group (the service) now: `out` (desired above in service), `in` (below), `steady`,
+    /// or `unknown`.
     direction: Direction,
+    /// The group's (the service's) maximum, where known: what `at_max` reaches.
+    #[serde(skip)]
+    max: Option<i64>,
     policy: Option<String>,
 }
 
@@ -408,7 +485,9 @@ async fn gather_at(
     let wanted = &crate::targets::wanted_templates(env, names).ok();
     let mut read = futures::future::join_all(stages.iter().map(|stage| async move {
         let snap = snapshot::read_at(clients, stage, Scope::STATUS, names).await;
-        let mut status = from_snapshot(&snap, stage.backlog_target());
+        let workers = &stage.spec.workers;
+        let bounds = Some((workers.min, workers.max));
+        let mut status = from_snapshot_within(&snap, stage.backlog_target(), bounds);
         if stage.spec.workers.gpu.is_some() {
             gpus(clients, &mut status).await;
         }
@@ -647,8 +726,21 @@ fn depth(q: &Queue, oldest: Option<f64>) -> QueueDepth {
     }
 }
 
-/// The status of one environment, from a snapshot read with [`Scope::STATUS`].
+/// The status of one environment, from a snapshot read with [`Scope::STATUS`] (Fargate's
+/// bounds not known: see [`from_snapshot_within`]).
+#[cfg(test)]
 fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
+    from_snapshot_within(snap, configured_target, None)
+}
+
+/// The status of one environment, from a snapshot read with [`Scope::STATUS`]; `bounds`, the
+/// stack file's minimum and maximum of tasks, for a Fargate service (whose scalable target is
+/// not read; a group's are).
+fn from_snapshot_within(
+    snap: &Snapshot,
+    configured_target: f64,
+    bounds: Option<(i64, i64)>,
+) -> Status {
     let mut unavailable = BTreeMap::new();
     let stacks = vec![
         stack_summary(&snap.data, &mut unavailable),
@@ -689,14 +781,24 @@ fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
     let alarms = take(snap.alarms.as_ref(), "alarms", &mut unavailable).unwrap_or_default();
 
     let mut service = take(snap.service(), service::SERVICE, &mut unavailable);
-    // Instances in service, or tasks running, against what the group or the service wants.
+    // Instances in service, or tasks running, against what the group or the service wants,
+    // and its bounds.
     let counts = match (&fleet, &service) {
         (Some(f), _) => Some((f.desired as i64, f.in_service as i64)),
         (None, Some(s)) => Some((s.desired.into(), s.running.into())),
         (None, None) => None,
     };
+    let size = match (&fleet, &service, bounds) {
+        (Some(f), _, _) => Some((f.desired.into(), f.min.into(), f.max.into())),
+        (None, Some(s), Some((min, max))) => Some((s.desired.into(), min, max)),
+        _ => None,
+    };
+    // As the policy counts it: visible and in flight (received, not yet deleted), per
+    // instance in service (the templates' metric math, `(m1 + FILL(m3, 0)) / m2`).
     let backlog = match (&queue, counts) {
-        (Some(q), Some((_, working))) if working > 0 => Some(q.visible as f64 / working as f64),
+        (Some(q), Some((_, working))) if working > 0 => {
+            Some((q.visible + q.in_flight) as f64 / working as f64)
+        }
         _ => None,
     };
     let direction = match counts {
@@ -728,13 +830,20 @@ fn from_snapshot(snap: &Snapshot, configured_target: f64) -> Status {
         queue,
         dead_letter_queue,
         schedule_dead_letter_queue,
-        scaling: (snap.group().is_some() || snap.service().is_some()).then(|| Scaling {
-            backlog_per_instance: backlog,
-            backlog_per_instance_metric: metrics.backlog_per_instance,
-            target: policy.and_then(|p| p.target),
-            configured_target,
-            direction,
-            policy: policy.map(|p| p.name.clone()),
+        scaling: (snap.group().is_some() || snap.service().is_some()).then(|| {
+            let target = policy.and_then(|p| p.target);
+            // Application Auto Scaling's policies are not read: a service's is the file's.
+            let against = target.or(snap.service().is_some().then_some(configured_target));
+            Scaling {
+                backlog_per_instance: backlog,
+                backlog_per_instance_metric: metrics.backlog_per_instance,
+                target,
+                configured_target,
+                target_direction: TargetDirection::of(backlog, against, size),
+                direction,
+                max: size.map(|(_, _, max)| max),
+                policy: policy.map(|p| p.name.clone()),
+            }
         }),
         alarms,
         upload_to_processed: metrics.upload_to_processed.clone(),

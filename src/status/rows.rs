@@ -1,7 +1,7 @@
 //! Many environments at a glance: one row each (stacks, workers, queue, dead-letter queue,
 //! backlog against the target, alarms), and what could not be read told once.
 
-use super::{Direction, Status};
+use super::Status;
 use crate::config::WorkerKind;
 use crate::output::words::{self, count};
 
@@ -187,18 +187,15 @@ fn dead_letter(s: &Status) -> String {
     }
 }
 
-fn backlog(s: &Status) -> String {
+pub(super) fn backlog(s: &Status) -> String {
     if let Some(sc) = &s.scaling {
         let now = sc
             .backlog_per_instance
             .map_or("n/a".into(), |b| format!("{b:.1}"));
         let target = sc.target.unwrap_or(sc.configured_target);
-        let direction = match sc.direction {
-            Direction::Out => "scaling out",
-            Direction::In => "scaling in",
-            Direction::Steady => "steady",
-            Direction::Unknown => "direction unknown",
-        };
+        let direction = sc
+            .target_direction
+            .words(sc.backlog_per_instance, Some(target), sc.max);
         return format!("{now} / {target} ({direction})");
     }
     if let Some(f) = s.function() {

@@ -312,7 +312,7 @@ fn scaling_line(
         "n/a (no instance in service)"
     };
     line(format!(
-        "scaling: backlog per {unit} {} (CloudWatch: {}), target {}{}; {}",
+        "scaling: backlog per {unit} {} (visible and in flight, as the policy counts; CloudWatch: {}), target {}{}; {}; {}",
         sc.backlog_per_instance
             .map(|b| format!("{b:.1}"))
             .unwrap_or_else(|| none.into()),
@@ -337,11 +337,17 @@ fn scaling_line(
         } else {
             String::new()
         },
+        sc.target_direction.words(
+            sc.backlog_per_instance,
+            sc.target
+                .or((unit == "task").then_some(sc.configured_target)),
+            sc.max
+        ),
         match sc.direction {
-            Direction::Out => "scaling out",
-            Direction::In => "scaling in",
-            Direction::Steady => "steady",
-            Direction::Unknown => "direction unknown",
+            Direction::Out => format!("the {unit}s now: scaling out (desired above in service)"),
+            Direction::In => format!("the {unit}s now: scaling in (desired below in service)"),
+            Direction::Steady => format!("the {unit}s now: steady (desired as in service)"),
+            Direction::Unknown => format!("the {unit}s now: not known"),
         }
     ));
 }

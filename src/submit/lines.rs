@@ -167,6 +167,7 @@ pub(crate) async fn backfill(
     let batches = batches(&lines.jobs);
     let (table, stage) = (table.as_deref(), (stage.as_deref(), stage_index));
     let to = Destination {
+        env,
         url: queue_url.as_str(),
         names: &names,
         limit,
@@ -261,6 +262,8 @@ fn batches(jobs: &[(usize, Request)]) -> Vec<Vec<(usize, Request)>> {
 /// the queue's largest message.
 #[derive(Clone, Copy)]
 struct Destination<'a> {
+    /// The environment (its stage the jobs go to): what the hints name.
+    env: &'a Environment,
     url: &'a str,
     names: &'a ResourceNames,
     limit: u64,
@@ -441,7 +444,8 @@ async fn one_batch(
             Delivery::Unknown(why) => {
                 jobs[i].outcome = None;
                 jobs[i].error = Some(format!(
-                    "it may have been sent ({why}): `qfleet jobs` shows whether a worker took it, and --resend sends it again"
+                    "it may have been sent ({why}): `{}` shows whether a worker took it, and --resend sends it again",
+                    super::follow_command(to.env, &batch[i].1.id)
                 ));
             }
         }

@@ -374,6 +374,8 @@ pub(crate) struct Submission {
     pub timed_out: bool,
     /// `--wait` could not read the job's record (what was sent stands).
     pub wait_error: Option<String>,
+    /// `--wait` was stopped by a signal (Ctrl-C): the job goes on without it.
+    pub interrupted: bool,
     /// Where the body went when it was over the queue's limit (`s3://BUCKET/bodies/ID`).
     pub stored_body: Option<String>,
 }
@@ -437,13 +439,45 @@ async fn job_table_of(
 }
 
 /// Sends `request` to `env`'s job queue (its first stage's), recording it first with `jobs:`,
-/// and with `--wait` follows its record to `done` or `failed`.
+/// and with `--wait` follows its record to `done` or `failed` (a job queued or in flight
+/// already too). A signal (Ctrl-C) before SQS answered the send is an interruption that says
+/// the message may be out; during the wait it ends the wait, never the job, and the
+/// submission says it was sent.
 pub(crate) async fn submit(
     clients: &Clients,
     env: &Environment,
     at: &StackNames,
     request: &Request,
 ) -> Result<Submission> {
+    let (mut submission, table) = tokio::select! {
+        biased;
+        sent = send(clients, env, at, request) => sent?,
+        _ = crate::error::interrupted() => {
+            return Err(crate::error::Interruption::Submitting {
+                env: env.name.clone(),
+                id: request.id.clone(),
+                follow: follow_command(env, &request.id),
+            }
+            .into());
+        }
+    };
+    if let Some(table) = &table
+        && submission.outcome != Outcome::Duplicate
+    {
+        let key = (request.id.as_str(), MESSAGE_UPLOAD);
+        wait_for(clients, table, key, request.wait, &mut submission).await;
+    }
+    Ok(submission)
+}
+
+/// The submission up to SQS's answer: the job recorded and its message sent (or not sent, as
+/// the record says); and the job table, with `jobs:`.
+async fn send(
+    clients: &Clients,
+    env: &Environment,
+    at: &StackNames,
+    request: &Request,
+) -> Result<(Submission, Option<String>)> {
     let first = env.stages()[0];
     let fifo = fifo_queue(first, request)?;
     let (names, queue_url, limit) = job_queue(clients, env).await?;
@@ -467,6 +501,7 @@ pub(crate) async fn submit(
         job: None,
         timed_out: false,
         wait_error: None,
+        interrupted: false,
         stored_body: None,
     };
     if let Some(table) = &table {
@@ -484,10 +519,7 @@ pub(crate) async fn submit(
         seq = written.or_else(|| known.as_ref().and_then(|j| j.seq));
         if !matches!(submission.outcome, Outcome::Sent | Outcome::Resubmitted) {
             submission.job = known;
-            if submission.outcome == Outcome::InFlight {
-                wait_for(clients, table, key, request.wait, &mut submission).await;
-            }
-            return Ok(submission);
+            return Ok((submission, Some(table.clone())));
         }
     }
     let mut attributes = vec![(JOB_ID_ATTRIBUTE.to_string(), request.id.clone())];
@@ -520,10 +552,7 @@ pub(crate) async fn submit(
     let e = match sent {
         Ok(id) => {
             submission.message_id = Some(id);
-            if let Some(table) = &table {
-                wait_for(clients, table, key, request.wait, &mut submission).await;
-            }
-            return Ok(submission);
+            return Ok((submission, table));
         }
         Err(e) => e,
     };
@@ -537,9 +566,12 @@ pub(crate) async fn submit(
             env.name,
             request.id,
             if refused {
-                ""
+                String::new()
             } else {
-                "; it may have been sent: `qfleet jobs` shows whether a worker took it, and `--resend` sends it again"
+                format!(
+                    "; it may have been sent: `{}` shows whether a worker took it, and `--resend` sends it again",
+                    follow_command(env, &request.id)
+                )
             }
         )));
     };
@@ -659,12 +691,44 @@ async fn wait_for(
     submission: &mut Submission,
 ) {
     let Some(wait) = wait else { return };
-    match follow(clients, table, key, wait).await {
+    // Ctrl-C ends the wait, never the job: the report names it and how to follow it.
+    let followed = tokio::select! {
+        biased;
+        followed = follow(clients, table, key, wait) => followed,
+        _ = crate::error::interrupted() => {
+            submission.interrupted = true;
+            // The record as it stands, read within the time an interrupted run has.
+            let read = job_table::job(&clients.dynamodb, table, key.0, key.1);
+            if let Ok(Ok(job)) = tokio::time::timeout(READ_AFTER_SIGNAL, read).await {
+                submission.job = job;
+            }
+            return;
+        }
+    };
+    match followed {
         Ok((job, timed_out)) => {
             submission.job = job;
             submission.timed_out = timed_out;
         }
         Err(e) => submission.wait_error = Some(e.to_string()),
+    }
+}
+
+/// How long an interrupted `--wait` reads the job's record for its report: well within the
+/// seconds in which an interrupted run's document is out (`crate::error::signal`).
+const READ_AFTER_SIGNAL: Duration = Duration::from_secs(1);
+
+/// The command that shows where the job `id` of `env` is: its record (`qfleet jobs ENV ID`)
+/// with `jobs:`, else the workers' lines that name it.
+pub(crate) fn follow_command(env: &Environment, id: &str) -> String {
+    use crate::output::hint;
+    let name = hint::quote(&env.name);
+    match env.spec.jobs {
+        Some(_) => format!("qfleet jobs {name} {}", hint::last_argument(id)),
+        None => format!(
+            "qfleet logs {name} {} --since 1h",
+            hint::option("--job", id)
+        ),
     }
 }
 
@@ -866,6 +930,21 @@ mod tests {
         ] {
             assert_eq!(not_a_message(job), None, "{job}");
         }
+    }
+
+    /// Issue 85: the command that follows a job runs as printed: its id one shell word, one
+    /// that starts with `-` never a flag; without a job table, the workers' lines that name it.
+    #[test]
+    fn the_command_that_follows_a_job_is_shell_quoted() {
+        assert_eq!(
+            follow_command(&env(true), "order 7 (rush)"),
+            "qfleet jobs t 'order 7 (rush)'"
+        );
+        assert_eq!(follow_command(&env(true), "-7"), "qfleet jobs t -- -7");
+        assert_eq!(
+            follow_command(&env(false), "it's"),
+            r"qfleet logs t --job 'it'\''s' --since 1h"
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ use serde::Serialize;
 pub(crate) struct Submitted {
     pub environment: String,
     pub result: Result<Submission>,
+    /// The command that shows where the job is (`qfleet jobs ENV ID`), shell-quoted.
+    pub follow: String,
 }
 
 /// The job submitted: its id, what became of it, and its record when read.
@@ -74,11 +76,41 @@ pub(crate) fn schema() -> serde_json::Value {
 }
 
 impl Submitted {
+    /// `env`'s submission of the job `id` to its stage `stage`, or why it could not be made.
+    pub(crate) fn new(
+        env: &crate::config::Environment,
+        stage: &crate::config::Environment,
+        id: &str,
+        result: Result<Submission>,
+    ) -> Submitted {
+        Submitted {
+            environment: env.name.clone(),
+            result,
+            follow: super::follow_command(stage, id),
+        }
+    }
+
     /// A `--wait` that did not end `done`: the job failed, or the wait ended first.
     fn unfinished(&self) -> Option<Error> {
         let s = self.result.as_ref().ok()?;
         let env = &self.environment;
-        let history = format!("`qfleet jobs {env} {}` shows its history", s.id);
+        let history = format!("`{}` shows its history", self.follow);
+        if s.interrupted {
+            return Some(
+                crate::error::Interruption::Followed(Box::new(crate::error::Followed {
+                    env: env.clone(),
+                    id: s.id.clone(),
+                    message: s.message_id.clone().unwrap_or_else(|| "sent before".into()),
+                    state: s
+                        .job
+                        .as_ref()
+                        .map_or("no record yet", |j| j.state.as_str())
+                        .to_string(),
+                    follow: self.follow.clone(),
+                }))
+                .into(),
+            );
+        }
         if let Some(e) = &s.wait_error {
             return Some(Error::aws(format!(
                 "{env}: job {}: --wait could not read its record: {e}; {history}",
@@ -97,7 +129,9 @@ impl Submitted {
             Error::aws(format!(
                 "{env}: job {} failed: {}; {history}",
                 s.id,
-                job.error.as_deref().unwrap_or("no error recorded")
+                job.error
+                    .as_deref()
+                    .map_or_else(|| "no error recorded".into(), crate::jobs::plain_error)
             ))
         })
     }
@@ -313,5 +347,92 @@ impl Report for Backfilled {
             out.note(format!("error: {e}"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(interrupted: bool) -> Submitted {
+        Submitted {
+            environment: "shop".into(),
+            result: Ok(Submission {
+                queue: "qfleet-shop-jobs".into(),
+                id: "order 7 (rush)".into(),
+                outcome: Outcome::Sent,
+                message_id: Some("m-1".into()),
+                job: None,
+                timed_out: false,
+                wait_error: None,
+                interrupted,
+                stored_body: None,
+            }),
+            follow: "qfleet jobs shop 'order 7 (rush)'".into(),
+        }
+    }
+
+    /// Issue 85: an interrupted `--wait` names the job it sent and how to follow it, exits as
+    /// the signal does, and never suggests running the command again (a second job).
+    #[test]
+    fn an_interrupted_wait_names_the_job_it_sent_and_how_to_follow_it() {
+        let s = sent(true);
+        let e = s.unfinished().unwrap();
+        let said = e.to_string();
+        assert_eq!(
+            said,
+            "shop: stopped following job order 7 (rush) (no record yet); it was sent (message m-1) and goes on without this command: `qfleet jobs shop 'order 7 (rush)'` shows where it is"
+        );
+        assert!(!said.contains("again"), "{said}");
+        match &crate::cli::printed::parse_all(&said)[..] {
+            [cli] => match &cli.command {
+                crate::cli::Command::Jobs(a) => {
+                    assert_eq!(a.key.as_deref(), Some("order 7 (rush)"), "{said}");
+                }
+                other => panic!("{other:?}"),
+            },
+            _ => panic!("one command in: {said}"),
+        }
+        assert!(matches!(s.exit_code(), Exit::Interrupted(_)));
+        let doc = serde_json::to_value(s.document()).unwrap();
+        let env = &doc["environments"][0];
+        assert_eq!(env["job_id"], "order 7 (rush)", "{doc}");
+        assert_eq!(env["message_id"], "m-1", "{doc}");
+        assert_eq!(env["error"]["kind"], "interrupted", "{doc}");
+        assert!(sent(false).unfinished().is_none());
+    }
+
+    /// A failed job's error reads as people read it (no Python repr), and the command that
+    /// shows its history is the quoted one.
+    #[test]
+    fn a_failed_waits_error_is_plain_and_its_command_quoted() {
+        let mut s = sent(false);
+        if let Ok(sub) = &mut s.result {
+            sub.job = Some(crate::aws::job_table::Job {
+                key: "order 7 (rush)".into(),
+                upload: crate::jobs::MESSAGE_UPLOAD.into(),
+                state: "failed".into(),
+                stage: None,
+                stage_index: None,
+                attempts: Some(5),
+                seq: Some(9),
+                worker: None,
+                uploaded_at: None,
+                queued_at: None,
+                received_at: None,
+                finished_at: None,
+                output: None,
+                error: Some("ValueError('no such photo')".into()),
+                duplicates: None,
+                updated_at: None,
+                expires_at: None,
+                history: Vec::new(),
+            });
+        }
+        let said = s.unfinished().unwrap().to_string();
+        assert_eq!(
+            said,
+            "shop: job order 7 (rush) failed: ValueError: no such photo; `qfleet jobs shop 'order 7 (rush)'` shows its history"
+        );
     }
 }

@@ -48,6 +48,12 @@ pub(super) struct Allowed {
     pub(super) producers_detached: bool,
     pub(super) disable_termination_protection: bool,
     pub(super) only_fleet: bool,
+    /// The stack file asks for termination protection (`termination_protection`, the default
+    /// outside labs).
+    pub(super) wants_protection: bool,
+    /// `--yes`: nobody is asked, so protection the file asks for and the stacks lack is
+    /// refused as protection in place is, unless `--disable-termination-protection`.
+    pub(super) yes: bool,
 }
 
 /// Why a teardown refuses: data to lose, protection to lift, or something it could not check.
@@ -55,6 +61,12 @@ pub(super) struct Allowed {
 #[serde(tag = "reason", rename_all = "kebab-case")]
 pub(super) enum Refusal {
     Protected {
+        stacks: Vec<String>,
+    },
+    /// The stack file asks for termination protection and these stacks do not have it (a
+    /// deploy could not set it): with `--yes` nobody would be told, so it is refused as
+    /// protection in place is.
+    ProtectionMissing {
         stacks: Vec<String>,
     },
     BucketHoldsObjects {
@@ -112,7 +124,9 @@ impl Refusal {
     /// The flag that allows this loss, when one does.
     pub(super) fn flag(&self) -> Option<&'static str> {
         match self {
-            Refusal::Protected { .. } => Some("--disable-termination-protection"),
+            Refusal::Protected { .. } | Refusal::ProtectionMissing { .. } => {
+                Some("--disable-termination-protection")
+            }
             Refusal::BucketHoldsObjects { .. } => {
                 Some("--purge-bucket (empties the bucket, all versions)")
             }
@@ -142,6 +156,7 @@ impl Refusal {
                 stacks.join(" and "),
                 if stacks.len() == 1 { "has" } else { "have" }
             ),
+            Refusal::ProtectionMissing { stacks } => missing_protection(stacks),
             Refusal::BucketHoldsObjects {
                 bucket,
                 objects,
@@ -190,6 +205,17 @@ impl Refusal {
             ),
         }
     }
+}
+
+/// `qfleet-lab-fleet and qfleet-lab-data lack the termination protection their stack file asks
+/// for (…)`.
+pub(super) fn missing_protection(stacks: &[String]) -> String {
+    format!(
+        "{} {} the termination protection {} stack file asks for (termination_protection; a deploy could not set it)",
+        stacks.join(" and "),
+        if stacks.len() == 1 { "lacks" } else { "lack" },
+        if stacks.len() == 1 { "its" } else { "their" }
+    )
 }
 
 /// What the environment holds that a teardown would touch (`null`: could not be counted).
@@ -275,6 +301,9 @@ pub(crate) struct Plan {
     /// The repository of the images qfleet built, deleted after the data stack with exactly
     /// the images listed (`--delete-images`); one without qfleet's marks is left.
     pub(super) images: Option<ImageRepository>,
+    /// The stacks to delete that lack the termination protection the stack file asks for:
+    /// said, and asked about (or lifted by `--disable-termination-protection` with `--yes`).
+    pub(super) protection_missing: Vec<String>,
 }
 
 impl Plan {
@@ -363,6 +392,19 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
     if !protected.is_empty() && !allowed.disable_termination_protection {
         reasons.push(Refusal::Protected { stacks: protected });
     }
+    // Protection the file asks for and a deploy could not set: off by accident, not by
+    // choice. Said and asked about; with --yes nobody would be told, so only the flag that
+    // lifts protection in place goes ahead.
+    let protection_missing: Vec<String> = targets
+        .iter()
+        .filter(|s| allowed.wants_protection && s.termination_protection == Some(false))
+        .map(|s| s.name.clone())
+        .collect();
+    if !protection_missing.is_empty() && allowed.yes && !allowed.disable_termination_protection {
+        reasons.push(Refusal::ProtectionMissing {
+            stacks: protection_missing.clone(),
+        });
+    }
     // Unknown protection is not off: refused unless the flag lifts it whatever it is.
     if !allowed.disable_termination_protection {
         for s in targets
@@ -410,6 +452,7 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
             log_group,
             stage_log_groups,
             images,
+            protection_missing,
         })
     } else {
         Decision::Refuse {

@@ -19,6 +19,13 @@ pub(crate) enum Event {
     },
     /// What happened to a stack.
     Stack { stack: String, action: StackAction },
+    /// Something to read about the environment's teardown: its lock taken over from a run that
+    /// never released it, or termination protection its stack file asks for and its stacks
+    /// lack.
+    Warning {
+        environment: String,
+        message: String,
+    },
 }
 
 /// What a teardown did to a stack, as its `stack` event says.
@@ -32,7 +39,9 @@ pub(crate) enum StackAction {
 impl crate::output::Event for Event {
     fn environment(&self) -> Option<&str> {
         match self {
-            Event::Cancelled { environment, .. } => Some(environment),
+            Event::Cancelled { environment, .. } | Event::Warning { environment, .. } => {
+                Some(environment)
+            }
             Event::Stack { .. } => None,
         }
     }
@@ -40,7 +49,7 @@ impl crate::output::Event for Event {
     fn stack(&self) -> Option<&str> {
         match self {
             Event::Stack { stack, .. } => Some(stack),
-            Event::Cancelled { .. } => None,
+            Event::Cancelled { .. } | Event::Warning { .. } => None,
         }
     }
 }
@@ -61,12 +70,19 @@ pub(crate) mod tests {
                 stack: "qfleet-lab-fleet".into(),
                 action: StackAction::Deleting,
             },
+            Event::Warning {
+                environment: "lab".into(),
+                message: "m".into(),
+            },
         ]
     }
 
     #[test]
     fn every_teardown_event_is_in_the_contract_under_its_own_name() {
-        assert_eq!(contract::check(&one_of_each()), ["cancelled", "stack"]);
+        assert_eq!(
+            contract::check(&one_of_each()),
+            ["cancelled", "stack", "warning"]
+        );
         let v = serde_json::to_value(&one_of_each()[1]).unwrap();
         assert_eq!(v["action"], "deleting");
     }

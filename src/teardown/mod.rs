@@ -83,6 +83,16 @@ impl Options {
             producers_detached: self.producers_detached,
             disable_termination_protection: self.disable_termination_protection,
             only_fleet: self.only_fleet,
+            wants_protection: false,
+            yes: self.yes,
+        }
+    }
+
+    /// [`Options::allowed`] for `env`, whose stack file may ask for termination protection.
+    fn allowed_for(&self, env: &Environment) -> Allowed {
+        Allowed {
+            wants_protection: env.termination_protection(),
+            ..self.allowed()
         }
     }
 }
@@ -317,7 +327,7 @@ async fn run(
     crate::ownership::check_account(&clients.sts, env).await?;
     // One run at a time, as a deploy (after the account guard).
     let lock = match env.deployed_directly() {
-        true => Some(crate::lock::take(clients, env, "teardown").await?),
+        true => Some(take_lock(&at).await?),
         false => None,
     };
     // Boxed: the whole teardown's future is large, and a test thread's stack small.
@@ -328,6 +338,33 @@ async fn run(
         reporter.line(format!("warning: {note}"));
     }
     result
+}
+
+/// The environment's lock, in the credentials' account (which an interrupted run's document
+/// then names); taken over from a run that never released it: said.
+async fn take_lock(at: &Ctx<'_>) -> Result<crate::lock::EnvLock> {
+    let Ctx {
+        clients,
+        env,
+        reporter,
+        ..
+    } = *at;
+    let account = crate::aws::account::id(&clients.sts).await?;
+    reporter.ledger.account(&env.name, &account);
+    let lock = crate::lock::take(clients, env, &account, "teardown").await?;
+    if let Some(w) = lock.taken_over() {
+        warn(reporter, &env.name, w.to_string());
+    }
+    Ok(lock)
+}
+
+/// A warning about the environment: a line on stderr, and an event in its document.
+fn warn(reporter: &Reporter, env: &str, message: String) {
+    reporter.line(format!("warning: {env}: {message}"));
+    reporter.event(Event::Warning {
+        environment: env.to_string(),
+        message,
+    });
 }
 
 /// [`run`] once the environment is the run's to change (`lock`: its lock, when taken).
@@ -359,7 +396,8 @@ async fn locked(
             .collect();
     }
     let (snap, later) = read(clients, env, names, opts).await?;
-    let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed()) {
+    found_in(reporter, &env.name, &snap);
+    let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed_for(env)) {
         Decision::Nothing => {
             // No stack: a StackSets target's instances without a stack there, and the stack
             // sets they would leave empty, hold nothing; they go once confirmed.
@@ -369,7 +407,8 @@ async fn locked(
                 if !left.is_empty() {
                     let preview: Vec<String> =
                         left.iter().map(|x| format!("  - delete {x}")).collect();
-                    if confirmed(&at, &left, &[], &preview.join("\n"), turn, out).await? {
+                    let preview = preview.join("\n");
+                    if confirmed(&at, &left, (&[], &[]), &preview, turn, out).await? {
                         instances::tidy(&at, t, &sets, true, out, turn).await?;
                     }
                     return Ok(());
@@ -422,7 +461,8 @@ async fn locked(
     for s in stack_names.iter().skip(plan.targets.len()) {
         preview.push_str(&format!("\n  - delete {s}"));
     }
-    if !confirmed(&at, &stack_names, &losses(&plan, opts), &preview, turn, out).await? {
+    let asked = (losses(&plan, opts), missing_protection(&at, &plan));
+    if !confirmed(&at, &stack_names, (&asked.0, asked.1), &preview, turn, out).await? {
         return Ok(());
     }
     // Still this run's to change: the answer may have come long after the lock was taken.
@@ -488,6 +528,34 @@ async fn locked(
     Ok(())
 }
 
+/// The account `snap`'s stacks are in, recorded: an interrupted run's document names it.
+fn found_in(reporter: &Reporter, env: &str, snap: &crate::snapshot::Snapshot) {
+    if let Some(account) = [&snap.data, &snap.fleet]
+        .iter()
+        .find_map(|s| s.state.known().and_then(|s| s.account()))
+    {
+        reporter.ledger.account(env, account);
+    }
+}
+
+/// The stacks of `plan` that lack the termination protection their stack file asks for, said
+/// before anything is deleted, whether it is asked about or lifted by the flag.
+fn missing_protection<'p>(at: &Ctx<'_>, plan: &'p Plan) -> &'p [String] {
+    let unprotected = &plan.protection_missing;
+    if !unprotected.is_empty() {
+        let said = decide::missing_protection(unprotected);
+        warn(
+            at.reporter,
+            &at.env.name,
+            match at.opts.disable_termination_protection {
+                true => format!("{said}; torn down as asked (--disable-termination-protection)"),
+                false => format!("{said}; a teardown of a protected environment is asked about"),
+            },
+        );
+    }
+    unprotected
+}
+
 /// The data stack gone: its kept endpoints go too where nothing else can use them.
 async fn after_data(
     at: &Ctx<'_>,
@@ -539,12 +607,13 @@ async fn nothing_left(
 }
 
 /// Whether to go on and delete `what`: yes with `--yes`; without it, the question on a
-/// terminal (`preview` above it, `losses` in it), else refused (nothing deleted). A no is said,
-/// and the outcome is cancelled.
+/// terminal (`preview` above it, `losses` in it, and the stacks that lack the termination
+/// protection the stack file asks for, `unprotected`: never answered by `a`), else refused
+/// (nothing deleted). A no is said, and the outcome is cancelled.
 async fn confirmed(
     at: &Ctx<'_>,
     what: &[String],
-    losses: &[String],
+    (losses, unprotected): (&[String], &[String]),
     preview: &str,
     turn: &mut schedule::Turn,
     out: &mut TeardownOutcome,
@@ -564,13 +633,26 @@ async fn confirmed(
         }
         .into());
     }
-    let text = format!("tear down (delete {})", what.join(", then "));
+    let mut text = format!("tear down (delete {})", what.join(", then "));
+    if !unprotected.is_empty() {
+        text.push_str(&format!(
+            " though {} asks for termination protection and {} {} it",
+            env.source.display(),
+            unprotected.join(" and "),
+            if unprotected.len() == 1 {
+                "lacks"
+            } else {
+                "lack"
+            }
+        ));
+    }
     let question = crate::output::question_text(&env.name, &text, losses);
     let asked = Question {
         environment: &env.name,
         preview,
         text: &question,
-        loses_data: !losses.is_empty(),
+        // Like a loss of data, never answered by an earlier `a`.
+        loses_data: !losses.is_empty() || !unprotected.is_empty(),
     };
     // The answer may take a while: other environments use the slot meanwhile.
     turn.give_back();

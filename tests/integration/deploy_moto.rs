@@ -669,6 +669,8 @@ async fn sigterm_or_sighup_during_a_deploy_ends_it_as_ctrl_c_with_one_document_a
         let stopped = &doc["error"]["stopped"][0];
         assert_eq!(stopped["environment"], e.as_str(), "{doc}");
         assert_eq!(stopped["region"], "eu-west-1", "{doc}");
+        // The file names no account: the one the run found (its credentials', moto's).
+        assert_eq!(stopped["account"], "123456789012", "{doc}");
         assert!(stopped["not_started"].as_array().is_some(), "{doc}");
         for role in ["data", "fleet"] {
             let name = format!("qfleet-{e}-{role}");
@@ -727,13 +729,261 @@ async fn two_deploys_of_one_environment_started_together_one_deploys_the_other_r
             && message.contains(&format!("(pid {other_pid})")),
         "{message}"
     );
+    // Nothing was changed, and nothing previewed: each stack refused, its changes pending.
+    let refused: Vec<(&str, &str)> = env["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["stack"].as_str().unwrap(), s["action"].as_str().unwrap()))
+        .collect();
     assert_eq!(
-        env["stacks"],
-        serde_json::json!([]),
-        "nothing was changed: {doc}"
+        refused,
+        [
+            (format!("qfleet-{e}-data").as_str(), "refused"),
+            (format!("qfleet-{e}-fleet").as_str(), "refused")
+        ],
+        "{doc}"
+    );
+    assert_eq!(
+        (&doc["changes_pending"], &env["changes_pending"]),
+        (&Value::Bool(true), &Value::Bool(true)),
+        "{doc}"
     );
     // Released at the end: the next deploy takes it.
     deploy_on_moto(&file);
+}
+
+/// The lock bucket of moto's account in eu-west-1, as qfleet makes it (its tag says it is
+/// qfleet's), for a test that writes a lock before any deploy of this run made the bucket.
+async fn lock_bucket(s3: &aws_sdk_s3::Client) -> &'static str {
+    let bucket = "qfleet-locks-123456789012-eu-west-1";
+    // Another test's deploy may have made it: then both calls are no-ops.
+    let _ = s3
+        .create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await;
+    let tag = aws_sdk_s3::types::Tag::builder()
+        .key("qfleet:purpose")
+        .value("locks")
+        .build()
+        .unwrap();
+    s3.put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(
+            aws_sdk_s3::types::Tagging::builder()
+                .tag_set(tag)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    bucket
+}
+
+fn moto_s3(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Where a run on this host says its process is, as qfleet writes it in its lock: the host's
+/// name and pid namespace.
+fn this_host() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    format!("{} {}", name.trim(), ns.display())
+}
+
+/// Writes `e`'s lock as held (not released) by `command` of process `pid` on this host.
+async fn hold_lock(s3: &aws_sdk_s3::Client, e: &str, command: &str, pid: u32, released: bool) {
+    let bucket = lock_bucket(s3).await;
+    let holder = serde_json::json!({
+        "environment": e, "command": command, "holder": format!("ana@studio (pid {pid})"),
+        "run": "held-by-test", "since": "2026-11-28T03:00:00Z", "released": released,
+        "host": this_host(), "pid": pid,
+    });
+    s3.put_object()
+        .bucket(bucket)
+        .key(e)
+        .body(holder.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Issue 83: a deploy refused by the lock (another run holds it: this test's live process)
+/// previews nothing, so it never says "no changes": a first create lists both stacks as
+/// `refused`, not created, with `changes_pending: true`; once the environment stands, the
+/// stacks come with their status as read. Nothing is created or changed.
+#[tokio::test]
+async fn a_deploy_refused_by_the_lock_keeps_its_changes_pending_and_lists_its_stacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("lockpend");
+    let file = lab_stack_file(dir.path(), &e, "");
+    let conf = moto_config().await;
+    let (s3, cfn) = (moto_s3(&conf), aws_sdk_cloudformation::Client::new(&conf));
+    let refused = |stood: bool| {
+        let o = run(qfleet_on_moto()
+            .arg("deploy")
+            .arg(&file)
+            .args(["--yes", "-o", "json"]));
+        assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("error: {e}: {e} is being changed by another run")),
+            "{}",
+            stderr(&o)
+        );
+        let doc = document(&o);
+        check_schema("deploy", &doc);
+        let env = &doc["environments"][0];
+        assert_eq!(env["error"]["kind"], "refused", "{doc}");
+        assert_eq!(doc["changes_pending"], true, "{doc}");
+        assert_eq!(env["changes_pending"], true, "{doc}");
+        let stacks = env["stacks"].as_array().unwrap();
+        let names: Vec<&str> = stacks
+            .iter()
+            .map(|s| s["stack"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [format!("qfleet-{e}-data"), format!("qfleet-{e}-fleet")],
+            "{doc}"
+        );
+        for s in stacks {
+            assert_eq!(s["action"], "refused", "{doc}");
+            assert_eq!(s["changes"], serde_json::json!([]), "{doc}");
+            let note = s["notes"][0].as_str().unwrap();
+            match stood {
+                false => {
+                    assert_eq!(s["status"], Value::Null, "{doc}");
+                    assert!(note.starts_with("not created yet: the deploy would create it; nothing was previewed while another run holds the environment's lock"), "{note}");
+                }
+                true => {
+                    assert!(
+                        s["status"].as_str().unwrap().ends_with("_COMPLETE"),
+                        "{doc}"
+                    );
+                    assert!(note.starts_with("its changes are unknown: nothing was previewed while another run holds the environment's lock"), "{note}");
+                }
+            }
+            // The plan it names runs as printed (a plan takes no lock), and previews them.
+            let hint = crate::hints::hints(note);
+            assert_eq!(hint.len(), 1, "{note}");
+            assert_eq!(hint[0].last(), Some(&e), "{note}");
+            let plan = run(qfleet_on_moto().args(&hint[0]));
+            assert_eq!(plan.status.code(), Some(0), "{note}: {}", stderr(&plan));
+            assert!(
+                stdout(&plan).contains(&format!("qfleet-{e}-{}", s["role"].as_str().unwrap())),
+                "{note}: {}",
+                stdout(&plan)
+            );
+        }
+    };
+    hold_lock(&s3, &e, "deploy", std::process::id(), false).await;
+    refused(false);
+    for role in ["data", "fleet"] {
+        assert!(
+            !stack_exists(&cfn, &format!("qfleet-{e}-{role}")).await,
+            "nothing created"
+        );
+    }
+    // Released: deployed; held again: refused, the stacks as they stand.
+    hold_lock(&s3, &e, "deploy", std::process::id(), true).await;
+    deploy_on_moto(&file);
+    hold_lock(&s3, &e, "deploy", std::process::id(), false).await;
+    refused(true);
+    hold_lock(&s3, &e, "deploy", std::process::id(), true).await;
+}
+
+/// Issue 83: a holder killed with SIGKILL and not yet reaped by its parent (a zombie, which
+/// kill(pid, 0) still finds) has ended: a deploy run at once takes its lock over, and says so
+/// and from whom (host, pid, when it took the lock), on stderr and among the environment's
+/// warnings. A teardown taking over the lock of a holder reaped since says so too, in its
+/// events.
+#[tokio::test]
+async fn a_lock_whose_holder_was_killed_and_not_yet_reaped_is_taken_over_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("lockzomb");
+    let file = lab_stack_file(dir.path(), &e, "");
+    let s3 = moto_s3(&moto_config().await);
+    let host = this_host();
+    let host_name = host.split_whitespace().next().unwrap().to_string();
+    let mut holder = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .unwrap();
+    let pid = holder.id();
+    // SIGKILL, not waited for: a zombie until this test reaps it.
+    holder.kill().unwrap();
+    let state = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim().to_string()))
+            .and_then(|rest| rest.chars().next())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while state() != Some('Z') && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(state(), Some('Z'), "the holder is a zombie");
+    hold_lock(&s3, &e, "deploy", pid, false).await;
+    let o = run(qfleet_on_moto()
+        .arg("deploy")
+        .arg(&file)
+        .args(["--yes", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(state(), Some('Z'), "still unreaped while the deploy ran");
+    let said = format!(
+        "this run took over the lock of qfleet deploy run by ana@studio (pid {pid}) (host {host_name}, pid {pid}, taken 2026-11-28T03:00:00Z): that process has ended (killed or crashed) without releasing it"
+    );
+    assert!(
+        stderr(&o).contains(&format!("warning: {e}: {said}")),
+        "{}",
+        stderr(&o)
+    );
+    let doc = document(&o);
+    check_schema("deploy", &doc);
+    let warnings = doc["environments"][0]["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().starts_with(&said)),
+        "{doc}"
+    );
+    holder.wait().unwrap();
+    // Reaped since: no such process. A teardown takes the lock over and says so.
+    hold_lock(&s3, &e, "teardown", pid, false).await;
+    moto_detach_role_policies(&[&e]);
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--discard-messages",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = document(&o);
+    check_schema("teardown", &doc);
+    let taken = doc["environments"][0]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|ev| {
+            ev["event"] == "warning"
+                && ev["message"].as_str().unwrap().starts_with(&format!(
+                    "this run took over the lock of qfleet teardown run by ana@studio (pid {pid}) (host {host_name}, pid {pid}, taken 2026-11-28T03:00:00Z)"
+                ))
+        });
+    assert!(taken, "{doc}");
 }
 
 /// Issue 72, one run at a time: a lock held by a live process (this test's own, on this host,

@@ -375,3 +375,51 @@ fn a_file_moved_to_another_region_leaves_its_old_environment_listed_until_retire
     );
     assert!(retired_of(&v).is_empty(), "{v}");
 }
+
+/// The shrunk case of the model's property test: a target moved from another account into the
+/// credentials' own, in the same Region (found through the record of the target that stays).
+/// Two environments of one name in one Region: the bare name is refused, each named with its
+/// account, and the live one's address (with the credentials' own account, read from STS)
+/// reaches it alone.
+#[test]
+fn two_environments_of_one_name_in_one_region_are_told_apart_by_their_accounts() {
+    const OTHER: &str = "222222222222";
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("ia");
+    let write = |account: &str| {
+        std::fs::write(
+            dir.path().join(format!("{e}.yaml")),
+            format!(
+                "region: eu-west-1\nlab: true\nworkers:\n  min: 1\n  max: 2\n  public_ip: true\ntargets:\n  - name: t2\n  - name: t1\n{account}"
+            ),
+        )
+        .unwrap();
+    };
+    write(&format!(
+        "    account: '{OTHER}'\n    role: arn:aws:iam::{OTHER}:role/qfleet-deployer\n"
+    ));
+    let file = dir.path().join(format!("{e}.yaml"));
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    write("");
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let name = format!("{e}-t1");
+    let o = run(qfleet_on_moto()
+        .args(["status", &name, "--stacks-dir"])
+        .arg(dir.path()));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    let own = format!("{name}@123456789012/eu-west-1");
+    let other = format!("{name}@{OTHER}/eu-west-1");
+    assert!(err.contains(&own) && err.contains(&other), "{err}");
+    for (address, account) in [(own, "123456789012"), (other, OTHER)] {
+        let v = doc(
+            qfleet_on_moto()
+                .args(["status", &address, "-o", "json", "--stacks-dir"])
+                .arg(dir.path()),
+            0,
+        );
+        assert_eq!(v["environments"][0]["account"], account, "{address}: {v}");
+    }
+}

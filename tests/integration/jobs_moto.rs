@@ -605,7 +605,7 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     );
     let o = run(qfleet_on_moto().args(["jobs"]).arg(&file).arg("cat.jpg"));
     assert!(
-        stdout(&o).contains("no message: it has ended"),
+        stdout(&o).contains("it has ended: its worker deleted its message"),
         "{}",
         stdout(&o)
     );
@@ -651,8 +651,10 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     );
     let job = &d["environments"][0]["jobs"][0];
     assert_eq!(job["state"], "queued", "{d}");
+    // Back in the job queue, which is never looked into: not in the dead-letter queue (looked),
+    // never "waiting" on no evidence.
     assert_eq!(
-        d["environments"][0]["whereabouts"][0]["place"], "queue",
+        d["environments"][0]["whereabouts"][0]["place"], "not_looked",
         "{d}"
     );
     let last = job["history"].as_array().unwrap().last().unwrap().clone();
@@ -1233,5 +1235,132 @@ async fn a_job_from_every_way_in_is_named_in_the_dead_letter_queue() {
         line.ends_with("[eu-west-1, account 123456789012]"),
         "{}",
         stdout(&o)
+    );
+}
+
+/// Issue 85: a job whose id has spaces and parentheses, followed through every command qfleet
+/// prints for it, each run by bash as printed. `submit --wait` interrupted says the job was
+/// sent and how to follow it, never to run it again (exit 130), and that command runs. The
+/// job fails into the dead-letter queue; `jobs ENV ID` says so, having looked, and its redrive
+/// command runs (exit 0) and sends exactly that job back, after which `jobs` no longer says
+/// where its message is without looking.
+#[tokio::test]
+async fn a_job_id_with_spaces_is_followed_and_redriven_by_the_commands_as_printed() {
+    use crate::hints::{parses, printed, run_in_bash};
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("jobs-quoted");
+    let file = deploy_lab(
+        dir.path(),
+        &e,
+        "jobs: {}\nqueue:\n  max_receive_count: 2\n  visibility_timeout: 5\n",
+    );
+    let m = moto().await;
+    let bucket = format!("{e}-uploads-123456789012-eu-west-1");
+    let queue = format!("qfleet-{e}-jobs");
+    let url = queue_url(&m.sqs, &queue).await;
+    let table = table_of(&e).await;
+    let id = "order 7 (rush)";
+
+    // Ctrl-C while --wait follows the job it sent.
+    let out = dir.path().join("submit.out");
+    let mut submit = qfleet_on_moto()
+        .arg("submit")
+        .arg(&file)
+        .args([r#"{"n": 7}"#, "--id", id, "--wait", "--timeout", "5m"])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("submit.err")).unwrap())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if visible_messages(&m.sqs, &queue).await > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        visible_messages(&m.sqs, &queue).await,
+        1,
+        "the job was sent"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    std::process::Command::new("kill")
+        .args(["-s", "INT", &submit.id().to_string()])
+        .status()
+        .unwrap();
+    let status = submit.wait().unwrap();
+    let said = format!(
+        "{}{}",
+        std::fs::read_to_string(&out).unwrap(),
+        std::fs::read_to_string(dir.path().join("submit.err")).unwrap()
+    );
+    assert_eq!(status.code(), Some(130), "{said}");
+    assert!(
+        said.contains(&format!("stopped following job {id}")),
+        "{said}"
+    );
+    assert!(!said.contains("again"), "never to send it again: {said}");
+    let follow = printed(&said);
+    assert_eq!(follow.len(), 1, "{said}");
+    assert!(follow[0].ends_with(&format!("jobs {e} '{id}'")), "{said}");
+    let o = run_in_bash(&follow[0], root());
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("{id} (sent as a message): queued")),
+        "{}",
+        stdout(&o)
+    );
+    // Its message is in the job queue, which is never looked into: said, never guessed.
+    assert!(
+        stdout(&o).contains("not looked for in the job queue"),
+        "{}",
+        stdout(&o)
+    );
+
+    // It fails every attempt (no bucket to write its answer to), then SQS moves it.
+    let no_bucket = [("QFLEET_BUCKET", "")];
+    for _ in 0..6 {
+        if work_once((&e, &table), &url, &bucket, &no_bucket)
+            .trim()
+            .is_empty()
+        {
+            break;
+        }
+    }
+    let _ = m
+        .sqs
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    let o = run(qfleet_on_moto().arg("jobs").arg(&file).arg(id));
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}\n{}", stderr(&o));
+    assert!(text.contains("is in the dead-letter queue"), "{text}");
+    assert!(text.contains("(looked)"), "{text}");
+    let hints = printed(&text);
+    let redrive: Vec<&String> = hints.iter().filter(|h| h.contains(" redrive ")).collect();
+    assert_eq!(redrive.len(), 1, "{text}");
+    for h in crate::hints::hints(&text) {
+        parses(&h);
+    }
+    let o = run_in_bash(redrive[0], root());
+    assert_eq!(o.status.code(), Some(0), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("moved job {id}'s dead letter")),
+        "{}",
+        stdout(&o)
+    );
+    let d = doc(
+        qfleet_on_moto()
+            .arg("jobs")
+            .arg(&file)
+            .args([id, "-o", "json"]),
+        0,
+    );
+    assert_eq!(d["environments"][0]["jobs"][0]["state"], "queued", "{d}");
+    assert_eq!(
+        d["environments"][0]["whereabouts"][0]["place"], "not_looked",
+        "{d}"
     );
 }

@@ -349,3 +349,88 @@ async fn refused_teardowns_status_and_send_never_receive_a_waiting_job() {
         .cloned();
     assert_eq!(count.as_deref(), Some("1"), "only this check received it");
 }
+
+/// Issue 83: a file that asks for termination protection (the default outside labs) whose
+/// deploy could not set it (moto answers UpdateTerminationProtection with HTTP 500: the data
+/// stack stands unprotected, the deploy exits 1). `teardown --yes` does not tear it down
+/// unawares: refused (exit 4, `protection-missing`), nothing deleted, until
+/// `--disable-termination-protection`, which goes ahead and says so.
+#[tokio::test]
+async fn teardown_yes_refuses_an_environment_whose_file_asks_for_protection_its_stacks_lack() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("td-unprot");
+    let file = dir.path().join(format!("{e}.yaml"));
+    std::fs::write(
+        &file,
+        format!(
+            "environment: {e}\nregion: eu-west-1\nworkers:\n  min: 1\n  max: 2\n  public_ip: true\n"
+        ),
+    )
+    .unwrap();
+    let o = run(qfleet_on_moto().arg("deploy").arg(&file).arg("--yes"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("termination protection"),
+        "the deploy could not set it: {}",
+        stderr(&o)
+    );
+    let (cfn, _, _) = clients().await;
+    let data = format!("qfleet-{e}-data");
+    assert!(stack_exists(&cfn, &data).await, "the data stack stands");
+
+    let o = run(qfleet_on_moto()
+        .arg("teardown")
+        .arg(&file)
+        .args(["--yes", "-o", "json"]));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let doc = document(&o);
+    check_schema("teardown", &doc);
+    let env = &doc["environments"][0];
+    assert_eq!(
+        env["refusals"],
+        serde_json::json!([{"reason": "protection-missing", "stacks": [data]}]),
+        "{doc}"
+    );
+    let message = env["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "{data} lacks the termination protection its stack file asks for"
+        )) && message.contains("--disable-termination-protection"),
+        "{message}"
+    );
+    assert!(
+        stderr(&o).contains(&format!("error: {e}: nothing was deleted")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stack_exists(&cfn, &data).await, "nothing deleted");
+
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--disable-termination-protection",
+        "-o",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc = document(&o);
+    check_schema("teardown", &doc);
+    let env = &doc["environments"][0];
+    assert_eq!(env["deleted"], serde_json::json!([data]), "{doc}");
+    let said = format!(
+        "{data} lacks the termination protection its stack file asks for (termination_protection; a deploy could not set it); torn down as asked (--disable-termination-protection)"
+    );
+    assert!(
+        stderr(&o).contains(&format!("warning: {e}: {said}")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        env["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|ev| ev["event"] == "warning" && ev["message"] == said.as_str()),
+        "{doc}"
+    );
+    assert!(!stack_exists(&cfn, &data).await, "torn down");
+}

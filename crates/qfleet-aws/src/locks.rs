@@ -96,13 +96,20 @@ pub struct Held {
 }
 
 /// Whose lock a run took, when it was another run's: that run's last requests may still be on
-/// their way.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// their way, and a lock taken over from a run that never released it is said.
+#[derive(Debug, Clone, PartialEq)]
 pub enum After {
-    /// Nobody's (new, or not renewed for a lease).
+    /// Nobody's: new, or released by a run that ended as it should.
     Nobody,
-    /// A run whose process had ended (killed or crashed).
-    Ended,
+    /// Taken over from a run whose process had ended (killed or crashed) without releasing it.
+    Ended(Holder),
+    /// Taken over from a run that had not renewed it for longer than [`LEASE`] (S3's clock),
+    /// this long: crashed on another host, or cut off from S3. `None`: a lock object qfleet
+    /// could not read.
+    Stale {
+        holder: Option<Holder>,
+        renewed_ago: Duration,
+    },
     /// An interrupted run that released it this long ago (S3's clock).
     Released(Duration),
 }
@@ -319,16 +326,20 @@ pub async fn take(
             });
         }
         let released = found.holder.as_ref().is_some_and(|h| h.released);
-        let stale = found.renewed_ago.is_some_and(|ago| ago > LEASE);
-        let after = match (released, stale, found.renewed_ago) {
-            (_, true, _) => After::Nobody,
-            (true, false, _) if !found.holder.as_ref().is_some_and(|h| h.interrupted) => {
-                After::Nobody
+        let stale = found.renewed_ago.filter(|ago| *ago > LEASE);
+        let after = match (found.holder.clone(), released, stale) {
+            (holder, false, Some(renewed_ago)) => After::Stale {
+                holder,
+                renewed_ago,
+            },
+            (Some(holder), false, None) => After::Ended(holder),
+            // Not reached: a lock neither released, stale nor of an ended holder is busy.
+            (None, false, None) => After::Nobody,
+            (Some(h), true, None) if h.interrupted => {
+                // Released, S3's answer without its age: as if just now.
+                After::Released(found.renewed_ago.unwrap_or(Duration::ZERO))
             }
-            (true, false, Some(ago)) => After::Released(ago),
-            // Released, S3's answer without its age: as if just now.
-            (true, false, None) => After::Released(Duration::ZERO),
-            (false, false, _) => After::Ended,
+            (_, true, _) => After::Nobody,
         };
         match put(
             s3,

@@ -80,11 +80,14 @@ def job_ref_of(record, body, message, metadata=None):
     s3 = record.get("s3") or {}
     bucket = (s3.get("bucket") or {}).get("name", "")
     given = body.get("qfleetJob") if isinstance(body, dict) else None
+    # A job sent as a message has no upload's bucket at any stage.
     if isinstance(given, dict) and given.get("key") and given.get("upload"):
-        return JobRef(given["key"], given["upload"], bucket, None, queued)
+        return JobRef(given["key"], given["upload"],
+                      "" if given["upload"] == MESSAGE_UPLOAD else bucket, None, queued)
     link = linked_job(metadata)
     if link:
-        return JobRef(link[0], link[1], bucket, None, queued)
+        return JobRef(link[0], link[1], "" if link[1] == MESSAGE_UPLOAD else bucket, None,
+                      queued)
     obj = s3.get("object") or {}
     key = urllib.parse.unquote_plus(obj.get("key", ""))
     upload = (obj.get("versionId") or obj.get("sequencer")
@@ -382,9 +385,11 @@ class Jobs:
     def arrive(self, ref):
         """An upload's record as it arrives (docs/jobs.md, "When a job is queued"): `queued`,
         written only when the job has none yet, so it never moves a job back. True if written."""
-        sets = ["#state = :queued", "#stage_index = :si", "#bucket = :bucket"]
-        values = {":queued": {"S": "queued"}, ":si": {"N": "0"},
-                  ":bucket": {"S": ref.bucket or "unknown"}}
+        sets = ["#state = :queued", "#stage_index = :si"]
+        values = {":queued": {"S": "queued"}, ":si": {"N": "0"}}
+        if ref.bucket:  # a job sent as a message has no upload's bucket
+            sets.append("#bucket = :bucket")
+            values[":bucket"] = {"S": ref.bucket}
         if self.cfg.stage:
             sets.append("#stage = :stage")
             values[":stage"] = {"S": self.cfg.stage}
@@ -404,11 +409,12 @@ class Jobs:
         si, now, n = self.cfg.stage_index, job_now(), int(receive_count or 1)
         lease, self.leased = self.lease, None
         sets = ["#state = :processing", "#stage_index = :si", "#worker = :worker",
-                "#bucket = if_not_exists(#bucket, :bucket)",
                 "#received_at = if_not_exists(#received_at, :now)"]
         values = {":processing": {"S": "processing"}, ":si": {"N": str(si)},
-                  ":worker": {"S": self._worker() or "unknown"},
-                  ":bucket": {"S": ref.bucket or "unknown"}, ":one": {"N": "1"}}
+                  ":worker": {"S": self._worker() or "unknown"}, ":one": {"N": "1"}}
+        if ref.bucket:
+            sets.append("#bucket = if_not_exists(#bucket, :bucket)")
+            values[":bucket"] = {"S": ref.bucket}
         if self.cfg.stage:
             sets.append("#stage = :stage")
             values[":stage"] = {"S": self.cfg.stage}
@@ -516,7 +522,11 @@ class Jobs:
     def _respond(self, ref, state, output, error, job, **more):
         if not self.cfg.response_url:
             return
-        body = {"environment": self.cfg.environment, "bucket": ref.bucket or job.get("bucket"),
+        # A job sent as a message has no bucket: null, never a made-up name ("unknown" in
+        # records written before).
+        bucket = ref.bucket or job.get("bucket")
+        body = {"environment": self.cfg.environment,
+                "bucket": bucket if bucket and bucket != "unknown" else None,
                 "key": ref.key, "upload": ref.upload, "state": state,
                 "stage": self.cfg.stage or None, "output": output or job.get("output"),
                 "error": error, "attempts": int(job.get("attempts") or 0),

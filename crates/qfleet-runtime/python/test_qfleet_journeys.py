@@ -235,6 +235,9 @@ def ends_done(aws, key, upload, output):
     said = responses(aws)
     assert [(a["key"], a["upload"], a["state"], a["stage"], a["output"]) for a in said] == [
         (key, upload, "done", "thumbnail", output)], said
+    # An upload's bucket, or none for a job sent as a message: never a made-up name.
+    assert said[0]["bucket"] == (None if upload == "job" else BUCKET), said
+    assert "bucket" not in i or i["bucket"]["S"] == BUCKET, i
     assert all_keys(aws) == [key], "no other job was recorded"
     return i
 

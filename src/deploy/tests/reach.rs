@@ -35,6 +35,7 @@ fn clients_with(ec2: crate::aws::signed::fake::Fake, rules: &[&Rule]) -> Clients
     cfn.push(no_operation_events());
     crate::aws::mock::Rules {
         cfn,
+        cloudwatch: vec![no_rollback_alarms()],
         sts: vec![sts],
         s3: vec![s3],
         ec2: Some(ec2),
@@ -106,11 +107,22 @@ async fn mocked_every_endpoint_found_is_listed_and_the_plan_goes_on() {
         DATA,
         vec![stack(&d, StackStatus::UpdateComplete, true, false)],
     );
+    // The fleet changes: its workers' way out is checked (an environment deployed as desired
+    // reads none of it).
     let rf = describe_sequence(
         FLEET,
-        vec![stack(&f, StackStatus::UpdateComplete, true, false)],
+        vec![stack(&f, StackStatus::UpdateComplete, false, false)],
     );
-    let c = clients_with(ec2, &[&rd, &rf]);
+    let (cc, cs, dcs) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Modify", "LaunchTemplate", "AWS::EC2::LaunchTemplate", None)],
+        ),
+        delete_cs(),
+    );
+    let c = clients_with(ec2, &[&rd, &rf, &cc, &cs, &dcs]);
     let o = deploy(&c, &e, Mode::Plan, &opts(true)).await;
     assert!(o.ok, "{o:?}");
     let fleet = o.stacks.iter().find(|s| s.stack == FLEET).unwrap();

@@ -286,4 +286,23 @@ async fn an_ec2_fleet_update_rolls_back_on_its_standing_alarms_with_mocks() {
         )),
         "{notes:?}"
     );
+    // Issue 85: the launch template's change is named as the new worker version it is, with
+    // its rolling update and its watch, in the text and the JSON.
+    let fleet = o.stacks.iter().find(|s| s.stack == FLEET).unwrap();
+    let v = fleet.worker_version.as_ref().expect("a new worker version");
+    assert_eq!((v.rollout, v.watch_minutes), ("rolling_update", Some(5)));
+    assert!(
+        notes.iter().any(|n| n.starts_with(&format!(
+            "{FLEET}: new worker version {}: a rolling update replaces the instances one at a time",
+            v.version
+        ))),
+        "{notes:?}"
+    );
+    let json = serde_json::to_value(fleet).unwrap();
+    assert_eq!(
+        json["worker_version"]["rollout"], "rolling_update",
+        "{json}"
+    );
+    let data = o.stacks.iter().find(|s| s.stack == DATA).unwrap();
+    assert!(data.worker_version.is_none());
 }

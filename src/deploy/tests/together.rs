@@ -43,6 +43,7 @@ fn prepared_stack(role: StackRole, creating: bool, changes: &[(&str, &str, bool)
             creating,
         },
         notes: vec![],
+        new_version: None,
         started: std::time::Instant::now(),
     }
 }

@@ -1306,6 +1306,7 @@ fn a_protection_that_could_not_be_set_fails_a_deployed_target_and_never_hides_a_
         changes: Vec::new(),
         notes: Vec::new(),
         outputs: Default::default(),
+        worker_version: None,
     };
     let outcome = |ok: bool| EnvOutcome {
         environment: "fleetsets-eu1".into(),

@@ -1472,6 +1472,7 @@ impl Mapper<'_> {
     /// as before; each other is reported with what to read instead. A manifest variable of the
     /// same name is kept.
     fn copilot_variables(&mut self, opts: &Options) {
+        const QUEUE_VARIABLE: &str = "COPILOT_QUEUE_URI";
         let env = opts
             .env
             .map(str::to_string)
@@ -1504,17 +1505,30 @@ impl Mapper<'_> {
                 None => self.r.not_carried(name, None, unknown),
             }
         }
-        self.r.carried(
-            "COPILOT_QUEUE_URI",
-            None,
-            "workers.queue_url_as",
-            "the queue's URL, set under this name too, so that the worker reads it unchanged (QFLEET_QUEUE_URL holds the same)",
-        );
-        self.d.set(
-            "workers.queue_url_as",
-            Node::List(vec!["COPILOT_QUEUE_URI".to_string()]),
-            Some("the queue's URL under Copilot's name".into()),
-        );
+        // A manifest variable (or secret) of the same name is kept, as for the others: the
+        // queue's URL is then not set under that name too, which the file could not hold.
+        let own = matches!(self.existing("workers.environment"), Some(Node::Map(m)) if m.iter().any(|e| e.key == QUEUE_VARIABLE))
+            || matches!(self.get("secrets"), Some(Value::Mapping(m)) if m.contains_key(QUEUE_VARIABLE));
+        if own {
+            self.r.changed(
+                Some(QUEUE_VARIABLE),
+                None,
+                Some(&format!("workers.environment.{QUEUE_VARIABLE}")),
+                "the manifest's own value is kept: the worker reads it under this name, not the queue's URL; QFLEET_QUEUE_URL holds the queue it takes jobs from",
+            );
+        } else {
+            self.r.carried(
+                QUEUE_VARIABLE,
+                None,
+                "workers.queue_url_as",
+                "the queue's URL, set under this name too, so that the worker reads it unchanged (QFLEET_QUEUE_URL holds the same)",
+            );
+            self.d.set(
+                "workers.queue_url_as",
+                Node::List(vec![QUEUE_VARIABLE.to_string()]),
+                Some("the queue's URL under Copilot's name".into()),
+            );
+        }
         // A topic with a queue of its own (`subscribe.topics[].queue`), and topics published to.
         let topic_queues = match self.get("subscribe.topics") {
             Some(Value::Sequence(ts)) => ts.iter().any(|t| {

@@ -212,8 +212,13 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
     );
     assert_eq!(
         s.scaling.as_ref().unwrap().backlog_per_instance,
-        Some(20.0),
-        "40 visible / 2 in service"
+        Some(20.5),
+        "(40 visible + 1 in flight) / 2 in service, as the policy's metric counts: its 20.5"
+    );
+    assert_eq!(
+        s.scaling.as_ref().unwrap().target_direction,
+        TargetDirection::Out,
+        "20.5 above the target 20, desired 3 below the maximum 4"
     );
     assert_eq!(
         s.scaling.as_ref().unwrap().backlog_per_instance_metric,
@@ -352,6 +357,81 @@ mod snapshots {
         let json = serde_json::to_value(&st).unwrap();
         assert_eq!(json["fleet"]["gpus_in_service"], 8, "{json}");
         assert_eq!(json["fleet"]["instances"][0]["gpus"], 4);
+    }
+
+    /// Issue 85: the backlog per instance is counted as the scaling policy counts it
+    /// (visible and in flight, per instance in service), and the direction follows from it
+    /// against the target: far above it reads "270× the target: scales out", never "steady"
+    /// because the group's desired size equals what is in service.
+    #[test]
+    fn the_backlog_counts_in_flight_and_says_where_the_target_sends_the_scaling() {
+        let mut snap = deployed();
+        let mut queue = Queue::for_tests("qfleet-st-jobs", 700, &[]);
+        queue.depth.in_flight = 20;
+        snap.queue = Fact::Known(queue);
+        snap.ec2_mut().policies = Some(Fact::Known(vec![crate::aws::autoscaling::ScalingPolicy {
+            name: "BacklogPerInstance".into(),
+            policy_type: "TargetTrackingScaling".into(),
+            target: Some(0.89),
+        }]));
+        let st = from_snapshot(&snap, 0.89);
+        let sc = st.scaling.as_ref().unwrap();
+        assert_eq!(sc.backlog_per_instance, Some(240.0), "(700 + 20) / 3");
+        assert_eq!(sc.direction, Direction::Steady, "desired 3, 3 in service");
+        assert_eq!(sc.target_direction, TargetDirection::Out);
+        let row = super::super::rows::backlog(&st);
+        assert!(
+            row.contains("240.0 / 0.89 (270× the target: scales out)"),
+            "{row}"
+        );
+        let shown = text(&st);
+        assert!(
+            shown.contains(
+                "backlog per instance 240.0 (visible and in flight, as the policy counts;"
+            ),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("270× the target: scales out; the instances now: steady"),
+            "{shown}"
+        );
+        let json = serde_json::to_value(&st).unwrap();
+        assert_eq!(json["scaling"]["target_direction"], "out", "{json}");
+        assert_eq!(json["scaling"]["backlog_per_instance"], 240.0, "{json}");
+
+        // Within the bounds: at the maximum no more; below the target at the minimum no fewer.
+        let of = TargetDirection::of;
+        assert_eq!(
+            of(Some(240.0), Some(0.89), Some((10, 1, 10))),
+            TargetDirection::AtMax
+        );
+        assert_eq!(
+            of(Some(0.1), Some(0.89), Some((1, 1, 10))),
+            TargetDirection::AtMin
+        );
+        assert_eq!(
+            of(Some(0.1), Some(0.89), Some((4, 1, 10))),
+            TargetDirection::In
+        );
+        assert_eq!(of(Some(2.0), Some(2.0), None), TargetDirection::AtTarget);
+        assert_eq!(
+            of(None, Some(2.0), None),
+            TargetDirection::Unknown,
+            "none in service"
+        );
+        assert_eq!(
+            of(Some(2.0), None, None),
+            TargetDirection::Unknown,
+            "no target read"
+        );
+        assert_eq!(
+            TargetDirection::AtMax.words(Some(240.0), Some(0.89), Some(10)),
+            "270× the target, at its maximum 10: cannot scale out"
+        );
+        assert_eq!(
+            TargetDirection::Out.words(Some(1.5), Some(1.0), None),
+            "above the target: scales out"
+        );
     }
 
     #[test]

@@ -46,6 +46,7 @@ fn outcome(env: &Environment, action: Option<Action>) -> EnvOutcome {
                 changes: Vec::new(),
                 notes: Vec::new(),
                 outputs: Default::default(),
+                worker_version: None,
             })
             .into_iter()
             .collect(),

@@ -275,6 +275,91 @@ fn protection_and_data_are_refused_together_with_both_flags_named() {
     );
 }
 
+/// Issue 83: a file that asks for termination protection (the default outside labs) whose
+/// stacks lack it (a deploy could not set it). With `--yes` nobody would be told: refused as
+/// protection in place is, lifted by the same flag. Asked on a terminal, the plan carries the
+/// stacks so that the question says so. A lab, or a stack that has it, is no such case.
+#[test]
+fn protection_the_file_asks_for_and_the_stacks_lack_is_refused_with_yes_and_asked_without() {
+    let s = deployed();
+    let wanted = Allowed {
+        wants_protection: true,
+        ..none()
+    };
+    let unattended = Allowed {
+        yes: true,
+        ..wanted
+    };
+    let (r, unreadable) = refusals(decide(&s, unattended));
+    assert!(!unreadable);
+    assert_eq!(
+        r,
+        [Refusal::ProtectionMissing {
+            stacks: vec!["qfleet-td-fleet".into(), "qfleet-td-data".into()]
+        }]
+    );
+    let said = refusal("td", &r, false, true).to_string();
+    assert!(
+        said.contains("qfleet-td-fleet and qfleet-td-data lack the termination protection their stack file asks for (termination_protection; a deploy could not set it)")
+            && said.contains("--disable-termination-protection"),
+        "{said}"
+    );
+    // The flag that lifts protection goes ahead, the stacks still said.
+    let lifted = Allowed {
+        disable_termination_protection: true,
+        ..unattended
+    };
+    let Decision::Proceed(plan) = decide(&s, lifted) else {
+        panic!("the flag goes ahead")
+    };
+    assert_eq!(
+        plan.protection_missing,
+        ["qfleet-td-fleet", "qfleet-td-data"]
+    );
+    // Without --yes the question is asked, and says so.
+    let Decision::Proceed(plan) = decide(&s, wanted) else {
+        panic!("asked, not refused")
+    };
+    assert_eq!(
+        plan.protection_missing,
+        ["qfleet-td-fleet", "qfleet-td-data"]
+    );
+    // A lab's file asks for none.
+    let Decision::Proceed(plan) = decide(
+        &s,
+        Allowed {
+            yes: true,
+            ..none()
+        },
+    ) else {
+        panic!("a lab goes ahead")
+    };
+    assert!(plan.protection_missing.is_empty());
+    // A stack that has it is refused as protected, not as lacking it.
+    let mut s = deployed();
+    if let Fact::Known(st) = &mut s.fleet.state {
+        st.termination_protection = Some(true);
+    }
+    let (r, _) = refusals(decide(&s, unattended));
+    assert_eq!(
+        r,
+        [
+            Refusal::Protected {
+                stacks: vec!["qfleet-td-fleet".into()]
+            },
+            Refusal::ProtectionMissing {
+                stacks: vec!["qfleet-td-data".into()]
+            }
+        ]
+    );
+    let said = refusal("td", &r, false, true).to_string();
+    assert_eq!(
+        said.matches("--disable-termination-protection").count(),
+        1,
+        "{said}"
+    );
+}
+
 /// Data refused: `--only fleet` is offered as the way to tear down the workers alone only
 /// while a fleet may be there (not after a teardown with --only fleet, nor when refused on
 /// the second look, after the fleet went).
@@ -658,6 +743,8 @@ fn a_stack_without_the_environments_marks_is_refused_whatever_the_flags() {
         producers_detached: true,
         disable_termination_protection: true,
         only_fleet: false,
+        wants_protection: true,
+        yes: true,
     };
     let mut s = deployed();
     if let Fact::Known(st) = &mut s.data.state {

@@ -30,10 +30,14 @@ const FLEET_SET: &str = "qfleet-fleetsets-fleet";
 const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/fleetsets-eu1-jobs";
 const DLQ: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/fleetsets-eu1-dlq";
 
-/// The canary target of `examples/stack-sets.yaml` (`fleetsets-eu1`, account A, eu-west-1).
+/// The canary target of `examples/stack-sets.yaml` (`fleetsets-eu1`, account A, eu-west-1),
+/// its file made to ask for no termination protection: its instances' stacks, as the mocks
+/// describe them, have none.
 fn canary() -> Environment {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
-    crate::config::load(&p).unwrap().targets.remove(0)
+    let mut env = crate::config::load(&p).unwrap().targets.remove(0);
+    env.spec.termination_protection = Some(false);
+    env
 }
 
 /// DeleteStackInstances: the instance goes (with its stack) unless `fails` names its set.

@@ -18,10 +18,12 @@ use aws_sdk_cloudformation::types as cfn;
 use aws_smithy_mocks::{Rule, mock};
 use std::path::PathBuf;
 
+/// An environment whose file asks for no termination protection: its stacks, as the mocks
+/// describe them, have none (a protected one's are in the tests of protection).
 fn env() -> Environment {
     crate::config::parse(
         PathBuf::from("stacks/td.yaml"),
-        "region: eu-west-1\n".into(),
+        "region: eu-west-1\ntermination_protection: false\n".into(),
     )
     .unwrap()
     .into_only()
@@ -116,6 +118,93 @@ async fn mocked_termination_protection_is_refused_without_the_flag_and_nothing_d
         "{err}"
     );
     assert!(err.contains("--disable-termination-protection"), "{err}");
+    assert_eq!(
+        (del.num_calls(), lift.num_calls()),
+        (0, 0),
+        "nothing deleted, protection not touched"
+    );
+}
+
+/// Issue 83: a file that asks for termination protection (the default outside labs) whose
+/// stacks lack it (a deploy could not set it; moto answers UpdateTerminationProtection with
+/// HTTP 500). On a terminal the question says so and is asked (answered no here: nothing
+/// deleted); with `--yes` alone it is refused, nothing deleted; both say it on stderr or in
+/// the refusal, and the asked one in a warning event.
+#[tokio::test]
+async fn mocked_protection_the_file_asks_for_and_the_stacks_lack_is_said_and_asked() {
+    let protected = crate::config::parse(
+        PathBuf::from("stacks/td.yaml"),
+        "region: eu-west-1\n".into(),
+    )
+    .unwrap()
+    .into_only();
+    assert!(
+        protected.termination_protection(),
+        "the default outside labs"
+    );
+    let unprotected = |name: &'static str| {
+        describe(
+            name,
+            vec![Some(stack(name, cfn::StackStatus::CreateComplete, false))],
+        )
+    };
+    // The fleet alone (a data stack's reads are the decisions' tests).
+    let data = describe("qfleet-td-data", vec![None]);
+    let fleet = unprotected("qfleet-td-fleet");
+    let del = mock!(Cfn::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let lift = mock!(Cfn::update_termination_protection)
+        .then_output(|| UpdateTerminationProtectionOutput::builder().build());
+    let res = mock!(Cfn::list_stack_resources)
+        .then_output(|| ListStackResourcesOutput::builder().build());
+    let (t, b, q) = (template(), no_bucket(), no_queue());
+    let clients = Rules {
+        cfn: vec![&data, &fleet, &del, &lift, &res, &t],
+        s3: vec![&b],
+        sqs: vec![&q],
+        ..Default::default()
+    }
+    .clients();
+    let out = Output {
+        format: Format::Text,
+        interactive: false,
+        command: "test",
+    };
+    let asked = Reporter::answering(out, &[crate::output::Answer::No]);
+    let on_a_terminal = Options {
+        yes: false,
+        can_prompt: true,
+        ..opts()
+    };
+    let o = environment(&clients, &protected, &on_a_terminal, &asked).await;
+    assert!(o.cancelled && o.exit_code == 0, "{o:?}");
+    assert_eq!(
+        asked.questions(),
+        [
+            "  - delete qfleet-td-fleet\ntd: tear down (delete qfleet-td-fleet) though stacks/td.yaml asks for termination protection and qfleet-td-fleet lacks it? [y/N]"
+        ]
+    );
+    let warned: Vec<String> = asked
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Warning { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            "qfleet-td-fleet lacks the termination protection its stack file asks for (termination_protection; a deploy could not set it); a teardown of a protected environment is asked about"
+        ]
+    );
+    let o = environment(&clients, &protected, &opts(), &reporter()).await;
+    assert_eq!(o.exit_code, 4, "--yes alone: {o:?}");
+    let err = o.error.unwrap().message;
+    assert!(
+        err.contains("qfleet-td-fleet lacks the termination protection its stack file asks for")
+            && err.contains("--disable-termination-protection"),
+        "{err}"
+    );
     assert_eq!(
         (del.num_calls(), lift.num_calls()),
         (0, 0),

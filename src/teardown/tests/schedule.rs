@@ -54,7 +54,7 @@ fn recording_delete(
 fn named(name: &str) -> Environment {
     crate::config::parse(
         PathBuf::from(format!("stacks/{name}.yaml")),
-        "region: eu-west-1\n".into(),
+        "region: eu-west-1\ntermination_protection: false\n".into(),
     )
     .unwrap()
     .into_only()
