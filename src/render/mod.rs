@@ -35,6 +35,8 @@ pub(crate) use report::{render_all, stack_set_files};
 pub(crate) use sources::Deployed as DeployedSource;
 pub(crate) use sources::SCHEDULE_DEAD_LETTERS;
 pub(crate) use sources::deployed as deployed_sources;
+#[cfg(test)]
+pub(crate) use worker_env::user_data as worker_user_data;
 pub(crate) use worker_env::variables as worker_variables;
 
 // For the tests elsewhere in the crate.

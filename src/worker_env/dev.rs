@@ -5,6 +5,7 @@
 //! SIGTERM) the worker stops and releases the messages it holds at once, as it does on an
 //! instance.
 
+use super::{Tables, signal};
 use crate::config::Environment;
 use crate::error::{Error, Exit, Refusal, Result};
 use crate::output::Output;
@@ -33,6 +34,8 @@ const NOT_INHERITED: &[&str] = &[
     "QFLEET_STAGE_INDEX",
     "QFLEET_RESPONSE_QUEUE_URL",
     "QFLEET_JOBS_STACK",
+    "QFLEET_JOB_TABLE",
+    "QFLEET_LEASE_TABLE",
     "QFLEET_LEASES",
     "QFLEET_MAX_RECEIVE_COUNT",
     "QFLEET_JOB_RETENTION_DAYS",
@@ -61,6 +64,58 @@ pub(crate) struct Dev {
     pub(crate) as_workers: bool,
     /// Read the secrets when the worker starts, as an instance does (`--with-secrets`).
     pub(crate) with_secrets: bool,
+}
+
+/// The variables `qfleet dev` gives a worker, from the stage's (`fleet`, as its workers get
+/// them): less those only an instance uses and the alert topics, plus the tables' names the
+/// fleet's instances learn at boot (`tables`: the job table's and the lease table's). Whether
+/// alert topics were left out.
+pub(super) fn for_dev(
+    mut fleet: BTreeMap<String, String>,
+    tables: Option<&Tables>,
+) -> (BTreeMap<String, String>, bool) {
+    fleet.retain(|k, _| !INSTANCE_ONLY.contains(&k.as_str()));
+    let alerts_left_out = without_alert_topics(&mut fleet);
+    if let Some(t) = tables {
+        fleet.insert("QFLEET_JOB_TABLE".into(), t.jobs.clone());
+        fleet.insert("QFLEET_LEASE_TABLE".into(), t.leases.clone());
+    }
+    (fleet, alerts_left_out)
+}
+
+/// The tables' names, read from the data stack `stack`'s resources with the caller's
+/// credentials, as an instance's bootstrap reads them: the worker then makes no call of its
+/// own for them. Fail closed: a stack that cannot be read, or holds no table, stops `dev`.
+fn tables_of(session: &Session, env: &Environment, stack: &str) -> Result<Tables> {
+    session.block_on(async {
+        let clients = crate::session::clients_for(&session.aws, env).await;
+        let resources = crate::aws::cfn::stacks::resources(&clients.cfn, stack)
+            .await
+            .map_err(|e| {
+                Error::aws(format!(
+                    "{}: the job tables' names could not be read from {stack}, so the worker would keep no records: {e}",
+                    env.name
+                ))
+            })?
+            .unwrap_or_default();
+        let name = |logical: &str| {
+            resources
+                .get(logical)
+                .filter(|r| r.is_live())
+                .and_then(|r| r.physical_id.clone())
+                .ok_or_else(|| {
+                    Error::aws(format!(
+                        "{}: {stack} lists no {logical}: deploy the stack file with `jobs:` first (`qfleet deploy {}`)",
+                        env.name,
+                        env.resource_name()
+                    ))
+                })
+        };
+        Ok(Tables {
+            jobs: name(crate::render::ids::JOB_TABLE)?,
+            leases: name(crate::render::ids::LEASE_TABLE)?,
+        })
+    })
 }
 
 /// Where credentials come from besides the environment's keys: cleared for a worker run with
@@ -139,9 +194,12 @@ pub(crate) fn run(
         }
         .into());
     }
-    let (account, mut variables) = super::read(session, env, stage, "dev")?;
-    variables.retain(|k, _| !INSTANCE_ONLY.contains(&k.as_str()));
-    let alerts_left_out = without_alert_topics(&mut variables);
+    let (account, fleet) = super::read(session, env, stage, "dev")?;
+    let tables = match fleet.get("QFLEET_JOBS_STACK") {
+        Some(stack) => Some(tables_of(session, env, stack)?),
+        None => None,
+    };
+    let (mut variables, alerts_left_out) = for_dev(fleet, tables.as_ref());
     let role = match dev.as_workers {
         true => {
             let (keys, role) = as_workers(session, env, stage, &account)?;
@@ -150,7 +208,7 @@ pub(crate) fn run(
         }
         false => None,
     };
-    let cleared: Vec<&str> = INSTANCE_ONLY
+    let cleared: Vec<String> = INSTANCE_ONLY
         .iter()
         .chain(NOT_INHERITED)
         .chain(if role.is_some() {
@@ -160,6 +218,7 @@ pub(crate) fn run(
         })
         .copied()
         .filter(|k| !variables.contains_key(*k))
+        .map(str::to_string)
         .collect();
     // The reference worker and the secrets' helper live (and are removed) with `dir`.
     let dir = private_dir()?;
@@ -220,6 +279,7 @@ pub(crate) fn run(
             ));
         }
     }
+    let cleared: Vec<&str> = cleared.iter().map(String::as_str).collect();
     session.block_on(wait(&program, &args, &variables, &cleared))
 }
 
@@ -239,6 +299,32 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> Result<String> {
     Ok(path.display().to_string())
 }
 
+/// Starts the program in a process group of its own, with `vars` set and `cleared` removed
+/// from what it inherits.
+pub(super) fn spawn(
+    program: &str,
+    args: &[String],
+    vars: &BTreeMap<String, String>,
+    cleared: &[&str],
+) -> Result<tokio::process::Child> {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args).envs(vars).kill_on_drop(true);
+    for name in cleared {
+        cmd.env_remove(name);
+    }
+    #[cfg(unix)]
+    cmd.process_group(0);
+    cmd.spawn().map_err(|e| {
+        Error::aws(format!(
+            "cannot start `{program}`: {e}{}",
+            match program {
+                "python3" => " (the reference worker needs python3 with boto3 on PATH; or give your own command after --)",
+                _ => "",
+            }
+        ))
+    })
+}
+
 /// Runs the program in a process group of its own and waits for it. A signal to qfleet (a
 /// terminal's Ctrl-C reaches qfleet alone) is passed on as one SIGINT, and qfleet keeps
 /// waiting while the program stops, holding the signal taken up so that it is not ended
@@ -250,31 +336,11 @@ async fn wait(
     cleared: &[&str],
 ) -> Result<Exit> {
     let _holding = crate::error::Holding::new();
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args).envs(vars);
-    for name in cleared {
-        cmd.env_remove(name);
-    }
-    #[cfg(unix)]
-    cmd.process_group(0);
-    let mut child = cmd.spawn().map_err(|e| {
-        Error::aws(format!(
-            "cannot start `{program}`: {e}{}",
-            match program {
-                "python3" => " (the reference worker needs python3 with boto3 on PATH; or give your own command after --)",
-                _ => "",
-            }
-        ))
-    })?;
+    let mut child = spawn(program, args, vars, cleared)?;
     let status = tokio::select! {
         s = child.wait() => s,
         signal = crate::error::interrupted() => {
-            if let Some(pid) = child.id() {
-                let _ = tokio::process::Command::new("kill")
-                    .args(["-s", "INT", &pid.to_string()])
-                    .status()
-                    .await;
-            }
+            self::signal(&child, "INT").await;
             let _ = child.wait().await;
             return Ok(Exit::Interrupted(signal));
         }

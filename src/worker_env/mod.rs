@@ -42,8 +42,27 @@ pub(crate) struct WorkerEnv {
 }
 
 mod dev;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use dev::{Dev, run as dev};
+
+/// The job table and the lease table of an environment with `jobs:`, by name.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Tables {
+    pub(crate) jobs: String,
+    pub(crate) leases: String,
+}
+
+/// Sends `signal` (`INT`, `TERM`, `KILL`) to the child, by its process id.
+async fn signal(child: &tokio::process::Child, signal: &str) {
+    if let Some(pid) = child.id() {
+        let _ = tokio::process::Command::new("kill")
+            .args(["-s", signal, &pid.to_string()])
+            .status()
+            .await;
+    }
+}
 
 /// The account the credentials are for (checked against the file's `accounts:`) and the
 /// variables `stage`'s workers get there.

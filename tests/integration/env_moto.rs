@@ -79,8 +79,10 @@ async fn env_prints_what_the_deployed_launch_template_gives_the_workers() {
 }
 
 /// `qfleet dev` runs the reference worker here with the fleet's settings: a job sent by
-/// `qfleet submit` is done, recorded in the job table as the fleet records it; Ctrl-C stops the
-/// worker (exit 130). A protected environment is refused before anything runs.
+/// `qfleet submit` is done, recorded in the job table as the fleet records it, with nothing
+/// exported by hand (dev reads the tables' names from the data stack, which the worker's own
+/// DescribeStackResource could not on moto); Ctrl-C stops the worker (exit 130). A protected
+/// environment is refused before anything runs.
 #[tokio::test]
 async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
     let dir = tempfile::tempdir().unwrap();
@@ -100,28 +102,10 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
         root().join(".venv/bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    // moto answers DescribeStackResource, how the worker finds the job tables from
-    // QFLEET_JOBS_STACK, with HTTP 500: the test names them, as QFLEET_JOB_TABLE and
-    // QFLEET_LEASE_TABLE let anyone do (they pass through to the worker).
-    let tables = std::process::Command::new(root().join(".venv/bin/python"))
-        .args([
-            "-c",
-            "import boto3,sys; c=boto3.client('cloudformation', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing'); r={x['LogicalResourceId']:x['PhysicalResourceId'] for x in c.list_stack_resources(StackName=sys.argv[2])['StackResourceSummaries']}; print(r['JobTable'], r['JobLeaseTable'])",
-            &moto_endpoint(),
-            &format!("qfleet-{e}-data"),
-        ])
-        .output()
-        .unwrap();
-    let tables = String::from_utf8_lossy(&tables.stdout).to_string();
-    let [table, leases] = tables.split_whitespace().collect::<Vec<_>>()[..] else {
-        panic!("{tables}");
-    };
     let log = dir.path().join("dev.log");
     let mut dev = qfleet_on_moto()
         .arg("dev")
         .arg(&file)
-        .env("QFLEET_JOB_TABLE", table)
-        .env("QFLEET_LEASE_TABLE", leases)
         .env("PATH", &path)
         .env("QFLEET_WAIT_SECONDS", "1")
         .stdout(std::fs::File::create(&log).unwrap())
@@ -158,6 +142,25 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
         .unwrap();
     let status = dev.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{said}");
+
+    // A worker of the team's own gets the tables' names dev read.
+    let o = run(qfleet_on_moto()
+        .arg("dev")
+        .arg(&file)
+        .args([
+            "--",
+            "python3",
+            "-c",
+            "import os; print(os.environ['QFLEET_JOB_TABLE'], os.environ['QFLEET_LEASE_TABLE'])",
+        ])
+        .env("PATH", &path));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let tables = stdout(&o);
+    assert!(
+        tables.starts_with(&format!("qfleet-{e}-data-JobTable-"))
+            && tables.contains(&format!(" qfleet-{e}-data-JobLeaseTable-")),
+        "{tables}"
+    );
 
     // Protected (not a lab): refused, nothing started.
     let protected = dir.path().join(format!("{e}-prod.yaml"));
