@@ -26,6 +26,10 @@ pub struct DevArgs {
     /// (qfleet-secrets, with the worker's credentials); without it they are not set.
     #[arg(long)]
     pub with_secrets: bool,
+    /// Keep your shell's value of this variable where the fleet's would replace it, or where
+    /// dev would clear it (repeat for more names); dev names each one it replaces.
+    #[arg(long, value_name = "NAME")]
+    pub keep: Vec<String>,
     /// The command to run (default: the reference worker, with python3 and boto3).
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -47,6 +51,7 @@ pub(crate) fn run(args: DevArgs, g: &Global, out: Output) -> Result<crate::error
         on_protected: args.on_protected,
         as_workers: args.as_workers,
         with_secrets: args.with_secrets,
+        keep: args.keep,
     };
     crate::worker_env::dev(&session, env, stages[0], dev, out)
 }

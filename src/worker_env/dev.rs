@@ -64,6 +64,8 @@ pub(crate) struct Dev {
     pub(crate) as_workers: bool,
     /// Read the secrets when the worker starts, as an instance does (`--with-secrets`).
     pub(crate) with_secrets: bool,
+    /// Names whose value in the caller's shell the worker keeps over the fleet's (`--keep`).
+    pub(crate) keep: Vec<String>,
 }
 
 /// The variables `qfleet dev` gives a worker, from the stage's (`fleet`, as its workers get
@@ -117,6 +119,85 @@ fn tables_of(session: &Session, env: &Environment, stack: &str) -> Result<Tables
         })
     })
 }
+
+/// What the caller's shell had that the worker does not get as it was: names whose value the
+/// fleet's replaces, names cleared (another stage's or an instance's), and the `--keep` names
+/// the shell does not set (nothing to keep: the fleet's value stays).
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Overrides {
+    pub(super) replaced: Vec<String>,
+    pub(super) cleared: Vec<String>,
+    pub(super) kept: Vec<String>,
+    pub(super) not_in_shell: Vec<String>,
+}
+
+/// Applies `keep` to what the worker gets (`variables` set, `cleared` removed) given the
+/// caller's shell (`shell`), and says what the shell loses. A kept name is neither set nor
+/// cleared: the worker inherits the shell's value. Values are never said (a shell holds
+/// secrets too), only names.
+pub(super) fn apply_keep(
+    variables: &mut BTreeMap<String, String>,
+    cleared: &mut Vec<String>,
+    shell: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+    keep: &[String],
+) -> Overrides {
+    let mut o = Overrides::default();
+    for name in keep {
+        if shell(name).is_none() {
+            o.not_in_shell.push(name.clone());
+            continue;
+        }
+        let set = variables.remove(name).is_some();
+        let before = cleared.len();
+        cleared.retain(|c| c != name);
+        if set || cleared.len() != before {
+            o.kept.push(name.clone());
+        }
+    }
+    for (k, v) in variables.iter() {
+        if shell(k).is_some_and(|s| s.as_os_str() != std::ffi::OsStr::new(v)) {
+            o.replaced.push(k.clone());
+        }
+    }
+    o.cleared = cleared
+        .iter()
+        .filter(|c| shell(c).is_some())
+        .cloned()
+        .collect();
+    o
+}
+
+/// A `--keep` name: an environment variable's (letters, digits and `_`, not starting with a
+/// digit), and none of the workers' role's keys with `--as-workers`.
+pub(super) fn check_keep(keep: &[String], as_workers: bool) -> Result<()> {
+    for name in keep {
+        let valid = name.chars().next().is_some_and(|c| !c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let why = if !valid {
+            "not a variable's name: letters, digits and _, not starting with a digit"
+        } else if as_workers
+            && (ROLE_KEYS.contains(&name.as_str()) || OTHER_CREDENTIALS.contains(&name.as_str()))
+        {
+            "--as-workers runs the worker with the workers' role's keys; keeping your own credentials would undo it"
+        } else {
+            continue;
+        };
+        return Err(crate::error::Usage::FlagValue {
+            flag: "--keep",
+            value: name.clone(),
+            why: why.to_string(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The keys `--as-workers` sets: the workers' role's.
+const ROLE_KEYS: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
 
 /// Where credentials come from besides the environment's keys: cleared for a worker run with
 /// the workers' role, so that the SDK in it takes the role's keys.
@@ -194,6 +275,7 @@ pub(crate) fn run(
         }
         .into());
     }
+    check_keep(&dev.keep, dev.as_workers)?;
     let (account, fleet) = super::read(session, env, stage, "dev")?;
     let tables = match fleet.get("QFLEET_JOBS_STACK") {
         Some(stack) => Some(tables_of(session, env, stack)?),
@@ -208,7 +290,7 @@ pub(crate) fn run(
         }
         false => None,
     };
-    let cleared: Vec<String> = INSTANCE_ONLY
+    let mut cleared: Vec<String> = INSTANCE_ONLY
         .iter()
         .chain(NOT_INHERITED)
         .chain(if role.is_some() {
@@ -220,6 +302,12 @@ pub(crate) fn run(
         .filter(|k| !variables.contains_key(*k))
         .map(str::to_string)
         .collect();
+    let overrides = apply_keep(
+        &mut variables,
+        &mut cleared,
+        &|k| std::env::var_os(k),
+        &dev.keep,
+    );
     // The reference worker and the secrets' helper live (and are removed) with `dir`.
     let dir = private_dir()?;
     let (mut program, mut args) = match dev.command.split_first() {
@@ -272,6 +360,7 @@ pub(crate) fn run(
             env.name
         ));
     }
+    say_overrides(&out, env, stage, &dev, &overrides);
     if !dev.with_secrets {
         for (name, from) in &stage.spec.workers.secrets {
             out.note(format!(
@@ -281,6 +370,106 @@ pub(crate) fn run(
     }
     let cleared: Vec<&str> = cleared.iter().map(String::as_str).collect();
     session.block_on(wait(&program, &args, &variables, &cleared))
+}
+
+/// Says what the caller's shell had that the worker does not get as it was: names only, never
+/// values; with `--as-workers`, the credentials it replaces are said elsewhere.
+fn say_overrides(
+    out: &Output,
+    env: &Environment,
+    stage: &Environment,
+    dev: &Dev,
+    overrides: &Overrides,
+) {
+    for line in overrides_said(env, stage, dev, overrides) {
+        out.note(line);
+    }
+}
+
+/// The lines [`say_overrides`] prints. Where the fleet replaces a value of the team's own (not
+/// an `AWS_` or `QFLEET_` name, which point the worker at the fleet), the command that keeps
+/// them runs as printed: this run again with `--keep` for each.
+pub(super) fn overrides_said(
+    env: &Environment,
+    stage: &Environment,
+    dev: &Dev,
+    overrides: &Overrides,
+) -> Vec<String> {
+    let said = |names: &[String]| {
+        names
+            .iter()
+            .filter(|n| {
+                !dev.as_workers
+                    || !(ROLE_KEYS.contains(&n.as_str()) || OTHER_CREDENTIALS.contains(&n.as_str()))
+            })
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let name = &env.name;
+    let replaced = said(&overrides.replaced);
+    let gone = said(&overrides.cleared);
+    let mut lines = Vec::new();
+    if !replaced.is_empty() {
+        let own: Vec<String> = replaced
+            .iter()
+            .filter(|n| !n.starts_with("AWS_") && !n.starts_with("QFLEET_"))
+            .cloned()
+            .collect();
+        let how = match own.is_empty() {
+            true => "give --keep NAME to keep yours".to_string(),
+            false => format!("to keep yours: `{}`", again_keeping(env, stage, dev, &own)),
+        };
+        lines.push(format!(
+            "{name}: the fleet's value replaces your shell's for {}; {how}",
+            replaced.join(", ")
+        ));
+    }
+    if let Some(first) = gone.first() {
+        lines.push(format!(
+            "{name}: your shell's {} not passed on (an instance's own, or another stage's): give --keep {first} to pass it",
+            gone.join(", ")
+        ));
+    }
+    if !overrides.kept.is_empty() {
+        lines.push(format!(
+            "{name}: your shell's {} kept over the fleet's (--keep)",
+            overrides.kept.join(", ")
+        ));
+    }
+    if !overrides.not_in_shell.is_empty() {
+        lines.push(format!(
+            "{name}: --keep {}: your shell does not set it; the fleet's value is used",
+            overrides.not_in_shell.join(", ")
+        ));
+    }
+    lines
+}
+
+/// This `qfleet dev` run again, keeping `more` too: the same environment, stage, flags and
+/// command, each word as a shell reads it back.
+fn again_keeping(env: &Environment, stage: &Environment, dev: &Dev, more: &[String]) -> String {
+    use crate::output::hint::quote;
+    let mut words = vec!["qfleet dev".to_string(), quote(&env.name)];
+    if let Some(s) = stage.pipeline_stage() {
+        words.push(format!("--stage {}", quote(&s.name)));
+    }
+    for (on, flag) in [
+        (dev.on_protected, "--on-protected"),
+        (dev.as_workers, "--as-workers"),
+        (dev.with_secrets, "--with-secrets"),
+    ] {
+        if on {
+            words.push(flag.to_string());
+        }
+    }
+    for k in dev.keep.iter().chain(more) {
+        words.push(format!("--keep {}", quote(k)));
+    }
+    if !dev.command.is_empty() {
+        words.push("--".to_string());
+        words.extend(dev.command.iter().map(|w| quote(w)));
+    }
+    words.join(" ")
 }
 
 /// A new private directory (mode 0700, its name unpredictable) for the reference worker and

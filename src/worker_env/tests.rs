@@ -1,9 +1,10 @@
 //! The workers' variables as the docs list them (docs/workers.md, "The variables"; docs/jobs.md,
 //! "The protocol") checked against what every kind's rendered template sets, on every shipped
-//! stack file and a few that set what none of them does, and against what `qfleet dev` gives.
+//! stack file and a few that set what none of them does, and against what `qfleet dev` gives;
+//! dev's own rules (what it replaces, `--keep`).
 
 use super::Tables;
-use super::dev::for_dev;
+use super::dev::{apply_keep, for_dev};
 use crate::config::{Environment, WorkerKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -362,4 +363,134 @@ fn dev_gives_the_tables_and_leaves_out_the_instances_own() {
     );
     let (v, _) = for_dev(fleet, None);
     assert!(!v.contains_key("QFLEET_JOB_TABLE"));
+}
+
+/// dev names what the fleet's values replace in the caller's shell (a local PGHOST), and what
+/// it clears; `--keep` keeps the shell's value in both cases; a name the shell lacks is said.
+#[test]
+fn dev_names_what_it_overrides_and_keep_keeps_the_shells_value() {
+    let shell = vars(&[
+        ("PGHOST", "localhost"),
+        ("QFLEET_BUCKET", "same"),
+        ("QFLEET_NEXT_QUEUE_URL", "https://sqs/other-stage"),
+        ("HOME", "/home/me"),
+    ]);
+    let look = |k: &str| shell.get(k).map(std::ffi::OsString::from);
+    let fleet = vars(&[
+        ("PGHOST", "db.internal"),
+        ("QFLEET_BUCKET", "same"),
+        ("QFLEET_QUEUE_URL", "https://sqs/q"),
+    ]);
+    let cleared = || {
+        vec![
+            "QFLEET_NEXT_QUEUE_URL".to_string(),
+            "QFLEET_STAGE".to_string(),
+        ]
+    };
+
+    let (mut v, mut c) = (fleet.clone(), cleared());
+    let o = apply_keep(&mut v, &mut c, &look, &[]);
+    assert_eq!(o.replaced, ["PGHOST"], "the same value replaces nothing");
+    assert_eq!(
+        o.cleared,
+        ["QFLEET_NEXT_QUEUE_URL"],
+        "QFLEET_STAGE is not in the shell"
+    );
+    assert!(o.kept.is_empty() && o.not_in_shell.is_empty());
+    assert_eq!(v, fleet);
+
+    let (mut v, mut c) = (fleet.clone(), cleared());
+    let keep = ["PGHOST", "QFLEET_NEXT_QUEUE_URL", "HOME", "NOT_SET"].map(String::from);
+    let o = apply_keep(&mut v, &mut c, &look, &keep);
+    assert_eq!(
+        o.kept,
+        ["PGHOST", "QFLEET_NEXT_QUEUE_URL"],
+        "HOME was never touched"
+    );
+    assert_eq!(o.not_in_shell, ["NOT_SET"]);
+    assert!(o.replaced.is_empty() && o.cleared.is_empty());
+    assert!(!v.contains_key("PGHOST"), "the child inherits the shell's");
+    assert_eq!(c, ["QFLEET_STAGE"]);
+}
+
+#[test]
+fn keep_takes_variable_names_and_never_the_roles_keys_with_as_workers() {
+    use super::dev::check_keep;
+    assert!(check_keep(&["PGHOST".into(), "_X1".into()], false).is_ok());
+    assert!(check_keep(&["AWS_ACCESS_KEY_ID".into()], false).is_ok());
+    for (bad, as_workers) in [
+        ("1X", false),
+        ("PG-HOST", false),
+        ("", false),
+        ("AWS_SESSION_TOKEN", true),
+        ("AWS_PROFILE", true),
+    ] {
+        let e = check_keep(&[bad.to_string()], as_workers)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("--keep"), "{e}");
+    }
+}
+
+/// The command dev prints to keep the shell's values runs as printed: the same environment,
+/// stage, flags and command, each word one shell word, with `--keep` for the team's own names
+/// only (an `AWS_` or `QFLEET_` name points the worker at the fleet: said, never kept for you).
+#[test]
+fn the_command_that_keeps_the_shells_values_runs_as_printed() {
+    use super::dev::{Dev, Overrides, overrides_said};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let yaml = "region: eu-west-1\nlab: true\nstages:\n  - name: first\n    workers:\n      min: 1\n      max: 1\n      public_ip: true\n  - name: second\n    fed_by: messages\n    workers:\n      min: 1\n      max: 1\n      public_ip: true\n";
+    let env = crate::config::parse(root.join("stacks/we.yaml"), yaml.to_string())
+        .unwrap()
+        .into_only();
+    let stages = env.stages();
+    let second = stages[1];
+    let dev = Dev {
+        command: vec!["python3".into(), "my worker.py".into(), "--it's".into()],
+        on_protected: false,
+        as_workers: false,
+        with_secrets: true,
+        keep: vec!["TZ".into()],
+    };
+    let o = Overrides {
+        replaced: vec!["AWS_REGION".into(), "PGHOST".into(), "QFLEET_BUCKET".into()],
+        cleared: vec!["QFLEET_NEXT_QUEUE_URL".into()],
+        ..Overrides::default()
+    };
+    let lines = overrides_said(&env, second, &dev, &o);
+    let text = lines.join("\n");
+    assert!(
+        lines[0].starts_with(
+            "we: the fleet's value replaces your shell's for AWS_REGION, PGHOST, QFLEET_BUCKET; to keep yours: `qfleet dev"
+        ),
+        "{text}"
+    );
+    let parsed = crate::cli::printed::parse_all(&text);
+    assert_eq!(parsed.len(), 1, "{text}");
+    let crate::cli::Command::Dev(a) = &parsed[0].command else {
+        panic!("{text}");
+    };
+    assert_eq!(a.env, "we");
+    assert_eq!(a.stage.as_deref(), Some("second"));
+    assert!(a.with_secrets && !a.as_workers && !a.on_protected);
+    assert_eq!(a.keep, ["TZ", "PGHOST"]);
+    assert_eq!(a.command, dev.command);
+    assert!(
+        lines[1].contains("QFLEET_NEXT_QUEUE_URL not passed on")
+            && lines[1].contains("--keep QFLEET_NEXT_QUEUE_URL"),
+        "{text}"
+    );
+
+    // Only the fleet's own names replaced: no command, the flag named.
+    let o = Overrides {
+        replaced: vec!["AWS_REGION".into()],
+        ..Overrides::default()
+    };
+    let lines = overrides_said(&env, stages[0], &dev, &o);
+    assert_eq!(
+        lines,
+        [
+            "we: the fleet's value replaces your shell's for AWS_REGION; give --keep NAME to keep yours"
+        ]
+    );
 }

@@ -81,13 +81,18 @@ async fn env_prints_what_the_deployed_launch_template_gives_the_workers() {
 /// `qfleet dev` runs the reference worker here with the fleet's settings: a job sent by
 /// `qfleet submit` is done, recorded in the job table as the fleet records it, with nothing
 /// exported by hand (dev reads the tables' names from the data stack, which the worker's own
-/// DescribeStackResource could not on moto); Ctrl-C stops the worker (exit 130). A protected
-/// environment is refused before anything runs.
+/// DescribeStackResource could not on moto); a local value the fleet's replaces is named, and
+/// `--keep` keeps it; Ctrl-C stops the worker (exit 130). A protected environment is refused
+/// before anything runs.
 #[tokio::test]
 async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("wdev");
-    let file = lab_stack_file(dir.path(), &e, "jobs: {}\n");
+    let file = lab_stack_file(
+        dir.path(),
+        &e,
+        "  environment:\n    PGHOST: db.internal\njobs: {}\n",
+    );
     let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = run(qfleet_on_moto()
@@ -107,6 +112,7 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
         .arg("dev")
         .arg(&file)
         .env("PATH", &path)
+        .env("PGHOST", "localhost")
         .env("QFLEET_WAIT_SECONDS", "1")
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(std::fs::File::create(dir.path().join("dev.err")).unwrap())
@@ -136,6 +142,13 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
         std::fs::read_to_string(&log).unwrap_or_default()
     );
     assert!(said.contains("takes the environment's real jobs"), "{said}");
+    assert!(
+        said.contains(
+            "the fleet's value replaces your shell's for PGHOST; to keep yours: `qfleet "
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("localhost"), "values are never said: {said}");
     std::process::Command::new("kill")
         .args(["-s", "INT", &dev.id().to_string()])
         .status()
@@ -143,23 +156,41 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
     let status = dev.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{said}");
 
-    // A worker of the team's own gets the tables' names dev read.
+    // A worker of the team's own gets the fleet's PGHOST and the tables' names, and dev
+    // prints the command that keeps the shell's PGHOST; that command, run as printed by a
+    // shell that has PGHOST, gives the worker the shell's value, and says so.
+    let show = "import os; print(os.environ['PGHOST'], os.environ['QFLEET_JOB_TABLE'])";
     let o = run(qfleet_on_moto()
         .arg("dev")
         .arg(&file)
-        .args([
-            "--",
-            "python3",
-            "-c",
-            "import os; print(os.environ['QFLEET_JOB_TABLE'], os.environ['QFLEET_LEASE_TABLE'])",
-        ])
-        .env("PATH", &path));
+        .args(["--", "python3", "-c", show])
+        .env("PATH", &path)
+        .env("PGHOST", "localhost"));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let tables = stdout(&o);
     assert!(
-        tables.starts_with(&format!("qfleet-{e}-data-JobTable-"))
-            && tables.contains(&format!(" qfleet-{e}-data-JobLeaseTable-")),
-        "{tables}"
+        stdout(&o).starts_with(&format!("db.internal qfleet-{e}-data-JobTable-")),
+        "{}",
+        stdout(&o)
+    );
+    let keeping = crate::hints::printed(&stderr(&o));
+    let [keeping] = keeping.as_slice() else {
+        panic!("one command expected: {}", stderr(&o));
+    };
+    let o = crate::hints::run_in_bash_with(
+        keeping,
+        dir.path(),
+        &[("PATH", &path), ("PGHOST", "localhost")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{keeping}: {}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(&format!("localhost qfleet-{e}-data-JobTable-")),
+        "{keeping}: {}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("your shell's PGHOST kept over the fleet's (--keep)"),
+        "{}",
+        stderr(&o)
     );
 
     // Protected (not a lab): refused, nothing started.
