@@ -66,6 +66,11 @@ pub(crate) struct Dev {
     pub(crate) with_secrets: bool,
     /// Names whose value in the caller's shell the worker keeps over the fleet's (`--keep`).
     pub(crate) keep: Vec<String>,
+    /// Check the worker against the protocol with this job's body (`--check`), instead of
+    /// running it until Ctrl-C.
+    pub(crate) check: Option<std::path::PathBuf>,
+    /// How long the check's job may take at this stage (`--timeout`).
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 /// The variables `qfleet dev` gives a worker, from the stage's (`fleet`, as its workers get
@@ -276,6 +281,15 @@ pub(crate) fn run(
         .into());
     }
     check_keep(&dev.keep, dev.as_workers)?;
+    // The check's job is read and checked before any call: a stage must take messages.
+    let check = match &dev.check {
+        Some(file) => {
+            crate::submit::stage_of(env, stage.pipeline_stage().map(|s| s.name.as_str()))?;
+            let wait = dev.timeout.unwrap_or(super::check::DEFAULT_WAIT);
+            Some(super::check::request(stage, file, wait)?)
+        }
+        None => None,
+    };
     let (account, fleet) = super::read(session, env, stage, "dev")?;
     let tables = match fleet.get("QFLEET_JOBS_STACK") {
         Some(stack) => Some(tables_of(session, env, stack)?),
@@ -337,17 +351,25 @@ pub(crate) fn run(
         .chain(args.iter().map(String::as_str))
         .collect::<Vec<_>>()
         .join(" ");
-    out.note(format!(
-        "{}: running `{shown}` with the workers' settings{}: it takes the environment's real jobs from {}; Ctrl-C stops it (the reference worker puts the messages it holds back in the queue)",
-        env.name,
-        stage
-            .pipeline_stage()
-            .map(|s| format!(" of stage {}", s.name))
-            .unwrap_or_default(),
-        variables
-            .get("QFLEET_QUEUE_URL")
-            .map_or("its queue", String::as_str)
-    ));
+    let of_stage = stage
+        .pipeline_stage()
+        .map(|s| format!(" of stage {}", s.name))
+        .unwrap_or_default();
+    let queue = variables
+        .get("QFLEET_QUEUE_URL")
+        .map_or("its queue", String::as_str);
+    out.note(match &check {
+        None => format!(
+            "{}: running `{shown}` with the workers' settings{of_stage}: it takes the environment's real jobs from {queue}; Ctrl-C stops it (the reference worker puts the messages it holds back in the queue)",
+            env.name,
+        ),
+        Some(r) => format!(
+            "{}: checking `{shown}` with the workers' settings{of_stage} against the worker protocol: it takes the job {} and the environment's real jobs from {queue} for up to {} s, then a minute more, then is stopped with SIGTERM",
+            env.name,
+            serde_json::json!(r.request.id),
+            r.wait.as_secs()
+        ),
+    });
     if let Some(role) = &role {
         out.note(format!(
             "{}: as the workers' role {role}: AccessDenied shows as it would in the fleet",
@@ -369,7 +391,23 @@ pub(crate) fn run(
         }
     }
     let cleared: Vec<&str> = cleared.iter().map(String::as_str).collect();
-    session.block_on(wait(&program, &args, &variables, &cleared))
+    let Some(request) = check else {
+        return session.block_on(wait(&program, &args, &variables, &cleared));
+    };
+    session.block_on(async {
+        let clients = crate::session::clients_for(&session.aws, env).await;
+        super::check::run(
+            &clients,
+            stage,
+            tables.as_ref().map(|t| t.jobs.as_str()),
+            &request,
+            (&program, &args),
+            &variables,
+            &cleared,
+            &out,
+        )
+        .await
+    })
 }
 
 /// Says what the caller's shell had that the worker does not get as it was: names only, never
@@ -465,6 +503,12 @@ fn again_keeping(env: &Environment, stage: &Environment, dev: &Dev, more: &[Stri
     for k in dev.keep.iter().chain(more) {
         words.push(format!("--keep {}", quote(k)));
     }
+    if let Some(job) = &dev.check {
+        words.push(format!("--check {}", quote(&job.display().to_string())));
+    }
+    if let Some(t) = dev.timeout {
+        words.push(format!("--timeout {}s", t.as_secs()));
+    }
     if !dev.command.is_empty() {
         words.push("--".to_string());
         words.extend(dev.command.iter().map(|w| quote(w)));
@@ -489,15 +533,19 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> Result<String> {
 }
 
 /// Starts the program in a process group of its own, with `vars` set and `cleared` removed
-/// from what it inherits.
+/// from what it inherits; with `capture`, its stdout piped to qfleet.
 pub(super) fn spawn(
     program: &str,
     args: &[String],
     vars: &BTreeMap<String, String>,
     cleared: &[&str],
+    capture: bool,
 ) -> Result<tokio::process::Child> {
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args).envs(vars).kill_on_drop(true);
+    if capture {
+        cmd.stdout(std::process::Stdio::piped());
+    }
     for name in cleared {
         cmd.env_remove(name);
     }
@@ -525,7 +573,7 @@ async fn wait(
     cleared: &[&str],
 ) -> Result<Exit> {
     let _holding = crate::error::Holding::new();
-    let mut child = spawn(program, args, vars, cleared)?;
+    let mut child = spawn(program, args, vars, cleared, false)?;
     let status = tokio::select! {
         s = child.wait() => s,
         signal = crate::error::interrupted() => {

@@ -41,6 +41,7 @@ pub(crate) struct WorkerEnv {
     shell: bool,
 }
 
+mod check;
 mod dev;
 #[cfg(test)]
 mod tests;

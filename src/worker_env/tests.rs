@@ -451,6 +451,8 @@ fn the_command_that_keeps_the_shells_values_runs_as_printed() {
         as_workers: false,
         with_secrets: true,
         keep: vec!["TZ".into()],
+        check: Some("my job.json".into()),
+        timeout: Some(std::time::Duration::from_secs(300)),
     };
     let o = Overrides {
         replaced: vec!["AWS_REGION".into(), "PGHOST".into(), "QFLEET_BUCKET".into()],
@@ -474,6 +476,8 @@ fn the_command_that_keeps_the_shells_values_runs_as_printed() {
     assert_eq!(a.stage.as_deref(), Some("second"));
     assert!(a.with_secrets && !a.as_workers && !a.on_protected);
     assert_eq!(a.keep, ["TZ", "PGHOST"]);
+    assert_eq!(a.check, dev.check);
+    assert_eq!(a.timeout, dev.timeout);
     assert_eq!(a.command, dev.command);
     assert!(
         lines[1].contains("QFLEET_NEXT_QUEUE_URL not passed on")

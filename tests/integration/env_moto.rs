@@ -220,6 +220,96 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
     moto_detach_role_policies(&[&e]);
 }
 
+/// `qfleet dev --check` on moto: the reference worker keeps every rule the check sees (exit 0):
+/// its job done, a line naming it, the same message again counted a duplicate, a clean stop on
+/// SIGTERM. The from-source example's worker (it names no job, keeps no record and has no
+/// SIGTERM handler) is told each rule it breaks (exit 3), and its job is cancelled, so that no
+/// worker runs it later.
+#[tokio::test]
+async fn dev_check_tells_a_worker_that_follows_the_protocol_from_one_that_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("wchk");
+    let file = lab_stack_file(dir.path(), &e, "jobs: {}\n");
+    let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let job = dir.path().join("order 7.json");
+    std::fs::write(&job, r#"{"order": 7}"#).unwrap();
+    let path = format!(
+        "{}:{}",
+        root().join(".venv/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let check = |args: &[&str]| {
+        run(qfleet_on_moto()
+            .arg("dev")
+            .arg(&file)
+            .arg("--check")
+            .arg(&job)
+            .args(args)
+            .env("PATH", &path)
+            .env("QFLEET_WAIT_SECONDS", "1"))
+    };
+    let id_of = |report: &str| -> String {
+        let at = report.find("with the job \"").expect(report) + "with the job \"".len();
+        report[at..].split('"').next().unwrap().to_string()
+    };
+
+    let o = check(&[]);
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{report}\n{}", stderr(&o));
+    for rule in [
+        "  ok           works a job sent as a message, keeping its record: its record says done after 1 attempt",
+        "  ok           names the job in a line of its output (job=\"ID\"): job=\"dev-check-",
+        "  ok           does not run a done job again: the same message again was counted a duplicate",
+        "  ok           stops on SIGTERM within its grace: exited (exit status: 0)",
+    ] {
+        assert!(report.contains(rule), "{rule}\nin:\n{report}");
+    }
+    let id = id_of(&report);
+    assert!(
+        report.contains(&format!("job=\"{id}\"")),
+        "the worker's own line, passed on: {report}"
+    );
+    let o = run(qfleet_on_moto()
+        .arg("jobs")
+        .arg(&file)
+        .args([id.as_str(), "-o", "json"]));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let record = &d["environments"][0]["jobs"][0];
+    assert_eq!(record["state"], "done", "{d}");
+    assert_eq!(record["duplicates"], 1, "{d}");
+
+    // The from-source example's worker: it deletes each message after printing its id.
+    let o = check(&[
+        "--timeout",
+        "5s",
+        "--",
+        "python3",
+        root()
+            .join("examples/from-source/worker.py")
+            .to_str()
+            .unwrap(),
+    ]);
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(3), "{report}\n{}", stderr(&o));
+    for rule in [
+        "  FAILED       works a job sent as a message, keeping its record: its record says queued after 5 s; the check cancelled it",
+        "  FAILED       names the job in a line of its output (job=\"ID\"): no line of this worker named it in 5 s",
+        "  not checked  does not run a done job again: the job did not end here",
+        "  FAILED       stops on SIGTERM within its grace: SIGTERM ended it (no handler)",
+    ] {
+        assert!(report.contains(rule), "{rule}\nin:\n{report}");
+    }
+    let id = id_of(&report);
+    let o = run(qfleet_on_moto()
+        .arg("jobs")
+        .arg(&file)
+        .args([id.as_str(), "-o", "json"]));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["environments"][0]["jobs"][0]["state"], "cancelled", "{d}");
+    moto_detach_role_policies(&[&e]);
+}
+
 /// A target deployed through StackSets: its stacks are named by StackSets, so the variables
 /// that name them are not known here. `env` and `dev` refuse (exit 2) before any call.
 #[test]
