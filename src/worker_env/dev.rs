@@ -75,14 +75,22 @@ pub(crate) struct Dev {
 
 /// The variables `qfleet dev` gives a worker, from the stage's (`fleet`, as its workers get
 /// them): less those only an instance uses and the alert topics, plus the tables' names the
-/// fleet's instances learn at boot (`tables`: the job table's and the lease table's). Whether
-/// alert topics were left out.
+/// fleet's instances learn at boot (`tables`: the job table's and the lease table's) and the
+/// Region's second name, which ECS gives a task. Whether alert topics were left out.
 pub(super) fn for_dev(
     mut fleet: BTreeMap<String, String>,
     tables: Option<&Tables>,
 ) -> (BTreeMap<String, String>, bool) {
     fleet.retain(|k, _| !INSTANCE_ONLY.contains(&k.as_str()));
     let alerts_left_out = without_alert_topics(&mut fleet);
+    // Every worker in the fleet has the Region under both names: an instance's worker.env
+    // sets both, and ECS sets both for a task ("AWS_DEFAULT_REGION – ... the default Region
+    // where your task runs", Amazon ECS environment variables,
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-environment-variables.html).
+    // An SDK that reads only AWS_DEFAULT_REGION (boto3's) then finds it here too.
+    if let Some(region) = fleet.get("AWS_REGION").cloned() {
+        fleet.entry("AWS_DEFAULT_REGION".into()).or_insert(region);
+    }
     if let Some(t) = tables {
         fleet.insert("QFLEET_JOB_TABLE".into(), t.jobs.clone());
         fleet.insert("QFLEET_LEASE_TABLE".into(), t.leases.clone());

@@ -157,7 +157,8 @@ fn more(i: usize, jobs: bool) -> Vec<Rendered> {
 /// docs/workers.md's table holds every variable each kind sets, and only those: "yes" where
 /// every stage of the kind has it, a condition where some do, "-" where none does. A variable
 /// set "at boot" is written by the user data of every EC2 stage with jobs; one "not in a
-/// container" is left out of a container's environment; "Lambda's own" is Lambda's.
+/// container" is left out of a container's environment; "Lambda's own" and "ECS's own" are
+/// set by AWS, not by the template.
 #[test]
 fn the_docs_list_every_variable_each_kind_sets_and_qfleet_dev_gives() {
     let rows = table("docs/workers.md", "worker variables");
@@ -191,7 +192,9 @@ fn the_docs_list_every_variable_each_kind_sets_and_qfleet_dev_gives() {
                         of_kind.len(),
                         "{v}: docs/workers.md says every {column} stage has it"
                     ),
-                    "Lambda's own" => assert_eq!(set_in, 0, "{v}: Lambda sets it, not qfleet"),
+                    "Lambda's own" | "ECS's own" => {
+                        assert_eq!(set_in, 0, "{v}: {cell}: AWS sets it, not qfleet")
+                    }
                     c if c.contains("at boot") => {
                         assert_eq!(set_in, 0, "{v}: said to be written at boot");
                         for r in &of_kind {
@@ -336,10 +339,11 @@ fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 /// `qfleet dev` leaves out what only an instance uses and the alert topics, and adds the
-/// tables' names it read from the data stack.
+/// tables' names it read from the data stack and the Region's second name (a task's from ECS).
 #[test]
 fn dev_gives_the_tables_and_leaves_out_the_instances_own() {
     let fleet = vars(&[
+        ("AWS_REGION", "eu-west-1"),
         ("QFLEET_QUEUE_URL", "https://sqs/q"),
         ("QFLEET_ASG_NAME", "qfleet-we-workers"),
         ("QFLEET_LIFECYCLE_HOOK", "drain-on-terminate"),
@@ -355,6 +359,8 @@ fn dev_gives_the_tables_and_leaves_out_the_instances_own() {
     assert_eq!(
         v,
         vars(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
             ("QFLEET_QUEUE_URL", "https://sqs/q"),
             ("QFLEET_JOBS_STACK", "qfleet-we-data"),
             ("QFLEET_JOB_TABLE", "jt"),
