@@ -222,9 +222,9 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
 
 /// `qfleet dev --check` on moto: the reference worker keeps every rule the check sees (exit 0):
 /// its job done, a line naming it, the same message again counted a duplicate, a clean stop on
-/// SIGTERM. The from-source example's worker (it names no job, keeps no record and has no
-/// SIGTERM handler) is told each rule it breaks (exit 3), and its job is cancelled, so that no
-/// worker runs it later.
+/// SIGTERM. A worker that names no job, keeps no record and has no SIGTERM handler is told each
+/// rule it breaks (exit 3), and its job is cancelled, so that no worker runs it later. Without
+/// `jobs:`, the from-source example's worker keeps the rules that apply (exit 0).
 #[tokio::test]
 async fn dev_check_tells_a_worker_that_follows_the_protocol_from_one_that_does_not() {
     let dir = tempfile::tempdir().unwrap();
@@ -279,16 +279,14 @@ async fn dev_check_tells_a_worker_that_follows_the_protocol_from_one_that_does_n
     assert_eq!(record["state"], "done", "{d}");
     assert_eq!(record["duplicates"], 1, "{d}");
 
-    // The from-source example's worker: it deletes each message after printing its id.
+    // A worker that deletes each message after printing its id, and nothing more.
     let o = check(&[
         "--timeout",
         "5s",
         "--",
         "python3",
-        root()
-            .join("examples/from-source/worker.py")
-            .to_str()
-            .unwrap(),
+        "-c",
+        "import boto3, os\nq = os.environ['QFLEET_QUEUE_URL']\nsqs = boto3.client('sqs')\nwhile True:\n    for m in sqs.receive_message(QueueUrl=q, WaitTimeSeconds=1).get('Messages', []):\n        print('processing', m['MessageId'], flush=True)\n        sqs.delete_message(QueueUrl=q, ReceiptHandle=m['ReceiptHandle'])\n",
     ]);
     let report = stdout(&o);
     assert_eq!(o.status.code(), Some(3), "{report}\n{}", stderr(&o));
@@ -307,7 +305,32 @@ async fn dev_check_tells_a_worker_that_follows_the_protocol_from_one_that_does_n
         .args([id.as_str(), "-o", "json"]));
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(d["environments"][0]["jobs"][0]["state"], "cancelled", "{d}");
-    moto_detach_role_policies(&[&e]);
+
+    // Without jobs: the example's worker, built as the team's own would be.
+    let bare = format!("{e}b");
+    let file = lab_stack_file(dir.path(), &bare, "");
+    let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(qfleet_on_moto()
+        .arg("dev")
+        .arg(&file)
+        .arg("--check")
+        .arg(&job)
+        .arg("--")
+        .arg("python3")
+        .arg(root().join("examples/from-source/worker.py"))
+        .env("PATH", &path));
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{report}\n{}", stderr(&o));
+    for rule in [
+        "  -            works a job sent as a message, keeping its record: without jobs: no record says whether it was done",
+        "  ok           names the job in a line of its output (job=\"ID\"): job=\"dev-check-",
+        "  -            does not run a done job again: without jobs: no record says a job is done",
+        "  ok           stops on SIGTERM within its grace: exited (exit status: 0)",
+    ] {
+        assert!(report.contains(rule), "{rule}\nin:\n{report}");
+    }
+    moto_detach_role_policies(&[&e, &bare]);
 }
 
 /// A target deployed through StackSets: its stacks are named by StackSets, so the variables
