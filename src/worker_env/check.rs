@@ -148,7 +148,7 @@ pub(super) async fn run(
         .get("QFLEET_STOP_GRACE")
         .and_then(|g| g.parse().ok())
         .unwrap_or(INSTANCE_GRACE);
-    let mut child = super::dev::spawn(program, args, vars, cleared, true)?;
+    let mut child = super::spawn(program, args, vars, cleared, true)?;
     let lines: Lines = Arc::default();
     let reader = child.stdout.take().map(|stdout| {
         let lines = lines.clone();

@@ -540,36 +540,6 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> Result<String> {
     Ok(path.display().to_string())
 }
 
-/// Starts the program in a process group of its own, with `vars` set and `cleared` removed
-/// from what it inherits; with `capture`, its stdout piped to qfleet.
-pub(super) fn spawn(
-    program: &str,
-    args: &[String],
-    vars: &BTreeMap<String, String>,
-    cleared: &[&str],
-    capture: bool,
-) -> Result<tokio::process::Child> {
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args).envs(vars).kill_on_drop(true);
-    if capture {
-        cmd.stdout(std::process::Stdio::piped());
-    }
-    for name in cleared {
-        cmd.env_remove(name);
-    }
-    #[cfg(unix)]
-    cmd.process_group(0);
-    cmd.spawn().map_err(|e| {
-        Error::aws(format!(
-            "cannot start `{program}`: {e}{}",
-            match program {
-                "python3" => " (the reference worker needs python3 with boto3 on PATH; or give your own command after --)",
-                _ => "",
-            }
-        ))
-    })
-}
-
 /// Runs the program in a process group of its own and waits for it. A signal to qfleet (a
 /// terminal's Ctrl-C reaches qfleet alone) is passed on as one SIGINT, and qfleet keeps
 /// waiting while the program stops, holding the signal taken up so that it is not ended
@@ -581,7 +551,7 @@ async fn wait(
     cleared: &[&str],
 ) -> Result<Exit> {
     let _holding = crate::error::Holding::new();
-    let mut child = spawn(program, args, vars, cleared, false)?;
+    let mut child = super::spawn(program, args, vars, cleared, false)?;
     let status = tokio::select! {
         s = child.wait() => s,
         signal = crate::error::interrupted() => {
