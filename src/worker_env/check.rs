@@ -301,16 +301,21 @@ async fn follow(
             Verdict::NotApplicable("without jobs: no record says whether it was done".to_string())
         }
         (None, Some(_), Some(g)) => Verdict::Broken(g.clone()),
-        (None, Some((table, retention)), None) => {
+        (None, Some(_), None) => {
             let state = last.as_ref().map_or("no record", |j| j.state.as_str());
-            let waited = match named {
+            Verdict::Broken(match named {
                 true => format!(
                     "the worker's lines named the job, but its record still says {state}: a worker starts a job in the table before any work"
                 ),
                 false => format!("its record says {state} after {} s", wait.as_secs()),
-            };
-            // Nothing is left to run it later: a job still waiting is cancelled (a worker
-            // deletes its message unrun).
+            })
+        }
+    };
+    // Nothing is left to run the job later: one that failed here or never ended is cancelled
+    // when it waits in its queue (a worker then deletes its message unrun), and the report
+    // says so. One being processed is left as it is.
+    let worked = match (worked, table) {
+        (Verdict::Broken(why), Some((table, retention))) => {
             let cancelled = job_table::cancel(
                 &clients.dynamodb,
                 table,
@@ -321,22 +326,12 @@ async fn follow(
             .await
             .unwrap_or(false);
             Verdict::Broken(match cancelled {
-                true => format!("{waited}; the check cancelled it"),
-                false => waited,
+                true => format!("{why}; the check cancelled it"),
+                false => why,
             })
         }
+        (worked, _) => worked,
     };
-    // A job that failed here is cancelled, so that no worker (the fleet's) retries it.
-    if let (Some((Verdict::Broken(_), _)), Some((table, retention))) = (&ended, table) {
-        let _ = job_table::cancel(
-            &clients.dynamodb,
-            table,
-            (id, crate::jobs::MESSAGE_UPLOAD),
-            SystemTime::now(),
-            retention,
-        )
-        .await;
-    }
     let names = match (named, &ended, &gone) {
         (true, _, _) => Verdict::Kept(format!("job={}", serde_json::json!(id))),
         (false, Some((_, job)), _) => Verdict::Broken(format!(
@@ -508,6 +503,7 @@ async fn stop(child: &mut tokio::process::Child, grace: u64) {
 pub(super) fn report(program: &str, args: &[String], id: &str, rules: &[Rule]) -> Vec<String> {
     let shown = std::iter::once(program)
         .chain(args.iter().map(String::as_str))
+        .map(crate::output::hint::quote)
         .collect::<Vec<_>>()
         .join(" ");
     let mut lines = vec![format!(

@@ -357,6 +357,7 @@ pub(crate) fn run(
     }
     let shown = std::iter::once(program.as_str())
         .chain(args.iter().map(String::as_str))
+        .map(crate::output::hint::quote)
         .collect::<Vec<_>>()
         .join(" ");
     let of_stage = stage

@@ -306,6 +306,26 @@ async fn dev_check_tells_a_worker_that_follows_the_protocol_from_one_that_does_n
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(d["environments"][0]["jobs"][0]["state"], "cancelled", "{d}");
 
+    // A worker that exits at once: said, and its job cancelled too.
+    let o = check(&["--", "sh", "-c", "echo starting; exit 2"]);
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(3), "{report}\n{}", stderr(&o));
+    assert!(
+        report.contains("check of `sh -c 'echo starting; exit 2'` against the worker protocol"),
+        "{report}"
+    );
+    assert!(
+        report.contains("  FAILED       works a job sent as a message, keeping its record: the worker exited (exit status: 2) before the job ended; the check cancelled it"),
+        "{report}"
+    );
+    let o =
+        run(qfleet_on_moto()
+            .arg("jobs")
+            .arg(&file)
+            .args([id_of(&report).as_str(), "-o", "json"]));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["environments"][0]["jobs"][0]["state"], "cancelled", "{d}");
+
     // Without jobs: the example's worker, built as the team's own would be.
     let bare = format!("{e}b");
     let file = lab_stack_file(dir.path(), &bare, "");
