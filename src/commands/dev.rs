@@ -26,6 +26,20 @@ pub struct DevArgs {
     /// (qfleet-secrets, with the worker's credentials); without it they are not set.
     #[arg(long)]
     pub with_secrets: bool,
+    /// Keep your shell's value of this variable where the fleet's would replace it, or where
+    /// dev would clear it (repeat for more names); dev names each one it replaces.
+    #[arg(long, value_name = "NAME")]
+    pub keep: Vec<String>,
+    /// Check the worker against the worker protocol instead of running it until Ctrl-C: send
+    /// it one job as a message (this file's text its body, under an id of its own), follow the
+    /// job's record, send it again, then stop the worker with SIGTERM; exit 0 when every rule
+    /// was kept, 3 when not.
+    #[arg(long, value_name = "JOB")]
+    pub check: Option<std::path::PathBuf>,
+    /// With --check: how long the job may take here, from its send to its record's end:
+    /// whole seconds or a number with a unit (90, 30s, 5m) (default 2m).
+    #[arg(long, requires = "check", value_parser = super::global::positive_duration)]
+    pub timeout: Option<std::time::Duration>,
     /// The command to run (default: the reference worker, with python3 and boto3).
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -47,6 +61,9 @@ pub(crate) fn run(args: DevArgs, g: &Global, out: Output) -> Result<crate::error
         on_protected: args.on_protected,
         as_workers: args.as_workers,
         with_secrets: args.with_secrets,
+        keep: args.keep,
+        check: args.check,
+        timeout: args.timeout,
     };
     crate::worker_env::dev(&session, env, stages[0], dev, out)
 }

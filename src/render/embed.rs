@@ -43,6 +43,17 @@ pub(super) fn without_comment_lines(text: &str) -> String {
         .collect()
 }
 
+/// A shell script without its comment lines but its first (`#!`): for the scripts the user
+/// data carries, where every byte counts. A test (tests/integration/user_data.rs) runs the
+/// script so carried.
+pub(super) fn script_without_comments(text: &str) -> String {
+    text.lines()
+        .enumerate()
+        .filter(|(i, l)| *i == 0 || !l.trim_start().starts_with('#'))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect()
+}
+
 /// A Python module as a template carries it where every byte counts (the data template's
 /// metadata): no comment lines, and each docstring (the first statement of the module, a class
 /// or a function, when it is a `"""` string) replaced by `""`, which keeps a body that is only

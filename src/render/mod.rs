@@ -35,6 +35,8 @@ pub(crate) use report::{render_all, stack_set_files};
 pub(crate) use sources::Deployed as DeployedSource;
 pub(crate) use sources::SCHEDULE_DEAD_LETTERS;
 pub(crate) use sources::deployed as deployed_sources;
+#[cfg(test)]
+pub(crate) use worker_env::user_data as worker_user_data;
 pub(crate) use worker_env::variables as worker_variables;
 
 // For the tests elsewhere in the crate.
@@ -84,6 +86,10 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 /// The program that runs the worker with its secrets (`/usr/local/bin/qfleet-secrets`).
 const SECRETS_HELPER: &str = qfleet_runtime::SECRETS;
+
+/// What a container worker's instance runs around the container: readiness signalled, the
+/// container drained on termination (docs/workers.md, "Container workers").
+const CONTAINER_LIFECYCLE: &str = include_str!("../../templates/qfleet-container-lifecycle.sh");
 
 /// The high-resolution backlog metric's publisher (`scaling.metric: high_resolution`), the
 /// fleet template's inline function code.
@@ -902,6 +908,7 @@ fn ec2_user_data(
             minijinja::context! {
                 worker_sha256 => sha256_hex(&shipped_worker()),
                 secrets_py_gz => embed::gzip_base64(SECRETS_HELPER),
+                container_lifecycle_gz => embed::gzip_base64(&embed::script_without_comments(CONTAINER_LIFECYCLE)),
                 worker_unit => unit.trim_end(),
                 custom_user_data => env.user_data.as_deref().map(str::trim_end),
                 ..c

@@ -23,31 +23,13 @@ pub(crate) fn variables(
     fleet: &RenderedStack,
     account: &str,
 ) -> Result<BTreeMap<String, String>> {
-    let t = long_form(&fleet.template).map_err(|e| unreadable(stage, &e))?;
-    let region = stage.spec.region.as_str();
-    let partition = crate::config::partition(region).unwrap_or("aws");
-    let fill = |name: &str| -> Option<String> {
-        Some(match name {
-            "AWS::Region" => region.to_string(),
-            "AWS::AccountId" => account.to_string(),
-            "AWS::Partition" => partition.to_string(),
-            "AWS::URLSuffix" => match partition {
-                "aws-cn" => "amazonaws.com.cn".to_string(),
-                _ => "amazonaws.com".to_string(),
-            },
-            "AWS::StackName" => fleet.stack_name.clone(),
-            "QfleetDataStack" => env.data_stack_name(),
-            _ => return None,
-        })
-    };
+    let (t, fill) = filled(env, stage, fleet, account)?;
     let resources = &t["Resources"];
     let value = |v: &Value| resolve(v, &fill, env).map_err(|e| unreadable(stage, &e));
     let mut out = BTreeMap::new();
     match stage.spec.workers.kind {
         WorkerKind::Ec2 => {
-            let sub = &resources["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]
-                ["Fn::Base64"];
-            let text = value(sub)?;
+            let text = value(user_data_of(resources))?;
             let start = text
                 .find(ENV_FILE_START)
                 .ok_or_else(|| unreadable(stage, "the user data writes no worker.env"))?;
@@ -85,6 +67,60 @@ pub(crate) fn variables(
         }
     }
     Ok(out)
+}
+
+/// The launch template's user data in a fleet template (long form).
+fn user_data_of(resources: &Value) -> &Value {
+    &resources["LaunchTemplate"]["Properties"]["LaunchTemplateData"]["UserData"]["Fn::Base64"]
+}
+
+/// The whole user data of `stage`'s instances, as CloudFormation fills it in: what the tests
+/// read the bootstrap's steps from.
+#[cfg(test)]
+pub(crate) fn user_data(
+    env: &Environment,
+    stage: &Environment,
+    fleet: &RenderedStack,
+    account: &str,
+) -> Result<String> {
+    let (t, fill) = filled(env, stage, fleet, account)?;
+    resolve(user_data_of(&t["Resources"]), &fill, env).map_err(|e| unreadable(stage, &e))
+}
+
+/// The fleet template in long form, and what fills in its pseudo parameters: the Region and
+/// partition of `stage`, the account given, the fleet stack's name, the data stack's.
+#[allow(clippy::type_complexity)]
+fn filled(
+    env: &Environment,
+    stage: &Environment,
+    fleet: &RenderedStack,
+    account: &str,
+) -> Result<(Value, Box<dyn Fn(&str) -> Option<String>>)> {
+    let t = long_form(&fleet.template).map_err(|e| unreadable(stage, &e))?;
+    let region = stage.spec.region.clone();
+    let partition = crate::config::partition(&region)
+        .unwrap_or("aws")
+        .to_string();
+    let (account, stack, data) = (
+        account.to_string(),
+        fleet.stack_name.clone(),
+        env.data_stack_name(),
+    );
+    let fill = move |name: &str| -> Option<String> {
+        Some(match name {
+            "AWS::Region" => region.clone(),
+            "AWS::AccountId" => account.clone(),
+            "AWS::Partition" => partition.clone(),
+            "AWS::URLSuffix" => match partition.as_str() {
+                "aws-cn" => "amazonaws.com.cn".to_string(),
+                _ => "amazonaws.com".to_string(),
+            },
+            "AWS::StackName" => stack.clone(),
+            "QfleetDataStack" => data.clone(),
+            _ => return None,
+        })
+    };
+    Ok((t, Box::new(fill)))
 }
 
 fn unreadable(stage: &Environment, why: &str) -> Error {

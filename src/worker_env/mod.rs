@@ -41,9 +41,59 @@ pub(crate) struct WorkerEnv {
     shell: bool,
 }
 
+mod check;
 mod dev;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use dev::{Dev, run as dev};
+
+/// The job table and the lease table of an environment with `jobs:`, by name.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Tables {
+    pub(crate) jobs: String,
+    pub(crate) leases: String,
+}
+
+/// Starts the program in a process group of its own, with `vars` set and `cleared` removed
+/// from what it inherits; with `capture`, its stdout piped to qfleet.
+fn spawn(
+    program: &str,
+    args: &[String],
+    vars: &BTreeMap<String, String>,
+    cleared: &[&str],
+    capture: bool,
+) -> Result<tokio::process::Child> {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args).envs(vars).kill_on_drop(true);
+    if capture {
+        cmd.stdout(std::process::Stdio::piped());
+    }
+    for name in cleared {
+        cmd.env_remove(name);
+    }
+    #[cfg(unix)]
+    cmd.process_group(0);
+    cmd.spawn().map_err(|e| {
+        Error::aws(format!(
+            "cannot start `{program}`: {e}{}",
+            match program {
+                "python3" => " (the reference worker needs python3 with boto3 on PATH; or give your own command after --)",
+                _ => "",
+            }
+        ))
+    })
+}
+
+/// Sends `signal` (`INT`, `TERM`, `KILL`) to the child, by its process id.
+async fn signal(child: &tokio::process::Child, signal: &str) {
+    if let Some(pid) = child.id() {
+        let _ = tokio::process::Command::new("kill")
+            .args(["-s", signal, &pid.to_string()])
+            .status()
+            .await;
+    }
+}
 
 /// The account the credentials are for (checked against the file's `accounts:`) and the
 /// variables `stage`'s workers get there.

@@ -110,8 +110,9 @@ async fn a_container_worker_takes_a_job_with_the_env_file_and_secrets_qfleet_wri
 
     // The environment file and the secrets' places exactly as the user data writes them; what
     // an instance has from its role and its metadata service is added for this machine.
-    let env_file = dir.path().join("worker.env");
-    let mut env = between(&ud, "<<'QFLEET_ENV'\n", "\nQFLEET_ENV\n").to_string();
+    let env_file = dir.path().join("container.env");
+    let mut env =
+        crate::user_data::container_env(&ud, between(&ud, "<<'QFLEET_ENV'\n", "\nQFLEET_ENV\n"));
     assert!(env.contains(&format!("QFLEET_QUEUE_NAME=qfleet-{e}-jobs")));
     assert!(env.contains("RESULTS_TABLE=image-results"));
     env.push_str(&format!(
@@ -164,7 +165,7 @@ async fn a_container_worker_takes_a_job_with_the_env_file_and_secrets_qfleet_wri
             "podman --runtime runc run --ulimit nofile=4096:4096 --ulimit nproc=4096:4096",
         )
         .replace(" --log-driver journald", "")
-        .replace("/etc/qfleet/worker.env", env_file.to_str().unwrap())
+        .replace("/etc/qfleet/container.env", env_file.to_str().unwrap())
         .replace("${QFLEET_IMAGE}", &image);
     let container = |cmd: &[&str]| {
         let mut words: Vec<String> = line.split_whitespace().map(String::from).collect();

@@ -79,13 +79,20 @@ async fn env_prints_what_the_deployed_launch_template_gives_the_workers() {
 }
 
 /// `qfleet dev` runs the reference worker here with the fleet's settings: a job sent by
-/// `qfleet submit` is done, recorded in the job table as the fleet records it; Ctrl-C stops the
-/// worker (exit 130). A protected environment is refused before anything runs.
+/// `qfleet submit` is done, recorded in the job table as the fleet records it, with nothing
+/// exported by hand (dev reads the tables' names from the data stack, which the worker's own
+/// DescribeStackResource could not on moto); a local value the fleet's replaces is named, and
+/// `--keep` keeps it; Ctrl-C stops the worker (exit 130). A protected environment is refused
+/// before anything runs.
 #[tokio::test]
 async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("wdev");
-    let file = lab_stack_file(dir.path(), &e, "jobs: {}\n");
+    let file = lab_stack_file(
+        dir.path(),
+        &e,
+        "  environment:\n    PGHOST: db.internal\njobs: {}\n",
+    );
     let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = run(qfleet_on_moto()
@@ -100,29 +107,12 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
         root().join(".venv/bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    // moto answers DescribeStackResource, how the worker finds the job tables from
-    // QFLEET_JOBS_STACK, with HTTP 500: the test names them, as QFLEET_JOB_TABLE and
-    // QFLEET_LEASE_TABLE let anyone do (they pass through to the worker).
-    let tables = std::process::Command::new(root().join(".venv/bin/python"))
-        .args([
-            "-c",
-            "import boto3,sys; c=boto3.client('cloudformation', endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing'); r={x['LogicalResourceId']:x['PhysicalResourceId'] for x in c.list_stack_resources(StackName=sys.argv[2])['StackResourceSummaries']}; print(r['JobTable'], r['JobLeaseTable'])",
-            &moto_endpoint(),
-            &format!("qfleet-{e}-data"),
-        ])
-        .output()
-        .unwrap();
-    let tables = String::from_utf8_lossy(&tables.stdout).to_string();
-    let [table, leases] = tables.split_whitespace().collect::<Vec<_>>()[..] else {
-        panic!("{tables}");
-    };
     let log = dir.path().join("dev.log");
     let mut dev = qfleet_on_moto()
         .arg("dev")
         .arg(&file)
-        .env("QFLEET_JOB_TABLE", table)
-        .env("QFLEET_LEASE_TABLE", leases)
         .env("PATH", &path)
+        .env("PGHOST", "localhost")
         .env("QFLEET_WAIT_SECONDS", "1")
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(std::fs::File::create(dir.path().join("dev.err")).unwrap())
@@ -152,12 +142,56 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
         std::fs::read_to_string(&log).unwrap_or_default()
     );
     assert!(said.contains("takes the environment's real jobs"), "{said}");
+    assert!(
+        said.contains(
+            "the fleet's value replaces your shell's for PGHOST; to keep yours: `qfleet "
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("localhost"), "values are never said: {said}");
     std::process::Command::new("kill")
         .args(["-s", "INT", &dev.id().to_string()])
         .status()
         .unwrap();
     let status = dev.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{said}");
+
+    // A worker of the team's own gets the fleet's PGHOST and the tables' names, and dev
+    // prints the command that keeps the shell's PGHOST; that command, run as printed by a
+    // shell that has PGHOST, gives the worker the shell's value, and says so.
+    let show = "import os; print(os.environ['PGHOST'], os.environ['QFLEET_JOB_TABLE'])";
+    let o = run(qfleet_on_moto()
+        .arg("dev")
+        .arg(&file)
+        .args(["--", "python3", "-c", show])
+        .env("PATH", &path)
+        .env("PGHOST", "localhost"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(&format!("db.internal qfleet-{e}-data-JobTable-")),
+        "{}",
+        stdout(&o)
+    );
+    let keeping = crate::hints::printed(&stderr(&o));
+    let [keeping] = keeping.as_slice() else {
+        panic!("one command expected: {}", stderr(&o));
+    };
+    let o = crate::hints::run_in_bash_with(
+        keeping,
+        dir.path(),
+        &[("PATH", &path), ("PGHOST", "localhost")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{keeping}: {}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(&format!("localhost qfleet-{e}-data-JobTable-")),
+        "{keeping}: {}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("your shell's PGHOST kept over the fleet's (--keep)"),
+        "{}",
+        stderr(&o)
+    );
 
     // Protected (not a lab): refused, nothing started.
     let protected = dir.path().join(format!("{e}-prod.yaml"));
@@ -184,6 +218,139 @@ async fn dev_runs_the_reference_worker_on_a_submitted_job_until_interrupted() {
         stderr(&o)
     );
     moto_detach_role_policies(&[&e]);
+}
+
+/// `qfleet dev --check` on moto: the reference worker keeps every rule the check sees (exit 0):
+/// its job done, a line naming it, the same message again counted a duplicate, a clean stop on
+/// SIGTERM. A worker that names no job, keeps no record and has no SIGTERM handler is told each
+/// rule it breaks (exit 3), and its job is cancelled, so that no worker runs it later. Without
+/// `jobs:`, the from-source example's worker keeps the rules that apply (exit 0).
+#[tokio::test]
+async fn dev_check_tells_a_worker_that_follows_the_protocol_from_one_that_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("wchk");
+    let file = lab_stack_file(dir.path(), &e, "jobs: {}\n");
+    let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let job = dir.path().join("order 7.json");
+    std::fs::write(&job, r#"{"order": 7}"#).unwrap();
+    let path = format!(
+        "{}:{}",
+        root().join(".venv/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let check = |args: &[&str]| {
+        run(qfleet_on_moto()
+            .arg("dev")
+            .arg(&file)
+            .arg("--check")
+            .arg(&job)
+            .args(args)
+            .env("PATH", &path)
+            .env("QFLEET_WAIT_SECONDS", "1"))
+    };
+    let id_of = |report: &str| -> String {
+        let at = report.find("with the job \"").expect(report) + "with the job \"".len();
+        report[at..].split('"').next().unwrap().to_string()
+    };
+
+    let o = check(&[]);
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{report}\n{}", stderr(&o));
+    for rule in [
+        "  ok           works a job sent as a message, keeping its record: its record says done after 1 attempt",
+        "  ok           names the job in a line of its output (job=\"ID\"): job=\"dev-check-",
+        "  ok           does not run a done job again: the same message again was counted a duplicate",
+        "  ok           stops on SIGTERM within its grace: exited (exit status: 0)",
+    ] {
+        assert!(report.contains(rule), "{rule}\nin:\n{report}");
+    }
+    let id = id_of(&report);
+    assert!(
+        report.contains(&format!("job=\"{id}\"")),
+        "the worker's own line, passed on: {report}"
+    );
+    let o = run(qfleet_on_moto()
+        .arg("jobs")
+        .arg(&file)
+        .args([id.as_str(), "-o", "json"]));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let record = &d["environments"][0]["jobs"][0];
+    assert_eq!(record["state"], "done", "{d}");
+    assert_eq!(record["duplicates"], 1, "{d}");
+
+    // A worker that deletes each message after printing its id, and nothing more.
+    let o = check(&[
+        "--timeout",
+        "5s",
+        "--",
+        "python3",
+        "-c",
+        "import boto3, os\nq = os.environ['QFLEET_QUEUE_URL']\nsqs = boto3.client('sqs')\nwhile True:\n    for m in sqs.receive_message(QueueUrl=q, WaitTimeSeconds=1).get('Messages', []):\n        print('processing', m['MessageId'], flush=True)\n        sqs.delete_message(QueueUrl=q, ReceiptHandle=m['ReceiptHandle'])\n",
+    ]);
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(3), "{report}\n{}", stderr(&o));
+    for rule in [
+        "  FAILED       works a job sent as a message, keeping its record: its record says queued after 5 s; the check cancelled it",
+        "  FAILED       names the job in a line of its output (job=\"ID\"): no line of this worker named it in 5 s",
+        "  not checked  does not run a done job again: the job did not end here",
+        "  FAILED       stops on SIGTERM within its grace: SIGTERM ended it (no handler)",
+    ] {
+        assert!(report.contains(rule), "{rule}\nin:\n{report}");
+    }
+    let id = id_of(&report);
+    let o = run(qfleet_on_moto()
+        .arg("jobs")
+        .arg(&file)
+        .args([id.as_str(), "-o", "json"]));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["environments"][0]["jobs"][0]["state"], "cancelled", "{d}");
+
+    // A worker that exits at once: said, and its job cancelled too.
+    let o = check(&["--", "sh", "-c", "echo starting; exit 2"]);
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(3), "{report}\n{}", stderr(&o));
+    assert!(
+        report.contains("check of `sh -c 'echo starting; exit 2'` against the worker protocol"),
+        "{report}"
+    );
+    assert!(
+        report.contains("  FAILED       works a job sent as a message, keeping its record: the worker exited (exit status: 2) before the job ended; the check cancelled it"),
+        "{report}"
+    );
+    let o =
+        run(qfleet_on_moto()
+            .arg("jobs")
+            .arg(&file)
+            .args([id_of(&report).as_str(), "-o", "json"]));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["environments"][0]["jobs"][0]["state"], "cancelled", "{d}");
+
+    // Without jobs: the example's worker, built as the team's own would be.
+    let bare = format!("{e}b");
+    let file = lab_stack_file(dir.path(), &bare, "");
+    let o = run(qfleet_on_moto().args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(qfleet_on_moto()
+        .arg("dev")
+        .arg(&file)
+        .arg("--check")
+        .arg(&job)
+        .arg("--")
+        .arg("python3")
+        .arg(root().join("examples/from-source/worker.py"))
+        .env("PATH", &path));
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{report}\n{}", stderr(&o));
+    for rule in [
+        "  -            works a job sent as a message, keeping its record: without jobs: no record says whether it was done",
+        "  ok           names the job in a line of its output (job=\"ID\"): job=\"dev-check-",
+        "  -            does not run a done job again: without jobs: no record says a job is done",
+        "  ok           stops on SIGTERM within its grace: exited (exit status: 0)",
+    ] {
+        assert!(report.contains(rule), "{rule}\nin:\n{report}");
+    }
+    moto_detach_role_policies(&[&e, &bare]);
 }
 
 /// A target deployed through StackSets: its stacks are named by StackSets, so the variables

@@ -37,6 +37,15 @@ pub fn parses(hint: &[String]) {
 /// The printed hint `qfleet …`, run by bash as a person pastes it (its quotes are bash's to
 /// read), from `cwd`, with `qfleet` this build on moto.
 pub fn run_in_bash(printed: &str, cwd: impl AsRef<Path>) -> std::process::Output {
+    run_in_bash_with(printed, cwd, &[])
+}
+
+/// [`run_in_bash`] in a shell that exports `vars` too (a person's own settings).
+pub fn run_in_bash_with(
+    printed: &str,
+    cwd: impl AsRef<Path>,
+    vars: &[(&str, &str)],
+) -> std::process::Output {
     assert!(printed.starts_with("qfleet "), "{printed}");
     let bin = env!("CARGO_BIN_EXE_qfleet");
     let script = format!("qfleet() {{ '{bin}' \"$@\"; }}\n{printed}\n");
@@ -44,6 +53,7 @@ pub fn run_in_bash(printed: &str, cwd: impl AsRef<Path>) -> std::process::Output
         .arg("-c")
         .arg(script)
         .current_dir(cwd)
+        .envs(vars.iter().copied())
         .env("AWS_ENDPOINT_URL", moto_endpoint())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")

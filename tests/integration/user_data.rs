@@ -509,7 +509,7 @@ fn declared_settings_and_secrets_reach_the_instance_without_a_value() {
 fn a_container_worker_runs_the_image_with_the_worker_env_and_its_secrets() {
     let ud = user_data("examples/container.yaml");
     shellcheck(&ud);
-    assert!(ud.len() < 10 * 1024, "{} bytes", ud.len());
+    assert!(ud.len() < 13 * 1024, "{} bytes", ud.len());
     assert!(!ud.contains("qfleet_worker.py"), "no reference worker");
     assert!(ud.contains("dnf install -y docker\nsystemctl enable --now docker.service\n"));
     let login = ud
@@ -540,7 +540,7 @@ fn a_container_worker_runs_the_image_with_the_worker_env_and_its_secrets() {
         // systemd reads ${QFLEET_IMAGE} from the file the user data writes.
         "EnvironmentFile=/etc/qfleet/image.env".to_string(),
         "ExecStartPre=/usr/bin/docker pull ${QFLEET_IMAGE}".to_string(),
-        "ExecStart=/usr/local/bin/qfleet-secrets /usr/bin/docker run --rm --name qfleet-worker --network host --security-opt no-new-privileges --env-file /etc/qfleet/worker.env --env API_KEY --log-driver journald ${QFLEET_IMAGE}".to_string(),
+        "ExecStart=/usr/local/bin/qfleet-secrets /usr/bin/docker run --rm --name qfleet-worker --network host --security-opt no-new-privileges --env-file /etc/qfleet/container.env --env API_KEY --log-driver journald ${QFLEET_IMAGE}".to_string(),
         "ExecStop=/usr/bin/docker stop --time 90 qfleet-worker".to_string(),
         "Restart=always".to_string(),
     ] {
@@ -728,4 +728,304 @@ fn a_gpu_instance_missing_gpus_reports_itself_unhealthy_and_stops_its_bootstrap(
         "autoscaling set-instance-health --region us-east-1 --instance-id i-0123456789abcdef0 --health-status Unhealthy --no-should-respect-grace-period"
     );
     assert!(err.contains("0 of 1 GPUs seen"), "{err}");
+}
+
+/// The container's environment file as a container worker's bootstrap writes it from the
+/// worker.env text `env`: its own filter run on it.
+pub(crate) fn container_env(ud: &str, env: &str) -> String {
+    let filter = ud
+        .lines()
+        .skip_while(|l| !l.starts_with("grep -Ev"))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        filter.ends_with("/etc/qfleet/worker.env > /etc/qfleet/container.env"),
+        "{filter}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let worker_env = dir.path().join("worker.env");
+    let container_env = dir.path().join("container.env");
+    std::fs::write(&worker_env, env).unwrap();
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(
+            filter
+                .replace("/etc/qfleet/worker.env", worker_env.to_str().unwrap())
+                .replace("/etc/qfleet/container.env", container_env.to_str().unwrap()),
+        )
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{filter}: {}", stderr(&o));
+    std::fs::read_to_string(&container_env).unwrap()
+}
+
+/// The shipped script `name` (templates/) as the user data carries it: gzipped, in base64, its
+/// comment lines but the first left out. Checked to unpack to exactly that, and returned.
+fn packed_helper(ud: &str, name: &str, file: &str) -> String {
+    let packed = section(
+        ud,
+        &format!("base64 -d <<'QFLEET_HELPER' | gunzip > /usr/local/bin/{name}\n"),
+        "\nQFLEET_HELPER\n",
+    );
+    let unpacked = Command::new("bash")
+        .args(["-c", &format!("base64 -d <<'X' | gunzip\n{packed}\nX\n")])
+        .output()
+        .unwrap();
+    let source = std::fs::read_to_string(root().join(file)).unwrap();
+    let carried: String = source
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| *i == 0 || !l.trim_start().starts_with('#'))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    assert!(
+        stdout(&unpacked) == carried,
+        "{name}: the unpacked script differs"
+    );
+    carried
+}
+
+/// What one run of qfleet-container-lifecycle did, with stand-ins on PATH for instance
+/// metadata (`qfleet-imds`), Docker, the AWS CLI, systemctl, `sleep` and `date` (each `date`
+/// 2 s after the last, as the loop's `sleep 2` would make it).
+struct LifecycleRun {
+    /// Every call of the AWS CLI and systemctl, in order, one a line.
+    calls: Vec<String>,
+    /// Whether it ended by itself (within the test's bound) and how.
+    ended: Option<bool>,
+}
+
+/// Runs `script` (qfleet-container-lifecycle) with worker.env `env`: Docker's inspect answers
+/// the lines of `inspect` in turn (the last again after them; `gone`: no container), the
+/// target lifecycle state is `InService` for `in_service` reads, then `Terminated` (`None`:
+/// never readable after the first), and the queue answers when `queue_ok`.
+fn run_lifecycle(
+    script: &str,
+    env: &str,
+    inspect: &[&str],
+    in_service: Option<usize>,
+    queue_ok: bool,
+) -> LifecycleRun {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bin = d.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let calls = d.join("calls");
+    let write = |name: &str, body: String| {
+        let p = bin.join(name);
+        std::fs::write(&p, format!("#!/bin/bash\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    let counter = |name: &str| {
+        format!(
+            "n=$(cat {d}/{name} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {d}/{name}",
+            d = d.display()
+        )
+    };
+    let state = match in_service {
+        Some(n) => format!(
+            "{}; if [ $n -le {n} ]; then echo InService; else echo Terminated; fi",
+            counter("reads")
+        ),
+        None => format!("{}; [ $n -le 1 ] && echo InService", counter("reads")),
+    };
+    write(
+        "qfleet-imds",
+        format!(
+            "case \"$1\" in meta-data/instance-id) echo i-0123456789abcdef0;; *target-lifecycle-state) {state};; *) exit 1;; esac"
+        ),
+    );
+    std::fs::write(d.join("inspect"), inspect.join("\n") + "\n").unwrap();
+    write(
+        "docker",
+        format!(
+            "{}; line=$(sed -n \"${{n}}p\" {d}/inspect); [ -n \"$line\" ] || line=$(tail -n 1 {d}/inspect); [ \"$line\" = gone ] && exit 1; echo \"$line\"",
+            counter("inspects"),
+            d = d.display()
+        ),
+    );
+    write(
+        "date",
+        format!("{}; echo $((1700000000 + 2 * n))", counter("clock")),
+    );
+    write("sleep", "exit 0".into());
+    let log = format!("echo \"$(basename \"$0\") $*\" >> {}", calls.display());
+    write(
+        "aws",
+        format!(
+            "{log}; case \"$1 $2\" in 'sqs get-queue-attributes') exit {};; esac",
+            if queue_ok { 0 } else { 254 }
+        ),
+    );
+    write("systemctl", log.clone());
+    let env_file = d.join("worker.env");
+    std::fs::write(&env_file, env).unwrap();
+    let script = script.replace("/etc/qfleet/worker.env", env_file.to_str().unwrap());
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let ended = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status.success());
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let calls = std::fs::read_to_string(calls).unwrap_or_default();
+    LifecycleRun {
+        calls: calls.lines().map(String::from).collect(),
+        ended,
+    }
+}
+
+// A container worker's image needs nothing of qfleet's: its instance signals it ready and
+// drains it. CloudFormation's signal names the instance ("When you signal Amazon EC2 instances
+// or Auto Scaling groups, specify the instance ID that you are signaling as the unique ID",
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_SignalResource.html);
+// the launch hook is completed with CONTINUE once ready, the terminating hook once the
+// container has stopped ("Complete a lifecycle action in an Auto Scaling group",
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/completing-lifecycle-hooks.html), on the
+// target lifecycle state read from instance metadata
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html).
+// Docker's health status is `starting`, then `healthy` or `unhealthy`
+// (https://docs.docker.com/reference/dockerfile/#healthcheck).
+#[test]
+fn a_container_workers_instance_signals_it_ready_and_drains_it_around_it() {
+    let ud = user_data("examples/container.yaml");
+    let script = packed_helper(
+        &ud,
+        "qfleet-container-lifecycle",
+        "templates/qfleet-container-lifecycle.sh",
+    );
+    shellcheck(
+        &std::fs::read_to_string(root().join("templates/qfleet-container-lifecycle.sh")).unwrap(),
+    );
+    let unit = section(
+        &ud,
+        "cat > /etc/systemd/system/qfleet-container-lifecycle.service <<'QFLEET_UNIT'\n",
+        "\nQFLEET_UNIT\n",
+    );
+    assert!(unit.contains("Restart=on-failure") && unit.contains("WantedBy=multi-user.target"));
+    verify_unit(unit, "qfleet-container-lifecycle.service");
+    assert!(
+        ud.trim_end()
+            .ends_with("systemctl enable --now qfleet-container-lifecycle.service"),
+        "started last, after the worker's unit"
+    );
+    // The bootstrap no longer completes the launch hook itself: only the helper does.
+    assert!(!ud.contains("--lifecycle-action-result CONTINUE"), "{ud}");
+
+    // The container gets worker.env without the instance's own lines.
+    let env = section(&ud, "<<'QFLEET_ENV'\n", "\nQFLEET_ENV\n").to_string();
+    let container = container_env(&ud, &env);
+    for gone in [
+        "QFLEET_LIFECYCLE_HOOK=",
+        "QFLEET_LAUNCH_HOOK=",
+        "QFLEET_SIGNAL_STACK=",
+        "QFLEET_SIGNAL_RESOURCE=",
+    ] {
+        assert!(
+            env.contains(gone) && !container.contains(gone),
+            "{gone}\n{container}"
+        );
+    }
+    let kept: Vec<&str> = env
+        .lines()
+        .filter(|l| {
+            ![
+                "QFLEET_LIFECYCLE_HOOK=",
+                "QFLEET_LAUNCH_HOOK=",
+                "QFLEET_SIGNAL_STACK=",
+                "QFLEET_SIGNAL_RESOURCE=",
+            ]
+            .iter()
+            .any(|g| l.starts_with(g))
+        })
+        .collect();
+    assert_eq!(container.lines().collect::<Vec<_>>(), kept);
+
+    let launch = "autoscaling complete-lifecycle-action --region eu-west-1 --auto-scaling-group-name qfleet-container-workers --lifecycle-hook-name bootstrap-on-launch --instance-id i-0123456789abcdef0 --lifecycle-action-result CONTINUE";
+    let signal = "cloudformation signal-resource --region eu-west-1 --stack-name qfleet-lab-fleet --logical-resource-id WorkerGroup --unique-id i-0123456789abcdef0 --status SUCCESS";
+    let stop = "systemctl stop qfleet-worker.service";
+    let drain = "autoscaling complete-lifecycle-action --region eu-west-1 --auto-scaling-group-name qfleet-container-workers --lifecycle-hook-name drain-on-terminate --instance-id i-0123456789abcdef0 --lifecycle-action-result CONTINUE";
+    let without_reads = |r: &LifecycleRun| -> Vec<String> {
+        r.calls
+            .iter()
+            .filter(|c| !c.contains("sqs get-queue-attributes"))
+            .map(|c| c.strip_prefix("aws ").unwrap_or(c).to_string())
+            .collect()
+    };
+
+    // A HEALTHCHECK: ready when Docker says healthy, not while starting.
+    let r = run_lifecycle(
+        &script,
+        &env,
+        &[
+            "c1 running starting",
+            "c1 running starting",
+            "c1 running healthy",
+        ],
+        Some(8),
+        true,
+    );
+    assert_eq!(r.ended, Some(true), "{:?}", r.calls);
+    assert_eq!(
+        without_reads(&r),
+        [launch, signal, stop, drain],
+        "{:?}",
+        r.calls
+    );
+    assert_eq!(
+        r.calls
+            .iter()
+            .filter(|c| c.contains("sqs get-queue-attributes"))
+            .count(),
+        1,
+        "the queue is read once the container is healthy: {:?}",
+        r.calls
+    );
+
+    // No HEALTHCHECK: the same container running for 10 s.
+    let r = run_lifecycle(&script, &env, &["c1 running none"], Some(12), true);
+    assert_eq!(
+        without_reads(&r),
+        [launch, signal, stop, drain],
+        "{:?}",
+        r.calls
+    );
+    // ... but a container restarted at every look is never ready; nor one unhealthy, nor one
+    // whose instance cannot reach the queue. They still drain.
+    let restarting: Vec<String> = (0..20).map(|i| format!("c{i} running none")).collect();
+    let restarting: Vec<&str> = restarting.iter().map(String::as_str).collect();
+    for (inspect, queue_ok) in [
+        (&restarting[..], true),
+        (&["c1 running unhealthy"][..], true),
+        (&["c1 exited none", "gone"][..], true),
+        (&["c1 running healthy"][..], false),
+    ] {
+        let r = run_lifecycle(&script, &env, inspect, Some(16), queue_ok);
+        assert_eq!(r.ended, Some(true), "{inspect:?}: {:?}", r.calls);
+        assert_eq!(
+            without_reads(&r),
+            [stop, drain],
+            "{inspect:?}: {:?}",
+            r.calls
+        );
+    }
+    // A state that cannot be read is never taken for Terminated: no drain.
+    let r = run_lifecycle(&script, &env, &["c1 running healthy"], None, true);
+    assert_eq!(r.ended, None, "{:?}", r.calls);
+    assert!(!r.calls.iter().any(|c| c == stop), "{:?}", r.calls);
 }
