@@ -523,3 +523,37 @@ fn a_high_resolution_metric_is_refused_for_a_function_at_its_line() {
     assert!(e.message.contains("EC2 workers only"), "{e}");
     assert!(e.message.contains("allowed"), "{e}");
 }
+
+/// A build context above 500 MiB is warned about, naming the field, its size and what to do;
+/// one at the limit is not.
+#[test]
+fn a_build_context_above_500_mib_is_a_warning_naming_its_size() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let file = dir.path().join("ctx.yaml");
+    std::fs::write(
+        &file,
+        "environment: ctx\nregion: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image:\n    build: {}\n",
+    )
+    .unwrap();
+    let mut env = crate::config::load(&file).unwrap().into_only();
+    let said = |env: &Environment| -> Vec<String> {
+        warnings::warnings(env)
+            .into_iter()
+            .filter(|w| w.contains("build context"))
+            .collect()
+    };
+    assert!(said(&env).is_empty(), "a small context");
+    let limit = package::image::CONTEXT_WARNING_BYTES;
+    env.image_build.as_mut().unwrap().bytes = limit;
+    assert!(said(&env).is_empty(), "at the limit");
+    env.image_build.as_mut().unwrap().bytes = limit + 1024 * 1024 * 1024;
+    let w = said(&env);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("workers.image.build: the build context")
+            && w[0].contains("1524 MiB")
+            && w[0].contains(".dockerignore"),
+        "{w:?}"
+    );
+}
