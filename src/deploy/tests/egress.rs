@@ -180,38 +180,7 @@ fn ec2(
 
 /// Plans [`stack_file`] with a fleet out of date, EC2 answering as `ec2` does.
 async fn plan(ec2: Fake) -> EnvOutcome {
-    let e = env(&stack_file());
-    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
-    let rd = describe_sequence(
-        DATA,
-        vec![stack(&d, StackStatus::UpdateComplete, true, false)],
-    );
-    // Out of date: its network is checked only when it changes (an environment deployed as
-    // desired reads none of it).
-    let rf = describe_sequence(
-        FLEET,
-        vec![stack(&f, StackStatus::UpdateComplete, false, false)],
-    );
-    let (cc, cs, dcs) = (
-        create_cs(),
-        change_set(
-            ChangeSetStatus::CreateComplete,
-            None,
-            vec![("Modify", "LaunchTemplate", "AWS::EC2::LaunchTemplate", None)],
-        ),
-        delete_cs(),
-    );
-    let (sts, s3) = no_kept_bucket();
-    let c = crate::aws::mock::Rules {
-        cfn: vec![&rd, &rf, &cc, &cs, &dcs, no_operation_events()],
-        cloudwatch: vec![no_rollback_alarms()],
-        sts: vec![sts],
-        s3: vec![s3],
-        ec2: Some(ec2),
-        ..Default::default()
-    }
-    .clients();
-    deploy(&c, &e, Mode::Plan, &opts(true)).await
+    plan_with_the_fleet_changing(&env(&stack_file()), ec2).await
 }
 
 /// The one problem of a plan refused at the rule's line, before either stack is touched.

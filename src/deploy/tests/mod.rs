@@ -406,3 +406,42 @@ impl StaleData {
         self.rules[5].num_calls()
     }
 }
+
+/// Plans `e` with its data stack as desired and its fleet out of date (a change set that
+/// modifies the launch template), EC2 answering as `ec2` does: the checks a change needs
+/// (the workers' way out, their network's references) run, as they do not for an environment
+/// deployed as desired.
+async fn plan_with_the_fleet_changing(
+    e: &Environment,
+    ec2: crate::aws::signed::fake::Fake,
+) -> EnvOutcome {
+    let (d, f) = (desired(e, StackRole::Data), desired(e, StackRole::Fleet));
+    let rd = describe_sequence(
+        DATA,
+        vec![stack(&d, StackStatus::UpdateComplete, true, false)],
+    );
+    let rf = describe_sequence(
+        FLEET,
+        vec![stack(&f, StackStatus::UpdateComplete, false, false)],
+    );
+    let (cc, cs, dcs) = (
+        create_cs(),
+        change_set(
+            ChangeSetStatus::CreateComplete,
+            None,
+            vec![("Modify", "LaunchTemplate", "AWS::EC2::LaunchTemplate", None)],
+        ),
+        delete_cs(),
+    );
+    let (sts, s3) = no_kept_bucket();
+    let c = crate::aws::mock::Rules {
+        cfn: vec![&rd, &rf, &cc, &cs, &dcs, no_operation_events()],
+        cloudwatch: vec![no_rollback_alarms()],
+        sts: vec![sts],
+        s3: vec![s3],
+        ec2: Some(ec2),
+        ..Default::default()
+    }
+    .clients();
+    deploy(&c, e, Mode::Plan, &opts(true)).await
+}

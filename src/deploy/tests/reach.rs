@@ -102,28 +102,9 @@ async fn mocked_every_endpoint_found_is_listed_and_the_plan_goes_on() {
         "ssmmessages",
     ];
     let ec2 = private_vpc(&services.iter().map(|s| interface(s)).collect::<String>());
-    let (d, f) = (desired(&e, StackRole::Data), desired(&e, StackRole::Fleet));
-    let rd = describe_sequence(
-        DATA,
-        vec![stack(&d, StackStatus::UpdateComplete, true, false)],
-    );
     // The fleet changes: its workers' way out is checked (an environment deployed as desired
     // reads none of it).
-    let rf = describe_sequence(
-        FLEET,
-        vec![stack(&f, StackStatus::UpdateComplete, false, false)],
-    );
-    let (cc, cs, dcs) = (
-        create_cs(),
-        change_set(
-            ChangeSetStatus::CreateComplete,
-            None,
-            vec![("Modify", "LaunchTemplate", "AWS::EC2::LaunchTemplate", None)],
-        ),
-        delete_cs(),
-    );
-    let c = clients_with(ec2, &[&rd, &rf, &cc, &cs, &dcs]);
-    let o = deploy(&c, &e, Mode::Plan, &opts(true)).await;
+    let o = plan_with_the_fleet_changing(&e, ec2).await;
     assert!(o.ok, "{o:?}");
     let fleet = o.stacks.iter().find(|s| s.stack == FLEET).unwrap();
     let note = &fleet.notes[0];
