@@ -899,6 +899,9 @@ async fn a_deploy_refused_by_the_lock_keeps_its_changes_pending_and_lists_its_st
     // Released: deployed; held again: refused, the stacks as they stand.
     hold_lock(&s3, &e, "deploy", std::process::id(), true).await;
     deploy_on_moto(&file);
+    // A change to deploy: a deploy with none takes no lock (issue 84, item 7).
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("max: 2", "max: 3")).unwrap();
     hold_lock(&s3, &e, "deploy", std::process::id(), false).await;
     refused(true);
     hold_lock(&s3, &e, "deploy", std::process::id(), true).await;
@@ -995,6 +998,9 @@ async fn a_held_lock_refuses_deploy_and_teardown_until_it_is_released() {
     let e = unique("lockheld");
     let file = lab_stack_file(dir.path(), &e, "");
     deploy_on_moto(&file);
+    // A change to deploy: a deploy with none takes no lock (issue 84, item 7).
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("max: 2", "max: 3")).unwrap();
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&moto_config().await)
             .force_path_style(true)
