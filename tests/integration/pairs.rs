@@ -1096,7 +1096,7 @@ impl Resolver<'_> {
             "AWS::URLSuffix" => url_suffix(self.region).into(),
             "AWS::StackName" => self.stack.into(),
             // A property left out.
-            "AWS::NoValue" => "<NoValue>".into(),
+            "AWS::NoValue" => NO_VALUE.into(),
             // The stack's ARN; its last part is an id CloudFormation makes.
             "AWS::StackId" => format!(
                 "arn:{}:cloudformation:{}:{}:stack/{}/<id>",
@@ -1161,7 +1161,12 @@ impl Resolver<'_> {
     fn resolve(&self, v: &Value) -> Value {
         let Value::Object(o) = v else {
             return match v {
-                Value::Array(a) => Value::Array(a.iter().map(|x| self.resolve(x)).collect()),
+                Value::Array(a) => Value::Array(
+                    a.iter()
+                        .map(|x| self.resolve(x))
+                        .filter(|x| x != NO_VALUE)
+                        .collect(),
+                ),
                 other => other.clone(),
             };
         };
@@ -1247,19 +1252,67 @@ impl Resolver<'_> {
                     return list.get(i).cloned().unwrap_or(Value::Null);
                 }
                 "Fn::Base64" => return self.resolve(arg),
+                // A condition decided from what the resolver knows (pseudo parameters,
+                // defaults) picks its branch; one that depends on a value the deploy sets
+                // stays as written.
+                "Fn::If" => {
+                    let a = arg.as_array().unwrap();
+                    match self.condition(&text(&a[0])) {
+                        Some(true) => return self.resolve(&a[1]),
+                        Some(false) => return self.resolve(&a[2]),
+                        None => {}
+                    }
+                }
                 "Fn::GetAZs" => {
                     return json!([format!("{}a", self.region), format!("{}b", self.region)]);
                 }
                 _ => {}
             }
         }
+        // `AWS::NoValue` leaves the property out ("Pseudo parameters reference",
+        // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/pseudo-parameter-reference.html).
         Value::Object(
             o.iter()
                 .map(|(k, v)| (k.clone(), self.resolve(v)))
+                .filter(|(_, v)| v != NO_VALUE)
                 .collect(),
         )
     }
+
+    /// The value of the template's condition `name`, when every value it compares is known
+    /// (no `<token>` of a resource or of a parameter the deploy sets).
+    fn condition(&self, name: &str) -> Option<bool> {
+        let Some(c) = self.template.pointer(&format!("/Conditions/{name}")) else {
+            self.problem(format!("uses condition {name}, which the template lacks"));
+            return None;
+        };
+        self.decide(c)
+    }
+
+    fn decide(&self, c: &Value) -> Option<bool> {
+        let (k, arg) = c.as_object()?.iter().next()?;
+        let args = || arg.as_array().into_iter().flatten();
+        match k.as_str() {
+            "Condition" => self.condition(&text(arg)),
+            "Fn::Not" => self.decide(args().next()?).map(|b| !b),
+            "Fn::And" => args()
+                .map(|c| self.decide(c))
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.iter().all(|b| *b)),
+            "Fn::Or" => args()
+                .map(|c| self.decide(c))
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.iter().any(|b| *b)),
+            "Fn::Equals" => {
+                let v: Vec<String> = args().map(|x| text(&self.resolve(x))).collect();
+                (v.len() == 2 && !v.iter().any(|s| s.contains('<'))).then(|| v[0] == v[1])
+            }
+            _ => None,
+        }
+    }
 }
+
+const NO_VALUE: &str = "<NoValue>";
 
 /// A deployment's stacks with CloudFormation's functions applied: the data stack first, whose
 /// exports the fleets import.

@@ -308,13 +308,13 @@ fn a_team_topic_of_another_account_is_reached_through_an_execution_role_by_rende
     let target = &data["Resources"]["RolledBackDeployRule"]["Properties"]["Targets"][1];
     let role_arn = format!("{:?}", untagged(&target["RoleArn"]));
     assert!(role_arn.contains("TeamTopicElsewhere"), "{role_arn}");
-    assert!(role_arn.contains("TeamTopicDeliveryRole.Arn"), "{role_arn}");
+    assert!(role_arn.contains("TeamTopicRole.Arn"), "{role_arn}");
     assert!(role_arn.contains("AWS::NoValue"), "{role_arn}");
     // The alarm topic, in this account, is never sent as a role.
     let own = &data["Resources"]["RolledBackDeployRule"]["Properties"]["Targets"][0];
     assert!(own.get("RoleArn").is_none());
 
-    let role = &data["Resources"]["TeamTopicDeliveryRole"];
+    let role = &data["Resources"]["TeamTopicRole"];
     assert_eq!(role["Condition"], "TeamTopicElsewhere");
     let trust = &role["Properties"]["AssumeRolePolicyDocument"]["Statement"];
     assert_eq!(trust.as_sequence().unwrap().len(), 1);
@@ -327,10 +327,7 @@ fn a_team_topic_of_another_account_is_reached_through_an_execution_role_by_rende
     );
     let policy = &data["Resources"]["TeamTopicDeliveryPolicy"];
     assert_eq!(policy["Condition"], "TeamTopicElsewhere");
-    assert_eq!(
-        untagged(&policy["Properties"]["Roles"][0]),
-        "TeamTopicDeliveryRole"
-    );
+    assert_eq!(untagged(&policy["Properties"]["Roles"][0]), "TeamTopicRole");
     let statements = policy["Properties"]["PolicyDocument"]["Statement"]
         .as_sequence()
         .unwrap();
@@ -338,13 +335,13 @@ fn a_team_topic_of_another_account_is_reached_through_an_execution_role_by_rende
     assert_eq!(statements[0]["Action"], "sns:Publish");
     assert_eq!(statements[0]["Resource"], TOPIC);
     // `qfleet outputs` names it, for the topic's policy (docs/alerts.md).
-    let output = &data["Outputs"]["TeamTopicDeliveryRoleArn"];
+    let output = &data["Outputs"]["TeamTopicRoleArn"];
     assert_eq!(output["Condition"], "TeamTopicElsewhere");
 
     // Without a team topic: no condition, no role.
     let env = with("  email: oncall@example.com\n", "");
     let (data, _) = rendered(&env);
-    assert!(data["Resources"].get("TeamTopicDeliveryRole").is_none());
+    assert!(data["Resources"].get("TeamTopicRole").is_none());
     assert!(
         data.get("Conditions")
             .is_none_or(|c| c.get("TeamTopicElsewhere").is_none())
