@@ -1199,7 +1199,8 @@ pub(crate) fn problems(
     out
 }
 
-/// The policies `qfleet iam-policy FILE --account A` prints, by account.
+/// The policies `qfleet iam-policy FILE --account A -o json` prints, by account (in-process:
+/// [`qfleet::engine::iam_policy`]).
 pub(crate) fn printed(
     file: &std::path::Path,
     accounts: &BTreeSet<String>,
@@ -1207,18 +1208,9 @@ pub(crate) fn printed(
     accounts
         .iter()
         .map(|a| {
-            let o = run(qfleet()
-                .arg("iam-policy")
-                .arg(file)
-                .args(["--account", a, "-o", "json"]));
-            assert!(
-                o.status.success(),
-                "{}: iam-policy: {}{}",
-                file.display(),
-                stdout(&o),
-                stderr(&o)
-            );
-            (a.clone(), serde_json::from_slice(&o.stdout).unwrap())
+            let doc = qfleet::engine::iam_policy(&[file], a)
+                .unwrap_or_else(|f| panic!("{}: iam-policy: {f}", file.display()));
+            (a.clone(), doc)
         })
         .collect()
 }
@@ -1247,14 +1239,9 @@ fn every_examples_resources_are_reachable_within_the_printed_policy_and_their_ow
         let yaml: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
         let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
         let out = dir.path().join(&stem);
-        let o = run(qfleet()
-            .arg("render")
-            .arg(file)
-            .arg("--out")
-            .arg(&out)
-            .args(["-o", "json"]));
-        assert!(o.status.success(), "{stem}: render: {}", stderr(&o));
-        let rendered: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let rendered = qfleet::engine::render(&[file], Some(&out))
+            .unwrap_or_else(|f| panic!("{stem}: render: {f}"))
+            .document;
         let rollout = &yaml["rollout"];
         let stack_sets = rollout["mode"] == "stack_sets";
         let service_managed = rollout.get("auto_deployment").is_some()

@@ -54,17 +54,10 @@ fn render_all_in_regions(dir: &std::path::Path) -> Vec<(PathBuf, Vec<String>)> {
             .to_string_lossy()
             .into_owned();
         let out = dir.join(&name);
-        let o = run(qfleet()
-            .arg("render")
-            .arg(&stack_file)
-            .arg("--out")
-            .arg(&out));
-        assert!(
-            o.status.success(),
-            "render {}: {}",
-            stack_file.display(),
-            stderr(&o)
-        );
+        // `qfleet render FILE --out DIR`, in-process.
+        if let Err(f) = qfleet::engine::render(&[&stack_file], Some(&out)) {
+            panic!("render {}: {f}", stack_file.display());
+        }
         // A stack file with copies or targets renders one directory per environment (and one
         // of its stack sets' templates, `stack-sets`, with rollout.mode: stack_sets). Copies
         // (`NAME-01`) differ only in their names, so the first one stands for all; targets

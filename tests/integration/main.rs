@@ -1,5 +1,8 @@
-//! Integration tests: the `qfleet` binary as users run it.
+//! Integration tests: the `qfleet` binary as users run it, and the offline engine it runs
+//! (`qfleet::engine`), which the heavy offline tests call in-process on every core.
 //!
+//! - `engine`: the engine's documents and files are the ones `validate`, `render` and
+//!   `iam-policy` print and write;
 //! - `cli`: offline commands, exit codes and output formats;
 //! - `deploy_moto`: deploy, plan and outputs against moto's server;
 //! - `status_drift_moto`: status and drift against moto's server;
@@ -73,6 +76,7 @@ mod container_moto;
 mod deploy_moto;
 mod docs;
 mod emulator_table;
+mod engine;
 mod env_moto;
 mod fargate_moto;
 mod faults_moto;
