@@ -20,21 +20,19 @@
 //!
 //! `validate`, `render` and `iam-policy` run in-process (`qfleet::engine`, the commands' own
 //! code: the `engine` test holds it to what they print), the cases on every core, each case
-//! checked in the thread that rendered it; then the linters, each process over many
-//! templates.
+//! checked in the thread that rendered it; then the linters (`linters`: many templates a
+//! process, on every core, a template an unchanged linter passed before not linted again).
 //!
 //! Offline: no emulator. The tools come from `CFN_LINT`, `CFN_GUARD` and `CHECKOV` (set by
 //! scripts/test), as in `lint`.
 
 use crate::common::*;
+use crate::linters;
 use qfleet::engine;
 use serde_json::{Map, Value, json};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-const SETUP: &str = "run the README's test command (scripts/test), which installs cfn-lint into .venv, checkov into .venv-checkov and cfn-guard with cargo";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
@@ -2007,143 +2005,11 @@ fn dimensions(v: &Value, f: &mut dyn FnMut(&str, &str)) {
 // ---------------------------------------------------------------------------------------------
 // The linters, once over every distinct template.
 
-fn sha256(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The Regions cfn-lint checks the pairs' templates against (E3628, instance types offered):
 /// the plain cases' two, named so that the check does not depend on the machine's AWS_REGION.
 /// The longest cases' Regions (ap-southeast-7, ap-northeast-3) offer no GPU type cfn-lint
 /// knows; their templates differ from the plain ones only in names and lengths.
 const LINT_REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
-
-/// cfn-lint's findings (none allowed, informational ones included), in two processes.
-fn cfn_lint(files: &[PathBuf]) -> Vec<String> {
-    let cfn_lint = tool("CFN_LINT", &[root().join(".venv/bin/cfn-lint")], SETUP);
-    let half = files.len().div_ceil(2);
-    let children: Vec<_> = files
-        .chunks(half.max(1))
-        .map(|chunk| {
-            Command::new(&cfn_lint)
-                .args(["--format", "parseable", "-c", "I", "--regions"])
-                .args(LINT_REGIONS)
-                .arg("--")
-                .args(chunk)
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("cfn-lint runs")
-        })
-        .collect();
-    let mut findings = Vec::new();
-    for child in children {
-        let o = child.wait_with_output().unwrap();
-        if !(o.status.success() && o.stdout.is_empty()) {
-            findings.push(format!(
-                "cfn-lint (exit {:?}):\n{}{}",
-                o.status.code(),
-                stdout(&o),
-                stderr(&o)
-            ));
-        }
-    }
-    findings
-}
-
-fn guard(files: &[PathBuf]) -> Vec<String> {
-    let mut candidates = cargo_bin("cfn-guard");
-    candidates.push(PathBuf::from("/usr/local/bin/cfn-guard"));
-    let guard = tool("CFN_GUARD", &candidates, SETUP);
-    let rule_sets = guard_rule_sets();
-    let mut failures = Vec::new();
-    for rules in &rule_sets {
-        let mut cmd = Command::new(&guard);
-        cmd.args([
-            "validate",
-            "--show-summary",
-            "fail",
-            "--output-format",
-            "single-line-summary",
-            "--rules",
-        ])
-        .arg(rules);
-        for f in files {
-            cmd.arg("--data").arg(f);
-        }
-        let o = cmd.output().expect("cfn-guard runs");
-        if !o.status.success() {
-            failures.push(format!(
-                "cfn-guard {} (exit {:?}):\n{}{}",
-                rules.display(),
-                o.status.code(),
-                stdout(&o),
-                stderr(&o)
-            ));
-        }
-    }
-    failures
-}
-
-fn checkov(files: &[PathBuf]) -> Vec<String> {
-    let checkov = tool(
-        "CHECKOV",
-        &[root().join(".venv-checkov/bin/checkov")],
-        SETUP,
-    );
-    let mut cmd = Command::new(&checkov);
-    cmd.args([
-        "--framework",
-        "cloudformation",
-        "--quiet",
-        "--compact",
-        "--skip-download",
-        "--output",
-        "json",
-    ]);
-    for f in files {
-        cmd.arg("--file").arg(f);
-    }
-    let o = cmd.output().expect("checkov runs");
-    let doc: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "checkov's output is not JSON ({e}): {}{}",
-            stdout(&o),
-            stderr(&o)
-        )
-    });
-    let reports = match doc {
-        Value::Array(a) => a,
-        one => vec![one],
-    };
-    let mut findings = Vec::new();
-    let mut resources = 0;
-    for r in &reports {
-        assert_eq!(r["summary"]["parsing_errors"], 0, "{}", r["summary"]);
-        resources += r["summary"]["resource_count"].as_u64().unwrap_or(0);
-        for f in r["results"]["failed_checks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            findings.push(format!(
-                "checkov {} {} ({}) in {}",
-                text(&f["check_id"]),
-                text(&f["resource"]),
-                text(&f["check_name"]),
-                text(&f["file_abs_path"])
-            ));
-        }
-    }
-    assert!(
-        resources as usize > files.len() * 5,
-        "checkov read {resources} resources"
-    );
-    findings
-}
 
 // ---------------------------------------------------------------------------------------------
 // The docs' table of refused pairs.
@@ -2409,7 +2275,7 @@ fn every_pair_of_features_works_or_is_refused_with_why() {
                     bytes.len()
                 ));
             }
-            let hash = sha256(&bytes);
+            let hash = linters::sha256(&bytes);
             let stem = f.file_name().unwrap().to_string_lossy().into_owned();
             let entry = by_hash.entry(hash.clone()).or_insert_with(|| {
                 (
@@ -2427,12 +2293,9 @@ fn every_pair_of_features_works_or_is_refused_with_why() {
         }
     }
     let files: Vec<PathBuf> = by_hash.values().map(|(p, _)| p.clone()).collect();
-    let (lint, (guarded, checked)) = std::thread::scope(|s| {
-        let l = s.spawn(|| cfn_lint(&files));
-        let g = s.spawn(|| guard(&files));
-        let k = s.spawn(|| checkov(&files));
-        (l.join().unwrap(), (g.join().unwrap(), k.join().unwrap()))
-    });
+    let linting = std::time::Instant::now();
+    let findings = linters::lint(&files, &LINT_REGIONS);
+    let linted_in = linting.elapsed();
     let which = |finding: &str| -> String {
         by_hash
             .values()
@@ -2441,7 +2304,7 @@ fn every_pair_of_features_works_or_is_refused_with_why() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    for f in lint.iter().chain(&guarded).chain(&checked) {
+    for f in &findings {
         problems.push(format!("{f}\n{}", which(f)));
     }
 
@@ -2450,11 +2313,12 @@ fn every_pair_of_features_works_or_is_refused_with_why() {
         .filter(|o| o.case.size == Size::Plain)
         .count();
     eprintln!(
-        "pairs: {} cases ({plain} at ordinary size, {pairs} of them pairs), {} refused as listed, {other_kinds} features of other kinds refused; validated, rendered and checked on {threads} threads in {:.0?}; {total} templates, {} distinct, linted; all in {:.0?}",
+        "pairs: {} cases ({plain} at ordinary size, {pairs} of them pairs), {} refused as listed, {other_kinds} features of other kinds refused; validated, rendered and checked on {threads} threads in {:.0?}; {total} templates, {} distinct, linted in {:.0?}; all in {:.0?}",
         outcomes.len(),
         refused.len(),
         checked_at,
         files.len(),
+        linted_in,
         started.elapsed()
     );
     assert!(
