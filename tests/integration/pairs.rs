@@ -2011,6 +2011,93 @@ fn dimensions(v: &Value, f: &mut dyn FnMut(&str, &str)) {
 /// knows; their templates differ from the plain ones only in names and lengths.
 const LINT_REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
 
+/// Each linted template's text with what differs between a file's targets only by name made
+/// the same: each target's environment name (`ENV-TARGET`; the targets' names are of one
+/// length and kind of characters) by one placeholder of its length, and each run of exactly
+/// 12 hex digits with a letter and a digit in it (the worker version: a hash of the
+/// definition, which holds the names) by 12 `#`. Templates whose texts are then the same
+/// differ only in names of the same length and characters, which no linter's verdict reads:
+/// one of them is linted for all.
+fn normalised(case: &Case, text: &str) -> String {
+    let n = case.names();
+    let mut text = text.to_string();
+    let names: Vec<String> = case
+        .places()
+        .iter()
+        .filter_map(|p| p.target.as_ref())
+        .map(|t| format!("{}-{t}", n.env))
+        .collect();
+    let shape = |s: &str| -> Vec<u8> {
+        s.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' => b'a',
+                b'0'..=b'9' => b'0',
+                other => other,
+            })
+            .collect()
+    };
+    if names.windows(2).all(|w| shape(&w[0]) == shape(&w[1])) {
+        for name in &names {
+            let placeholder = format!("{}-{}", n.env, "#".repeat(name.len() - n.env.len() - 1));
+            text = text.replace(name.as_str(), &placeholder);
+        }
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = bytes[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            .count();
+        let bounded = |at: usize| at >= bytes.len() || !bytes[at].is_ascii_alphanumeric();
+        let run_bytes = &bytes[i..i + run];
+        if run == 12
+            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+            && bounded(i + run)
+            && run_bytes.iter().any(u8::is_ascii_digit)
+            && run_bytes.iter().any(u8::is_ascii_alphabetic)
+        {
+            out.extend_from_slice(b"############");
+        } else {
+            out.extend_from_slice(&bytes[i..i + run.max(1)]);
+        }
+        i += run.max(1);
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn targets_templates_that_differ_only_in_names_and_version_are_linted_once() {
+    let case = cases()
+        .into_iter()
+        .find(|c| c.id() == "ec2--targets--longest")
+        .unwrap();
+    let n = case.names();
+    let (a, b) = (
+        format!("{}-{}", n.env, n.targets[0]),
+        format!("{}-{}", n.env, n.targets[1]),
+    );
+    let one = format!(
+        "Name: qfleet-{a}-jobs\nV: \"QFLEET_VERSION=93fca1e55ae9\"\nAccount: 111122223333\n"
+    );
+    let two = one.replace(&a, &b).replace("93fca1e55ae9", "812796742fd8");
+    assert_eq!(normalised(&case, &one), normalised(&case, &two));
+    // Anything else is linted on its own: another Region, account, or a longer name.
+    for other in [
+        two.replace("Name:", "Name: eu-west-1"),
+        two.replace("111122223333", "444455556666"),
+        two.replace(&b, &format!("{b}x")),
+        two.replace("812796742fd8", "812796742fd"),
+    ] {
+        assert_ne!(
+            normalised(&case, &one),
+            normalised(&case, &other),
+            "{other}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The docs' table of refused pairs.
 
@@ -2244,9 +2331,11 @@ fn every_pair_of_features_works_or_is_refused_with_why() {
         }
     }
 
-    // The linters, once over every distinct template CloudFormation would receive.
-    let mut by_hash: BTreeMap<String, (PathBuf, Vec<String>)> = BTreeMap::new();
+    // The linters, once over every distinct template CloudFormation would receive: the same
+    // up to the names of a file's targets ([`normalised`]) is linted once.
+    let mut by_text: BTreeMap<String, (PathBuf, Vec<String>)> = BTreeMap::new();
     let mut total = 0;
+    let mut exact = BTreeSet::new();
     // Each pair's templates at the longest input (cfn-lint checks names' lengths too), or at
     // ordinary names where validate refuses the longest.
     let longest_ok: BTreeSet<String> = outcomes
@@ -2275,13 +2364,15 @@ fn every_pair_of_features_works_or_is_refused_with_why() {
                     bytes.len()
                 ));
             }
-            let hash = linters::sha256(&bytes);
+            exact.insert(linters::sha256(&bytes));
+            let key =
+                linters::sha256(normalised(&o.case, &String::from_utf8_lossy(&bytes)).as_bytes());
             let stem = f.file_name().unwrap().to_string_lossy().into_owned();
-            let entry = by_hash.entry(hash.clone()).or_insert_with(|| {
+            let entry = by_text.entry(key.clone()).or_insert_with(|| {
                 (
                     dir.path()
                         .join("lint")
-                        .join(format!("{}-{stem}", &hash[..16])),
+                        .join(format!("{}-{stem}", &key[..16])),
                     Vec::new(),
                 )
             });
@@ -2292,12 +2383,12 @@ fn every_pair_of_features_works_or_is_refused_with_why() {
             entry.1.push(o.case.label());
         }
     }
-    let files: Vec<PathBuf> = by_hash.values().map(|(p, _)| p.clone()).collect();
+    let files: Vec<PathBuf> = by_text.values().map(|(p, _)| p.clone()).collect();
     let linting = std::time::Instant::now();
     let findings = linters::lint(&files, &LINT_REGIONS);
     let linted_in = linting.elapsed();
     let which = |finding: &str| -> String {
-        by_hash
+        by_text
             .values()
             .filter(|(p, _)| finding.contains(&*p.file_name().unwrap().to_string_lossy()))
             .map(|(p, cases)| format!("  {} is rendered by {}", p.display(), cases.join(", ")))
@@ -2313,10 +2404,11 @@ fn every_pair_of_features_works_or_is_refused_with_why() {
         .filter(|o| o.case.size == Size::Plain)
         .count();
     eprintln!(
-        "pairs: {} cases ({plain} at ordinary size, {pairs} of them pairs), {} refused as listed, {other_kinds} features of other kinds refused; validated, rendered and checked on {threads} threads in {:.0?}; {total} templates, {} distinct, linted in {:.0?}; all in {:.0?}",
+        "pairs: {} cases ({plain} at ordinary size, {pairs} of them pairs), {} refused as listed, {other_kinds} features of other kinds refused; validated, rendered and checked on {threads} threads in {:.0?}; {total} templates, {} distinct, {} up to the targets' names, linted in {:.0?}; all in {:.0?}",
         outcomes.len(),
         refused.len(),
         checked_at,
+        exact.len(),
         files.len(),
         linted_in,
         started.elapsed()
