@@ -18,8 +18,9 @@
 //! looked up beside the stacks directory `stacks`, as a bare `qfleet` does); no `--region`,
 //! `--profile` or `--role-arn` applies, and the hints in a document carry no flags. Nothing is
 //! written to stdout or stderr: the notes a command prints there are in its document (the
-//! warnings) or left out (`iam-policy`'s summary). The functions share no state: they may run
-//! on many threads at once.
+//! warnings) or left out (`iam-policy`'s summary). The functions change no shared state (the
+//! compiled templates and the packed shipped code they share are made once and only read):
+//! they may run on many threads at once.
 
 use crate::config::{DEFAULT_STACKS_DIR, Environment, StackFiles};
 use crate::error::Error;
