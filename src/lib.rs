@@ -27,6 +27,8 @@
 //! - [`session`]: the environments of a command line, each with its region's clients;
 //! - [`changes`]: a change set's changes in words (the text and Markdown previews' lines);
 //! - [`output`]: text and JSON output, progress, error reports;
+//! - [`engine`]: the offline engine called in-process: validate, render and iam-policy's
+//!   results for stack files, as the commands give them (the tests call it on all cores);
 //! - [`commands`]: one module per subcommand, thin over the modules above;
 //! - [`cli`]: the command line.
 
@@ -54,6 +56,7 @@ pub mod replacement {
 }
 pub(crate) mod dlq;
 pub(crate) mod drift;
+pub mod engine;
 pub(crate) mod environments;
 pub(crate) mod error;
 pub mod iam;

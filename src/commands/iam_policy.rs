@@ -23,14 +23,6 @@ pub struct IamPolicyArgs {
 }
 
 pub(crate) fn run(args: IamPolicyArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    // A pipeline's policy covers every stage's stacks and resources: each stage stands as an
-    // environment of its own (its fleet stack, queues, group or function by its names).
     let loaded = super::load_environments(&args.envs, g)?;
-    let envs: Vec<crate::config::Environment> = loaded
-        .iter()
-        .flat_map(|env| env.stages().into_iter().cloned().collect::<Vec<_>>())
-        .collect();
-    let envs = iam::of_account(envs, args.account.as_deref())?;
-    let account = iam::account_of(args.account, g.aws_settings(), &envs)?;
-    out.print(&iam::policies(&envs, account)?)
+    out.print(&iam::policies_for(&loaded, args.account, g.aws_settings())?)
 }

@@ -26,7 +26,7 @@ mod stack_set_roles;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use report::{account_of, of_account, policies};
+pub(crate) use report::{policies_for, policies_in};
 
 // For the tests elsewhere in the crate.
 #[cfg(test)]

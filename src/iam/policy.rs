@@ -94,19 +94,26 @@ impl Grants {
                 statements.push(statement(&sid, &chunk, &part));
             }
         }
-        let mut docs: Vec<Vec<Value>> = Vec::new();
+        // Each document with its compact length, kept as statements join it (the empty
+        // document's, each statement's, and a comma between two) rather than written out
+        // again for every statement.
+        let empty = compact_len(&document(&[]));
+        let mut docs: Vec<(Vec<Value>, usize)> = Vec::new();
         for s in statements {
             let size = compact_len(&s);
             match docs
                 .iter_mut()
                 // The statement and the comma before it.
-                .find(|d| compact_len(&document(d)) + size < MANAGED_POLICY_LIMIT)
+                .find(|(_, len)| *len + size < MANAGED_POLICY_LIMIT)
             {
-                Some(d) => d.push(s),
-                None => docs.push(vec![s]),
+                Some((d, len)) => {
+                    *len += 1 + size;
+                    d.push(s);
+                }
+                None => docs.push((vec![s], empty + size)),
             }
         }
-        docs.iter().map(|d| document(d)).collect()
+        docs.iter().map(|(d, _)| document(d)).collect()
     }
 }
 
@@ -151,13 +158,19 @@ fn chunks<'a>(actions: &[&'a str], scope: &Scope, limit: usize) -> Vec<(Vec<&'a 
         }
         return out;
     }
+    // The statement's length kept as actions join it (the statement's with no action, each
+    // action's, and a comma between two), not written out again for every action.
+    let empty = compact_len(&statement("Sid00", &[], scope));
     let mut groups: Vec<Vec<&str>> = Vec::new();
     let mut current: Vec<&str> = Vec::new();
+    let mut len = empty;
     for a in actions {
+        len += compact_len(&json!(a)) + usize::from(!current.is_empty());
         current.push(a);
-        if current.len() > 1 && compact_len(&statement("Sid00", &current, scope)) > limit {
+        if current.len() > 1 && len > limit {
             current.pop();
             groups.push(std::mem::replace(&mut current, vec![a]));
+            len = empty + compact_len(&json!(a));
         }
     }
     if !current.is_empty() {
@@ -239,4 +252,42 @@ fn label(scope: &Scope) -> String {
         })
         .unwrap_or("Environment");
     kind.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lengths [`chunks`] and [`Grants::documents`] keep as a list grows are the lengths
+    /// of the JSON written: the value's with the list empty, each item's, and a comma between
+    /// two.
+    #[test]
+    fn a_growing_lists_length_is_counted_as_written() {
+        let scope = Scope {
+            resources: ["arn:aws:sqs:eu-west-1:123456789012:qfleet-lab-jobs".to_string()]
+                .into_iter()
+                .collect(),
+            condition: None,
+        };
+        let actions = [
+            "sqs:GetQueueAttributes",
+            "sqs:SetQueueAttributes",
+            "sqs:TagQueue",
+        ];
+        let empty = compact_len(&statement("Sid00", &[], &scope));
+        let mut statements = Vec::new();
+        for n in 1..=actions.len() {
+            let listed = &actions[..n];
+            let counted =
+                empty + listed.iter().map(|a| compact_len(&json!(a))).sum::<usize>() + (n - 1);
+            let s = statement("Sid00", listed, &scope);
+            assert_eq!(counted, compact_len(&s), "{listed:?}");
+            statements.push(s);
+        }
+        let empty = compact_len(&document(&[]));
+        for k in 1..=statements.len() {
+            let counted = empty + statements[..k].iter().map(compact_len).sum::<usize>() + (k - 1);
+            assert_eq!(counted, compact_len(&document(&statements[..k])));
+        }
+    }
 }

@@ -297,6 +297,30 @@ fn documents_of(
     Ok(out)
 }
 
+/// `iam-policy`'s result for the environments a command line names (`loaded`): a pipeline's
+/// policy covers every stage's stacks and resources (each stage stands as an environment of
+/// its own: its fleet stack, queues, group or function by its names), in the account
+/// `account` (`--account`) picks or, without it, the one [`account_of`] finds (which may ask
+/// AWS STS).
+pub(crate) fn policies_for(
+    loaded: &[Environment],
+    account: Option<String>,
+    settings: Settings,
+) -> Result<Policies> {
+    let envs: Vec<Environment> = loaded
+        .iter()
+        .flat_map(|env| env.stages().into_iter().cloned().collect::<Vec<_>>())
+        .collect();
+    let envs = of_account(envs, account.as_deref())?;
+    let account = account_of(account, settings, &envs)?;
+    policies(&envs, account)
+}
+
+/// [`policies_for`] in `account`, given: offline (no AWS call asks whose the credentials are).
+pub(crate) fn policies_in(loaded: &[Environment], account: &str) -> Result<Policies> {
+    policies_for(loaded, Some(account.to_string()), Settings::default())
+}
+
 /// The deploying policies of `envs` in `account`, checked against IAM's quota of managed
 /// policies per principal.
 pub(crate) fn policies(envs: &[Environment], account: String) -> Result<Policies> {

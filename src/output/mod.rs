@@ -118,14 +118,8 @@ impl Output {
     }
 
     /// A document with this run's command in it, as JSON.
-    fn filled<E: Serialize, O: Serialize>(
-        &self,
-        mut doc: report::Document<E, O>,
-    ) -> serde_json::Value {
-        doc.command = self.command;
-        serde_json::to_value(&doc).unwrap_or_else(
-            |e| serde_json::json!({ "command": self.command, "error": e.to_string() }),
-        )
+    fn filled<E: Serialize, O: Serialize>(&self, doc: report::Document<E, O>) -> serde_json::Value {
+        filled(self.command, doc)
     }
 
     /// JSON on stdout (a document, or events and a document): no text there.
@@ -251,6 +245,33 @@ impl Output {
             other => stderr_line_raw(once::tell(&hint::apply(&format!("error: {other}")))),
         }
     }
+}
+
+/// A document with `command` in it, as JSON.
+fn filled<E: Serialize, O: Serialize>(
+    command: &'static str,
+    mut doc: report::Document<E, O>,
+) -> serde_json::Value {
+    doc.command = command;
+    serde_json::to_value(&doc)
+        .unwrap_or_else(|e| serde_json::json!({ "command": command, "error": e.to_string() }))
+}
+
+/// The document `command` prints with `--output json` for `result`, as a value: the one a run
+/// writes ([`Output::print`]), shortened as it is, nothing written. A library call has no
+/// command line: its hints carry no flags ([`hint`]).
+pub(crate) fn document_of(command: &'static str, result: &impl Report) -> serde_json::Value {
+    let mut doc = filled(command, result.document());
+    once::shorten_document(&mut doc);
+    doc
+}
+
+/// The document `command` prints with `--output json` for a run that ended with `err`
+/// ([`envelope::failure`]), as a value, nothing written.
+pub(crate) fn failure_of(command: &'static str, err: &Error) -> serde_json::Value {
+    let mut doc = envelope::failure(command, err);
+    once::shorten_document(&mut doc);
+    doc
 }
 
 /// Whether the run's one document (or, in text, its closing error) is out.

@@ -118,6 +118,50 @@ fn sweeper_modules_sha256() -> String {
     fingerprint::fingerprint(&format!("{JOBS_MODULE}{SWEEPER_MODULE}"))
 }
 
+/// What every template carries of the code qfleet ships, packed once in a process: the
+/// modules are compiled in, so each is the same text for every environment, and packing them
+/// again (gzip at its best compression, SHA-256, slimming) was a good part of each render's
+/// work (validate, render, plan, deploy and iam-policy each render, iam-policy every kind of
+/// workers).
+struct Packed {
+    /// The reference worker ([`shipped_worker`]), gzipped and in base64.
+    worker_py_gz: String,
+    /// Its SHA-256, in hex.
+    worker_sha256: String,
+    /// The secrets helper, gzipped and in base64.
+    secrets_py_gz: String,
+    /// The container's lifecycle script of an instance that runs an image, without its
+    /// comments, gzipped and in base64.
+    container_lifecycle_gz: String,
+    /// The job table's protocol, slimmed, gzipped and in base64.
+    jobs_module_gz: String,
+    /// The job sweeper, slimmed, gzipped and in base64.
+    sweeper_module_gz: String,
+    /// The sweeper's loader, slimmed.
+    sweeper_loader: String,
+    /// [`sweeper_modules_sha256`].
+    sweeper_modules_sha256: String,
+    /// The reference handler as one file, slimmed ([`shipped_handler`]).
+    reference_handler: String,
+}
+
+static PACKED: std::sync::LazyLock<Packed> = std::sync::LazyLock::new(|| {
+    let worker = shipped_worker();
+    Packed {
+        worker_py_gz: embed::gzip_base64(&worker),
+        worker_sha256: sha256_hex(&worker),
+        secrets_py_gz: embed::gzip_base64(SECRETS_HELPER),
+        container_lifecycle_gz: embed::gzip_base64(&embed::script_without_comments(
+            CONTAINER_LIFECYCLE,
+        )),
+        jobs_module_gz: embed::gzip_base64(&embed::slim_module(JOBS_MODULE)),
+        sweeper_module_gz: embed::gzip_base64(&embed::slim_module(SWEEPER_MODULE)),
+        sweeper_loader: embed::slim_module(SWEEPER_LOADER).trim_end().to_string(),
+        sweeper_modules_sha256: sweeper_modules_sha256(),
+        reference_handler: embed::slim_module(&shipped_handler(crate::package::REFERENCE_HANDLER)),
+    }
+});
+
 /// What takes the reference handler's `from qfleet_jobs import …` line's place when qfleet
 /// deploys it inline: a loader that reads the module from the job table's metadata in the
 /// data stack (with `jobs:`; without, the names are None and never used).
@@ -728,6 +772,11 @@ fn statement(v: minijinja::Value) -> Result<String, minijinja::Error> {
     serde_json::to_string(&st).map_err(bad)
 }
 
+/// The templates, compiled once in a process: every render reads them (validate, render, plan,
+/// deploy and iam-policy each render an environment; the tests, in-process, many).
+static JINJA: std::sync::LazyLock<minijinja::Environment<'static>> =
+    std::sync::LazyLock::new(jinja);
+
 fn jinja() -> minijinja::Environment<'static> {
     let mut j = minijinja::Environment::new();
     j.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -753,7 +802,7 @@ fn jinja() -> minijinja::Environment<'static> {
 /// Renders every stack of the environment, in deployment order: the data stack, then each
 /// stage's fleet stack (one for a one-stage environment).
 pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
-    let j = jinja();
+    let j: &minijinja::Environment<'static> = &JINJA;
     let stages = env.stages();
     let first = stages[0];
     let mut out = Vec::with_capacity(stages.len() + 1);
@@ -771,11 +820,11 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
     // The fleets first: the endpoints the data stack makes are those their workers call.
     let fleets = stages
         .iter()
-        .map(|stage| render_fleet(&j, stage))
+        .map(|stage| render_fleet(j, stage))
         .collect::<Result<Vec<_>>>()?;
     let endpoints = endpoint_plan(env, &fleets)?;
     let template = render_one(
-        &j,
+        j,
         env,
         "data.yaml.j2",
         |c| {
@@ -784,10 +833,10 @@ pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
                 later_stages => Value::from(minijinja::value::Serde(&later)),
                 alert_scope => Value::from(minijinja::value::Serde(alerts::Scope::of(env))),
                 schedules => Value::from(minijinja::value::Serde(&schedules)),
-                jobs_module_gz => env.spec.jobs.map(|_| embed::gzip_base64(&embed::slim_module(JOBS_MODULE))),
-                sweeper_module_gz => env.spec.jobs.map(|_| embed::gzip_base64(&embed::slim_module(SWEEPER_MODULE))),
-                sweeper_loader => embed::slim_module(SWEEPER_LOADER).trim_end().to_string(),
-                sweeper_modules_sha256 => sweeper_modules_sha256(),
+                jobs_module_gz => env.spec.jobs.map(|_| PACKED.jobs_module_gz.as_str()),
+                sweeper_module_gz => env.spec.jobs.map(|_| PACKED.sweeper_module_gz.as_str()),
+                sweeper_loader => PACKED.sweeper_loader.as_str(),
+                sweeper_modules_sha256 => PACKED.sweeper_modules_sha256.as_str(),
                 final_processed_prefix => env.spec.bucket.processed_prefix.as_str(),
                 stored_bodies_prefix => crate::config::STORED_BODIES,
                 uploads => uploads,
@@ -844,16 +893,16 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
         true => ec2_user_data(j, env, &ctx)?,
         false => String::new(),
     };
-    let worker_py_gz = reference_worker.then(|| embed::gzip_base64(&shipped_worker()));
+    let worker_py_gz = reference_worker.then(|| PACKED.worker_py_gz.as_str());
     let name = env.kind().template();
     let code = env.function_code.as_ref();
     // The reference handler carries what it shares with the worker, and the job table's
     // module's loader, inline (it imports both).
     let code_text = code.map(|c| {
         if c.text == crate::package::REFERENCE_HANDLER {
-            embed::slim_module(&shipped_handler(&c.text))
+            PACKED.reference_handler.as_str()
         } else {
-            c.text.clone()
+            c.text.as_str()
         }
     });
     let template = render_one(
@@ -863,8 +912,8 @@ fn render_fleet(j: &minijinja::Environment<'static>, env: &Environment) -> Resul
         |c| {
             minijinja::context! {
                 user_data => user_data.trim_end(),
-                worker_py_gz => worker_py_gz.as_deref(),
-                function_code => code_text.as_deref().map(str::trim_end),
+                worker_py_gz => worker_py_gz,
+                function_code => code_text.map(str::trim_end),
                 function_handler => code.map(|c| c.handler.as_str()),
                 function_package => code.and_then(|c| c.package.as_ref()).map(|p| p.key()),
                 publisher_code => BACKLOG_PUBLISHER.trim_end(),
@@ -906,9 +955,9 @@ fn ec2_user_data(
         "user-data.sh.j2",
         |c| {
             minijinja::context! {
-                worker_sha256 => sha256_hex(&shipped_worker()),
-                secrets_py_gz => embed::gzip_base64(SECRETS_HELPER),
-                container_lifecycle_gz => embed::gzip_base64(&embed::script_without_comments(CONTAINER_LIFECYCLE)),
+                worker_sha256 => PACKED.worker_sha256.as_str(),
+                secrets_py_gz => PACKED.secrets_py_gz.as_str(),
+                container_lifecycle_gz => PACKED.container_lifecycle_gz.as_str(),
                 worker_unit => unit.trim_end(),
                 custom_user_data => env.user_data.as_deref().map(str::trim_end),
                 ..c

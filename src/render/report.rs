@@ -43,20 +43,18 @@ pub(crate) fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Ren
     // whose targets cannot share a template leaves no files behind.
     let rendered: Vec<Vec<RenderedStack>> =
         envs.iter().map(super::render).collect::<Result<_>>()?;
-    let mut files = Vec::new();
+    let mut stack_sets = Vec::new();
     for file in stack_set_files(envs)? {
-        files.push((file.base.source.display(), super::stack_sets_of(&file)?));
+        stack_sets.push(RenderedSets {
+            stack_file: file.base.source.display(),
+            sets: super::stack_sets_of(&file)?,
+            written: Vec::new(),
+        });
     }
-    let several = envs.len() > 1;
-    let mut all = Vec::new();
-    for (env, stacks) in envs.iter().zip(rendered) {
-        let written = match out {
-            // Copies each get a directory of their own.
-            Some(base) if several => write(&base.join(&env.name), &stacks)?,
-            Some(base) => write(base, &stacks)?,
-            None => Vec::new(),
-        };
-        all.push(Rendered {
+    let environments = envs
+        .iter()
+        .zip(rendered)
+        .map(|(env, stacks)| Rendered {
             environment: env.name.clone(),
             stack_file: env.source.display(),
             stack_sets: stacks
@@ -64,25 +62,64 @@ pub(crate) fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Ren
                 .map(|s| env.stack_set_of(&s.stack_name))
                 .collect(),
             stacks,
-            written,
-        });
-    }
-    let mut stack_sets = Vec::new();
-    for (stack_file, sets) in files {
-        let written = match out {
-            Some(base) => write(&base.join("stack-sets"), &sets)?,
-            None => Vec::new(),
-        };
-        stack_sets.push(RenderedSets {
-            stack_file,
-            sets,
-            written,
-        });
-    }
-    Ok(Renders {
-        environments: all,
+            written: Vec::new(),
+        })
+        .collect();
+    let mut renders = Renders {
+        environments,
         stack_sets,
-    })
+    };
+    if let Some(base) = out {
+        renders.write(base)?;
+    }
+    Ok(renders)
+}
+
+/// The folder of `--out DIR` that holds the stack sets' templates.
+const STACK_SETS_DIR: &str = "stack-sets";
+
+impl Renders {
+    /// The folder under `--out DIR` of environment `i`'s templates: DIR itself for one
+    /// environment; with several (copies, targets), each its own, by its name.
+    fn folder(&self, i: usize) -> Option<&str> {
+        (self.environments.len() > 1).then(|| self.environments[i].environment.as_str())
+    }
+
+    /// Every template as `render --out DIR` writes it: its path under DIR and its text.
+    pub(crate) fn files(&self) -> Vec<(PathBuf, &str)> {
+        let mut files = Vec::new();
+        for (i, e) in self.environments.iter().enumerate() {
+            let dir = self.folder(i).map(PathBuf::from).unwrap_or_default();
+            for s in &e.stacks {
+                files.push((dir.join(&s.file_name), s.template.as_str()));
+            }
+        }
+        for f in &self.stack_sets {
+            for s in &f.sets {
+                files.push((
+                    Path::new(STACK_SETS_DIR).join(&s.file_name),
+                    s.template.as_str(),
+                ));
+            }
+        }
+        files
+    }
+
+    /// Writes every template under `base` ([`Renders::files`]' places), keeping the paths.
+    fn write(&mut self, base: &Path) -> Result<()> {
+        for i in 0..self.environments.len() {
+            let dir = match self.folder(i) {
+                Some(name) => base.join(name),
+                None => base.to_path_buf(),
+            };
+            let e = &mut self.environments[i];
+            e.written = write(&dir, &e.stacks)?;
+        }
+        for f in &mut self.stack_sets {
+            f.written = write(&base.join(STACK_SETS_DIR), &f.sets)?;
+        }
+        Ok(())
+    }
 }
 
 /// The stack files (each loaded whole, with all its targets) of the environments that are

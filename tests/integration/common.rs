@@ -17,6 +17,26 @@ pub fn qfleet() -> Command {
     c
 }
 
+/// The document `qfleet render FILE -o json` prints, templates and all, checked against its
+/// schema: in-process ([`qfleet::engine::render`]), the command's own path.
+pub fn rendered(file: impl AsRef<Path>) -> serde_json::Value {
+    let file = file.as_ref();
+    let templates = qfleet::engine::render(&[file], None)
+        .unwrap_or_else(|f| panic!("render {}: {f}", file.display()));
+    check_schema("render", &templates.document);
+    templates.document
+}
+
+/// The document `qfleet iam-policy FILE --account ACCOUNT -o json` prints, checked against its
+/// schema: in-process ([`qfleet::engine::iam_policy`]), the command's own path.
+pub fn policy_printed(file: impl AsRef<Path>, account: &str) -> serde_json::Value {
+    let file = file.as_ref();
+    let doc = qfleet::engine::iam_policy(&[file], account)
+        .unwrap_or_else(|f| panic!("iam-policy {} --account {account}: {f}", file.display()));
+    check_schema("iam-policy", &doc);
+    doc
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("qfleet runs")
 }

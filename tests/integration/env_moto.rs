@@ -397,8 +397,7 @@ fn dev_as_workers_runs_with_the_workers_role_where_the_file_trusts_the_caller() 
 
     let dev_role = "arn:aws:iam::123456789012:role/dev";
     let file = lab_stack_file(dir.path(), &e, &format!("  dev_principals: [{dev_role}]\n"));
-    let o = run(qfleet().args(["render", "-o", "json"]).arg(&file));
-    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let doc = rendered(&file);
     let fleet = doc["environments"][0]["stacks"][1]["template"]
         .as_str()
         .unwrap();

@@ -453,12 +453,8 @@ async fn a_packaged_functions_upload_and_cleanup_are_allowed_and_nothing_broader
         format!("environment: {e}\nregion: {REGION}\nlab: true\n{LAMBDA_WORKERS}"),
     )
     .unwrap();
-    let o = run(qfleet()
-        .arg("iam-policy")
-        .arg(&file)
-        .args(["--account", ACCOUNT]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(!stdout(&o).contains(&bucket), "{}", stdout(&o));
+    let printed = policy_printed(&file, ACCOUNT).to_string();
+    assert!(!printed.contains(&bucket), "{printed}");
 }
 
 /// A function from a container image: every call of qfleet's commands on moto is allowed by
@@ -546,9 +542,7 @@ fn recorded_calls(tests: &[&str], file: &std::path::Path, names: &[(&str, &str)]
 /// A policy of the environment's rendered fleet template (`logical` is the policy resource),
 /// with `!Sub`'s pseudo parameters resolved for the emulator's account and region.
 pub(crate) fn rendered_policy(file: &std::path::Path, fleet_stack: &str, logical: &str) -> Value {
-    let o = run(qfleet().arg("render").arg(file).args(["-o", "json"]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = rendered(file);
     let template = v["environments"][0]["stacks"]
         .as_array()
         .unwrap()
@@ -1013,13 +1007,10 @@ fn assert_allowed(calls: &BTreeSet<Logged>, docs: &[Value], what: &str) {
 
 /// The caller's documents `qfleet iam-policy FILE --account ACCOUNT` prints.
 fn printed_policy(file: &std::path::Path) -> Vec<Value> {
-    let o = run(qfleet()
-        .arg("iam-policy")
-        .arg(file)
-        .args(["--account", ACCOUNT]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let printed: Value = serde_json::from_slice(&o.stdout).unwrap();
-    printed["caller"].as_array().unwrap().clone()
+    policy_printed(file, ACCOUNT)["caller"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 /// A pipeline's deploying policy covers every stage: a two-stage pipeline (EC2 workers, then
@@ -1122,9 +1113,7 @@ async fn a_pipeline_s_calls_are_allowed_by_the_policy_iam_policy_prints() {
 /// CloudFormation would for environment `e` on the emulator's account and region: the table's
 /// and queue's ARNs, the index under the table, the stack's id, the log group's ARN.
 fn rendered_sweeper_policy(file: &std::path::Path, e: &str) -> Value {
-    let o = run(qfleet().arg("render").arg(file).args(["-o", "json"]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = rendered(file);
     let template = v["environments"][0]["stacks"]
         .as_array()
         .unwrap()

@@ -675,8 +675,9 @@ fn pass_role(policies: &ByAction, role: &str, service: &str) -> Decision {
 
 /// A set of identity policies, each statement a policy of its own, found by the actions it
 /// names: IAM's decision on an action depends only on the statements whose `Action` matches
-/// it, and evaluating those alone keeps thousands of decisions quick. A statement with a
-/// wildcard or `NotAction` could match any action: it goes with every one.
+/// it, and evaluating those alone (each with that action alone) keeps thousands of decisions
+/// quick. A statement with a wildcard or `NotAction` could match any action: it goes whole
+/// with every one.
 struct ByAction {
     by_action: BTreeMap<String, Vec<IAMPolicy>>,
     none: Vec<IAMPolicy>,
@@ -702,11 +703,17 @@ impl ByAction {
                     any.push(st.clone());
                     continue;
                 }
+                // For one action, a statement that lists it is that statement with this action
+                // alone: IAM matches a request's action against the list, so the others in it
+                // decide nothing (and parsing and scanning them for every action was most of
+                // this check's time).
                 for a in actions {
+                    let mut one = st.clone();
+                    one["Action"] = Value::String(a.clone());
                     by_action
                         .entry(a.to_ascii_lowercase())
                         .or_default()
-                        .push(st.clone());
+                        .push(one);
                 }
             }
         }
@@ -741,6 +748,45 @@ impl ByAction {
             .get(&action.to_ascii_lowercase())
             .map_or(&self.none, Vec::as_slice)
     }
+}
+
+/// [`ByAction`] decides each action as the whole policy does: an action listed with others
+/// (allowed, or denied on one resource), one granted by a wildcard, one no statement names.
+#[test]
+fn the_statements_of_one_action_decide_it_as_the_whole_policy_does() {
+    let q = "arn:aws:sqs:eu-west-1:123456789012:q";
+    let docs = [serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["sqs:CreateQueue", "SQS:TagQueue", "sqs:DeleteQueue"], "Resource": format!("{q}-*")},
+        {"Effect": "Deny", "Action": ["sqs:SetQueueAttributes", "sqs:TagQueue"], "Resource": format!("{q}-secret")},
+        {"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::b/*"},
+    ]})];
+    let by = ByAction::new(&docs);
+    let whole = policies(&docs);
+    let mut decisions = BTreeSet::new();
+    for (action, arn) in [
+        ("sqs:CreateQueue", format!("{q}-1")),
+        ("sqs:tagqueue", format!("{q}-1")),
+        ("sqs:TagQueue", format!("{q}-secret")),
+        ("sqs:DeleteQueue", format!("{q}-secret")),
+        (
+            "sqs:DeleteQueue",
+            "arn:aws:sqs:eu-west-1:123456789012:other".to_string(),
+        ),
+        ("sqs:SetQueueAttributes", format!("{q}-secret")),
+        ("sqs:SetQueueAttributes", format!("{q}-1")),
+        ("s3:GetObject", "arn:aws:s3:::b/k".to_string()),
+        ("sqs:PurgeQueue", format!("{q}-1")),
+    ] {
+        let one = match by.of(action) {
+            [] => Decision::NotApplicable,
+            some => decide(some, action, &arn, Context::new()),
+        };
+        let all = decide(&whole, action, &arn, Context::new());
+        assert_eq!(one, all, "{action} on {arn}");
+        decisions.insert(format!("{all:?}"));
+    }
+    // Not vacuous: the cases reach each decision.
+    assert_eq!(decisions.len(), 3, "{decisions:?}");
 }
 
 /// Every call CloudFormation's handlers make for a deployment's resources that `handlers`
@@ -1199,7 +1245,8 @@ pub(crate) fn problems(
     out
 }
 
-/// The policies `qfleet iam-policy FILE --account A` prints, by account.
+/// The policies `qfleet iam-policy FILE --account A -o json` prints, by account (in-process:
+/// [`qfleet::engine::iam_policy`]).
 pub(crate) fn printed(
     file: &std::path::Path,
     accounts: &BTreeSet<String>,
@@ -1207,18 +1254,9 @@ pub(crate) fn printed(
     accounts
         .iter()
         .map(|a| {
-            let o = run(qfleet()
-                .arg("iam-policy")
-                .arg(file)
-                .args(["--account", a, "-o", "json"]));
-            assert!(
-                o.status.success(),
-                "{}: iam-policy: {}{}",
-                file.display(),
-                stdout(&o),
-                stderr(&o)
-            );
-            (a.clone(), serde_json::from_slice(&o.stdout).unwrap())
+            let doc = qfleet::engine::iam_policy(&[file], a)
+                .unwrap_or_else(|f| panic!("{}: iam-policy: {f}", file.display()));
+            (a.clone(), doc)
         })
         .collect()
 }
@@ -1247,14 +1285,9 @@ fn every_examples_resources_are_reachable_within_the_printed_policy_and_their_ow
         let yaml: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
         let stem = file.file_stem().unwrap().to_string_lossy().into_owned();
         let out = dir.path().join(&stem);
-        let o = run(qfleet()
-            .arg("render")
-            .arg(file)
-            .arg("--out")
-            .arg(&out)
-            .args(["-o", "json"]));
-        assert!(o.status.success(), "{stem}: render: {}", stderr(&o));
-        let rendered: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let rendered = qfleet::engine::render(&[file], Some(&out))
+            .unwrap_or_else(|f| panic!("{stem}: render: {f}"))
+            .document;
         let rollout = &yaml["rollout"];
         let stack_sets = rollout["mode"] == "stack_sets";
         let service_managed = rollout.get("auto_deployment").is_some()

@@ -1,9 +1,12 @@
 //! Every template rendered from every stack file in `stacks/` and `examples/` passes cfn-lint
 //! with no findings at all (informational ones included), every Guard rule set (in
 //! `QFLEET_GUARD_RULES`, `../shared/guard/` or `.tools/guard-rules/`: `common::guard_rules`) with
-//! no failures, and checkov's CloudFormation checks with none failed.
+//! no failures, and checkov's CloudFormation checks with none failed. The linters run as
+//! `linters` runs them: many templates a process, on every core, a template an unchanged
+//! linter passed before not linted again.
 
 use crate::common::*;
+use crate::linters;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -54,17 +57,10 @@ fn render_all_in_regions(dir: &std::path::Path) -> Vec<(PathBuf, Vec<String>)> {
             .to_string_lossy()
             .into_owned();
         let out = dir.join(&name);
-        let o = run(qfleet()
-            .arg("render")
-            .arg(&stack_file)
-            .arg("--out")
-            .arg(&out));
-        assert!(
-            o.status.success(),
-            "render {}: {}",
-            stack_file.display(),
-            stderr(&o)
-        );
+        // `qfleet render FILE --out DIR`, in-process.
+        if let Err(f) = qfleet::engine::render(&[&stack_file], Some(&out)) {
+            panic!("render {}: {f}", stack_file.display());
+        }
         // A stack file with copies or targets renders one directory per environment (and one
         // of its stack sets' templates, `stack-sets`, with rollout.mode: stack_sets). Copies
         // (`NAME-01`) differ only in their names, so the first one stands for all; targets
@@ -104,7 +100,6 @@ fn render_all_in_regions(dir: &std::path::Path) -> Vec<(PathBuf, Vec<String>)> {
 
 #[test]
 fn rendered_templates_pass_cfn_lint_with_no_findings() {
-    let cfn_lint = tool("CFN_LINT", &[root().join(".venv/bin/cfn-lint")], SETUP);
     let dir = tempfile::tempdir().unwrap();
     let files = render_all_in_regions(dir.path());
     assert!(files.len() >= 6);
@@ -119,59 +114,25 @@ fn rendered_templates_pass_cfn_lint_with_no_findings() {
             !regions.is_empty(),
             "a stack file without a region: {files:?}"
         );
-        let o = Command::new(&cfn_lint)
-            .args(["--format", "parseable", "-c", "I", "--regions"])
-            .args(&regions)
-            .arg("--")
-            .args(&files)
-            .output()
-            .expect("cfn-lint runs");
+        let findings = linters::lint_with(&[linters::cfn_lint(&regions)], &files);
         assert!(
-            o.status.success() && o.stdout.is_empty(),
-            "cfn-lint findings in {regions:?} (exit {:?}):\n{}{}",
-            o.status.code(),
-            stdout(&o),
-            stderr(&o)
+            findings.is_empty(),
+            "cfn-lint findings in {regions:?}:\n{}",
+            findings.join("\n")
         );
     }
 }
 
 #[test]
 fn rendered_templates_pass_every_guard_rule_set() {
-    let mut candidates = cargo_bin("cfn-guard");
-    candidates.push(PathBuf::from("/usr/local/bin/cfn-guard"));
-    let guard = tool("CFN_GUARD", &candidates, SETUP);
-    let rule_sets = guard_rule_sets();
-
     let dir = tempfile::tempdir().unwrap();
     let files = render_all(dir.path());
-    let mut failures = String::new();
-    for rules in &rule_sets {
-        let mut cmd = Command::new(&guard);
-        cmd.args([
-            "validate",
-            "--show-summary",
-            "fail",
-            "--output-format",
-            "single-line-summary",
-            "--rules",
-        ])
-        .arg(rules);
-        for f in &files {
-            cmd.arg("--data").arg(f);
-        }
-        let o = cmd.output().expect("cfn-guard runs");
-        if !o.status.success() {
-            failures.push_str(&format!(
-                "== {} (exit {:?})\n{}{}\n",
-                rules.display(),
-                o.status.code(),
-                stdout(&o),
-                stderr(&o)
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "cfn-guard failures:\n{failures}");
+    let failures = linters::lint_with(&linters::guard(), &files);
+    assert!(
+        failures.is_empty(),
+        "cfn-guard failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// checkov (pinned in scripts/requirements-checkov.txt) finds nothing: each of its findings is
@@ -179,73 +140,14 @@ fn rendered_templates_pass_every_guard_rule_set() {
 /// is false or accepted (docs/decisions.md lists them).
 #[test]
 fn rendered_templates_pass_checkov_with_no_failed_check() {
-    let checkov = tool(
-        "CHECKOV",
-        &[root().join(".venv-checkov/bin/checkov")],
-        SETUP,
-    );
     let dir = tempfile::tempdir().unwrap();
     let files = render_all(dir.path());
     assert!(files.len() >= 6);
-    let mut cmd = Command::new(&checkov);
-    cmd.args([
-        "--framework",
-        "cloudformation",
-        "--quiet",
-        "--compact",
-        "--skip-download",
-        "--output",
-        "json",
-    ]);
-    for f in &files {
-        cmd.arg("--file").arg(f);
-    }
-    let o = cmd.output().expect("checkov runs");
-    let out = stdout(&o);
-    let doc: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| {
-        panic!(
-            "checkov's output is not JSON ({e}, exit {:?}):\n{out}{}",
-            o.status.code(),
-            stderr(&o)
-        )
-    });
-    // One report per framework: an object for one, a list for several.
-    let reports = match doc {
-        serde_json::Value::Array(a) => a,
-        one => vec![one],
-    };
-    let mut findings = Vec::new();
-    let mut resources = 0;
-    for r in &reports {
-        assert_eq!(r["check_type"], "cloudformation", "{r}");
-        assert_eq!(r["summary"]["parsing_errors"], 0, "{}", r["summary"]);
-        resources += r["summary"]["resource_count"].as_u64().unwrap_or(0);
-        for f in r["results"]["failed_checks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            findings.push(format!(
-                "{} {} ({}) in {} lines {}",
-                f["check_id"].as_str().unwrap_or("?"),
-                f["resource"].as_str().unwrap_or("?"),
-                f["check_name"].as_str().unwrap_or("?"),
-                f["file_abs_path"].as_str().unwrap_or("?"),
-                f["file_line_range"]
-            ));
-        }
-    }
-    // Not vacuous: checkov read every template's resources.
+    let findings = linters::lint_with(&[linters::checkov()], &files);
     assert!(
-        resources as usize > files.len() * 5,
-        "{resources} resources"
-    );
-    assert!(
-        findings.is_empty() && o.status.success(),
-        "checkov findings (exit {:?}): fix each, or skip it in the resource's Metadata with the reason\n{}\n{}",
-        o.status.code(),
-        findings.join("\n"),
-        stderr(&o)
+        findings.is_empty(),
+        "checkov findings: fix each, or skip it in the resource's Metadata with the reason\n{}",
+        findings.join("\n")
     );
 }
 

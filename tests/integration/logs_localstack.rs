@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 
 /// The LogGroupName of the resource `logical` in the fleet template rendered from `file`.
 fn rendered_group(file: &std::path::Path, logical: &str) -> String {
-    let o = run(qfleet().args(["render", file.to_str().unwrap(), "-o", "json"]));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = rendered(file);
     let fleet = v["environments"][0]["stacks"][1]["template"]
         .as_str()
         .unwrap();

@@ -1,5 +1,8 @@
-//! Integration tests: the `qfleet` binary as users run it.
+//! Integration tests: the `qfleet` binary as users run it, and the offline engine it runs
+//! (`qfleet::engine`), which the heavy offline tests call in-process on every core.
 //!
+//! - `engine`: the engine's documents and files are the ones `validate`, `render` and
+//!   `iam-policy` print and write;
 //! - `cli`: offline commands, exit codes and output formats;
 //! - `deploy_moto`: deploy, plan and outputs against moto's server;
 //! - `status_drift_moto`: status and drift against moto's server;
@@ -37,6 +40,8 @@
 //! - `pairs`: every pair of stack-file features for each kind of worker, at ordinary and at the
 //!   longest names: rendered and linted, every name a worker or role uses checked against what
 //!   its mode deploys, AWS's limits measured as AWS receives them; or refused as docs say;
+//! - `linters`: cfn-lint, each Guard rule set and checkov over many templates on every core,
+//!   a pass remembered under target/ by the template's and the linter's identity;
 //! - `hints`: every hint printed on the offline paths runs as printed;
 //! - `docs`: the README's shape, the book in docs/ built with mdBook, and no broken link.
 //! - `cli_reference`: docs/commands.md's flag reference generated from the CLI's definitions;
@@ -73,6 +78,7 @@ mod container_moto;
 mod deploy_moto;
 mod docs;
 mod emulator_table;
+mod engine;
 mod env_moto;
 mod fargate_moto;
 mod faults_moto;
@@ -89,6 +95,7 @@ mod lambda_moto;
 mod layers;
 mod least_privilege;
 mod lint;
+mod linters;
 mod localstack;
 mod logs_localstack;
 mod many_envs;

@@ -8,9 +8,7 @@ use std::process::Command;
 /// The launch template's user data as the instance receives it: Fn::Sub applied with sample
 /// values, `${!X}` back to `${X}`.
 pub(crate) fn user_data(stack_file: &str) -> String {
-    let o = run(qfleet().args(["render", stack_file, "-o", "json"]));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = rendered(stack_file);
     let fleet = v["environments"][0]["stacks"][1]["template"]
         .as_str()
         .unwrap();
@@ -33,9 +31,7 @@ pub(crate) fn user_data(stack_file: &str) -> String {
 /// The launch template's metadata in the rendered fleet template, as DescribeStackResource
 /// returns it (JSON).
 fn launch_template_metadata(stack_file: &str) -> serde_json::Value {
-    let o = run(qfleet().args(["render", stack_file, "-o", "json"]));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = rendered(stack_file);
     let fleet = v["environments"][0]["stacks"][1]["template"]
         .as_str()
         .unwrap();
@@ -590,8 +586,7 @@ fn a_built_image_is_pulled_from_the_stacks_own_registry() {
         "docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com"
     ));
     assert!(ud.contains("aws ecr get-login-password --region eu-west-1"));
-    let o = run(qfleet().args(["render", file.to_str().unwrap(), "-o", "json"]));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = rendered(&file);
     let fleet = v["environments"][0]["stacks"][1]["template"]
         .as_str()
         .unwrap();

@@ -97,10 +97,7 @@ fn the_declared_policy_allows_the_declared_calls_and_nothing_beside_them() {
 }
 
 fn templates(file: &str) -> Vec<String> {
-    let o = run(qfleet().args(["render", file, "-o", "json"]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    v["environments"][0]["stacks"]
+    rendered(file)["environments"][0]["stacks"]
         .as_array()
         .unwrap()
         .iter()

@@ -28,7 +28,7 @@ mod targets;
 mod walk;
 mod warnings;
 
-pub use checks::{MAX_NAME_LEN, valid_name};
+pub use checks::{MAX_NAME_LEN, TagRoom, tag_room, valid_name};
 pub use schema::{
     GPU_AMI_ARM, GPU_AMI_X86, MAX_LAUNCH_HEARTBEAT, MAX_ROLLING_PAUSE, Network, StackFile,
 };

@@ -88,9 +88,19 @@ fn check_copies_and_region(c: &mut Checker, env: &Environment) {
     }
 }
 
-/// `tags` (within AWS's 50 with qfleet's marks), `owner` and `accounts`.
-fn check_tags_and_accounts(c: &mut Checker, env: &Environment) {
-    let spec = &env.spec;
+/// The room a stack file has for its own `tags` in one environment: a stack takes 50 tags,
+/// and qfleet adds its own to the busiest of the environment's stacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRoom {
+    /// The most tags the file may have (`tags`): what qfleet leaves of the stack's 50.
+    pub most: usize,
+    /// The tags qfleet adds, as validate names them when a file has too many (a key, or
+    /// `Name (on …)` for a tag of the template's own).
+    pub qfleet_adds: Vec<String>,
+}
+
+/// [`TagRoom`] of `env`: the check of `tags` ([`check`]) and what it tells.
+pub fn tag_room(env: &Environment) -> TagRoom {
     // CloudFormation propagates the stack's tags to its resources; qfleet adds its own. The
     // fleet's security group and its instances carry one more of the template's own, `Name`
     // (an EC2 resource takes 50 tags too); the record of a file's targets is on the data stack
@@ -116,20 +126,30 @@ fn check_tags_and_accounts(c: &mut Checker, env: &Environment) {
     if named {
         fleet.push("Name (on the workers' security group and instances)".into());
     }
-    let own_tags = if fleet.len() >= data.len() {
+    let qfleet_adds = if fleet.len() >= data.len() {
         fleet
     } else {
         data
     };
-    if spec.tags.len() + own_tags.len() > MAX_TAGS {
+    TagRoom {
+        most: MAX_TAGS.saturating_sub(qfleet_adds.len()),
+        qfleet_adds,
+    }
+}
+
+/// `tags` (within AWS's 50 with qfleet's marks), `owner` and `accounts`.
+fn check_tags_and_accounts(c: &mut Checker, env: &Environment) {
+    let spec = &env.spec;
+    let room = tag_room(env);
+    if spec.tags.len() + room.qfleet_adds.len() > MAX_TAGS {
         c.fail(
             "tags",
             format!(
                 "{} tags; a stack takes at most {MAX_TAGS}, and qfleet adds {}: {}; at most {} are the file's",
                 spec.tags.len(),
-                own_tags.len(),
-                own_tags.join(", "),
-                MAX_TAGS.saturating_sub(own_tags.len())
+                room.qfleet_adds.len(),
+                room.qfleet_adds.join(", "),
+                room.most
             ),
         );
     }

@@ -441,11 +441,19 @@ fn the_tag_limit_counts_the_name_tag_the_workers_security_group_and_instances_ca
         ("workers: {kind: lambda}\n", 46),
     ] {
         let ok = format!("region: eu-west-1\n{kind}tags:\n{}", tags(most));
-        parse_str(&ok).unwrap_or_else(|e| panic!("{kind}{most}: {e}"));
+        let file = parse_str(&ok).unwrap_or_else(|e| panic!("{kind}{most}: {e}"));
+        // The room the engine tells (`tag_room`) is the one the check keeps.
+        let room = crate::config::tag_room(&file.base);
+        assert_eq!(room.most, most, "{kind}");
         let over = format!("region: eu-west-1\n{kind}tags:\n{}", tags(most + 1));
         let e = parse_str(&over).unwrap_err().to_string();
         assert!(
-            e.contains(&format!("at most {most} are the file's")),
+            e.contains(&format!("at most {most} are the file's"))
+                && e.contains(&format!(
+                    "qfleet adds {}: {}",
+                    room.qfleet_adds.len(),
+                    room.qfleet_adds.join(", ")
+                )),
             "{kind}: {e}"
         );
         if !kind.contains("lambda") {
