@@ -145,6 +145,10 @@ async fn locked(
     read: Read,
     done: &mut Vec<StackOutcome>,
 ) -> Result<Ended> {
+    // What only a change needs checked, and is cheap to check, comes first: a network the
+    // workers cannot use, or a quota the fleet would exceed, fails in seconds, not after a
+    // build of many minutes.
+    let checked = check_changes(cx, &read).await?;
     // What can fail here fails before the first change on AWS: a function's package is built
     // before any change set (whose creation makes a new stack) exists.
     let packages = match cx.mode {
@@ -162,7 +166,7 @@ async fn locked(
         }
     };
     let express = read.express;
-    let prepared = prepare_both(cx, read).await?;
+    let prepared = prepare_both(cx, read, checked).await?;
     let block = super::preview::block(&prepared, cx.reporter);
     if cx.mode == Mode::Deploy
         && let Some(e) = removed_stages(cx, &prepared).await
@@ -316,10 +320,11 @@ async fn read(cx: &Ctx<'_>) -> Result<Read> {
     })
 }
 
-/// Each stack prepared at once (see [`prepare::prepare`]). What only a change needs is read
-/// for the stacks that change alone: whether the account can launch each EC2 fleet, and the
-/// alerts' chat channels.
-async fn prepare_both(cx: &Ctx<'_>, read: Read) -> Result<Vec<Prepared>> {
+/// What a stack's change needs checked before anything is built or changed, for the stacks
+/// that change alone: whether the account can launch each EC2 fleet, the alerts' chat
+/// channels, and each fleet's groups and prefix lists in its VPC and its workers' way to the
+/// AWS APIs. An environment deployed as desired needs none of it. Its notes, by stack.
+async fn check_changes(cx: &Ctx<'_>, read: &Read) -> Result<Vec<Vec<String>>> {
     let Ctx {
         clients,
         env,
@@ -383,6 +388,42 @@ async fn prepare_both(cx: &Ctx<'_>, read: Read) -> Result<Vec<Prepared>> {
             }
         }
     }
+    // Where the environment changes (any of its stacks: the data stack's endpoints are the
+    // fleets' way out too), each fleet's network, all fleets at once.
+    let results = futures::future::join_all(read.rendered.iter().enumerate().map(|(i, stack)| {
+        let scx = Ctx {
+            env: owner(cx, i),
+            ..*cx
+        };
+        let (state, desired) = (read.states[i].as_ref(), &read.desired[i]);
+        async move {
+            match any && stack.role == StackRole::Fleet {
+                true => check_network(&scx, stack, state, desired.network.as_ref()).await,
+                false => Ok(Vec::new()),
+            }
+        }
+    }))
+    .await;
+    let (mut ok, mut errors) = (Vec::new(), Vec::new());
+    for r in results {
+        match r {
+            Ok(notes) => ok.push(notes),
+            Err(e) => errors.push(e),
+        }
+    }
+    match errors.is_empty() {
+        true => Ok(ok),
+        false => Err(one_error(errors)),
+    }
+}
+
+/// Each stack prepared at once (see [`prepare::prepare`]), with what [`check_changes`] said
+/// of it (`checked`, by stack).
+async fn prepare_both(
+    cx: &Ctx<'_>,
+    read: Read,
+    checked: Vec<Vec<String>>,
+) -> Result<Vec<Prepared>> {
     // A fleet refers to the data stack's resources only by their names, so its change set
     // does not wait for the data stack's; each fleet is prepared in its stage's terms.
     let Read {
@@ -391,17 +432,22 @@ async fn prepare_both(cx: &Ctx<'_>, read: Read) -> Result<Vec<Prepared>> {
         desired,
         ..
     } = read;
-    let results =
-        futures::future::join_all(rendered.iter().zip(states).zip(desired).enumerate().map(
-            |(i, ((stack, state), desired))| async move {
+    let results = futures::future::join_all(
+        rendered
+            .iter()
+            .zip(states)
+            .zip(desired)
+            .zip(checked)
+            .enumerate()
+            .map(|(i, (((stack, state), desired), checked))| async move {
                 let scx = Ctx {
                     env: owner(cx, i),
                     ..*cx
                 };
-                prepare_stack(&scx, stack, state, desired, any).await
-            },
-        ))
-        .await;
+                prepare_stack(&scx, stack, state, desired, checked).await
+            }),
+    )
+    .await;
     let (mut ok, mut errors) = (Vec::new(), Vec::new());
     for r in results {
         match r {
@@ -781,57 +827,65 @@ async fn desire(
     })
 }
 
-/// Prepares one of the environment's stacks (see [`prepare::prepare`]). Where the environment
-/// `changes` (any of its stacks: the data stack's endpoints are the fleets' way out too), a
-/// fleet has the groups and prefix lists its file names checked in its VPC, and whether its
-/// workers reach the services they call, before any change; an environment deployed as
-/// desired needs neither.
-async fn prepare_stack(
+/// A fleet's network checked before any change: the groups and prefix lists its file names
+/// in its VPC, and whether its workers reach the services they call. Its notes.
+async fn check_network(
     cx: &Ctx<'_>,
     stack: &render::RenderedStack,
-    state: Option<stacks::StackState>,
-    desired: Desired,
-    changes: bool,
-) -> Result<Prepared> {
+    state: Option<&stacks::StackState>,
+    network: Option<&super::FleetNetwork>,
+) -> Result<Vec<String>> {
     let Ctx {
         clients,
         env,
         reporter,
         ..
     } = *cx;
+    let Some((vpc, subnets)) = workers_subnets(env, network, state) else {
+        return Ok(Vec::new());
+    };
+    let spinner = reporter.spinner(&stack.stack_name);
+    let named = super::network::check_network_references(clients, env, &vpc).await;
+    spinner.set("checking the workers' way to the AWS APIs");
+    let reached = super::reach::check(
+        clients,
+        env,
+        &stack.template,
+        &stack.stack_name,
+        &vpc,
+        &subnets,
+    )
+    .await;
+    // Every problem with the file's network at once: a missing group and a missing endpoint
+    // are both said.
+    match (named, reached) {
+        (Err(Error::Input(mut a)), Err(Error::Input(b))) => {
+            a.extend(b);
+            Err(Error::Input(a))
+        }
+        (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+        (Ok(()), Ok(notes)) => Ok(notes),
+    }
+}
+
+/// Prepares one of the environment's stacks (see [`prepare::prepare`]), with the notes of its
+/// checks (`checked`, [`check_changes`]).
+async fn prepare_stack(
+    cx: &Ctx<'_>,
+    stack: &render::RenderedStack,
+    state: Option<stacks::StackState>,
+    desired: Desired,
+    checked: Vec<String>,
+) -> Result<Prepared> {
+    let Ctx { env, reporter, .. } = *cx;
     let spinner = reporter.spinner(&stack.stack_name);
     let Desired {
         stack: desired,
-        network,
         notes,
+        ..
     } = desired;
     let mut reach = notes;
-    if changes
-        && stack.role == StackRole::Fleet
-        && let Some((vpc, subnets)) = workers_subnets(env, network.as_ref(), state.as_ref())
-    {
-        let named = super::network::check_network_references(clients, env, &vpc).await;
-        spinner.set("checking the workers' way to the AWS APIs");
-        let reached = super::reach::check(
-            clients,
-            env,
-            &stack.template,
-            &stack.stack_name,
-            &vpc,
-            &subnets,
-        )
-        .await;
-        // Every problem with the file's network at once: a missing group and a missing
-        // endpoint are both said.
-        reach = match (named, reached) {
-            (Err(Error::Input(mut a)), Err(Error::Input(b))) => {
-                a.extend(b);
-                return Err(Error::Input(a));
-            }
-            (Err(e), _) | (Ok(()), Err(e)) => return Err(e),
-            (Ok(()), Ok(notes)) => notes,
-        };
-    }
+    reach.extend(checked);
     let mut prepared = prepare::prepare(cx, desired, state, &spinner).await?;
     if stack.role == StackRole::Data {
         reach.extend(endpoints_left(env, &stack.stack_name, prepared.changes()));

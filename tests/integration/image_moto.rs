@@ -175,6 +175,41 @@ fn a_build_that_fails_changes_no_stack() {
     assert_eq!(stacks, serde_json::json!([]), "no stack was made");
 }
 
+/// Issue 86: the cheap checks come before a build. A group the file names that is not in the
+/// workers' VPC refuses the deploy (exit 2) without a build, which may take many minutes; no
+/// stack is made.
+#[test]
+fn a_network_the_workers_cannot_use_is_refused_before_anything_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = unique("bsrcnet");
+    let file = stack_file(dir.path(), &e);
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace(
+            "  public_ip: true\n",
+            "  public_ip: true\n  security_groups: [sg-0123456789abcdef0]\n",
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("engine.log");
+    let o = run(qfleet_building(&log).args(["deploy", "--yes"]).arg(&file));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("security group sg-0123456789abcdef0 does not exist"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(verbs(&log).is_empty(), "nothing built: {:?}", verbs(&log));
+    let stacks = moto(
+        "cfn=boto3.client('cloudformation', **kw)\n\
+         names=[s['StackName'] for s in cfn.list_stacks()['StackSummaries'] if s['StackStatus']!='DELETE_COMPLETE']\n\
+         print(json.dumps([n for n in names if sys.argv[2] in n]))",
+        &[&e],
+    );
+    assert_eq!(stacks, serde_json::json!([]), "no stack was made");
+}
+
 #[test]
 fn teardown_keeps_built_images_unless_asked_and_then_deletes_the_repository() {
     let dir = tempfile::tempdir().unwrap();
