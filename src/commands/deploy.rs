@@ -34,6 +34,11 @@ pub struct DeployArgs {
     /// the stack file's build.engine (default: Docker when its daemon answers, else Podman).
     #[arg(long, value_enum)]
     pub build_engine: Option<BuildEngine>,
+    /// How long each image's push may take before qfleet stops it and the deploy fails (whole
+    /// seconds or a number with a unit: 900, 90s, 45m). The fleets are not changed then; the
+    /// data stack may have been.
+    #[arg(long, default_value = "30m", value_parser = super::global::positive_duration)]
+    pub push_timeout: std::time::Duration,
     #[command(flatten)]
     pub modes: ModeArgs,
 }
@@ -138,6 +143,7 @@ pub(crate) fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate:
             BuildEngine::Docker => crate::package::engine::Engine::Docker,
             BuildEngine::Podman => crate::package::engine::Engine::Podman,
         }),
+        push_timeout: args.push_timeout,
         ..Default::default()
     };
     let printing = Printing {

@@ -209,11 +209,33 @@ pub(super) async fn push(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
             };
             let remote = format!("{}/{}:{}", login.registry, r.repository, r.tag);
             let (engine, local, to, l) = (*engine, local.clone(), remote.clone(), login.clone());
-            blocking(move || {
-                engine::push(engine, &local, &to, &l.registry, &l.username, &l.password)
-            })
-            .await
-            .map_err(|f| {
+            let timeout = cx.opts.push_timeout;
+            // The engine's lines, as it prints them, on the stage's spinner.
+            let (tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let pushing = blocking(move || {
+                let progress = |line: &str| {
+                    let _ = tx.send(line.to_string());
+                };
+                engine::push(
+                    engine,
+                    (&local, &to),
+                    (&l.registry, &l.username, &l.password),
+                    engine::Watch {
+                        timeout,
+                        progress: &progress,
+                    },
+                )
+            });
+            let spinner = cx.reporter.spinner(&r.stage);
+            spinner.set(format!("pushing the image {remote}"));
+            let shown = async {
+                while let Some(line) = lines.recv().await {
+                    spinner.set(format!("pushing the image: {line}"));
+                }
+            };
+            let (pushed, ()) = tokio::join!(pushing, shown);
+            drop(spinner);
+            pushed.map_err(|f| {
                 let why = match f {
                     BuildFailure::Input(w) | BuildFailure::Tool { why: w, .. } => w,
                 };

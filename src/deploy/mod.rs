@@ -101,6 +101,8 @@ pub(crate) struct Options {
     pub(crate) found: crate::environments::Found,
     /// `--build-engine`: the engine that builds the workers' images (before the file's).
     pub(crate) build_engine: Option<crate::package::engine::Engine>,
+    /// `--push-timeout`: how long an image's push may take before it is stopped.
+    pub(crate) push_timeout: std::time::Duration,
     /// The EC2 fleets of this run, by the account and Region they land in: their quota is
     /// checked for all of them at once ([`quota::Together`]).
     pub(crate) together: quota::Together,
@@ -124,6 +126,7 @@ impl Default for Options {
             rollout: false,
             found: crate::environments::Found::default(),
             build_engine: None,
+            push_timeout: crate::package::engine::PUSH_TIMEOUT,
             together: quota::Together::default(),
         }
     }

@@ -10,9 +10,10 @@
 
 use super::BuildFailure;
 use super::image::ImageBuild;
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Lines of an engine's output a failure keeps (its own error is at the end).
 const SHOWN_LINES: usize = 30;
@@ -112,18 +113,27 @@ pub fn build(
     run(engine, cmd, "build")
 }
 
+/// How long a push may take ([`Watch`]), unless `deploy --push-timeout` says otherwise.
+pub const PUSH_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// What watches a long engine command: the lines it prints, each handed to `progress` as it
+/// comes, and the time it may take before it is stopped.
+pub struct Watch<'a> {
+    pub timeout: Duration,
+    pub progress: &'a dyn Fn(&str),
+}
+
 /// Pushes `local` as `remote` to `registry`, as `username` with `password`, through a
 /// credentials file of its own that qfleet writes (mode 0600; the format both engines read:
 /// `{"auths": {REGISTRY: {"auth": base64("USER:PASSWORD")}}}`). No `login` runs: Docker's
 /// would hand the password to the platform's credential helper (a keychain), where it would
-/// outlive the push.
+/// outlive the push. The push's lines go to `watch.progress`; one that runs longer than
+/// `watch.timeout` is stopped, an error.
 pub fn push(
     engine: Engine,
-    local: &str,
-    remote: &str,
-    registry: &str,
-    username: &str,
-    password: &str,
+    (local, remote): (&str, &str),
+    (registry, username, password): (&str, &str, &str),
+    watch: Watch<'_>,
 ) -> Result<(), BuildFailure> {
     let failed = |e: std::io::Error| BuildFailure::Tool {
         tool: engine.program(),
@@ -144,7 +154,7 @@ pub fn push(
         Engine::Podman => push.arg("push").arg("--authfile").arg(&file),
     };
     push.arg(remote);
-    run(engine, push, "push")
+    run_watched(engine, push, "push", watch)
 }
 
 /// The credentials file's text.
@@ -202,9 +212,191 @@ fn run(engine: Engine, mut cmd: Command, verb: &str) -> Result<(), BuildFailure>
     })
 }
 
+/// Runs one engine command as [`run`] does, watched: each line it prints (stdout or stderr) is
+/// handed to `watch.progress` as it comes, and a command still running after `watch.timeout`
+/// is killed, an error that says so with its last lines.
+fn run_watched(
+    engine: Engine,
+    mut cmd: Command,
+    verb: &str,
+    watch: Watch<'_>,
+) -> Result<(), BuildFailure> {
+    let tool = engine.program();
+    let failed = |why: String| BuildFailure::Tool { tool, why };
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(format!("cannot run {tool} {verb}: {e}")))?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let streams: Vec<Box<dyn std::io::Read + Send>> = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    for stream in streams {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stream)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let started = Instant::now();
+    let mut last: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    let shown = |last: &std::collections::VecDeque<String>| {
+        last.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut open = true;
+    let status = loop {
+        if open {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => {
+                    // An engine redraws its progress with carriage returns: the last one counts.
+                    let line = line.rsplit('\r').next().unwrap_or_default().trim_end();
+                    if !line.trim().is_empty() {
+                        (watch.progress)(line);
+                        last.push_back(line.to_string());
+                        if last.len() > SHOWN_LINES {
+                            last.pop_front();
+                        }
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => open = false,
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| failed(format!("{tool} {verb} did not finish: {e}")))?
+            && !open
+        {
+            break status;
+        }
+        if started.elapsed() > watch.timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(failed(format!(
+                "{tool} {verb} did not finish within {} and was stopped; a slow link or a large image may need more (deploy --push-timeout):\n{}",
+                spoken(watch.timeout),
+                shown(&last)
+            )));
+        }
+    };
+    if status.success() {
+        return Ok(());
+    }
+    Err(failed(format!(
+        "{tool} {verb} failed ({status}):\n{}",
+        shown(&last)
+    )))
+}
+
+/// A duration as the flags take it: `30m`, `90s`.
+fn spoken(d: Duration) -> String {
+    match d.as_secs() {
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stand-in for an engine's command: a shell script.
+    fn script(body: &str) -> Command {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(body);
+        c
+    }
+
+    #[test]
+    fn a_watched_command_hands_each_line_on_as_it_comes_and_keeps_the_last_for_its_failure() {
+        let seen = std::cell::RefCell::new(Vec::new());
+        let progress = |l: &str| seen.borrow_mut().push(l.to_string());
+        let watch = Watch {
+            timeout: Duration::from_secs(30),
+            progress: &progress,
+        };
+        let ok = run_watched(
+            Engine::Podman,
+            script(
+                "echo 'Copying blob 1'; printf 'at 10%%\\rat 100%%\\n'; echo 'Writing manifest' >&2",
+            ),
+            "push",
+            watch,
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        let mut seen = seen.into_inner();
+        seen.sort();
+        assert_eq!(seen, ["Copying blob 1", "Writing manifest", "at 100%"]);
+
+        let progress = |_: &str| {};
+        let failed = run_watched(
+            Engine::Podman,
+            script("echo 'denied: not authorized' >&2; exit 3"),
+            "push",
+            Watch {
+                timeout: Duration::from_secs(30),
+                progress: &progress,
+            },
+        );
+        let Err(BuildFailure::Tool { why, .. }) = failed else {
+            panic!("{failed:?}");
+        };
+        assert!(why.contains("podman push failed"), "{why}");
+        assert!(why.contains("denied: not authorized"), "{why}");
+    }
+
+    #[test]
+    fn a_watched_command_that_runs_past_its_time_is_stopped_and_said() {
+        let progress = |_: &str| {};
+        let started = Instant::now();
+        let r = run_watched(
+            Engine::Docker,
+            script("echo 'Pushing layer'; exec sleep 30"),
+            "push",
+            Watch {
+                timeout: Duration::from_secs(1),
+                progress: &progress,
+            },
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "stopped, not waited for"
+        );
+        let Err(BuildFailure::Tool { why, .. }) = r else {
+            panic!("{r:?}");
+        };
+        assert!(
+            why.contains("docker push did not finish within 1s"),
+            "{why}"
+        );
+        assert!(why.contains("deploy --push-timeout"), "{why}");
+        assert!(why.contains("Pushing layer"), "{why}");
+        assert_eq!(spoken(PUSH_TIMEOUT), "30m");
+    }
 
     #[test]
     fn the_credentials_file_holds_the_registrys_login_as_both_engines_read_it() {
