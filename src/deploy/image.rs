@@ -226,6 +226,11 @@ pub(super) async fn push(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
                     },
                 )
             });
+            cx.reporter.line(format!(
+                "{}: pushing the image {remote} (stopped after {}s: --push-timeout)",
+                r.stage,
+                timeout.as_secs()
+            ));
             let spinner = cx.reporter.spinner(&r.stage);
             spinner.set(format!("pushing the image {remote}"));
             let shown = async {

@@ -87,6 +87,11 @@ fn a_deploy_builds_and_pushes_once_and_a_second_builds_nothing() {
     let o = run(qfleet_building(&log).args(["deploy", "--yes"]).arg(&file));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(verbs(&log), ["build", "tag", "push"], "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("(stopped after 1800s: --push-timeout)"),
+        "{}",
+        stderr(&o)
+    );
     let repository = format!("qfleet/{e}");
 
     // The repository is qfleet's (its marks), tags never move, and the tag pushed is the one
