@@ -226,6 +226,9 @@ impl Report for Submitted {
                     .map(|o| format!(": {o}"))
                     .unwrap_or_default()
             ));
+        } else {
+            // Not followed here (no --wait): the command that does, never a second send.
+            out.line(format!("{env}: `{}` shows where it is", self.follow));
         }
         Ok(())
     }

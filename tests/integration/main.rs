@@ -19,6 +19,9 @@
 //!   kept by the reference worker as a job, a duplicate processed once, a poison message
 //!   failed, the response queue, `qfleet jobs` and `status`, a pipeline's two stages on one
 //!   job, a teardown that refuses a table holding records;
+//! - `journeys_moto`: the two-stage example as a user runs it on moto: a submitted job through
+//!   both stages run by `qfleet dev`, done with one response; a cancelled one never run; every
+//!   printed command run by bash;
 //! - `fargate_moto`: Fargate workers on moto: the example deploys and status reads its
 //!   service; switching ec2 → fargate → lambda keeps every waiting message; teardown;
 //! - `lambda_moto`: Lambda workers on moto: switching workers.kind both ways keeps every
@@ -90,6 +93,7 @@ mod identity_moto;
 mod image_moto;
 mod import;
 mod jobs_moto;
+mod journeys_moto;
 mod json_contract;
 mod lambda_moto;
 mod layers;
