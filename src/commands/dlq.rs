@@ -70,7 +70,7 @@ impl DlqAction {
 }
 
 pub(crate) fn run(args: DlqArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
+    let session = super::session_without_build_contexts(std::slice::from_ref(&args.env), g)?;
     if session.envs.len() != 1 {
         return Err(Usage::OneEnvironment {
             command: "dlq",

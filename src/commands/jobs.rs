@@ -50,7 +50,7 @@ fn state_of(failed: bool, state: Option<String>) -> Result<Option<String>> {
 
 pub(crate) fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let state = state_of(args.failed, args.state)?;
-    let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
+    let session = super::session_without_build_contexts(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Usage::OneEnvironment {
             command: "jobs",

@@ -42,7 +42,7 @@ pub(crate) fn run(args: LogsArgs, g: &Global, out: Output) -> Result<crate::erro
             return Err(Usage::EmptyFilter { flag }.into());
         }
     }
-    let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
+    let session = super::session_without_build_contexts(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Usage::OneEnvironment {
             command: "logs",

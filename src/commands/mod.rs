@@ -91,7 +91,23 @@ fn session(words: &[String], g: &Global) -> Result<Session> {
 /// stands for a whole AWS Organizations unit is each account of it
 /// ([`crate::targets::of_accounts`]), and `ENV-TARGET@ACCOUNT` picks one.
 fn session_of_accounts(words: &[String], g: &Global) -> Result<Session> {
-    let files = crate::config::StackFiles::default();
+    session_reading(words, g, crate::config::Reading::All)
+}
+
+/// [`session_of_accounts`] for a command that neither builds nor renders (`dlq`, `jobs`,
+/// `logs`, `outputs`, `send`, `submit`, `teardown`): a build's context, which may be large, is
+/// never read.
+fn session_without_build_contexts(words: &[String], g: &Global) -> Result<Session> {
+    session_reading(words, g, crate::config::Reading::NoBuildContexts)
+}
+
+/// [`session_of_accounts`], the stack files loaded reading what `reading` says beside them.
+fn session_reading(
+    words: &[String],
+    g: &Global,
+    reading: crate::config::Reading,
+) -> Result<Session> {
+    let files = crate::config::StackFiles::reading(reading);
     let load = |t: &[String]| load_environments_from(t, g, &files);
     let open =
         |t: &[String]| crate::targets::of_accounts(t, load, g.aws_settings(), g.concurrency.into());

@@ -19,7 +19,7 @@ pub struct OutputsArgs {
 }
 
 pub(crate) fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let session = super::session_of_accounts(&args.envs, g)?;
+    let session = super::session_without_build_contexts(&args.envs, g)?;
     if args.shell && session.envs.len() > 1 {
         return Err(Usage::ShellOneEnvironment {
             count: session.envs.len(),

@@ -35,7 +35,7 @@ pub struct SendArgs {
 }
 
 pub(crate) fn run(args: SendArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
+    let session = super::session_without_build_contexts(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Usage::OneEnvironment {
             command: "send",

@@ -59,7 +59,7 @@ pub struct SubmitArgs {
 }
 
 pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let session = super::session_of_accounts(std::slice::from_ref(&args.env), g)?;
+    let session = super::session_without_build_contexts(std::slice::from_ref(&args.env), g)?;
     let [env] = session.envs.as_slice() else {
         return Err(Usage::OneEnvironment {
             command: "submit",

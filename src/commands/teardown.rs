@@ -62,7 +62,7 @@ pub struct TeardownArgs {
 }
 
 pub(crate) fn run(args: TeardownArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
-    let mut session = super::session_of_accounts(&args.envs, g)?;
+    let mut session = super::session_without_build_contexts(&args.envs, g)?;
     if args.stage.is_some() {
         for env in &session.envs {
             crate::session::chosen_stages(env, args.stage.as_deref())?;

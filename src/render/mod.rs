@@ -804,6 +804,17 @@ fn jinja() -> minijinja::Environment<'static> {
 pub(crate) fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
     let j: &minijinja::Environment<'static> = &JINJA;
     let stages = env.stages();
+    // A command that loaded the file without its build contexts knows no image tag: no
+    // template may name the image.
+    if let Some((stage, field)) = stages.iter().find_map(|s| {
+        let unread = s.image_build.as_ref().is_some_and(|b| b.unread);
+        unread.then(|| (s, crate::config::image_setting(s).map_or("", |(f, _)| f)))
+    }) {
+        return Err(Error::Input(vec![stage.source.error(
+            &format!("{field}.build"),
+            "this command did not read the build context, so the image's tag is unknown and no template can be rendered",
+        )]));
+    }
     let first = stages[0];
     let mut out = Vec::with_capacity(stages.len() + 1);
 

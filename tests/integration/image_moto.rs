@@ -225,6 +225,16 @@ fn teardown_keeps_built_images_unless_asked_and_then_deletes_the_repository() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let repository = format!("qfleet/{e}");
 
+    // Commands that neither build nor render never read the context (issue 86): with it gone,
+    // outputs and teardown run as before; status, which compares templates, says it cannot
+    // read it.
+    std::fs::remove_dir_all(dir.path().join("src")).unwrap();
+    let o = run(qfleet_building(&log).arg("outputs").arg(&file));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(qfleet_building(&log).arg("status").arg(&file));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is not a directory"), "{}", stderr(&o));
+
     // The images are the team's builds: kept unless asked, as a bucket's objects are; nothing
     // is deleted by the refusal.
     let o = run(qfleet_building(&log)

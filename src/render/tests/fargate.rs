@@ -317,3 +317,27 @@ fn exec_adds_the_ssm_channels_and_turns_on_execute_command() {
     assert_eq!(td["EphemeralStorage"]["SizeInGiB"].as_u64(), Some(50));
     assert_eq!(container(&fleet)["StopTimeout"].as_u64(), Some(120));
 }
+
+/// A file loaded without its build contexts (a command that neither builds nor renders) knows
+/// no image tag: rendering it is refused at the build's field, never a template without its
+/// image.
+#[test]
+fn a_build_whose_context_was_not_read_is_never_rendered() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let path = dir.path().join("b.yaml");
+    let text = "region: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image:\n    build: {}\n";
+    std::fs::write(&path, text).unwrap();
+    let read = config::parse(path.clone(), text.into())
+        .unwrap()
+        .into_only();
+    assert!(render(&read).is_ok());
+    let unread = config::parse_reading(path, text.into(), config::Reading::NoBuildContexts)
+        .unwrap()
+        .into_only();
+    let err = render(&unread).unwrap_err().to_string();
+    assert!(
+        err.contains("workers.image.build") && err.contains("did not read the build context"),
+        "{err}"
+    );
+}

@@ -37,7 +37,7 @@ pub fn of(env: &Environment) -> Option<Image> {
     match setting(env)?.1 {
         ImageSetting::Uri(u) => parse(u).ok(),
         ImageSetting::Source(_) => {
-            let tag = &env.image_build.as_ref()?.tag;
+            let tag = &env.image_build.as_ref().filter(|b| !b.unread)?.tag;
             let repository = repository(env);
             Some(Image {
                 uri: format!("{OWN_REGISTRY}/{repository}:{tag}"),
@@ -82,7 +82,12 @@ fn workers_platform(env: &Environment) -> BuildPlatform {
 
 /// The build the stack file asks for, read and digested (its tag known before anything is
 /// built); the error names the field.
-pub(super) fn read_build(env: &Environment) -> Result<Option<ImageBuild>, Box<InputError>> {
+/// With `contexts` false, the build is known from the file alone and its context is not read:
+/// its tag is unknown ([`ImageBuild::unread`]).
+pub(super) fn read_build(
+    env: &Environment,
+    contexts: bool,
+) -> Result<Option<ImageBuild>, Box<InputError>> {
     let Some((field, ImageSetting::Source(s))) = setting(env) else {
         return Ok(None);
     };
@@ -116,6 +121,9 @@ pub(super) fn read_build(env: &Environment) -> Result<Option<ImageBuild>, Box<In
             .collect(),
         platform: platform.as_str(),
     };
+    if !contexts {
+        return Ok(Some(ImageBuild::unread(inputs)));
+    }
     crate::package::image::read(inputs)
         .map(Some)
         .map_err(|why| Box::new(env.source.error(&format!("{field}.build"), why)))

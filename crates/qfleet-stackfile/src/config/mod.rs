@@ -46,7 +46,7 @@ pub use declared::{Declared, FileMakes, declared};
 pub use grants::describe as describe_grants;
 pub use image::{
     Image, engine as build_engine, of as workers_image, parse as parse_image,
-    repository as image_repository,
+    repository as image_repository, setting as image_setting,
 };
 pub use permissions::{PSEUDO_PARAMETERS, SecretSource};
 pub use positions::{Locations, byte_offset};
@@ -686,9 +686,18 @@ fn read_text(path: &Path) -> Result<String> {
 pub struct StackFiles {
     texts: std::cell::RefCell<BTreeMap<PathBuf, std::rc::Rc<String>>>,
     loaded: std::cell::RefCell<BTreeMap<PathBuf, LoadedFile>>,
+    reading: Reading,
 }
 
 impl StackFiles {
+    /// The stack files of a command that reads what `reading` says beside each.
+    pub fn reading(reading: Reading) -> StackFiles {
+        StackFiles {
+            reading,
+            ..StackFiles::default()
+        }
+    }
+
     fn key(path: &Path) -> PathBuf {
         path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
     }
@@ -711,7 +720,11 @@ impl StackFiles {
         if let Some(file) = self.loaded.borrow().get(&key) {
             return Ok(file.clone());
         }
-        let file = parse(path.to_path_buf(), self.text(path)?.as_str().to_string())?;
+        let file = parse_reading(
+            path.to_path_buf(),
+            self.text(path)?.as_str().to_string(),
+            self.reading,
+        )?;
         self.loaded.borrow_mut().insert(key, file.clone());
         Ok(file)
     }
@@ -755,8 +768,26 @@ fn not_utf8(path: PathBuf, e: std::string::FromUtf8Error) -> InputError {
     e
 }
 
+/// What loading a stack file reads beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reading {
+    /// The files its workers name: user data, a function's code, and each image build's
+    /// context (to know the image's tag).
+    #[default]
+    All,
+    /// All but the build contexts, which may be large: for a command that neither builds nor
+    /// renders a template (`jobs`, `logs`, `dlq`, `submit`, `teardown`, …). The builds are
+    /// known, their tags are not ([`crate::package::image::ImageBuild::unread`]).
+    NoBuildContexts,
+}
+
 /// Parses and validates stack file text (the path is used for messages and relative files).
 pub fn parse(path: PathBuf, text: String) -> Result<LoadedFile> {
+    parse_reading(path, text, Reading::All)
+}
+
+/// [`parse`], reading what `reading` says beside the file.
+pub fn parse_reading(path: PathBuf, text: String, reading: Reading) -> Result<LoadedFile> {
     if text.len() > MAX_FILE_BYTES {
         return Err(too_large(path, text.len() as u64).into());
     }
@@ -845,10 +876,10 @@ pub fn parse(path: PathBuf, text: String) -> Result<LoadedFile> {
     };
     if errors.is_empty() {
         if file.targets.is_empty() {
-            read_files(&mut file.base, &mut errors);
+            read_files(&mut file.base, &mut errors, reading);
         } else {
             for target in &mut file.targets {
-                read_files(target, &mut errors);
+                read_files(target, &mut errors, reading);
             }
             errors.extend(targets::check_uploads(&file));
         }
@@ -871,23 +902,23 @@ pub fn sort(errors: &mut [InputError]) {
 }
 
 /// Reads the files the environment's workers name, stage by stage.
-fn read_files(env: &mut Environment, errors: &mut Vec<InputError>) {
+fn read_files(env: &mut Environment, errors: &mut Vec<InputError>, reading: Reading) {
     if env.pipeline.is_empty() {
-        read_stage_files(env, errors);
+        read_stage_files(env, errors, reading);
     } else {
         for stage in &mut env.pipeline {
-            read_stage_files(stage, errors);
+            read_stage_files(stage, errors, reading);
         }
     }
 }
 
 /// Reads the files a stage's workers name: its user data script, or its function's code.
-fn read_stage_files(env: &mut Environment, errors: &mut Vec<InputError>) {
+fn read_stage_files(env: &mut Environment, errors: &mut Vec<InputError>, reading: Reading) {
     match read_user_data(env) {
         Ok(data) => env.user_data = data,
         Err(e) => errors.push(*e),
     }
-    match image::read_build(env) {
+    match image::read_build(env, reading == Reading::All) {
         Ok(b) => env.image_build = b,
         Err(e) => errors.push(*e),
     }

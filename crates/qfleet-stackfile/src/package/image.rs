@@ -60,10 +60,35 @@ pub struct ImageBuild {
     /// Their bytes, all told ([`CONTEXT_WARNING_BYTES`]).
     #[serde(skip)]
     pub bytes: u64,
+    /// The context was not read ([`ImageBuild::unread`]): `tag` is empty.
+    #[serde(skip)]
+    pub unread: bool,
 }
 
-/// A build context larger than this (500 MiB) is warned about: every command that loads the
-/// stack file reads all of it to know the image's tag, and the engine is sent all of it.
+impl ImageBuild {
+    /// A build known from the stack file alone, its context never read: for a command that
+    /// neither builds nor renders. Its tag is empty, and nothing may name the image by it.
+    pub fn unread(inputs: BuildInputs<'_>) -> ImageBuild {
+        ImageBuild {
+            context: inputs.context,
+            dockerfile: inputs.dockerfile,
+            target: inputs.target.map(str::to_string),
+            args: inputs
+                .args
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            platform: inputs.platform.to_string(),
+            tag: String::new(),
+            files: 0,
+            bytes: 0,
+            unread: true,
+        }
+    }
+}
+
+/// A build context larger than this (500 MiB) is warned about: every command that renders or
+/// builds reads all of it to know the image's tag, and the engine is sent all of it.
 pub const CONTEXT_WARNING_BYTES: u64 = 500 * 1024 * 1024;
 
 /// Adds `name`, the length of `bytes` and `bytes` to `h`: one field of the digest.
@@ -173,6 +198,7 @@ pub fn read(inputs: BuildInputs<'_>) -> Result<ImageBuild, String> {
         tag: format!("{TAG_PREFIX}{}", &digest[..TAG_DIGITS]),
         files: files.len(),
         bytes: total,
+        unread: false,
     })
 }
 

@@ -557,3 +557,31 @@ fn a_build_context_above_500_mib_is_a_warning_naming_its_size() {
         "{w:?}"
     );
 }
+
+/// Issue 86: a command that neither builds nor renders never reads a build's context. A file
+/// whose context is not there loads for it (the build known, its tag not), where a command
+/// that needs the tag is told the context cannot be read.
+#[test]
+fn a_file_loaded_without_its_build_contexts_never_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ctx.yaml");
+    std::fs::write(
+        &file,
+        "environment: ctx\nregion: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image:\n    build: {context: gone}\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let err = crate::config::load(&file).unwrap_err().to_string();
+    assert!(err.contains("is not a directory"), "{err}");
+    let loaded =
+        crate::config::parse_reading(file.clone(), text, crate::config::Reading::NoBuildContexts)
+            .unwrap()
+            .into_only();
+    let b = loaded.image_build.as_ref().expect("the build is known");
+    assert!(b.unread && b.tag.is_empty() && b.files == 0, "{b:?}");
+    assert_eq!(b.context, dir.path().join("gone"));
+    // Nothing names an image whose tag is unknown.
+    assert!(crate::config::workers_image(&loaded).is_none());
+    let files = crate::config::StackFiles::reading(crate::config::Reading::NoBuildContexts);
+    assert!(files.load(&file).is_ok());
+}
