@@ -9,17 +9,21 @@
 //!   which status, drift and teardown decide on;
 //! - [`deploy`]: change sets, previews, execution and waiting (deploy and plan);
 //! - [`jobs`]: the jobs a user can follow: the job table's records (`qfleet jobs`);
+//! - [`submit`]: a job sent as a message (`qfleet submit`), followed to its end with `--wait`;
+//! - [`lock`]: one run at a time per environment: deploy's and teardown's lock;
 //! - [`send`]: the smoke test: an upload followed to the queue and the processed prefix;
 //! - [`simulate`]: the scaling simulator (its model is [`sim`]): the environment as rendered,
 //!   run under a load;
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
 //! - [`dlq`]: the dead-letter queue: list, show, redrive, purge;
 //! - [`logs`]: the workers' log lines, each with its instance or invocation;
+//! - [`worker_env`]: a stage's worker environment as the fleet gets it (`qfleet env`, `dev`);
+//! - [`iam`]: the deploying policy (`qfleet iam-policy`);
 //! - [`validate`]: the stack files and their templates checked offline, with advice;
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`teardown`]: deleting environments without losing data by accident;
 //! - [`outputs`]: the stacks' outputs, merged and as shell variables;
-//! - [`rollout`]: many targets: waves and their bakes, StackSets (plan, calls, read-back),
+//! - [`targets`]: many targets: waves and their bakes, StackSets (plan, calls, read-back),
 //!   where a target's stacks are, whole units' accounts;
 //! - [`ownership`]: which stacks and accounts a stack file may act on (qfleet's marks, `accounts`);
 //! - [`environments`]: what qfleet made in an account and region, and what a file no longer makes;
@@ -27,6 +31,7 @@
 //! - [`session`]: the environments of a command line, each with its region's clients;
 //! - [`changes`]: a change set's changes in words (the text and Markdown previews' lines);
 //! - [`output`]: text and JSON output, progress, error reports;
+//! - [`error`]: errors and the exit codes they map to;
 //! - [`engine`]: the offline engine called in-process: validate, render and iam-policy's
 //!   results for stack files, as the commands give them (the tests call it on all cores);
 //! - [`commands`]: one module per subcommand, thin over the modules above;

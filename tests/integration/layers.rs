@@ -434,3 +434,85 @@ fn commands_are_thin() {
         1
     );
 }
+
+/// The root crate's top-level modules as the tree has them: each directory and `.rs` file of
+/// `src/` (the binary's `main.rs` and `lib.rs` aside).
+fn tree_modules() -> BTreeSet<String> {
+    std::fs::read_dir(root().join("src"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            match name.strip_suffix(".rs") {
+                Some(m) if m != "lib" && m != "main" => Some(m.to_string()),
+                Some(_) => None,
+                None => p.is_dir().then_some(name),
+            }
+        })
+        .collect()
+}
+
+/// Issue 84: the lists that tell a reader where things are name the modules the tree has, and
+/// nothing it lacks: `src/lib.rs`'s list (each module, and the crates it re-exports as
+/// modules) and docs/architecture.md's layout (each module's `src/` path).
+#[test]
+fn the_module_lists_name_every_module_of_the_tree_and_no_other() {
+    let tree = tree_modules();
+    assert!(
+        tree.contains("deploy") && tree.contains("worker_env"),
+        "{tree:?}"
+    );
+    let lib = std::fs::read_to_string(root().join("src/lib.rs")).unwrap();
+    let listed: BTreeSet<String> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! - [`"))
+        .filter_map(|l| l.split_once("`]").map(|(m, _)| m.to_string()))
+        .collect();
+    // The crates re-exported as modules (`pub(crate) use qfleet_aws as aws;`).
+    let reexported: BTreeSet<String> = lib
+        .lines()
+        .filter(|l| l.trim_start().starts_with("pub(crate) use qfleet_"))
+        .flat_map(|l| {
+            let names = l.rsplit_once(" as ").map_or_else(
+                || {
+                    l.split(['{', '}'])
+                        .nth(1)
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .collect()
+                },
+                |(_, m)| vec![m.trim_end_matches(';').trim().to_string()],
+            );
+            names
+        })
+        .collect();
+    let missing: Vec<&String> = tree.difference(&listed).collect();
+    assert!(missing.is_empty(), "src/lib.rs does not list {missing:?}");
+    let stale: Vec<&String> = listed
+        .iter()
+        .filter(|m| !tree.contains(*m) && !reexported.contains(*m))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "src/lib.rs lists {stale:?}, which the tree lacks"
+    );
+
+    let book = std::fs::read_to_string(root().join("docs/architecture.md")).unwrap();
+    let rows: Vec<&str> = book
+        .lines()
+        .filter(|l| l.starts_with("| `src/"))
+        .map(|l| l.split(" | ").next().unwrap_or_default())
+        .collect();
+    let unshown: Vec<&String> = tree
+        .iter()
+        .filter(|m| {
+            let (dir, file) = (format!("`src/{m}/`"), format!("`src/{m}.rs`"));
+            !rows.iter().any(|r| r.contains(&dir) || r.contains(&file))
+        })
+        .collect();
+    assert!(
+        unshown.is_empty(),
+        "docs/architecture.md's layout has no row for {unshown:?}"
+    );
+}
