@@ -473,7 +473,7 @@ fn the_module_lists_name_every_module_of_the_tree_and_no_other() {
         .lines()
         .filter(|l| l.trim_start().starts_with("pub(crate) use qfleet_"))
         .flat_map(|l| {
-            let names = l.rsplit_once(" as ").map_or_else(
+            l.rsplit_once(" as ").map_or_else(
                 || {
                     l.split(['{', '}'])
                         .nth(1)
@@ -483,8 +483,7 @@ fn the_module_lists_name_every_module_of_the_tree_and_no_other() {
                         .collect()
                 },
                 |(_, m)| vec![m.trim_end_matches(';').trim().to_string()],
-            );
-            names
+            )
         })
         .collect();
     let missing: Vec<&String> = tree.difference(&listed).collect();
