@@ -2,7 +2,8 @@
 //! with both stages' reference workers run by `qfleet dev` and nothing exported by hand. A
 //! job sent by `qfleet submit` goes through both stages and ends `done` with one response; a
 //! job cancelled before any worker took it ends `cancelled`, is never run and gets none. Every
-//! command qfleet prints on the way (submit's, jobs', dev's) is run by bash as printed.
+//! command qfleet prints on the way (submit's, and a second stage's failure notice's) is run
+//! by bash as printed.
 //!
 //! The journey suite has three parts: this file (the pipeline as a user runs it, on moto's
 //! server); `jobs_moto` (each way in: an upload, `submit`, a producer's SDK call, a topic, each
@@ -44,9 +45,53 @@ fn example_on_moto(dir: &Path, env: &str) -> std::path::PathBuf {
         w.remove("network");
         w.insert("public_ip".into(), true.into());
     }
-    let path = dir.join(format!("{env}.yaml"));
+    // In `stacks/`, where a bare `qfleet ENV` looks from `dir`: as an on-call engineer's
+    // checkout has it, so that a notice's commands (which name the environment alone) run there.
+    std::fs::create_dir_all(dir.join("stacks")).unwrap();
+    let path = dir.join(format!("stacks/{env}.yaml"));
     std::fs::write(&path, serde_yaml_ng::to_string(&file).unwrap()).unwrap();
     path
+}
+
+/// The e-mail of the failure notice the shipped runtime (`qfleet_shared.Notices`) sends for
+/// `job` failed for good at `stage`, in the worker environment `qfleet env` gives that stage
+/// (the alarm topic named here: the notice is captured, never published).
+fn notice_of(file: &Path, stage: &str, job: &str) -> String {
+    let script = format!(
+        r#"set -e
+eval "$('{bin}' env '{file}' --stage {stage} --shell)"
+export QFLEET_ALERTS_TOPIC=arn:aws:sns:eu-west-1:123456789012:qfleet-journey-alerts
+'{python}' - "$1" <<'PY'
+import json, os, sys, time
+sys.path.insert(0, "{runtime}")
+from qfleet_shared import Notices
+class Sns:
+    sent = []
+    def publish(self, **kw):
+        self.sent.append(kw)
+        return {{"MessageId": "n-1"}}
+n = Notices(dict(os.environ), sns=Sns())
+last = os.environ.get("QFLEET_MAX_RECEIVE_COUNT") or "5"
+m = {{"MessageId": "m-1", "Attributes": {{"ApproximateReceiveCount": last,
+      "SentTimestamp": str(int(time.time() * 1000))}}}}
+assert n.failed([sys.argv[1]], "boom", m), "no notice"
+print(json.loads(Sns.sent[0]["Message"])["email"])
+PY
+"#,
+        bin = env!("CARGO_BIN_EXE_qfleet"),
+        file = file.display(),
+        python = root().join(".venv/bin/python").display(),
+        runtime = root().join("crates/qfleet-runtime/python").display(),
+    );
+    let o = run(std::process::Command::new("bash")
+        .args(["-c", &script, "notice", job])
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "eu-west-1")
+        .env_remove("AWS_PROFILE"));
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    stdout(&o)
 }
 
 /// `qfleet dev FILE [--stage STAGE]` running the reference worker (python3 with boto3: the
@@ -278,6 +323,30 @@ async fn a_submitted_job_goes_through_both_stages_run_by_dev_and_a_cancelled_one
         .collect();
     keys.sort();
     assert_eq!(keys, ["photo 44 (old)", "photo-43"], "{d}");
+
+    // A pipeline's failure notice, as the second stage's worker would send it for a job that
+    // failed for good: each command it prints names the stage and runs as printed, by bash,
+    // from the checkout that holds the stack file.
+    let email = notice_of(&file, "thumbnail", "photo 44 (old)");
+    let commands: Vec<&str> = email
+        .lines()
+        .filter_map(|l| l.strip_prefix("- "))
+        .filter(|l| l.starts_with("qfleet "))
+        .collect();
+    assert_eq!(commands.len(), 3, "{email}");
+    for cmd in &commands {
+        if !cmd.starts_with("qfleet jobs ") {
+            assert!(cmd.contains(" --stage thumbnail "), "{cmd}");
+        }
+        let o = run_in_bash(cmd, dir.path());
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{cmd}: {}\n{}",
+            stdout(&o),
+            stderr(&o)
+        );
+    }
 
     moto_detach_role_policies(&[&e, &format!("{e}--thumbnail")]);
     let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
