@@ -25,8 +25,9 @@ use std::time::Duration;
 
 /// examples/jobs.yaml as moto deploys it: a lab (no termination protection) named `env`, in
 /// moto's default VPC with public addresses (the example's network is its own), without the
-/// settings that name resources of another account (its KMS key, its access-log bucket) or a
-/// chat channel moto has no service for. Its stages, prefixes and `jobs:` are the example's.
+/// settings that name resources of another account (its KMS key, its access-log bucket), its
+/// alerts to e-mail rather than a chat channel moto has no service for. Its stages, prefixes
+/// and `jobs:` are the example's.
 fn example_on_moto(dir: &Path, env: &str) -> std::path::PathBuf {
     let text = std::fs::read_to_string(root().join("examples/jobs.yaml")).unwrap();
     let mut file: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
@@ -36,6 +37,11 @@ fn example_on_moto(dir: &Path, env: &str) -> std::path::PathBuf {
     for gone in ["kms_key", "alerts", "bucket"] {
         m.remove(gone);
     }
+    // The alarms and notices to e-mail instead of the example's Slack channel.
+    m.insert(
+        "alerts".into(),
+        serde_yaml_ng::from_str("{email: [oncall@example.com]}").unwrap(),
+    );
     for stage in m
         .get_mut("stages")
         .and_then(|s| s.as_sequence_mut())
@@ -346,6 +352,37 @@ async fn a_submitted_job_goes_through_both_stages_run_by_dev_and_a_cancelled_one
             stdout(&o),
             stderr(&o)
         );
+    }
+
+    // Every command the alarms' descriptions print (what on-call reads first), each stage's
+    // naming its stage, runs as printed: found and parsed (never exit 2).
+    let rendered = qfleet::engine::render(&[&file], None).unwrap();
+    let mut alarm_commands = Vec::new();
+    for t in &rendered.files {
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&t.text).unwrap();
+        for (_, r) in doc["Resources"].as_mapping().into_iter().flatten() {
+            if r["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
+                continue;
+            }
+            let d = &r["Properties"]["AlarmDescription"];
+            let text = match d {
+                serde_yaml_ng::Value::Tagged(t) => t.value.as_str().unwrap_or_default(),
+                other => other.as_str().unwrap_or_default(),
+            };
+            alarm_commands.extend(printed(text));
+        }
+    }
+    assert!(
+        alarm_commands.iter().any(|c| c.contains("--stage resize")),
+        "{alarm_commands:?}"
+    );
+    alarm_commands.sort();
+    alarm_commands.dedup();
+    // dlq list and redrive, logs with and without the failures, status, jobs: of both stages.
+    assert!(alarm_commands.len() >= 10, "{alarm_commands:?}");
+    for cmd in &alarm_commands {
+        let o = run_in_bash(cmd, dir.path());
+        assert_ne!(o.status.code(), Some(2), "{cmd}: {}", stderr(&o));
     }
 
     moto_detach_role_policies(&[&e, &format!("{e}--thumbnail")]);
