@@ -18,10 +18,21 @@ use std::net::TcpListener;
 /// <https://docs.aws.amazon.com/servicequotas/2019-06-24/apireference/API_ListAWSDefaultServiceQuotas.html>).
 /// Returns its URL; it serves until the test process ends.
 fn quotas_standing_in(applied: Option<f64>, default: f64) -> String {
+    quotas_counted(applied, default).0
+}
+
+/// [`quotas_standing_in`], and the count of the requests it has answered.
+fn quotas_counted(
+    applied: Option<f64>,
+    default: f64,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut length = 0usize;
             let mut target = String::new();
@@ -81,7 +92,7 @@ fn quotas_standing_in(applied: Option<f64>, default: f64) -> String {
             );
         }
     });
-    url
+    (url, count)
 }
 
 /// The GPU example as a test environment: its workers and scaling, moto's AMI.
@@ -197,4 +208,35 @@ fn copies_that_each_fit_the_quota_alone_are_refused_together_naming_both() {
     ] {
         assert!(err.contains(&said), "{said}: {err}");
     }
+}
+
+/// The quota of a run's fleets together is read once for all the fleets of a place, not once
+/// for each: N copies cost N reads of their own quotas and one of them together. Counted at
+/// the stand-in: a third copy costs what one fleet alone costs, nothing more.
+#[test]
+fn the_fleets_of_a_place_read_the_quotas_they_share_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let reads = |copies: u32| {
+        let e = unique(&format!("gpuq{copies}"));
+        let file = gpu_file(dir.path(), &e);
+        if copies > 1 {
+            let text = std::fs::read_to_string(&file).unwrap();
+            std::fs::write(&file, format!("{text}copies: {copies}\n")).unwrap();
+        }
+        let (quotas, count) = quotas_counted(Some(1000.0), 0.0);
+        let o = run(qfleet_on_moto()
+            .env("AWS_ENDPOINT_URL_SERVICE_QUOTAS", &quotas)
+            .args(["plan", "--concurrency", "1"])
+            .arg(&file));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        count.load(std::sync::atomic::Ordering::SeqCst)
+    };
+    let (one, two, three) = (reads(1), reads(2), reads(3));
+    assert!(one > 0, "a fleet reads its quota");
+    assert!(two > 2 * one, "two copies read their sum too: {one}, {two}");
+    assert_eq!(
+        three - two,
+        one,
+        "a third copy adds its own reads only: {one}, {two}, {three}"
+    );
 }

@@ -24,9 +24,26 @@ use std::sync::Arc;
 type Place = (Option<String>, String);
 
 /// The EC2 fleets of a run (each stage that runs EC2 workers and is not parked), by where
-/// they land.
+/// they land, each place judged once for all its fleets.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Together(Arc<BTreeMap<Place, Vec<Environment>>>);
+pub(crate) struct Together(Arc<BTreeMap<Place, Group>>);
+
+/// The fleets of one place, and their judgement once made: the same reads (the instance
+/// types, the quotas, what each fleet holds now) for every fleet of the place, made by the
+/// first fleet's check and shared with the others', so that N fleets cost one read of each,
+/// not N. One moment's reading for all of them, so what they use and what they hold agree.
+#[derive(Debug, Default)]
+struct Group {
+    fleets: Vec<Environment>,
+    judged: tokio::sync::OnceCell<Judged>,
+}
+
+/// A place's judgement: per market, or unchecked as a whole (why).
+#[derive(Debug, Clone)]
+enum Judged {
+    Markets(Vec<(Market, Verdict)>),
+    Unchecked(String),
+}
 
 fn place(stage: &Environment) -> Place {
     (
@@ -47,24 +64,26 @@ fn runs_ec2(stage: &Environment) -> bool {
 impl Together {
     /// The EC2 fleets of `envs`, the environments of one run.
     pub(crate) fn of(envs: &[Environment]) -> Together {
-        let mut by: BTreeMap<Place, Vec<Environment>> = BTreeMap::new();
+        let mut by: BTreeMap<Place, Group> = BTreeMap::new();
         for env in envs {
             for stage in env.stages() {
                 if runs_ec2(stage) {
-                    by.entry(place(stage)).or_default().push(stage.clone());
+                    by.entry(place(stage))
+                        .or_default()
+                        .fleets
+                        .push(stage.clone());
                 }
             }
         }
         Together(Arc::new(by))
     }
 
-    /// The fleets that land where `stage` does, itself among them; empty when it is alone
+    /// The fleets that land where `stage` does, itself among them; none when it is alone
     /// there (its own check covers it).
-    fn beside(&self, stage: &Environment) -> &[Environment] {
-        match self.0.get(&place(stage)) {
-            Some(list) if list.len() > 1 && runs_ec2(stage) => list,
-            _ => &[],
-        }
+    fn beside(&self, stage: &Environment) -> Option<&Group> {
+        self.0
+            .get(&place(stage))
+            .filter(|g| g.fleets.len() > 1 && runs_ec2(stage))
     }
 
     /// The check of `stage`'s fleet with the others of the run in its account and Region:
@@ -76,58 +95,22 @@ impl Together {
         stage: &Environment,
         over_quota: bool,
     ) -> Result<Vec<String>> {
-        let fleets = self.beside(stage);
-        if fleets.is_empty() {
+        let Some(group) = self.beside(stage) else {
             return Ok(Vec::new());
-        }
+        };
         let stack = stage.fleet_stack_name();
-        let mut types: Vec<String> = fleets
-            .iter()
-            .flat_map(|f| f.spec.workers.types())
-            .map(str::to_string)
-            .collect();
-        types.sort();
-        types.dedup();
-        let described: Described = quotas::instance_types(&clients.ec2, &types)
+        let verdicts = match group
+            .judged
+            .get_or_init(|| judge_place(clients, &group.fleets))
             .await
-            .map(|list| list.into_iter().map(|t| (t.name.clone(), t)).collect())
-            .map_err(|e| e.to_string());
-        let mut each = Vec::new();
-        for f in fleets {
-            let w = &f.spec.workers;
-            let Ok(max) = u32::try_from(w.max) else {
+        {
+            Judged::Markets(v) => v.clone(),
+            Judged::Unchecked(why) => {
                 return Ok(vec![format!(
-                    "WARNING: {stack}: EC2 quota of this deploy's fleets together unchecked: {} has workers.max {}, not a count of instances",
-                    f.fleet_stack_name(),
-                    w.max
+                    "WARNING: {stack}: EC2 quota of this deploy's fleets together unchecked: {why}"
                 )]);
-            };
-            let t: Vec<String> = w.types().into_iter().map(str::to_string).collect();
-            each.push(Fleet {
-                stack: f.fleet_stack_name(),
-                needs: needs(
-                    &t,
-                    &described,
-                    per_market(max, w.spot.percent, w.spot.on_demand_base),
-                ),
-            });
-        }
-        let all: Vec<Need> = each.iter().flat_map(|f| f.needs.clone()).collect();
-        let readings = read(clients, &all).await;
-        // What they hold now: a fleet not deployed yet has no group, and holds nothing.
-        let mut held: Option<BTreeMap<Market, BTreeMap<String, u32>>> = Some(BTreeMap::new());
-        for f in fleets {
-            match (own(clients, f, &described).await, held.as_mut()) {
-                (Some(o), Some(total)) => {
-                    for (market, by_quota) in o {
-                        for (q, v) in by_quota {
-                            *total.entry(market).or_default().entry(q).or_insert(0) += v;
-                        }
-                    }
-                }
-                _ => held = None,
             }
-        }
+        };
         let (region, account) = (&stage.spec.region, place(stage).0);
         let at = match account {
             Some(a) => format!("account {a} in {region}"),
@@ -135,7 +118,7 @@ impl Together {
         };
         let mut notes = Vec::new();
         let mut refused = Vec::new();
-        for (market, verdict) in judge_together(&each, &readings, held.as_ref()) {
+        for (market, verdict) in verdicts {
             let m = label(market);
             match verdict {
                 Verdict::Fits(why) => notes.push(format!(
@@ -168,6 +151,59 @@ impl Together {
                 .collect(),
         }))
     }
+}
+
+/// The judgement of the fleets of one place, from one reading of the instance types, the
+/// quotas and what each fleet holds now.
+async fn judge_place(clients: &Clients, fleets: &[Environment]) -> Judged {
+    let mut types: Vec<String> = fleets
+        .iter()
+        .flat_map(|f| f.spec.workers.types())
+        .map(str::to_string)
+        .collect();
+    types.sort();
+    types.dedup();
+    let described: Described = quotas::instance_types(&clients.ec2, &types)
+        .await
+        .map(|list| list.into_iter().map(|t| (t.name.clone(), t)).collect())
+        .map_err(|e| e.to_string());
+    let mut each = Vec::new();
+    for f in fleets {
+        let w = &f.spec.workers;
+        let Ok(max) = u32::try_from(w.max) else {
+            return Judged::Unchecked(format!(
+                "{} has workers.max {}, not a count of instances",
+                f.fleet_stack_name(),
+                w.max
+            ));
+        };
+        let t: Vec<String> = w.types().into_iter().map(str::to_string).collect();
+        each.push(Fleet {
+            stack: f.fleet_stack_name(),
+            needs: needs(
+                &t,
+                &described,
+                per_market(max, w.spot.percent, w.spot.on_demand_base),
+            ),
+        });
+    }
+    let all: Vec<Need> = each.iter().flat_map(|f| f.needs.clone()).collect();
+    let readings = read(clients, &all).await;
+    // What they hold now: a fleet not deployed yet has no group, and holds nothing.
+    let mut held: Option<BTreeMap<Market, BTreeMap<String, u32>>> = Some(BTreeMap::new());
+    for f in fleets {
+        match (own(clients, f, &described).await, held.as_mut()) {
+            (Some(o), Some(total)) => {
+                for (market, by_quota) in o {
+                    for (q, v) in by_quota {
+                        *total.entry(market).or_default().entry(q).or_insert(0) += v;
+                    }
+                }
+            }
+            _ => held = None,
+        }
+    }
+    Judged::Markets(judge_together(&each, &readings, held.as_ref()))
 }
 
 /// One fleet of the sum: its stack, and what each market of it needs at `workers.max`.
@@ -483,17 +519,17 @@ mod tests {
         assert_eq!(copies.len(), 3);
         let t = Together::of(&copies);
         for c in &copies {
-            assert_eq!(t.beside(c).len(), 3, "{}", c.name);
+            assert_eq!(t.beside(c).map_or(0, |g| g.fleets.len()), 3, "{}", c.name);
         }
         let lambda =
             file("environment: l\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n");
         let mixed: Vec<Environment> = copies[..1].iter().chain(&lambda).cloned().collect();
         let t = Together::of(&mixed);
-        assert!(t.beside(&mixed[0]).is_empty(), "alone among EC2 fleets");
-        assert!(t.beside(&mixed[1]).is_empty(), "not an EC2 fleet");
+        assert!(t.beside(&mixed[0]).is_none(), "alone among EC2 fleets");
+        assert!(t.beside(&mixed[1]).is_none(), "not an EC2 fleet");
         let elsewhere =
             file("environment: e\nregion: eu-west-2\nlab: true\nworkers:\n  min: 1\n  max: 4\n");
         let apart: Vec<Environment> = copies[..1].iter().chain(&elsewhere).cloned().collect();
-        assert!(Together::of(&apart).beside(&apart[0]).is_empty());
+        assert!(Together::of(&apart).beside(&apart[0]).is_none());
     }
 }
