@@ -22,7 +22,7 @@
 //! - [`validate`]: the stack files and their templates checked offline, with advice;
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`teardown`]: deleting environments without losing data by accident;
-//! - [`outputs`]: the stacks' outputs, merged and as shell variables;
+//! - [`stack_outputs`]: the stacks' outputs, merged and as shell variables;
 //! - [`targets`]: many targets: waves and their bakes, StackSets (plan, calls, read-back),
 //!   where a target's stacks are, whole units' accounts;
 //! - [`ownership`]: which stacks and accounts a stack file may act on (qfleet's marks, `accounts`);
@@ -70,13 +70,13 @@ pub(crate) mod jobs;
 pub(crate) mod lock;
 pub(crate) mod logs;
 pub(crate) mod output;
-pub(crate) mod outputs;
 pub(crate) mod ownership;
 pub(crate) mod render;
 pub(crate) mod send;
 pub(crate) mod session;
 pub(crate) mod simulate;
 pub(crate) mod snapshot;
+pub(crate) mod stack_outputs;
 pub(crate) mod status;
 pub(crate) mod submit;
 pub(crate) mod targets;

@@ -3,7 +3,7 @@
 use super::Global;
 use crate::error::{Result, Usage};
 use crate::output::Output;
-use crate::outputs::{Outputs, read};
+use crate::stack_outputs::{Outputs, read};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -37,7 +37,7 @@ pub(crate) fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::e
 
 #[cfg(test)]
 mod tests {
-    use crate::outputs::{shell_key, shell_quote};
+    use crate::stack_outputs::{shell_key, shell_quote};
 
     #[test]
     fn keys_become_upper_snake_case() {

@@ -17,7 +17,7 @@ fn generated() -> Vec<(&'static str, Value)> {
         ("import", crate::import::schema()),
         ("jobs", crate::jobs::schema()),
         ("logs", crate::logs::schema()),
-        ("outputs", crate::outputs::schema()),
+        ("outputs", crate::stack_outputs::schema()),
         ("plan", crate::deploy::schema("plan")),
         ("render", crate::render::schema()),
         ("send", crate::send::schema()),

@@ -166,7 +166,7 @@ impl Report for WorkerEnv {
     }
 
     fn text(&self, out: &Output) -> Result<()> {
-        let quote = crate::outputs::shell_quote;
+        let quote = crate::stack_outputs::shell_quote;
         for (k, v) in &self.body.variables {
             match self.shell {
                 true => out.line(format!("export {k}={}", quote(v))),
