@@ -407,6 +407,60 @@ pub async fn send_job(sqs: &aws_sdk_sqs::Client, name: &str, body: &str) {
         .expect("sent");
 }
 
+/// Every message on the response queue, received and deleted.
+pub async fn responses(sqs: &aws_sdk_sqs::Client, env: &str) -> Vec<serde_json::Value> {
+    let url = queue_url(sqs, &format!("qfleet-{env}-responses")).await;
+    let r = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for msg in r.messages() {
+        out.push(serde_json::from_str(msg.body().unwrap()).unwrap());
+        sqs.delete_message()
+            .queue_url(&url)
+            .receipt_handle(msg.receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    out
+}
+
+/// A job record's history (`qfleet jobs … -o json`): each change's state and stage.
+pub fn job_history(job: &serde_json::Value) -> Vec<(String, String)> {
+    job["history"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["state"].as_str().unwrap_or_default().to_string(),
+                c["stage"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Turns versioning on for `bucket`, as the data stack's template declares it: moto's
+/// CloudFormation leaves the bucket's VersioningConfiguration unapplied.
+pub async fn versioned(s3: &aws_sdk_s3::Client, bucket: &str) {
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("versioning turned on");
+}
+
 /// Puts an object into the bucket.
 pub async fn put_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: &'static [u8]) {
     s3.put_object()

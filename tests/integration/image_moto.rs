@@ -67,6 +67,16 @@ fn moto(script: &str, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
+/// The names of moto's stacks (not deleted) that hold `env`'s name.
+fn stacks_of(env: &str) -> serde_json::Value {
+    moto(
+        "cfn=boto3.client('cloudformation', **kw)\n\
+         names=[s['StackName'] for s in cfn.list_stacks()['StackSummaries'] if s['StackStatus']!='DELETE_COMPLETE']\n\
+         print(json.dumps([n for n in names if sys.argv[2] in n]))",
+        &[env],
+    )
+}
+
 #[test]
 fn a_deploy_builds_and_pushes_once_and_a_second_builds_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -171,13 +181,7 @@ fn a_build_that_fails_changes_no_stack() {
     // The engine's own words say what failed.
     assert!(message.contains("missing.txt"), "{message}");
     assert_eq!(verbs(&log), ["build"]);
-    let stacks = moto(
-        "cfn=boto3.client('cloudformation', **kw)\n\
-         names=[s['StackName'] for s in cfn.list_stacks()['StackSummaries'] if s['StackStatus']!='DELETE_COMPLETE']\n\
-         print(json.dumps([n for n in names if sys.argv[2] in n]))",
-        &[&e],
-    );
-    assert_eq!(stacks, serde_json::json!([]), "no stack was made");
+    assert_eq!(stacks_of(&e), serde_json::json!([]), "no stack was made");
 }
 
 /// Issue 86: the cheap checks come before a build. A group the file names that is not in the
@@ -206,13 +210,7 @@ fn a_network_the_workers_cannot_use_is_refused_before_anything_is_built() {
         stderr(&o)
     );
     assert!(verbs(&log).is_empty(), "nothing built: {:?}", verbs(&log));
-    let stacks = moto(
-        "cfn=boto3.client('cloudformation', **kw)\n\
-         names=[s['StackName'] for s in cfn.list_stacks()['StackSummaries'] if s['StackStatus']!='DELETE_COMPLETE']\n\
-         print(json.dumps([n for n in names if sys.argv[2] in n]))",
-        &[&e],
-    );
-    assert_eq!(stacks, serde_json::json!([]), "no stack was made");
+    assert_eq!(stacks_of(&e), serde_json::json!([]), "no stack was made");
 }
 
 #[test]

@@ -29,16 +29,7 @@ async fn moto() -> Moto {
 /// Uploads `key` and sends its S3 event to `queue`, as S3 and the topic would: the event's
 /// documented fields (notification-content-structure), the version id S3 gave the upload.
 async fn upload(m: &Moto, bucket: &str, key: &str, queue: &str) -> String {
-    m.s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    versioned(&m.s3, bucket).await;
     let put =
         m.s3.put_object()
             .bucket(bucket)
@@ -153,32 +144,6 @@ async fn table_of(env: &str) -> String {
     name
 }
 
-/// Every message on the response queue, received and deleted.
-async fn responses(m: &Moto, env: &str) -> Vec<serde_json::Value> {
-    let url = queue_url(&m.sqs, &format!("qfleet-{env}-responses")).await;
-    let r = m
-        .sqs
-        .receive_message()
-        .queue_url(&url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    let mut out = Vec::new();
-    for msg in r.messages() {
-        out.push(serde_json::from_str(msg.body().unwrap()).unwrap());
-        m.sqs
-            .delete_message()
-            .queue_url(&url)
-            .receipt_handle(msg.receipt_handle().unwrap())
-            .send()
-            .await
-            .unwrap();
-    }
-    out
-}
-
 fn states(job: &serde_json::Value) -> Vec<String> {
     job["history"]
         .as_array()
@@ -221,7 +186,7 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     assert_eq!(job["state"], "done");
     assert_eq!(job["output"], "processed/cat.jpg");
     assert_eq!(states(job), ["queued", "processing", "done"]);
-    let answered = responses(&m, &e).await;
+    let answered = responses(&m.sqs, &e).await;
     assert_eq!(answered.len(), 1, "{answered:?}");
     assert_eq!(answered[0]["state"], "done");
     assert_eq!(answered[0]["key"], "uploads/cat.jpg");
@@ -244,7 +209,7 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     let job = &d["environments"][0]["jobs"][0];
     assert_eq!(job["duplicates"], 1, "{job}");
     assert_eq!(states(job), ["queued", "processing", "done"], "{job}");
-    assert!(responses(&m, &e).await.is_empty());
+    assert!(responses(&m.sqs, &e).await.is_empty());
 
     // A job sent as a message, as a producer's own SDK call sends it (docs/jobs.md): recorded
     // under its job_id, its record of the message written, answered once with its sequence.
@@ -363,7 +328,7 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     let record: serde_json::Value =
         serde_json::from_slice(&record.body.collect().await.unwrap().into_bytes()).unwrap();
     assert_eq!(record["bytes"], 32, "{record}");
-    let answered = responses(&m, &e).await;
+    let answered = responses(&m.sqs, &e).await;
     assert_eq!(answered.len(), 1, "{answered:?}");
     assert_eq!(
         (
@@ -464,8 +429,8 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     let sub = &d["environments"][0];
     assert_eq!(sub["outcome"], "duplicate", "{d}");
     assert_eq!(sub["message_id"], serde_json::Value::Null, "{d}");
-    let mut answered = responses(&m, &e).await;
-    answered.extend(responses(&m, &e).await);
+    let mut answered = responses(&m.sqs, &e).await;
+    answered.extend(responses(&m.sqs, &e).await);
     let mut keys: Vec<&str> = answered
         .iter()
         .map(|a| a["key"].as_str().unwrap())
@@ -529,7 +494,7 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
         "{}",
         stdout(&o)
     );
-    let answered = responses(&m, &e).await;
+    let answered = responses(&m.sqs, &e).await;
     assert_eq!(answered.len(), 1, "{answered:?}");
     assert_eq!(answered[0]["state"], "failed");
 
@@ -876,7 +841,7 @@ async fn a_two_stage_pipeline_records_both_stages_on_one_job_and_only_the_last_a
         ],
     );
     // Nothing answered yet: the job is done only when the last stage is.
-    assert!(responses(&m, &e).await.is_empty());
+    assert!(responses(&m.sqs, &e).await.is_empty());
     // The resized object's event, as the bucket's notification would send it to stage 2: the
     // worker reads the job it belongs to from the object's metadata.
     let head =
@@ -921,24 +886,14 @@ async fn a_two_stage_pipeline_records_both_stages_on_one_job_and_only_the_last_a
     assert_eq!(jobs[0]["upload"], version.as_str());
     assert_eq!(jobs[0]["state"], "done");
     assert_eq!(jobs[0]["stage"], "thumb");
-    let stages: Vec<(String, String)> = jobs[0]["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["state"].as_str().unwrap().to_string(),
-                c["stage"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect();
+    let stages = job_history(&jobs[0]);
     let done: Vec<&str> = stages
         .iter()
         .filter(|(s, _)| s == "done")
         .map(|(_, st)| st.as_str())
         .collect();
     assert_eq!(done, ["resize", "thumb"], "{stages:?}");
-    let answered = responses(&m, &e).await;
+    let answered = responses(&m.sqs, &e).await;
     assert_eq!(answered.len(), 1, "{answered:?}");
     assert_eq!(answered[0]["stage"], "thumb");
     assert_eq!(answered[0]["output"], "processed/dog.jpg");

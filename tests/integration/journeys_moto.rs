@@ -132,20 +132,6 @@ fn job(file: &Path, id: &str) -> serde_json::Value {
     d["environments"][0]["jobs"][0].clone()
 }
 
-fn history(job: &serde_json::Value) -> Vec<(String, String)> {
-    job["history"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            (
-                c["state"].as_str().unwrap_or_default().to_string(),
-                c["stage"].as_str().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// Sends S3's event for each object under `prefix` not sent yet to `queue`, as the bucket's
 /// notification would.
 async fn notify_new_objects(
@@ -193,16 +179,7 @@ async fn a_submitted_job_goes_through_both_stages_run_by_dev_and_a_cancelled_one
     );
     let sqs = aws_sdk_sqs::Client::new(&conf);
     let bucket = format!("{e}-uploads-123456789012-eu-west-1");
-    s3.put_bucket_versioning()
-        .bucket(&bucket)
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    versioned(&s3, &bucket).await;
 
     // A job cancelled while it waits: the command submit prints follows it, and the one jobs
     // prints for it cancels it, each run by bash as printed.
@@ -261,14 +238,14 @@ async fn a_submitted_job_goes_through_both_stages_run_by_dev_and_a_cancelled_one
     );
     // One job, both stages on it, the second last: the first stage's output carried the job.
     assert_eq!(done["stage"], "thumbnail", "{done}");
-    let finished: Vec<String> = history(&done)
+    let finished: Vec<String> = job_history(&done)
         .into_iter()
         .filter(|(s, _)| s == "done")
         .map(|(_, stage)| stage)
         .collect();
     assert_eq!(finished, ["resize", "thumbnail"], "{done}");
     assert_eq!(
-        history(&done).first().map(|(s, _)| s.as_str()),
+        job_history(&done).first().map(|(s, _)| s.as_str()),
         Some("queued"),
         "{done}"
     );
@@ -290,20 +267,7 @@ async fn a_submitted_job_goes_through_both_stages_run_by_dev_and_a_cancelled_one
     );
 
     // Exactly one response, for the job that went through, from the last stage.
-    let url = queue_url(&sqs, &format!("qfleet-{e}-responses")).await;
-    let r = sqs
-        .receive_message()
-        .queue_url(&url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    let answered: Vec<serde_json::Value> = r
-        .messages()
-        .iter()
-        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
-        .collect();
+    let answered = responses(&sqs, &e).await;
     assert_eq!(answered.len(), 1, "{answered:?}");
     assert_eq!(answered[0]["state"], "done", "{answered:?}");
     assert_eq!(answered[0]["stage"], "thumbnail", "{answered:?}");
@@ -312,7 +276,9 @@ async fn a_submitted_job_goes_through_both_stages_run_by_dev_and_a_cancelled_one
     let cancelled = job(&file, "photo 44 (old)");
     assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
     assert!(
-        !history(&cancelled).iter().any(|(s, _)| s == "processing"),
+        !job_history(&cancelled)
+            .iter()
+            .any(|(s, _)| s == "processing"),
         "{cancelled}"
     );
     assert_eq!(visible_messages(&sqs, &format!("qfleet-{e}-jobs")).await, 0);

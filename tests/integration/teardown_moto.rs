@@ -102,16 +102,7 @@ async fn teardown_with_the_flags_empties_the_bucket_versions_included_and_remove
     let (cfn, s3, sqs) = clients().await;
     let bucket = bucket_of(&e).await;
     // moto's CloudFormation does not apply VersioningConfiguration; turn it on as AWS would.
-    s3.put_bucket_versioning()
-        .bucket(&bucket)
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    versioned(&s3, &bucket).await;
     for body in [&b"one"[..], &b"two"[..]] {
         put_object(&s3, &bucket, "uploads/a.txt", body).await;
     }
