@@ -2,7 +2,8 @@
 mock: every way a job comes in (an upload, a message with or without `job_id`, SNS's envelope,
 a schedule's run, a FIFO queue), the second stage fed by the objects the first writes or by its
 messages, with the reference worker and with the Lambda handler. Each ends with the job's record
-`done` (or failed, then redriven and done) and exactly one response per end; a job that fails
+`done` (or failed, then redriven and done; or cancelled while it waits at either stage, never
+run) and exactly one response per job done or failed; a job that fails
 for good sends one notice, whose commands run as printed. Keys and job ids of S3's 1,024 bytes
 go through both stages.
 
@@ -310,6 +311,60 @@ def test_a_job_sent_as_a_message_ends_done_with_one_response(aws, monkeypatch, k
     for q in (p.q1, p.q2):
         assert aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0).get("Messages") is None
     assert aws.notices == []
+
+
+def cancel(aws, key, upload):
+    """`qfleet jobs ENV ID --cancel`, as its UpdateItem writes it (qfleet-aws job_table::cancel):
+    `cancelled` with an entry, only while the job waits (queued or retrying)."""
+    aws.ddb.update_item(
+        TableName=TABLE, Key={"key": {"S": key}, "upload": {"S": upload}},
+        UpdateExpression="SET #state = :cancelled, #history = list_append(#history, :entry) "
+                         "ADD #seq :one",
+        ConditionExpression="#state IN (:queued, :retrying)",
+        ExpressionAttributeNames={"#state": "state", "#history": "history", "#seq": "seq"},
+        ExpressionAttributeValues={
+            ":cancelled": {"S": "cancelled"}, ":queued": {"S": "queued"},
+            ":retrying": {"S": "retrying"}, ":one": {"N": "1"},
+            ":entry": {"L": [{"M": {"state": {"S": "cancelled"},
+                                     "at": {"S": "2026-11-29T04:00:00Z"}}}]}})
+
+
+@pytest.mark.parametrize("kind", ["worker", "handler"])
+@pytest.mark.parametrize("feed", ["objects", "messages"])
+@pytest.mark.parametrize("at", ["first", "second"])
+def test_a_job_cancelled_while_it_waits_at_either_stage_is_never_run_and_never_answered(
+        aws, monkeypatch, kind, feed, at):
+    """A job cancelled while it waits (at the first stage as `submit` recorded it, or queued at
+    the second after the first stage's done) is skipped by the stage that receives it: its
+    message deleted, nothing written, no response, no notice; its record stays `cancelled`."""
+    p = pipeline(aws, monkeypatch, kind, feed)
+    if at == "first":
+        # As `submit` records it before it sends: queued at the first stage.
+        aws.ddb.put_item(TableName=TABLE, Item={
+            "key": {"S": "photo-42"}, "upload": {"S": "job"}, "state": {"S": "queued"},
+            "stage_index": {"N": "0"}, "seq": {"N": "1"},
+            "history": {"L": [{"M": {"state": {"S": "queued"},
+                                     "at": {"S": "2026-11-29T03:59:00Z"}}}]}})
+        cancel(aws, "photo-42", "job")
+    job_id = send_job(aws, p.q1, "job_id")
+    p.first.turn()
+    if at == "second":
+        i, h = record(aws, job_id, "job")
+        assert (i["state"]["S"], i["stage"]["S"]) == ("queued", "thumbnail"), h
+        cancel(aws, job_id, "job")
+        between(aws, p)
+    p.second.turn()
+    i, h = record(aws, job_id, "job")
+    assert i["state"]["S"] == "cancelled", h
+    assert h[-1][0] == "cancelled", h
+    ran = [s for s, stage in h if s == "processing" and stage == "thumbnail"]
+    assert ran == [], h
+    if at == "first":
+        assert [s for s, _ in h] == ["queued", "cancelled"], h
+        assert aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+    assert responses(aws) == [] and aws.notices == []
+    for q in (p.q1, p.q2):
+        assert aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0).get("Messages") is None
 
 
 @pytest.mark.parametrize("kinds", [("worker", "handler"), ("handler", "worker")])
