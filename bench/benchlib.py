@@ -19,7 +19,10 @@ class Moto:
         s.close()
         self.log_path = os.path.join(self.work, "moto.log")
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([os.path.join(VENV, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        # As scripts/local-aws starts it: moto's server with its lists copied before they are
+        # written out (scripts/moto_server.py).
+        launcher = os.path.join(ROOT, "scripts", "moto_server.py")
+        self.proc = subprocess.Popen([os.path.join(VENV, "python"), launcher, "-H", "127.0.0.1", "-p", str(port)],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.endpoint = f"http://127.0.0.1:{port}"
         self.env = dict(os.environ, AWS_ENDPOINT_URL=self.endpoint, AWS_ACCESS_KEY_ID="testing",
