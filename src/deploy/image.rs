@@ -227,9 +227,9 @@ pub(super) async fn push(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
                 )
             });
             cx.reporter.line(format!(
-                "{}: pushing the image {remote} (stopped after {}s: --push-timeout)",
+                "{}: pushing the image {remote} (stopped after {}: --push-timeout)",
                 r.stage,
-                timeout.as_secs()
+                engine::spoken(timeout)
             ));
             let spinner = cx.reporter.spinner(&r.stage);
             spinner.set(format!("pushing the image {remote}"));

@@ -98,7 +98,7 @@ fn a_deploy_builds_and_pushes_once_and_a_second_builds_nothing() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(verbs(&log), ["build", "tag", "push"], "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("(stopped after 1800s: --push-timeout)"),
+        stderr(&o).contains("(stopped after 30m: --push-timeout)"),
         "{}",
         stderr(&o)
     );

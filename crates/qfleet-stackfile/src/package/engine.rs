@@ -246,11 +246,16 @@ fn run_watched(
     for stream in streams {
         let tx = tx.clone();
         std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stream)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if tx.send(line).is_err() {
+            // Read to the end whatever the bytes (an engine's message need not be UTF-8): a
+            // reader that stopped early would leave the engine writing to a closed pipe.
+            let mut reader = std::io::BufReader::new(stream);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                let text = String::from_utf8_lossy(&line)
+                    .trim_end_matches('\n')
+                    .to_string();
+                line.clear();
+                if tx.send(text).is_err() {
                     break;
                 }
             }
@@ -266,6 +271,9 @@ fn run_watched(
             .join("\n")
     };
     let mut open = true;
+    // When the engine has exited: its own lines are in by then, and what a process it left
+    // behind keeps open is not waited for beyond this.
+    let mut exited: Option<(std::process::ExitStatus, Instant)> = None;
     let status = loop {
         if open {
             match rx.recv_timeout(Duration::from_millis(200)) {
@@ -286,10 +294,15 @@ fn run_watched(
         } else {
             std::thread::sleep(Duration::from_millis(50));
         }
-        if let Some(status) = child
-            .try_wait()
-            .map_err(|e| failed(format!("{tool} {verb} did not finish: {e}")))?
-            && !open
+        if exited.is_none()
+            && let Some(status) = child
+                .try_wait()
+                .map_err(|e| failed(format!("{tool} {verb} did not finish: {e}")))?
+        {
+            exited = Some((status, Instant::now()));
+        }
+        if let Some((status, at)) = exited
+            && (!open || at.elapsed() > EXITED_GRACE)
         {
             break status;
         }
@@ -312,8 +325,11 @@ fn run_watched(
     )))
 }
 
+/// How long a watched command's output is still read after it exited.
+const EXITED_GRACE: Duration = Duration::from_secs(2);
+
 /// A duration as the flags take it: `30m`, `90s`.
-fn spoken(d: Duration) -> String {
+pub fn spoken(d: Duration) -> String {
     match d.as_secs() {
         s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
         s => format!("{s}s"),
@@ -367,6 +383,32 @@ mod tests {
         };
         assert!(why.contains("podman push failed"), "{why}");
         assert!(why.contains("denied: not authorized"), "{why}");
+    }
+
+    #[test]
+    fn a_watched_command_ends_with_its_engine_whatever_its_bytes_or_what_it_left_running() {
+        let seen = std::cell::RefCell::new(Vec::new());
+        let progress = |l: &str| seen.borrow_mut().push(l.to_string());
+        let started = Instant::now();
+        // A line that is not UTF-8, more lines after it, and a process left behind that holds
+        // the output open for longer than the test may take.
+        let ok = run_watched(
+            Engine::Podman,
+            script("printf 'bad \\377 byte\\n'; echo after; (sleep 30 &); echo done"),
+            "push",
+            Watch {
+                timeout: Duration::from_secs(60),
+                progress: &progress,
+            },
+        );
+        assert!(ok.is_ok(), "{ok:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "not held by the sleep"
+        );
+        let seen = seen.into_inner();
+        assert!(seen.iter().any(|l| l.starts_with("bad ")), "{seen:?}");
+        assert!(seen.contains(&"after".to_string()), "{seen:?}");
     }
 
     #[test]
