@@ -168,6 +168,18 @@ impl JsonApi {
         }
     }
 
+    /// The bytes `first..=last` of a presigned URL this service gave (see
+    /// [`Signed::get_range`]).
+    pub(super) async fn get_range(
+        &self,
+        what: &str,
+        url: &str,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<u8>, AwsError> {
+        self.signed.get_range(what, url, first, last).await
+    }
+
     /// Calls `operation` with `input`; an error begins with `what`.
     pub(super) async fn call<O>(
         &self,

@@ -13,6 +13,13 @@ use std::collections::HashMap;
 use std::fmt;
 
 /// The error codes with which ECR says there is no such image, or no such repository.
+pub use copy::{
+    Blob, Copied, MANIFEST_TYPES, Manifest, PART_BYTES, blobs, copy_image, digest_of, manifest,
+    ranges,
+};
+
+mod copy;
+
 const IMAGE_NOT_FOUND: &str = "ImageNotFoundException";
 const REPOSITORY_NOT_FOUND: &str = "RepositoryNotFoundException";
 

@@ -223,6 +223,86 @@ impl Signed {
             .map_err(|e| AwsError::from_sdk(what, e))
     }
 
+    /// The bytes `first..=last` of a presigned URL (ECR's download URL of a layer, which S3
+    /// serves): a GET with `Range: bytes=FIRST-LAST` (RFC 9110, "Range Requests"; S3 answers 206
+    /// with exactly those bytes, <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html>),
+    /// unsigned (the URL carries its signature), through this client's HTTP client, retries and
+    /// timeouts. An answer of another length, or another status, is an error: the caller holds
+    /// at most one range in memory.
+    pub(super) async fn get_range(
+        &self,
+        what: &str,
+        url: &str,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<u8>, AwsError> {
+        let Some((endpoint, path)) = split_url(url) else {
+            return Err(AwsError::with_kind(
+                format!(
+                    "{what}: the download URL `{}` is not an http(s) URL",
+                    url.split('?').next().unwrap_or(url)
+                ),
+                Kind::Malformed,
+            ));
+        };
+        let want = last - first + 1;
+        let mut b = Operation::builder()
+            .service_name(self.service.name)
+            .operation_name("GetLayerBytes")
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .no_auth()
+            .standard_retry(&self.retry)
+            .retry_classifier(HttpStatusCodeClassifier::default())
+            .retry_classifier(TransientErrorClassifier::<ApiError>::new())
+            .with_connection_poisoning();
+        if let Some(c) = &self.http_client {
+            b = b.http_client(c.clone());
+        }
+        if let Some(t) = &self.timeouts {
+            b = b.timeout_config(t.clone());
+        }
+        let op = b
+            .serializer(move |(path, range): (String, String)| {
+                let mut req = HttpRequest::new(SdkBody::empty());
+                req.set_method("GET")?;
+                req.set_uri(path)?;
+                req.headers_mut().insert("range", range);
+                Ok(req)
+            })
+            .deserializer(move |resp: &HttpResponse| {
+                let status = resp.status().as_u16();
+                let bytes = resp.body().bytes().ok_or_else(|| {
+                    OrchestratorError::response("the answer's body was not read".into())
+                })?;
+                match status {
+                    200 | 206 if bytes.len() as u64 == want => Ok(LayerBytes(bytes.to_vec())),
+                    200 | 206 => Err(OrchestratorError::response(
+                        format!("{} bytes came where {want} were asked for", bytes.len()).into(),
+                    )),
+                    _ => Err(OrchestratorError::operation(ApiError(
+                        ErrorMetadata::builder()
+                            .code(format!("HTTP {status}"))
+                            .message(
+                                String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+                                    .into_owned(),
+                            )
+                            .build(),
+                    ))),
+                }
+            })
+            .build();
+        tracing::debug!(target: "qfleet::aws", "{what}: bytes {first}-{last}");
+        let path = match path.starts_with('?') {
+            true => format!("/{path}"),
+            false => path.to_string(),
+        };
+        op.invoke((path, format!("bytes={first}-{last}")))
+            .await
+            .map(|b| b.0)
+            .map_err(|e| AwsError::from_sdk(what, e))
+    }
+
     /// The credentials to sign with, or the error every other call meets without them.
     async fn credentials(&self, what: &str) -> Result<Credentials, AwsError> {
         let Some(provider) = &self.credentials else {
@@ -257,6 +337,29 @@ pub(super) fn body_text(resp: &HttpResponse) -> Result<&str, OrchestratorError<A
         .bytes()
         .ok_or_else(|| OrchestratorError::response("the answer's body was not read".into()))?;
     std::str::from_utf8(bytes).map_err(|e| OrchestratorError::response(Box::new(e)))
+}
+
+/// Bytes a GET answered (without them in its debug form).
+struct LayerBytes(Vec<u8>);
+
+impl fmt::Debug for LayerBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LayerBytes({} bytes)", self.0.len())
+    }
+}
+
+/// `https://host[:port]` and the path with its query, of an http(s) URL.
+fn split_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    if host_end == 0 {
+        return None;
+    }
+    let at = url.len() - rest.len() + host_end;
+    let path = &url[at..];
+    Some((&url[..at], if path.is_empty() { "/" } else { path }))
 }
 
 /// A service's regional endpoint: `PREFIX.REGION.DNS-SUFFIX` of the region's partition.

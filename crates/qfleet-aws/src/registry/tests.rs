@@ -401,3 +401,318 @@ async fn mocked_deleting_a_repository_that_is_gone_is_false_and_one_not_empty_an
         .is_err()
     );
 }
+
+/// A registry as the ECR API Reference documents the calls of a copy: BatchGetImage answers a
+/// manifest as stored, BatchCheckLayerAvailability says `AVAILABLE` or fails
+/// `MissingLayerDigest`, GetDownloadUrlForLayer gives a presigned URL served a range at a
+/// time, CompleteLayerUpload checks the layer's digest (`InvalidLayerException`), PutImage
+/// needs every blob (`LayersNotFoundException`) and the digest of the manifest's bytes, and an
+/// image already tagged so is `ImageAlreadyExistsException`.
+#[derive(Default)]
+struct Registry {
+    /// (repository, digest) → bytes.
+    blobs: std::collections::BTreeMap<(String, String), String>,
+    /// (repository, tag) → (digest, manifest).
+    tags: std::collections::BTreeMap<(String, String), (String, String)>,
+    /// upload id → (repository, bytes so far).
+    uploads: std::collections::BTreeMap<String, (String, String)>,
+}
+
+const DOWNLOADS: &str = "https://layers.example.com/";
+
+fn registry(state: std::sync::Arc<std::sync::Mutex<Registry>>, part_size: u64) -> Fake {
+    Fake::new(move |r| {
+        let mut s = state.lock().unwrap();
+        if let Some(rest) = r.uri.strip_prefix(DOWNLOADS) {
+            let (repo, digest) = rest.split_once("?blob=").unwrap();
+            let repo = repo.replace("%2F", "/");
+            let bytes = &s.blobs[&(repo, digest.to_string())];
+            let range = r.headers["range"].strip_prefix("bytes=").unwrap();
+            let (a, b) = range.split_once('-').unwrap();
+            let (a, b): (usize, usize) = (a.parse().unwrap(), b.parse().unwrap());
+            return (206, bytes[a..=b].to_string());
+        }
+        let j = r.json();
+        let repo = j["repositoryName"].as_str().unwrap_or_default().to_string();
+        let ok = |v: serde_json::Value| (200, v.to_string());
+        match r.target().unwrap_or_default() {
+            "BatchGetImage" => {
+                let tag = j["imageIds"][0]["imageTag"].as_str().unwrap().to_string();
+                match s.tags.get(&(repo, tag)) {
+                    Some((d, m)) => ok(json!({"images": [{
+                        "imageId": {"imageDigest": d}, "imageManifest": m,
+                        "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json"}],
+                        "failures": []})),
+                    None => ok(
+                        json!({"images": [], "failures": [{"failureCode": "ImageNotFound", "failureReason": "Requested image not found"}]}),
+                    ),
+                }
+            }
+            "BatchCheckLayerAvailability" => {
+                let (mut layers, mut failures) = (vec![], vec![]);
+                for d in j["layerDigests"].as_array().unwrap() {
+                    let d = d.as_str().unwrap().to_string();
+                    match s.blobs.get(&(repo.clone(), d.clone())) {
+                        Some(b) => layers.push(json!({"layerDigest": d, "layerAvailability": "AVAILABLE", "layerSize": b.len()})),
+                        None => failures.push(json!({"layerDigest": d, "failureCode": "MissingLayerDigest", "failureReason": "Could not find layer"})),
+                    }
+                }
+                ok(json!({"layers": layers, "failures": failures}))
+            }
+            "GetDownloadUrlForLayer" => {
+                let d = j["layerDigest"].as_str().unwrap();
+                ok(
+                    json!({"downloadUrl": format!("{DOWNLOADS}{}?blob={d}", repo.replace('/', "%2F")), "layerDigest": d}),
+                )
+            }
+            "InitiateLayerUpload" => {
+                let id = format!("upload-{}", s.uploads.len());
+                s.uploads.insert(id.clone(), (repo, String::new()));
+                ok(json!({"uploadId": id, "partSize": part_size}))
+            }
+            "UploadLayerPart" => {
+                let id = j["uploadId"].as_str().unwrap();
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(j["layerPartBlob"].as_str().unwrap())
+                    .unwrap();
+                let up = s.uploads.get_mut(id).unwrap();
+                assert_eq!(j["partFirstByte"].as_u64().unwrap() as usize, up.1.len());
+                assert_eq!(
+                    j["partLastByte"].as_u64().unwrap() as usize,
+                    up.1.len() + bytes.len() - 1
+                );
+                up.1.push_str(std::str::from_utf8(&bytes).unwrap());
+                ok(json!({"uploadId": id, "lastByteReceived": up.1.len() - 1}))
+            }
+            "CompleteLayerUpload" => {
+                let id = j["uploadId"].as_str().unwrap();
+                let d = j["layerDigests"][0].as_str().unwrap().to_string();
+                let (repo, bytes) = s.uploads.remove(id).unwrap();
+                if digest_of(bytes.as_bytes()) != d {
+                    return (400, json_error("InvalidLayerException", "digest mismatch"));
+                }
+                s.blobs.insert((repo, d.clone()), bytes);
+                ok(json!({"layerDigest": d, "uploadId": id}))
+            }
+            "PutImage" => {
+                let m = j["imageManifest"].as_str().unwrap().to_string();
+                let d = j["imageDigest"].as_str().unwrap().to_string();
+                if digest_of(m.as_bytes()) != d {
+                    return (400, json_error("ImageDigestDoesNotMatchException", "no"));
+                }
+                let doc: serde_json::Value = serde_json::from_str(&m).unwrap();
+                let named =
+                    std::iter::once(&doc["config"]).chain(doc["layers"].as_array().unwrap());
+                for b in named {
+                    let key = (repo.clone(), b["digest"].as_str().unwrap().to_string());
+                    if !s.blobs.contains_key(&key) {
+                        return (400, json_error("LayersNotFoundException", "layer missing"));
+                    }
+                }
+                let tag = j["imageTag"].as_str().unwrap().to_string();
+                if let Some((had, _)) = s.tags.get(&(repo.clone(), tag.clone())) {
+                    let code = match *had == d {
+                        true => "ImageAlreadyExistsException",
+                        false => "ImageTagAlreadyExistsException",
+                    };
+                    return (400, json_error(code, "tagged already"));
+                }
+                s.tags.insert((repo, tag), (d.clone(), m));
+                ok(json!({"image": {"imageId": {"imageDigest": d}}}))
+            }
+            other => (400, json_error("UnknownOperationException", other)),
+        }
+    })
+}
+
+/// An image of `layers` (ASCII bytes) in `repo` as `tag`, with a config blob; its manifest.
+fn pushed(s: &mut Registry, repo: &str, tag: &str, layers: &[&str]) -> Manifest {
+    let config = r#"{"architecture":"amd64","os":"linux"}"#;
+    let descriptor = |b: &str| json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest_of(b.as_bytes()), "size": b.len()});
+    let text = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest_of(config.as_bytes()), "size": config.len()},
+        "layers": layers.iter().map(|l| descriptor(l)).collect::<Vec<_>>(),
+    })
+    .to_string();
+    for b in std::iter::once(&config).chain(layers) {
+        s.blobs
+            .insert((repo.into(), digest_of(b.as_bytes())), b.to_string());
+    }
+    let digest = digest_of(text.as_bytes());
+    s.tags
+        .insert((repo.into(), tag.into()), (digest.clone(), text.clone()));
+    Manifest {
+        digest,
+        media_type: MANIFEST_TYPES[0].into(),
+        text,
+    }
+}
+
+const STAGING: &str = "qfleet/staging";
+const PROD: &str = "qfleet/prod";
+const TAG: &str = "src-0123456789abcdef01234567";
+
+#[tokio::test]
+async fn mocked_an_image_is_copied_by_digest_writing_only_the_blobs_the_target_lacks() {
+    let state = std::sync::Arc::new(std::sync::Mutex::new(Registry::default()));
+    // A base layer both repositories hold, and an application layer of 11 MiB: three parts
+    // of the 5 MiB ECR asks for.
+    let base = "b".repeat(3000);
+    let app: String = (0..11 * 1024 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let m = {
+        let mut s = state.lock().unwrap();
+        s.blobs
+            .insert((PROD.into(), digest_of(base.as_bytes())), base.clone());
+        pushed(&mut s, STAGING, TAG, &[&base, &app])
+    };
+    let fake = registry(state.clone(), 5 * 1024 * 1024);
+    let api = ecr(&fake);
+    let read = manifest(&api, STAGING, TAG).await.unwrap().unwrap();
+    assert_eq!(read, m);
+    let lines = std::sync::Mutex::new(Vec::<String>::new());
+    let progress = |l: String| lines.lock().unwrap().push(l);
+    let copied = copy_image(&api, (STAGING, PROD), TAG, &read, &progress)
+        .await
+        .unwrap();
+    assert_eq!(
+        copied,
+        Copied {
+            blobs: 3,
+            copied: 2,
+            bytes: (app.len() + 37) as u64
+        }
+    );
+    // The same manifest bytes under the same tag: the same digest, in both repositories.
+    {
+        let s = state.lock().unwrap();
+        assert_eq!(
+            s.tags[&(PROD.into(), TAG.into())],
+            (m.digest.clone(), m.text.clone())
+        );
+        assert_eq!(s.blobs[&(PROD.into(), digest_of(app.as_bytes()))], app);
+    }
+    let seen = fake.requests();
+    let gets: Vec<&Seen> = seen
+        .iter()
+        .filter(|r| r.uri.starts_with(DOWNLOADS))
+        .collect();
+    // The config in one range, the layer in three of at most 5 MiB; the shared base never read.
+    assert_eq!(gets.len(), 4, "{gets:?}");
+    let mib5 = 5 * 1024 * 1024;
+    assert_eq!(
+        gets[3].headers["range"],
+        format!("bytes={}-{}", 2 * mib5, app.len() - 1)
+    );
+    assert!(
+        gets.iter()
+            .all(|g| !g.headers.contains_key("authorization")),
+        "presigned: unsigned"
+    );
+    let asked: Vec<String> = seen
+        .iter()
+        .filter(|r| r.target() == Some("GetDownloadUrlForLayer"))
+        .map(|r| r.json()["layerDigest"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!asked.contains(&digest_of(base.as_bytes())), "{asked:?}");
+    assert_eq!(
+        lines.lock().unwrap().last().unwrap(),
+        &format!(
+            "{}: {} of {} bytes",
+            &digest_of(app.as_bytes())[..19],
+            app.len(),
+            app.len()
+        )
+    );
+    // Again: nothing to write, and the image there already is a copy done.
+    let again = copy_image(&api, (STAGING, PROD), TAG, &read, &progress)
+        .await
+        .unwrap();
+    assert_eq!((again.blobs, again.copied), (3, 0));
+}
+
+#[tokio::test]
+async fn mocked_a_tag_the_target_holds_as_another_image_is_an_error_and_nothing_moves() {
+    let state = std::sync::Arc::new(std::sync::Mutex::new(Registry::default()));
+    let (theirs, ours) = {
+        let mut s = state.lock().unwrap();
+        (
+            pushed(&mut s, STAGING, TAG, &["staging's layer"]),
+            pushed(&mut s, PROD, TAG, &["prod's own layer"]),
+        )
+    };
+    let fake = registry(state.clone(), 0);
+    let e = copy_image(&ecr(&fake), (STAGING, PROD), TAG, &theirs, &|_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ImageTagAlreadyExistsException"), "{e}");
+    assert_eq!(
+        state.lock().unwrap().tags[&(PROD.into(), TAG.into())].0,
+        ours.digest
+    );
+}
+
+#[tokio::test]
+async fn mocked_a_manifest_is_read_only_as_stored_and_a_missing_one_is_absent() {
+    let state = std::sync::Arc::new(std::sync::Mutex::new(Registry::default()));
+    pushed(&mut state.lock().unwrap(), STAGING, TAG, &["x"]);
+    let fake = registry(state, 0);
+    let api = ecr(&fake);
+    assert_eq!(manifest(&api, STAGING, "src-other").await.unwrap(), None);
+    assert_eq!(manifest(&api, "qfleet/none", TAG).await.unwrap(), None);
+    // Never schema 1, which ECR would convert the stored manifest to.
+    let asked = fake.requests()[0].json();
+    assert_eq!(asked["acceptedMediaTypes"], json!(MANIFEST_TYPES));
+    assert_target(&fake.requests()[0], "BatchGetImage");
+    assert_eq!(
+        manifest(&ecr(&failing("RepositoryNotFoundException")), STAGING, TAG)
+            .await
+            .unwrap(),
+        None
+    );
+    // An answer whose bytes are not its digest, or an image index, is refused.
+    let lying = Fake::by_target(&[(
+        "BatchGetImage",
+        json!({"images": [{"imageId": {"imageDigest": format!("sha256:{}", "0".repeat(64))},
+                "imageManifest": "{\"schemaVersion\":2}",
+                "imageManifestMediaType": MANIFEST_TYPES[0]}]}),
+    )]);
+    let e = manifest(&ecr(&lying), STAGING, TAG).await.unwrap_err();
+    assert_eq!(e.kind, Kind::Malformed, "{e}");
+    let index = "{\"schemaVersion\":2,\"manifests\":[]}";
+    let listed = Fake::by_target(&[(
+        "BatchGetImage",
+        json!({"images": [{"imageId": {"imageDigest": digest_of(index.as_bytes())},
+                "imageManifest": index,
+                "imageManifestMediaType": "application/vnd.oci.image.index.v1+json"}]}),
+    )]);
+    let e = manifest(&ecr(&listed), STAGING, TAG).await.unwrap_err();
+    assert!(e.to_string().contains("image.index"), "{e}");
+}
+
+#[test]
+fn a_blob_is_read_in_parts_that_cover_it_exactly_once() {
+    assert_eq!(ranges(1, 10), [(0, 0)]);
+    assert_eq!(ranges(10, 10), [(0, 9)]);
+    assert_eq!(ranges(25, 10), [(0, 9), (10, 19), (20, 24)]);
+    assert!(ranges(0, 10).is_empty());
+    for size in [
+        1u64,
+        5,
+        PART_BYTES - 1,
+        PART_BYTES,
+        PART_BYTES + 1,
+        3 * PART_BYTES + 7,
+    ] {
+        let r = ranges(size, PART_BYTES);
+        assert_eq!(r.first().unwrap().0, 0);
+        assert_eq!(r.last().unwrap().1, size - 1);
+        for w in r.windows(2) {
+            assert_eq!(w[1].0, w[0].1 + 1);
+        }
+        assert!(r.iter().all(|(a, b)| b - a < PART_BYTES));
+    }
+}
