@@ -40,6 +40,125 @@ pub(super) struct Ready {
     existed: bool,
     /// The engine and the local name, when this deploy built it.
     built: Option<(Engine, String)>,
+    /// The image to copy from another environment's repository (`promote_from`).
+    promoted: Option<Promotion>,
+}
+
+/// An image another environment's repository holds, to copy into this one's by digest.
+struct Promotion {
+    /// The environment it comes from, and its repository (`qfleet/FROM`).
+    from: String,
+    repository: String,
+    manifest: registry::Manifest,
+}
+
+/// Where a stage that promotes stands.
+enum Promoted {
+    /// This environment's repository holds the tag as that image already.
+    Here(registry::Manifest),
+    /// It lacks it: the deploy copies it.
+    Copy(Promotion),
+}
+
+/// What `promote_from` finds for a stage whose image is `repository:tag`, before anything
+/// changes: the other environment's repository (`qfleet/FROM`, in this account and Region,
+/// with qfleet's mark for FROM) must hold the tag; this environment's either lacks it or holds
+/// the same image (the same digest). Anything else is refused: the image the other
+/// environment tested is the only one a promoting stage runs.
+async fn promotion(
+    cx: &Ctx<'_>,
+    (stage, from): (&Environment, &str),
+    (repository, tag): (&str, &str),
+    exists: bool,
+) -> Result<Promoted> {
+    let ecr = &cx.clients.ecr;
+    let source = format!("qfleet/{from}");
+    let unready = |why: String| -> Error {
+        Refusal::PromotionUnready {
+            env: cx.env.name.clone(),
+            stage: stage.name.clone(),
+            from: from.to_string(),
+            why,
+        }
+        .into()
+    };
+    let Some(r) = registry::repository(ecr, &source).await? else {
+        return Err(unready(format!(
+            "this account and Region have no repository {source}"
+        )));
+    };
+    let marks = registry::tags(ecr, &r.repository_arn).await?;
+    let mark = marks
+        .get(crate::config::ENVIRONMENT_TAG)
+        .map(String::as_str);
+    if mark != Some(from) {
+        return Err(unready(format!(
+            "the repository {source} is not qfleet's for {from}: it lacks the tag {}={from} ({})",
+            crate::config::ENVIRONMENT_TAG,
+            match mark {
+                Some(v) => format!("it has {v}"),
+                None => "it has none".into(),
+            }
+        )));
+    }
+    let Some(theirs) = registry::manifest(ecr, &source, tag).await? else {
+        return Err(unready(format!(
+            "{source} holds no image {tag}: {from} was not deployed with these build inputs"
+        )));
+    };
+    let ours = match exists {
+        true => registry::manifest(ecr, repository, tag).await?,
+        false => None,
+    };
+    match ours {
+        Some(m) if m.digest == theirs.digest => Ok(Promoted::Here(m)),
+        Some(m) => Err(Refusal::PromotedTagTaken {
+            env: cx.env.name.clone(),
+            from: from.to_string(),
+            image: format!("{repository}:{tag} ({})", m.digest),
+            theirs: theirs.digest,
+        }
+        .into()),
+        None => Ok(Promoted::Copy(Promotion {
+            from: from.to_string(),
+            repository: source,
+            manifest: theirs,
+        })),
+    }
+}
+
+/// Whether the environment `from` runs the image `tag` now, as its fleet stack for the stage
+/// names it; a read that fails is said as unchecked.
+async fn runs_there(cx: &Ctx<'_>, stage: &Environment, from: &str, tag: &str) -> String {
+    let stack = stage.fleet_stack_name_in(from);
+    let source = format!("qfleet/{from}");
+    match stacks::template(&cx.clients.cfn, &stack).await {
+        Ok(Some(t)) => {
+            let running = running_tags(&t, &source);
+            if running.iter().any(|r| r == tag) {
+                format!("{}: {from} runs this image now ({stack})", stage.name)
+            } else if running.is_empty() {
+                format!(
+                    "{}: {from}'s fleet ({stack}) runs no image of {source}: this one has not run there",
+                    stage.name
+                )
+            } else {
+                format!(
+                    "{}: {from}'s fleet ({stack}) runs {}, not this image",
+                    stage.name,
+                    running.join(", ")
+                )
+            }
+        }
+        Ok(None) => format!(
+            "{}: {from} has no fleet stack {stack}: this image runs in no environment yet",
+            stage.name
+        ),
+        Err(e) => format!(
+            "{}: unchecked whether {from} runs this image: {e}",
+            stage.name
+        ),
+    }
 }
 
 /// The build of each stage that builds its image, with the stage's name.
@@ -83,6 +202,23 @@ pub(super) async fn plan_notes(cx: &Ctx<'_>) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     for (stage, b) in builds(cx.env) {
         let repository = crate::config::image_repository(stage);
+        if let Some(from) = crate::config::promote_from(stage) {
+            let exists = exists_and_ours(cx, &repository).await?;
+            notes.push(
+                match promotion(cx, (stage, from), (&repository, &b.tag), exists).await? {
+                    Promoted::Here(m) => format!(
+                        "{}: runs {from}'s image {repository}:{} ({}), copied by digest before: deploy builds nothing",
+                        stage.name, b.tag, m.digest
+                    ),
+                    Promoted::Copy(p) => format!(
+                        "{}: deploy copies {from}'s image {}:{} ({}) into {repository} by digest: nothing is built",
+                        stage.name, p.repository, b.tag, p.manifest.digest
+                    ),
+                },
+            );
+            notes.push(runs_there(cx, stage, from, &b.tag).await);
+            continue;
+        }
         let there = exists_and_ours(cx, &repository).await?
             && there(cx.clients, &repository, &b.tag).await?;
         notes.push(match there {
@@ -120,6 +256,28 @@ pub(super) async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
             true => true,
             false => exists_and_ours(cx, &repository).await?,
         };
+        if let Some(from) = crate::config::promote_from(stage) {
+            let promoted = match promotion(cx, (stage, from), (&repository, &b.tag), exists).await?
+            {
+                Promoted::Here(m) => {
+                    cx.reporter.line(format!(
+                        "{}: the image {repository}:{} ({}) is {from}'s, in the repository already",
+                        stage.name, b.tag, m.digest
+                    ));
+                    None
+                }
+                Promoted::Copy(p) => Some(p),
+            };
+            ready.push(Ready {
+                stage: stage.name.clone(),
+                repository,
+                tag: b.tag.clone(),
+                existed: exists,
+                built: None,
+                promoted,
+            });
+            continue;
+        }
         let built = if exists && there(cx.clients, &repository, &b.tag).await? {
             cx.reporter.line(format!(
                 "{}: the image {repository}:{} is in the repository already",
@@ -152,6 +310,7 @@ pub(super) async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
             tag: b.tag.clone(),
             existed: exists,
             built,
+            promoted: None,
         });
     }
     Ok(ready)
@@ -253,6 +412,11 @@ pub(super) async fn push(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
                 .line(scan_note(cx.clients, &r.stage, &r.repository).await);
         }
     }
+    for r in ready {
+        if let Some(p) = &r.promoted {
+            copy(cx, r, p).await?;
+        }
+    }
     let kept = kept_tags(cx.clients, cx.env).await?;
     registry::put_lifecycle_policy(&cx.clients.ecr, &first.repository, &policy(&kept)).await?;
     if cx
@@ -265,6 +429,37 @@ pub(super) async fn push(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
         let text = lambda_pull_policy(cx.env, &cx.clients.region, &account);
         registry::set_repository_policy(&cx.clients.ecr, &first.repository, &text).await?;
     }
+    Ok(())
+}
+
+/// Copies a promoted image into the environment's repository, its progress on the stage's
+/// spinner.
+async fn copy(cx: &Ctx<'_>, r: &Ready, p: &Promotion) -> Result<()> {
+    let m = &p.manifest;
+    cx.reporter.line(format!(
+        "{}: copying {}'s image {}:{} ({}) into {} by digest",
+        r.stage, p.from, p.repository, r.tag, m.digest, r.repository
+    ));
+    let spinner = cx.reporter.spinner(&r.stage);
+    spinner.set(format!("copying the image {}:{}", p.repository, r.tag));
+    let progress = |line: String| spinner.set(format!("copying the image: {line}"));
+    let copied = registry::copy_image(
+        &cx.clients.ecr,
+        (&p.repository, &r.repository),
+        &r.tag,
+        m,
+        &progress,
+    )
+    .await;
+    drop(spinner);
+    let copied = copied.map_err(|e| {
+        // The data stack may have changed already: an AWS failure.
+        Error::aws(format!("{}: copying {}'s image: {e}", r.stage, p.from))
+    })?;
+    cx.reporter.line(format!(
+        "{}: copied the image {}:{} ({}): {} of its {} blobs written, {} bytes",
+        r.stage, r.repository, r.tag, m.digest, copied.copied, copied.blobs, copied.bytes
+    ));
     Ok(())
 }
 

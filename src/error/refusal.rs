@@ -49,6 +49,29 @@ pub enum Refusal {
         repository: String,
         lacks: Vec<String>,
     },
+    /// `….image.build.promote_from`: the other environment's repository does not hold the
+    /// image of this build's inputs, so there is no tested image to run.
+    #[error(
+        "{env}: {stage} runs {from}'s image (workers.image.build.promote_from), but {why}; nothing was changed. Deploy {from} with the same build inputs first (qfleet deploy {from}), then {env} again"
+    )]
+    PromotionUnready {
+        env: String,
+        stage: String,
+        from: String,
+        why: String,
+    },
+    /// `….image.build.promote_from`: this environment's repository holds the tag as an image
+    /// of its own, and tags never move in qfleet's repositories.
+    #[error(
+        "{env}: {image} is an image of {env}'s own, not {from}'s ({theirs}); nothing was changed. A tag never moves in qfleet's repositories: change a build input (a build argument, say), deploy {from}, then {env}"
+    )]
+    PromotedTagTaken {
+        env: String,
+        from: String,
+        /// `REPOSITORY:TAG (DIGEST)`: this environment's image.
+        image: String,
+        theirs: String,
+    },
     // Whose the resources are, and which account.
     /// A stack with the environment's name but without qfleet's marks for it (`lacks`).
     #[error(

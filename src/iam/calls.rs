@@ -376,6 +376,39 @@ pub(super) const IMAGE_CALLS: &[Call] = &[
     ),
 ];
 
+/// The calls of an image promoted from another environment (`….image.build.promote_from`,
+/// `src/deploy/image.rs`, [`crate::aws::registry::copy_image`]), with the action of each
+/// (Service Authorization Reference, Amazon ECR): the manifest and layers read from that
+/// environment's repository, the missing layers and the manifest written into this one's.
+/// Those writes are the engine's push actions ([`PUSH_ACTIONS`]), granted on this
+/// environment's repository; the reads are [`PROMOTE_SOURCE`], granted on the other's.
+pub(super) const PROMOTE_CALLS: &[Call] = &[
+    call("ecr", "BatchGetImage", &["ecr:BatchGetImage"]),
+    call(
+        "ecr",
+        "BatchCheckLayerAvailability",
+        &["ecr:BatchCheckLayerAvailability"],
+    ),
+    call(
+        "ecr",
+        "GetDownloadUrlForLayer",
+        &["ecr:GetDownloadUrlForLayer"],
+    ),
+    call("ecr", "InitiateLayerUpload", &["ecr:InitiateLayerUpload"]),
+    call("ecr", "UploadLayerPart", &["ecr:UploadLayerPart"]),
+    call("ecr", "CompleteLayerUpload", &["ecr:CompleteLayerUpload"]),
+    call("ecr", "PutImage", &["ecr:PutImage"]),
+];
+
+/// What a promotion reads of the other environment's repository (`qfleet/FROM`): that it is
+/// there with qfleet's mark for FROM, the image's manifest and its layers.
+pub(super) const PROMOTE_SOURCE: &[&str] = &[
+    "ecr:DescribeRepositories",
+    "ecr:ListTagsForResource",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+];
+
 /// The S3 calls of one run at a time (`src/lock.rs`, [`crate::aws::locks`]) on qfleet's lock
 /// bucket of the account and Region, beside HeadBucket, GetBucketTagging and PutObject of
 /// [`CALLS`]: its creation (once per account and Region), then each environment's lock object,
@@ -452,6 +485,7 @@ pub fn find(service: &str, operation: &str) -> Option<&'static Call> {
         .iter()
         .chain(STACK_SETS_CALLS)
         .chain(IMAGE_CALLS)
+        .chain(PROMOTE_CALLS)
         .chain(LOCK_CALLS)
         .chain(CHAT_CALLS)
         .find(|c| c.service == service && c.operation == operation)

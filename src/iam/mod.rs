@@ -347,6 +347,20 @@ fn grant_images(g: &mut EnvironmentGrants, env: &Environment, place: &Place) {
         for action in calls::PUSH_ACTIONS {
             g.reader.add(action, own());
         }
+        // An image promoted from another environment: its repository read, and which image its
+        // fleet stack for the stage runs (GetTemplate).
+        for stage in env.stages() {
+            let Some(from) = crate::config::promote_from(stage) else {
+                continue;
+            };
+            for action in calls::PROMOTE_SOURCE {
+                g.reader.add(action, Scope::on([place.repository_of(from)]));
+            }
+            g.reader.add(
+                "cloudformation:GetTemplate",
+                Scope::on([place.stack_arn_of(&stage.fleet_stack_name_in(from))]),
+            );
+        }
         // A repository encrypted with the file's key: ECR makes a grant on the key when it
         // creates the repository and retires it when it deletes it ("Encryption at rest",
         // Amazon ECR User Guide: kms:DescribeKey, kms:CreateGrant, kms:RetireGrant).

@@ -243,6 +243,27 @@ impl<'a> Place<'a> {
         )
     }
 
+    /// The image repository of the environment named `env` (`qfleet/ENV`), in this place.
+    pub(super) fn repository_of(&self, env: &str) -> String {
+        format!(
+            "arn:{}:ecr:{}:{}:repository/qfleet/{env}",
+            self.p(),
+            self.region(),
+            self.account
+        )
+    }
+
+    /// The ARN pattern of the stack named `stack`, in this place (another environment's
+    /// stack: never a StackSets instance's name).
+    pub(super) fn stack_arn_of(&self, stack: &str) -> String {
+        format!(
+            "arn:{}:cloudformation:{}:{}:stack/{stack}/*",
+            self.p(),
+            self.region(),
+            self.account
+        )
+    }
+
     pub(super) fn image_repository(&self) -> Option<String> {
         let w = &self.env.spec.workers;
         if w.kind != crate::config::WorkerKind::Lambda {

@@ -1436,3 +1436,81 @@ fn alerts_add_only_the_chat_channels_scoped_to_the_environments_names() {
         "{topics:?}"
     );
 }
+
+/// An image promoted from another environment (`promote_from: staging`): the deploy reads
+/// staging's repository (its tags, the image's manifest and layers) and staging's fleet
+/// template for the stage, and writes only its own repository. Nothing else of staging, and
+/// nothing of it at all without `promote_from`.
+#[test]
+fn a_promoted_image_reads_exactly_the_other_environments_repository_and_fleet_template() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let load = |extra: &str| {
+        let p = dir.path().join("prod.yaml");
+        std::fs::write(
+            &p,
+            format!("environment: prod\nregion: eu-west-1\nlab: true\nworkers:\n  kind: fargate\n  image:\n    build:\n      engine: podman\n{extra}"),
+        )
+        .unwrap();
+        config::load(&p).unwrap().into_only()
+    };
+    let promoting = load("      promote_from: staging\n");
+    let docs = for_environments(&[promoting], ACCOUNT)
+        .unwrap()
+        .caller
+        .documents();
+    let staging = format!("arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/qfleet/staging");
+    let own = format!("arn:aws:ecr:eu-west-1:{ACCOUNT}:repository/qfleet/prod");
+    let on = |action: &str| -> Vec<String> {
+        granting(&docs, action)
+            .into_iter()
+            .flat_map(resources)
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(on("ecr:GetDownloadUrlForLayer"), vec![staging.clone()]);
+    for action in [
+        "ecr:DescribeRepositories",
+        "ecr:ListTagsForResource",
+        "ecr:BatchGetImage",
+    ] {
+        let mut got = on(action);
+        got.sort();
+        assert_eq!(got, vec![own.clone(), staging.clone()], "{action}");
+    }
+    for action in [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:InitiateLayerUpload",
+        "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload",
+        "ecr:PutImage",
+    ] {
+        assert_eq!(on(action), vec![own.clone()], "{action}: written only here");
+    }
+    let template =
+        format!("arn:aws:cloudformation:eu-west-1:{ACCOUNT}:stack/qfleet-staging-fleet/*");
+    assert!(on("cloudformation:GetTemplate").contains(&template));
+    let mut of_staging: Vec<String> = all_actions(&docs)
+        .into_iter()
+        .filter(|a| on(a).iter().any(|r| r.contains("staging")))
+        .collect();
+    of_staging.sort();
+    assert_eq!(
+        of_staging,
+        [
+            "cloudformation:GetTemplate",
+            "ecr:BatchGetImage",
+            "ecr:DescribeRepositories",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:ListTagsForResource",
+        ],
+        "staging is granted only the promotion's reads"
+    );
+    // Without promote_from, nothing of staging.
+    let docs = for_environments(&[load("")], ACCOUNT)
+        .unwrap()
+        .caller
+        .documents();
+    let everything: String = docs.iter().map(|d| d.to_string()).collect();
+    assert!(!everything.contains("staging"), "{everything}");
+}

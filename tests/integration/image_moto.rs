@@ -337,3 +337,179 @@ fn a_docker_client_without_its_daemon_is_not_an_engine() {
     assert_eq!(verbs(&log), ["build", "tag", "push"]);
     moto_detach_role_policies(&[&e]);
 }
+
+/// The registry stand-in (tests/support/registry.py: moto's ECR has no layer calls) on a free
+/// port, stopped when dropped.
+struct Registry {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Registry {
+    fn start(dir: &Path) -> Registry {
+        let port_file = dir.join("registry.port");
+        let child = std::process::Command::new(root().join(".venv/bin/python"))
+            .arg(root().join("tests/support/registry.py"))
+            .arg(&port_file)
+            .spawn()
+            .unwrap();
+        // Dropped (and so stopped) if it never says its port.
+        let mut registry = Registry {
+            child,
+            endpoint: String::new(),
+        };
+        for _ in 0..200 {
+            if let Ok(port) = std::fs::read_to_string(&port_file) {
+                registry.endpoint = format!("http://127.0.0.1:{port}");
+                return registry;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the registry stand-in did not start");
+    }
+
+    /// A boto3 script against the stand-in (`ecr`) and moto (`ecs`); prints JSON.
+    fn read(&self, script: &str, args: &[&str]) -> serde_json::Value {
+        let o = std::process::Command::new(root().join(".venv/bin/python"))
+            .arg("-c")
+            .arg(format!(
+                "import boto3,sys,json\nkw=dict(region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing')\necr=boto3.client('ecr', endpoint_url=sys.argv[1], **kw)\necs=boto3.client('ecs', endpoint_url=sys.argv[2], **kw)\n{script}"
+            ))
+            .arg(&self.endpoint)
+            .arg(moto_endpoint())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 86, item 7: one image for every environment. An environment whose build says
+/// `promote_from: STAGING` runs the image STAGING's deploy built, copied by digest (the same
+/// manifest bytes and blobs) into its own repository; it never builds. Its plan says which
+/// image it will run and whether STAGING runs it; before STAGING holds it, plan and deploy
+/// refuse and print the command that makes it, which runs as printed.
+#[test]
+fn an_image_is_promoted_by_digest_to_another_environment_and_never_built_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let stacks = dir.path().join("stacks");
+    let (staging, prod) = (unique("bpst"), unique("bppr"));
+    stack_file(&stacks, &staging);
+    let pfile = stack_file(&stacks, &prod);
+    let text = std::fs::read_to_string(&pfile).unwrap().replace(
+        "      engine: podman\n",
+        &format!("      engine: podman\n      promote_from: {staging}\n"),
+    );
+    std::fs::write(&pfile, text).unwrap();
+    let registry = Registry::start(dir.path());
+    let log = dir.path().join("engine.log");
+    let qfleet = |args: &[&str]| {
+        let mut c = qfleet_building(&log);
+        c.current_dir(dir.path())
+            .env("AWS_ENDPOINT_URL_ECR", &registry.endpoint)
+            .env("QFLEET_TEST_REGISTRY", "1")
+            .args(args);
+        run(&mut c)
+    };
+
+    // Before staging has the image: refused (exit 4), nothing built, the way on printed.
+    let o = qfleet(&["plan", &prod]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let said = stderr(&o);
+    assert!(
+        said.contains(&format!(
+            "this account and Region have no repository qfleet/{staging}"
+        )),
+        "{said}"
+    );
+    let printed = format!("(qfleet deploy {staging})");
+    assert!(said.contains(&printed), "{said}");
+    let o = qfleet(&["deploy", &prod, "--yes"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(verbs(&log).is_empty(), "{:?}", verbs(&log));
+    // The printed command (with --yes: no one answers its question here).
+    let o = qfleet(&["deploy", &staging, "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(verbs(&log), ["build", "tag", "push"], "{}", stderr(&o));
+
+    // The plan names staging's image by its digest, says it copies it and that staging runs it.
+    let o = qfleet(&["plan", &prod]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let said = stderr(&o);
+    let staged = registry.read(
+        "ids=ecr.list_images(repositoryName=sys.argv[3])['imageIds']\nprint(json.dumps(ids))",
+        &[&format!("qfleet/{staging}")],
+    );
+    let tag = staged[0]["imageTag"].as_str().unwrap().to_string();
+    let digest = staged[0]["imageDigest"].as_str().unwrap().to_string();
+    assert!(
+        said.contains(&format!(
+            "deploy copies {staging}'s image qfleet/{staging}:{tag} ({digest}) into qfleet/{prod} by digest: nothing is built"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("{staging} runs this image now")),
+        "{said}"
+    );
+
+    // The deploy copies it: the same digest, its blobs, and the task definition runs it from
+    // prod's own repository. Nothing was built.
+    let o = qfleet(&["deploy", &prod, "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("2 of its 2 blobs written"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(verbs(&log).len(), 3, "{:?}", verbs(&log));
+    let found = registry.read(
+        "m=ecr.batch_get_image(repositoryName=sys.argv[3], imageIds=[{'imageTag': sys.argv[4]}], acceptedMediaTypes=['application/vnd.oci.image.manifest.v1+json'])['images'][0]\n\
+         doc=json.loads(m['imageManifest'])\n\
+         have=ecr.batch_check_layer_availability(repositoryName=sys.argv[3], layerDigests=[doc['config']['digest']]+[l['digest'] for l in doc['layers']])\n\
+         arns=ecs.list_task_definitions(familyPrefix='qfleet-'+sys.argv[5]+'-worker')['taskDefinitionArns']\n\
+         image=ecs.describe_task_definition(taskDefinition=arns[-1])['taskDefinition']['containerDefinitions'][0]['image']\n\
+         print(json.dumps(dict(digest=m['imageId']['imageDigest'], missing=len(have['failures']), image=image)))",
+        &[&format!("qfleet/{prod}"), &tag, &prod],
+    );
+    assert_eq!(found["digest"], digest.as_str(), "{found}");
+    assert_eq!(found["missing"], 0, "{found}");
+    assert_eq!(
+        found["image"],
+        format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/qfleet/{prod}:{tag}")
+    );
+
+    // Again: it is there, nothing is copied.
+    let o = qfleet(&["deploy", &prod, "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("is {staging}'s, in the repository already")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("copying"), "{}", stderr(&o));
+
+    // A changed input is an image staging has not built: refused until staging deploys it.
+    std::fs::write(stacks.join("src/app.txt"), "version 2\n").unwrap();
+    let o = qfleet(&["plan", &prod]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("qfleet/{staging} holds no image src-")),
+        "{}",
+        stderr(&o)
+    );
+
+    moto_detach_role_policies(&[&staging, &prod]);
+    for e in [&prod, &staging] {
+        let o = qfleet(&["teardown", e, "--yes", "--delete-images"]);
+        assert_eq!(o.status.code(), Some(0), "{e}: {}", stderr(&o));
+    }
+}

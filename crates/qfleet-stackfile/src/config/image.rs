@@ -53,6 +53,11 @@ pub fn of(env: &Environment) -> Option<Image> {
     }
 }
 
+/// The environment whose image this one runs (`….image.build.promote_from`), if any.
+pub fn promote_from(env: &Environment) -> Option<&str> {
+    setting(env)?.1.build()?.promote_from.as_deref()
+}
+
 /// The engine the stack file names for the build (`….image.build.engine`), if any.
 pub fn engine(env: &Environment) -> Option<crate::package::engine::Engine> {
     use crate::package::engine::Engine;
@@ -121,6 +126,22 @@ pub(super) fn read_build(
             .collect(),
         platform: platform.as_str(),
     };
+    if let Some(from) = &b.promote_from {
+        let field = format!("{field}.build.promote_from");
+        if !super::checks::valid_name(from) {
+            let mut e = env
+                .source
+                .error(&field, format!("`{from}` is not an environment's name"));
+            e.allowed = Some(super::checks::NAME_RULE.into());
+            return Err(Box::new(e));
+        }
+        if from == env.resource_name() || from == &env.name {
+            return Err(Box::new(env.source.error(
+                &field,
+                format!("names this environment, {from}: name the environment whose image {} runs (the one that tested it)", env.name),
+            )));
+        }
+    }
     if !contexts {
         return Ok(Some(ImageBuild::unread(inputs)));
     }

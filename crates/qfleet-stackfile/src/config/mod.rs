@@ -45,7 +45,7 @@ pub use complete::candidates as completion_candidates;
 pub use declared::{Declared, FileMakes, declared};
 pub use grants::describe as describe_grants;
 pub use image::{
-    Image, engine as build_engine, of as workers_image, parse as parse_image,
+    Image, engine as build_engine, of as workers_image, parse as parse_image, promote_from,
     repository as image_repository, setting as image_setting,
 };
 pub use permissions::{PSEUDO_PARAMETERS, SecretSource};
@@ -542,6 +542,12 @@ impl Environment {
     /// (`qfleet-ENV--STAGE-fleet` for a later stage).
     pub fn fleet_stack_name(&self) -> String {
         fleet_stack(self.resource_name(), &self.stage_suffix())
+    }
+
+    /// This stage's fleet stack in the environment named `other` (the same pipeline deployed
+    /// there: `promote_from` reads which image it runs).
+    pub fn fleet_stack_name_in(&self, other: &str) -> String {
+        fleet_stack(other, &self.stage_suffix())
     }
 
     /// The part a later stage of a pipeline adds to its resources' names (`--thumbs`).

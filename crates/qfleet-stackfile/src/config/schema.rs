@@ -1324,6 +1324,10 @@ settings! {
         /// Which engine builds it (`--build-engine` on the command line wins).
         pub engine: Option<Engine>
             => "{choices} (default: Docker when its daemon answers, else Podman)",
+        /// The environment whose image of the same inputs this one runs: copied from its
+        /// repository by digest, never built here.
+        pub promote_from: Option<String>
+            => "the name of another environment in the same account and Region: deploy copies its image of the same build inputs from qfleet/NAME by digest instead of building, and refuses when it has none (optional)",
     }
 }
 

@@ -534,7 +534,7 @@ pub(super) fn name_error(env: &Environment) -> Option<InputError> {
 }
 
 /// What [`valid_name`] allows, as the errors say it.
-const NAME_RULE: &str =
+pub(super) const NAME_RULE: &str =
     "lowercase letters, digits and single hyphens, starting with a letter, at most 24 characters";
 
 /// Environment names become part of stack, queue and bucket names.

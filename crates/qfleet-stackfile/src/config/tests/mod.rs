@@ -317,3 +317,27 @@ fn a_scale_in_step_that_would_cross_the_target_is_a_warning() {
             .any(|w| w.starts_with("scaling.scale_in"))
     );
 }
+
+/// `….image.build.promote_from` names another environment, as an environment's name is
+/// written; neither a name qfleet could not have given nor this environment's own.
+#[test]
+fn an_image_is_promoted_only_from_another_environment_named_as_environments_are() {
+    let file = |from: &str| {
+        format!(
+            "region: eu-west-1\nworkers:\n  kind: fargate\n  image:\n    build:\n      promote_from: {from}\n"
+        )
+    };
+    let e = error(&file("Staging"), "workers.image.build.promote_from", 6);
+    assert!(
+        e.message.contains("`Staging` is not an environment's name"),
+        "{e}"
+    );
+    assert!(
+        e.allowed.as_deref().unwrap().contains("lowercase letters"),
+        "{e}"
+    );
+    let e = error(&file("t"), "workers.image.build.promote_from", 6);
+    assert!(e.message.contains("names this environment, t"), "{e}");
+    let lambda = "region: eu-west-1\nworkers:\n  kind: lambda\n  lambda:\n    image:\n      build:\n        promote_from: t\n";
+    error(lambda, "workers.lambda.image.build.promote_from", 7);
+}
