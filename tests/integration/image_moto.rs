@@ -461,6 +461,35 @@ fn an_image_is_promoted_by_digest_to_another_environment_and_never_built_there()
         "{said}"
     );
 
+    // A tag prod's repository holds as an image of its own (built before promote_from):
+    // refused, since tags never move; nothing else is touched.
+    let own = registry.read(
+        "import hashlib\nname, tag = sys.argv[3], sys.argv[4]\n\
+         ecr.create_repository(repositoryName=name, imageTagMutability='IMMUTABLE', tags=[{'Key': 'qfleet:environment', 'Value': sys.argv[5]}])\n\
+         b = b'built in prod'\nd = 'sha256:' + hashlib.sha256(b).hexdigest()\n\
+         up = ecr.initiate_layer_upload(repositoryName=name)['uploadId']\n\
+         ecr.upload_layer_part(repositoryName=name, uploadId=up, partFirstByte=0, partLastByte=len(b) - 1, layerPartBlob=b)\n\
+         ecr.complete_layer_upload(repositoryName=name, uploadId=up, layerDigests=[d])\n\
+         m = json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.manifest.v1+json', 'config': {'mediaType': 'application/vnd.oci.image.config.v1+json', 'size': len(b), 'digest': d}, 'layers': []})\n\
+         print(json.dumps(ecr.put_image(repositoryName=name, imageTag=tag, imageManifest=m)['image']['imageId']['imageDigest']))",
+        &[&format!("qfleet/{prod}"), &tag, &prod],
+    );
+    let o = qfleet(&["deploy", &prod, "--yes"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "qfleet/{prod}:{tag} ({}) is an image of {prod}'s own, not {staging}'s ({digest})",
+            own.as_str().unwrap()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("copying"), "{}", stderr(&o));
+    registry.read(
+        "ecr.delete_repository(repositoryName=sys.argv[3], force=True)\nprint('null')",
+        &[&format!("qfleet/{prod}")],
+    );
+
     // The deploy copies it: the same digest, its blobs, and the task definition runs it from
     // prod's own repository. Nothing was built.
     let o = qfleet(&["deploy", &prod, "--yes"]);

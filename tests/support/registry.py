@@ -10,7 +10,9 @@ documents them:
   (LayersNotFoundException), an `imageDigest` that is not the manifest's
   (ImageDigestDoesNotMatchException), and an immutable tag on another image
   (ImageTagAlreadyExistsException); the same image again is ImageAlreadyExistsException;
-- CompleteLayerUpload refuses bytes whose digest is not the one named (InvalidLayerException);
+- UploadLayerPart takes parts of at most 10 MiB, CompleteLayerUpload refuses a part but the last
+  below 5 MiB (LayerPartTooSmallException) and bytes whose digest is not the one named
+  (InvalidLayerException), as ECR's quotas and API Reference say;
 - GetDownloadUrlForLayer answers a URL this server serves, a `Range` at a time;
 - errors are AWS JSON 1.1 documents (`__type`, `message`) with status 400.
 
@@ -33,6 +35,7 @@ REGION = "eu-west-1"
 LOCK = threading.Lock()
 REPOS = {}  # name -> {arn, tags, mutability, blobs: {digest: bytes}, images: {digest: (type, text)}, tags_of: {tag: digest}, policy}
 UPLOADS = {}  # id -> (repo, bytearray)
+PARTS = {}  # id -> the size of each part taken
 
 
 class Refused(Exception):
@@ -124,12 +127,9 @@ def call(op, body, host):
     if op == "BatchGetImage":
         r = repo(body)
         images, failures = [], []
-        accepted = body.get("acceptedMediaTypes") or ["application/vnd.docker.distribution.manifest.v1+json"]
         for (d, t), i in zip(image_ids(r, body["imageIds"]), body["imageIds"]):
             if d is None:
                 failures.append({"imageId": i, "failureCode": "ImageNotFound", "failureReason": "Requested image not found"})
-            elif r["images"][d][0] not in accepted:
-                failures.append({"imageId": i, "failureCode": "UnsupportedImageType", "failureReason": "not an accepted media type"})
             else:
                 images.append({"registryId": ACCOUNT, "repositoryName": body["repositoryName"],
                                "imageId": {"imageDigest": d, "imageTag": t} if t else {"imageDigest": d},
@@ -173,15 +173,20 @@ def call(op, body, host):
         if name != body["repositoryName"]:
             raise Refused("UploadNotFoundException", "no such upload")
         part = base64.b64decode(body["layerPartBlob"])
+        if len(part) > 10 * 1024 * 1024:
+            raise Refused("InvalidParameterException", "a layer part is at most 10 MiB (Maximum layer part size)")
         if body["partFirstByte"] != len(data) or body["partLastByte"] != len(data) + len(part) - 1:
             raise Refused("InvalidLayerPartException", "the part does not follow the last one")
         data.extend(part)
+        PARTS.setdefault(body["uploadId"], []).append(len(part))
         return {"uploadId": body["uploadId"], "lastByteReceived": len(data) - 1, "repositoryName": name}
     if op == "CompleteLayerUpload":
         name, data = UPLOADS.pop(body["uploadId"], (None, None))
         if name != body["repositoryName"]:
             raise Refused("UploadNotFoundException", "no such upload")
         d = body["layerDigests"][0]
+        if any(size < 5 * 1024 * 1024 for size in PARTS.pop(body["uploadId"], [])[:-1]):
+            raise Refused("LayerPartTooSmallException", "Layer parts must be at least 5 MiB in size")
         if digest_of(bytes(data)) != d:
             raise Refused("InvalidLayerException", "The layer digest calculation does not match the digest specified")
         r = repo(body)

@@ -12,14 +12,14 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::fmt;
 
-/// The error codes with which ECR says there is no such image, or no such repository.
 pub use copy::{
-    Blob, Copied, MANIFEST_TYPES, Manifest, PART_BYTES, blobs, copy_image, digest_of, manifest,
-    ranges,
+    Blob, Copied, MANIFEST_TYPES, MAX_BLOB_BYTES, Manifest, PART_BYTES, blobs, copy_image,
+    digest_of, manifest, ranges,
 };
 
 mod copy;
 
+/// The error codes with which ECR says there is no such image, or no such repository.
 const IMAGE_NOT_FOUND: &str = "ImageNotFoundException";
 const REPOSITORY_NOT_FOUND: &str = "RepositoryNotFoundException";
 

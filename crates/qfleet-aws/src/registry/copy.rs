@@ -9,12 +9,19 @@
 //! - PutImage needs every blob the manifest names in the target repository
 //!   (`LayersNotFoundException`), so BatchCheckLayerAvailability finds the ones it lacks;
 //! - each lacking blob is read from the source with GetDownloadUrlForLayer (a presigned URL,
-//!   read a range at a time) and written with InitiateLayerUpload, UploadLayerPart (at most
-//!   20,971,520 bytes a part, base64) and CompleteLayerUpload, which checks the digest;
+//!   read a range at a time) and written with InitiateLayerUpload, UploadLayerPart and
+//!   CompleteLayerUpload, which checks the digest. ECR's quotas for these calls ("Amazon ECR
+//!   service quotas", <https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html>):
+//!   parts of 5 to 10 MiB (the last may be smaller), at most 4,200 of them, so a layer of at
+//!   most [`MAX_BLOB_BYTES`] (42,000 MiB) can be written this way, below the 52,000 MiB a push
+//!   may make;
 //! - PutImage with the manifest's own bytes, type and digest (`imageDigest`: ECR refuses a
 //!   manifest whose digest differs) tags it in the target.
 //!
 //! Memory: one part ([`PART_BYTES`], 10 MiB) and its base64 at a time, whatever the layer's size.
+//! A blob whose upload fails part-way (a part ECR took but whose answer was lost, then retried,
+//! is answered `InvalidLayerPartException`) is written once more from its start, with a new
+//! upload.
 //! Blob mounting (a registry setting, "Blob mounting in Amazon ECR") is not relied on.
 
 use super::REPOSITORY_NOT_FOUND;
@@ -31,10 +38,12 @@ pub const MANIFEST_TYPES: [&str; 2] = [
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
 
-/// The bytes of a layer read and written at once: at least ECR's 5 MiB for a part that is not
-/// the last, within UploadLayerPart's 20,971,520 even as base64.
+/// The bytes of a layer read and written at once: ECR's largest part (its quota "Maximum layer
+/// part size", 10 MiB), at least its 5 MiB smallest for a part that is not the last.
 pub const PART_BYTES: u64 = 10 * 1024 * 1024;
-const MIN_PART_BYTES: u64 = 5 * 1024 * 1024;
+
+/// The largest blob a copy writes: 4,200 parts (ECR's quota "Layer parts") of [`PART_BYTES`].
+pub const MAX_BLOB_BYTES: u64 = 4_200 * PART_BYTES;
 
 /// The most layer digests BatchCheckLayerAvailability takes at once.
 const CHECK_BATCH: usize = 100;
@@ -169,7 +178,8 @@ pub async fn manifest(ecr: &JsonApi, repository: &str, tag: &str) -> Result<Opti
 }
 
 /// The blobs a manifest names, its config first: each a `sha256:` digest with a size above 0
-/// (the OCI image manifest's descriptors, as Docker's v2 has them).
+/// (the OCI image manifest's descriptors, as Docker's v2 has them) and at most
+/// [`MAX_BLOB_BYTES`].
 pub fn blobs(m: &Manifest) -> std::result::Result<Vec<Blob>, String> {
     #[derive(Deserialize)]
     struct Descriptor {
@@ -192,6 +202,14 @@ pub fn blobs(m: &Manifest) -> std::result::Result<Vec<Blob>, String> {
                 m.digest, d.digest, d.size
             ));
         }
+        if d.size > MAX_BLOB_BYTES {
+            return Err(format!(
+                "its layer {} is {} MiB: ECR's API writes a layer in at most 4,200 parts of 10 MiB, {} MiB",
+                d.digest,
+                d.size.div_ceil(1024 * 1024),
+                MAX_BLOB_BYTES / (1024 * 1024)
+            ));
+        }
         if !out.iter().any(|b| b.digest == d.digest) {
             out.push(Blob {
                 digest: d.digest,
@@ -209,15 +227,6 @@ pub fn ranges(size: u64, part: u64) -> Vec<(u64, u64)> {
     (0..size.div_ceil(part))
         .map(|i| (i * part, ((i + 1) * part).min(size) - 1))
         .collect()
-}
-
-/// The part size to write in: ECR's `partSize` when it is within what a part may be, else
-/// [`PART_BYTES`].
-fn part_size(answered: Option<u64>) -> u64 {
-    match answered {
-        Some(p) if (MIN_PART_BYTES..=PART_BYTES).contains(&p) => p,
-        _ => PART_BYTES,
-    }
 }
 
 /// The blobs of `blobs` that `repository` lacks: BatchCheckLayerAvailability
@@ -298,22 +307,39 @@ async fn download_url(ecr: &JsonApi, repository: &str, blob: &Blob) -> Result<St
 }
 
 /// Writes `blob` of `from` into `to`, a part at a time (see the module's steps). A range whose
-/// read fails is read once more with a new URL (a presigned URL expires).
+/// read fails is read once more with a new URL (a presigned URL expires); an upload that fails
+/// is made once more from the blob's start.
 async fn copy_blob(
     ecr: &JsonApi,
     (from, to): (&str, &str),
     blob: &Blob,
     progress: &(dyn Fn(String) + Send + Sync),
 ) -> Result<()> {
+    let mut url = download_url(ecr, from, blob).await?;
+    match upload_blob(ecr, (from, to), blob, &mut url, progress).await {
+        Ok(()) => Ok(()),
+        Err(first) => {
+            tracing::debug!(target: "qfleet::aws", "writing {} again from its start: {first}", blob.digest);
+            upload_blob(ecr, (from, to), blob, &mut url, progress).await
+        }
+    }
+}
+
+/// One upload of `blob` into `to`: InitiateLayerUpload, its parts, CompleteLayerUpload.
+async fn upload_blob(
+    ecr: &JsonApi,
+    (from, to): (&str, &str),
+    blob: &Blob,
+    url: &mut String,
+    progress: &(dyn Fn(String) + Send + Sync),
+) -> Result<()> {
     #[derive(Debug, Deserialize, Default)]
     #[serde(rename_all = "camelCase", default)]
     struct Initiated {
         upload_id: Option<String>,
-        part_size: Option<u64>,
     }
     use base64::Engine as _;
     let what = format!("writing the layer {} into {to}", blob.digest);
-    let mut url = download_url(ecr, from, blob).await?;
     let started: Initiated = ecr
         .call(
             &what,
@@ -328,12 +354,12 @@ async fn copy_blob(
         ));
     };
     let reading = format!("reading the layer {} of {from}", blob.digest);
-    for (first, last) in ranges(blob.size, part_size(started.part_size)) {
-        let bytes = match ecr.get_range(&reading, &url, first, last).await {
+    for (first, last) in ranges(blob.size, PART_BYTES) {
+        let bytes = match ecr.get_range(&reading, url, first, last).await {
             Ok(b) => b,
             Err(_) => {
-                url = download_url(ecr, from, blob).await?;
-                ecr.get_range(&reading, &url, first, last).await?
+                *url = download_url(ecr, from, blob).await?;
+                ecr.get_range(&reading, url, first, last).await?
             }
         };
         let input = json!({

@@ -416,6 +416,8 @@ struct Registry {
     tags: std::collections::BTreeMap<(String, String), (String, String)>,
     /// upload id → (repository, bytes so far).
     uploads: std::collections::BTreeMap<String, (String, String)>,
+    /// Parts to take whose answer is then lost (an HTTP 500 after the part was stored).
+    lost_answers: usize,
 }
 
 const DOWNLOADS: &str = "https://layers.example.com/";
@@ -476,13 +478,24 @@ fn registry(state: std::sync::Arc<std::sync::Mutex<Registry>>, part_size: u64) -
                     .decode(j["layerPartBlob"].as_str().unwrap())
                     .unwrap();
                 let up = s.uploads.get_mut(id).unwrap();
-                assert_eq!(j["partFirstByte"].as_u64().unwrap() as usize, up.1.len());
+                // As ECR: a part that does not follow the last one taken.
+                if j["partFirstByte"].as_u64().unwrap() as usize != up.1.len() {
+                    return (
+                        400,
+                        json_error("InvalidLayerPartException", "not consecutive"),
+                    );
+                }
                 assert_eq!(
                     j["partLastByte"].as_u64().unwrap() as usize,
                     up.1.len() + bytes.len() - 1
                 );
                 up.1.push_str(std::str::from_utf8(&bytes).unwrap());
-                ok(json!({"uploadId": id, "lastByteReceived": up.1.len() - 1}))
+                let last = up.1.len() - 1;
+                if s.lost_answers > 0 {
+                    s.lost_answers -= 1;
+                    return (500, json_error("ServerException", "the answer was lost"));
+                }
+                ok(json!({"uploadId": id, "lastByteReceived": last}))
             }
             "CompleteLayerUpload" => {
                 let id = j["uploadId"].as_str().unwrap();
@@ -557,10 +570,10 @@ const TAG: &str = "src-0123456789abcdef01234567";
 #[tokio::test]
 async fn mocked_an_image_is_copied_by_digest_writing_only_the_blobs_the_target_lacks() {
     let state = std::sync::Arc::new(std::sync::Mutex::new(Registry::default()));
-    // A base layer both repositories hold, and an application layer of 11 MiB: three parts
-    // of the 5 MiB ECR asks for.
+    // A base layer both repositories hold, and an application layer of 21 MiB: three parts
+    // of 10 MiB at most, whatever part size ECR's answer names.
     let base = "b".repeat(3000);
-    let app: String = (0..11 * 1024 * 1024)
+    let app: String = (0..21 * 1024 * 1024)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
     let m = {
@@ -600,12 +613,11 @@ async fn mocked_an_image_is_copied_by_digest_writing_only_the_blobs_the_target_l
         .iter()
         .filter(|r| r.uri.starts_with(DOWNLOADS))
         .collect();
-    // The config in one range, the layer in three of at most 5 MiB; the shared base never read.
+    // The config in one range, the layer in three of at most 10 MiB; the shared base never read.
     assert_eq!(gets.len(), 4, "{gets:?}");
-    let mib5 = 5 * 1024 * 1024;
     assert_eq!(
         gets[3].headers["range"],
-        format!("bytes={}-{}", 2 * mib5, app.len() - 1)
+        format!("bytes={}-{}", 2 * PART_BYTES, app.len() - 1)
     );
     assert!(
         gets.iter()
@@ -715,4 +727,53 @@ fn a_blob_is_read_in_parts_that_cover_it_exactly_once() {
         }
         assert!(r.iter().all(|(a, b)| b - a < PART_BYTES));
     }
+}
+
+/// A part ECR took but whose answer was lost is retried, and ECR refuses it as not following
+/// the last part (`InvalidLayerPartException`): the blob is written again from its start with
+/// a new upload, and the copy ends with the same bytes.
+#[tokio::test]
+async fn mocked_a_part_whose_answer_was_lost_is_written_again_from_the_blobs_start() {
+    let state = std::sync::Arc::new(std::sync::Mutex::new(Registry::default()));
+    let layer = "l".repeat(4096);
+    let m = {
+        let mut s = state.lock().unwrap();
+        s.lost_answers = 1;
+        pushed(&mut s, STAGING, TAG, &[&layer])
+    };
+    let fake = registry(state.clone(), 0);
+    let copied = copy_image(&ecr(&fake), (STAGING, PROD), TAG, &m, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!((copied.blobs, copied.copied), (2, 2));
+    let initiated = fake
+        .requests()
+        .iter()
+        .filter(|r| r.target() == Some("InitiateLayerUpload"))
+        .count();
+    assert_eq!(initiated, 3, "two blobs, the first of them twice");
+    let s = state.lock().unwrap();
+    assert_eq!(s.blobs[&(PROD.into(), digest_of(layer.as_bytes()))], layer);
+    assert_eq!(s.tags[&(PROD.into(), TAG.into())].0, m.digest);
+}
+
+#[test]
+fn a_layer_beyond_what_ecrs_parts_can_write_is_refused_before_any_copy() {
+    let big = MAX_BLOB_BYTES + 1;
+    let text = json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_TYPES[0],
+        "config": {"digest": digest_of(b"{}"), "size": 2},
+        "layers": [{"digest": format!("sha256:{}", "a".repeat(64)), "size": big}],
+    })
+    .to_string();
+    let m = Manifest {
+        digest: digest_of(text.as_bytes()),
+        media_type: MANIFEST_TYPES[0].into(),
+        text,
+    };
+    let why = blobs(&m).unwrap_err();
+    assert!(why.contains("4,200 parts of 10 MiB"), "{why}");
+    // 42,000 MiB: the quota's 4,200 parts of 10 MiB.
+    assert_eq!(MAX_BLOB_BYTES, 42_000 * 1024 * 1024);
 }
