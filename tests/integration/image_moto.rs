@@ -52,19 +52,30 @@ fn verbs(log: &Path) -> Vec<String> {
         .collect()
 }
 
-/// A Python one-liner against moto's ECR and ECS; prints JSON.
-fn moto(script: &str, args: &[&str]) -> serde_json::Value {
+/// A Python script (boto3, sys and json imported) with `args`; what it prints, as JSON.
+fn python(script: &str, args: &[&str]) -> serde_json::Value {
     let o = std::process::Command::new(root().join(".venv/bin/python"))
         .arg("-c")
-        .arg(format!(
-            "import boto3,sys,json\nkw=dict(endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing')\necr=boto3.client('ecr', **kw)\necs=boto3.client('ecs', **kw)\n{script}"
-        ))
-        .arg(moto_endpoint())
+        .arg(format!("import boto3,sys,json\n{script}"))
         .args(args)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// A Python one-liner against moto's ECR and ECS; prints JSON.
+fn moto(script: &str, args: &[&str]) -> serde_json::Value {
+    let endpoint = moto_endpoint();
+    let args: Vec<&str> = std::iter::once(endpoint.as_str())
+        .chain(args.iter().copied())
+        .collect();
+    python(
+        &format!(
+            "kw=dict(endpoint_url=sys.argv[1], region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing')\necr=boto3.client('ecr', **kw)\necs=boto3.client('ecs', **kw)\n{script}"
+        ),
+        &args,
+    )
 }
 
 /// The names of moto's stacks (not deleted) that hold `env`'s name.
@@ -370,18 +381,17 @@ impl Registry {
 
     /// A boto3 script against the stand-in (`ecr`) and moto (`ecs`); prints JSON.
     fn read(&self, script: &str, args: &[&str]) -> serde_json::Value {
-        let o = std::process::Command::new(root().join(".venv/bin/python"))
-            .arg("-c")
-            .arg(format!(
-                "import boto3,sys,json\nkw=dict(region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing')\necr=boto3.client('ecr', endpoint_url=sys.argv[1], **kw)\necs=boto3.client('ecs', endpoint_url=sys.argv[2], **kw)\n{script}"
-            ))
-            .arg(&self.endpoint)
-            .arg(moto_endpoint())
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        serde_json::from_slice(&o.stdout).unwrap()
+        let moto = moto_endpoint();
+        let args: Vec<&str> = [self.endpoint.as_str(), moto.as_str()]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        python(
+            &format!(
+                "kw=dict(region_name='eu-west-1', aws_access_key_id='testing', aws_secret_access_key='testing')\necr=boto3.client('ecr', endpoint_url=sys.argv[1], **kw)\necs=boto3.client('ecs', endpoint_url=sys.argv[2], **kw)\n{script}"
+            ),
+            &args,
+        )
     }
 }
 
