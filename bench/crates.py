@@ -2,7 +2,9 @@
 """The workspace's floors in figures (issue 65): each crate's production lines, its `pub` and
 `pub(crate)` items, the paths of the root that reach into a sub-module of AWS access, and the
 top-level modules and crates whose production code names stack sets (`stack set`,
-`stack_set`, `StackSets`, ..., in code or its strings; comments left out).
+`stack_set`, `StackSets`, ..., in code or its strings; comments left out), and the functions of
+production code longer than 100 lines, the longest named (its code lines: without comments and
+blank lines, from `fn` to its closing brace, braces counted outside strings).
 
     bench/crates.py [CHECKOUT]     (default: this checkout)
 
@@ -68,6 +70,60 @@ def main():
                 naming[unit] = naming.get(unit, 0) + 1
     print(f"modules and crates naming stack sets: {len(naming)} "
           f"({', '.join(f'{k} {v} files' for k, v in sorted(naming.items()))})")
+    report_functions(crates)
+
+
+FN = re.compile(r"^(pub(\([a-z ]+\))? )?(const )?(async )?(unsafe )?fn (\w+)")
+
+
+def braces(line):
+    """The braces a line opens less those it closes, outside string and char literals."""
+    depth, quote, i = 0, None, 0
+    while i < len(line):
+        c = line[i]
+        if quote:
+            if c == "\\":
+                i += 1
+            elif c == quote:
+                quote = None
+        elif c == '"':
+            quote = c
+        elif c == "'" and i + 2 < len(line) and (line[i + 2] == "'" or line[i + 1] == "\\"):
+            quote = c
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        i += 1
+    return depth
+
+
+def functions(crates):
+    """(lines, where) of every function of production code."""
+    out = []
+    for _, folder in crates:
+        for f in sources(os.path.join(ROOT, folder)):
+            code = code_of(open(f, encoding="utf-8").read())
+            for i, t in enumerate(code):
+                m = FN.match(t)
+                if not m or t.endswith(";"):
+                    continue
+                depth, opened, j = 0, False, i
+                while j < len(code):
+                    depth += braces(code[j])
+                    opened = opened or "{" in code[j]
+                    if opened and depth <= 0:
+                        break
+                    j += 1
+                out.append((j - i + 1, f"{os.path.relpath(f, ROOT)}: {m.group(6)}"))
+    return out
+
+
+def report_functions(crates):
+    fns = functions(crates)
+    long = sorted((f for f in fns if f[0] > 100), reverse=True)
+    print(f"functions over 100 code lines: {len(long)} of {len(fns)}; the longest: "
+          + ", ".join(f"{w} ({n})" for n, w in long[:3]))
 
 
 if __name__ == "__main__":
