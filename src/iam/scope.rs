@@ -379,65 +379,8 @@ impl<'a> Place<'a> {
         let fleet = self.fleet_stack();
         match (service, resource_type) {
             ("cloudformation", "stack") => self.stacks(),
-            ("sqs", "queue") => {
-                let mut queues = vec![
-                    format!("arn:{p}:sqs:{region}:{account}:{}", names.queue),
-                    format!(
-                        "arn:{p}:sqs:{region}:{account}:{}",
-                        QUEUE_NAMES.pattern(&data)
-                    ),
-                    // A pipeline's stages' queues, `qfleet-ENV--STAGE-jobs`, those the stack
-                    // file names and those a deploy removes with a stage taken out of it
-                    // (environment names hold no `--`: no other environment's queue matches).
-                    format!(
-                        "arn:{p}:sqs:{region}:{account}:qfleet-{}--*",
-                        self.env.resource_name()
-                    ),
-                ];
-                // A FIFO queue's dead-letter queue is named, for its name must end in `.fifo`
-                // (templates/data.yaml.j2): `qfleet-ENV-jobs-dlq.fifo`.
-                if self.env.spec.queue.fifo {
-                    queues.push(format!(
-                        "arn:{p}:sqs:{region}:{account}:{}-dlq.fifo",
-                        names.queue.trim_end_matches(".fifo")
-                    ));
-                }
-                // The response queue of `jobs` (`qfleet-ENV-responses`).
-                if self.env.spec.jobs.is_some() {
-                    queues.push(format!(
-                        "arn:{p}:sqs:{region}:{account}:{}",
-                        names.response_queue
-                    ));
-                }
-                queues
-            }
-            // The topics the file subscribes its queues to (`sources.topics`) are the topic
-            // owners': only the subscription's own actions name them.
-            ("sns", "topic") if action.to_ascii_lowercase().contains("subscri") => {
-                let mut topics = vec![self.generated("sns", "", "", &data)];
-                // With alerts, the named alarm topic's e-mail subscriptions.
-                if self.env.spec.alerts.is_some() {
-                    topics.push(format!(
-                        "arn:{p}:sns:{region}:{account}:{}",
-                        names.alarm_topic
-                    ));
-                }
-                for stage in self.env.stages() {
-                    topics.extend(stage.spec.sources.topics.iter().map(|t| t.arn.clone()));
-                }
-                topics
-            }
-            // With alerts, the alarm topic is named (`qfleet-ENV-alerts`).
-            ("sns", "topic") => {
-                let mut topics = vec![self.generated("sns", "", "", &data)];
-                if self.env.spec.alerts.is_some() {
-                    topics.push(format!(
-                        "arn:{p}:sns:{region}:{account}:{}",
-                        names.alarm_topic
-                    ));
-                }
-                topics
-            }
+            ("sqs", "queue") => self.queue_arns(&names, &data),
+            ("sns", "topic") => self.topic_arns(action, &names, &data),
             // The chat channels (`alerts`), named `qfleet-ENV-REGION-slack` and `-teams`:
             // `arn:PARTITION:chatbot::ACCOUNT:chat-configuration/TYPE/NAME` ("Resource types
             // defined by AWS Chatbot",
@@ -480,93 +423,16 @@ impl<'a> Place<'a> {
                 "arn:{p}:iam::{account}:instance-profile/{}",
                 PROFILE_NAMES.pattern(&fleet)
             )],
-            // The fleet's policies, and the data stack's: the producers' (`sources.messages`),
-            // the job sweeper's (`jobs:`).
-            ("iam", "policy") => {
-                let mut policies = vec![format!(
-                    "arn:{p}:iam::{account}:policy/{}",
-                    POLICY_NAMES.pattern(&fleet)
-                )];
-                if self
-                    .env
-                    .stages()
-                    .iter()
-                    .any(|s| s.spec.sources.messages.is_some())
-                    || self.env.spec.jobs.is_some()
-                    || self.chat()
-                {
-                    policies.push(format!(
-                        "arn:{p}:iam::{account}:policy/{}",
-                        POLICY_NAMES.pattern(&data)
-                    ));
-                }
-                policies
-            }
-            // DescribeAlarms is authorized on the region's alarms as a whole.
-            ("cloudwatch", "alarm") if action.starts_with("cloudwatch:Describe") => {
-                vec![format!("arn:{p}:cloudwatch:{region}:{account}:alarm:*")]
-            }
-            // Alarm names are generated from either stack's name; Fargate's target tracking
-            // alarms are named after the service (`TargetTracking-service/CLUSTER/SERVICE-
-            // AlarmHigh-…`), and Application Auto Scaling checks that the caller may make them ("Permissions
-            // validation for API calls on target resources", Application Auto Scaling User
-            // Guide).
-            ("cloudwatch", "alarm") => {
-                let mut alarms = vec![
-                    self.generated("cloudwatch", "alarm", ":", &data),
-                    self.generated("cloudwatch", "alarm", ":", &fleet),
-                ];
-                alarms.push(format!(
-                    "arn:{p}:cloudwatch:{region}:{account}:alarm:TargetTracking-service/{}/{}-*",
-                    names.cluster, names.service
-                ));
-                alarms
-            }
+            ("iam", "policy") => self.policy_arns(&data, &fleet),
+            ("cloudwatch", "alarm") => self.alarm_arns(action, &names, &data, &fleet),
             // Public images and snapshots have no account in their ARN.
             ("ec2", "image") => vec![format!("arn:{p}:ec2:{region}::image/*")],
             ("ec2", "snapshot") => vec![format!("arn:{p}:ec2:{region}::snapshot/*")],
             // Other EC2 resources have generated ids: the environment's region and account.
             ("ec2", _) => vec![format!("arn:{p}:ec2:{region}:{account}:*")],
-            // Both names the worker function may have (zip package, container image): a
-            // deploy that switches between them deletes the other one.
-            // With `scaling.metric: high_resolution`, the metric's publisher too; with
-            // `jobs:`, the job sweeper.
-            // Its versions and alias are authorized on the function's own ARN: the Service
-            // Authorization Reference names the `function` resource type for PublishVersion,
-            // CreateAlias, UpdateAlias, DeleteAlias and DeleteFunction (a version's delete),
-            // and the version and alias types only for provisioned concurrency, which the
-            // templates do not configure ("Actions, resources, and condition keys for AWS
-            // Lambda", https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html).
-            ("lambda", "function") => names
-                .function_names
-                .iter()
-                .chain(self.publisher(&names))
-                .chain(self.sweeper(&names))
-                .map(|name| format!("arn:{p}:lambda:{region}:{account}:function:{name}"))
-                .collect(),
-            // The CodeDeploy application that shifts the worker function's alias, named as the
-            // function (either name: a switch between a zip package and an image replaces it),
-            // its deployment group, and the predefined configurations it may use
-            // (templates/lambda.yaml.j2; ARN formats: "Actions, resources, and condition keys
-            // for AWS CodeDeploy", https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html).
-            // One set for the three types (as ECS's below): an action is authorized on the ARN
-            // of the resource it acts on, so an application's ARN grants nothing to a
-            // deployment group's action; and one statement per environment keeps a policy for
-            // many environments within IAM's size limits.
+            ("lambda", "function") => self.function_arns(&names),
             ("codedeploy", "application" | "deploymentgroup" | "deploymentconfig") => {
-                let arn = |what: &str| format!("arn:{p}:codedeploy:{region}:{account}:{what}");
-                let mut out = Vec::new();
-                for n in &names.function_names {
-                    out.push(arn(&format!("application:{n}")));
-                    out.push(arn(&format!(
-                        "deploymentgroup:{n}/{}",
-                        crate::render::ids::DEPLOYMENT_GROUP_NAME
-                    )));
-                }
-                for c in crate::render::ids::DEPLOYMENT_CONFIGS {
-                    out.push(arn(&format!("deploymentconfig:{c}")));
-                }
-                out
+                self.codedeploy_arns(&names)
             }
             // The rules that start the publisher and the sweeper (named as their functions).
             ("events", "rule-on-default-event-bus") => self
@@ -584,19 +450,7 @@ impl<'a> Place<'a> {
                 .collect(),
             // The repository of a function's container image, in whichever account holds it.
             ("ecr", "repository") => self.image_repository().into_iter().collect(),
-            // Fargate workers: every ECS resource of the environment, whichever type the action
-            // names: its cluster, what lives under the cluster (the service, its deployments,
-            // its tasks) and the task definition's revisions. One set for every ECS action
-            // keeps a policy for many environments within IAM's size limits; no other
-            // environment's names match (`/qfleet-ENV/` ends at the slash, the family at `:`).
-            ("ecs", _) => vec![
-                format!("arn:{p}:ecs:{region}:{account}:cluster/{}", names.cluster),
-                format!("arn:{p}:ecs:{region}:{account}:*/{}/*", names.cluster),
-                format!(
-                    "arn:{p}:ecs:{region}:{account}:task-definition/{}:*",
-                    names.task_family
-                ),
-            ],
+            ("ecs", _) => self.ecs_arns(&names),
             // A scalable target's ARN ends in an id Application Auto Scaling generates: the
             // region's and account's.
             ("application-autoscaling", "ScalableTarget") => vec![format!(
@@ -624,26 +478,194 @@ impl<'a> Place<'a> {
             }
             // The stack file names its key by ARN (validated); without one no key is used.
             ("kms", "key") => self.env.spec.kms_key.iter().cloned().collect(),
-            // The job table (`jobs:`) and its index, only for an environment that has them.
-            // Its name is CloudFormation's, `qfleet-ENV-data-JobTable-…`: no other
-            // environment's matches (environment names hold no `-data-JobTable-`).
-            // And the leases' table, `qfleet-ENV-data-JobLeaseTable-…`, named the same way.
-            ("dynamodb", "table") if self.env.spec.jobs.is_some() => vec![
-                format!(
-                    "arn:{p}:dynamodb:{region}:{account}:table/{}*",
-                    self.job_table(&names)
-                ),
-                format!(
-                    "arn:{p}:dynamodb:{region}:{account}:table/{}*",
-                    self.job_leases(&names)
-                ),
-            ],
-            ("dynamodb", "index") if self.env.spec.jobs.is_some() => vec![format!(
-                "arn:{p}:dynamodb:{region}:{account}:table/{}*/index/*",
-                self.job_table(&names)
-            )],
+            ("dynamodb", "table" | "index") if self.env.spec.jobs.is_some() => {
+                self.job_table_arns(resource_type, &names)
+            }
             _ => Vec::new(),
         }
+    }
+
+    /// The queues: the environment's, those its data stack generates, a pipeline's stages', a
+    /// FIFO queue's named dead-letter queue and `jobs`' response queue.
+    fn queue_arns(&self, names: &ResourceNames, data: &str) -> Vec<String> {
+        let (p, region, account) = (self.p(), self.region(), self.account);
+        let mut queues = vec![
+            format!("arn:{p}:sqs:{region}:{account}:{}", names.queue),
+            format!(
+                "arn:{p}:sqs:{region}:{account}:{}",
+                QUEUE_NAMES.pattern(data)
+            ),
+            // A pipeline's stages' queues, `qfleet-ENV--STAGE-jobs`, those the stack file
+            // names and those a deploy removes with a stage taken out of it (environment names
+            // hold no `--`: no other environment's queue matches).
+            format!(
+                "arn:{p}:sqs:{region}:{account}:qfleet-{}--*",
+                self.env.resource_name()
+            ),
+        ];
+        // A FIFO queue's dead-letter queue is named, for its name must end in `.fifo`
+        // (templates/data.yaml.j2): `qfleet-ENV-jobs-dlq.fifo`.
+        if self.env.spec.queue.fifo {
+            queues.push(format!(
+                "arn:{p}:sqs:{region}:{account}:{}-dlq.fifo",
+                names.queue.trim_end_matches(".fifo")
+            ));
+        }
+        // The response queue of `jobs` (`qfleet-ENV-responses`).
+        if self.env.spec.jobs.is_some() {
+            queues.push(format!(
+                "arn:{p}:sqs:{region}:{account}:{}",
+                names.response_queue
+            ));
+        }
+        queues
+    }
+
+    /// The topics: the data stack's, and with alerts the named alarm topic
+    /// (`qfleet-ENV-alerts`). The topics the file subscribes its queues to
+    /// (`sources.topics`) are their owners': only the subscription's own actions name them.
+    fn topic_arns(&self, action: &str, names: &ResourceNames, data: &str) -> Vec<String> {
+        let (p, region, account) = (self.p(), self.region(), self.account);
+        let mut topics = vec![self.generated("sns", "", "", data)];
+        if self.env.spec.alerts.is_some() {
+            topics.push(format!(
+                "arn:{p}:sns:{region}:{account}:{}",
+                names.alarm_topic
+            ));
+        }
+        if action.to_ascii_lowercase().contains("subscri") {
+            for stage in self.env.stages() {
+                topics.extend(stage.spec.sources.topics.iter().map(|t| t.arn.clone()));
+            }
+        }
+        topics
+    }
+
+    /// The fleet's policies, and the data stack's: the producers' (`sources.messages`), the
+    /// job sweeper's (`jobs:`), the chat channels' role's.
+    fn policy_arns(&self, data: &str, fleet: &str) -> Vec<String> {
+        let (p, account) = (self.p(), self.account);
+        let mut policies = vec![format!(
+            "arn:{p}:iam::{account}:policy/{}",
+            POLICY_NAMES.pattern(fleet)
+        )];
+        if self
+            .env
+            .stages()
+            .iter()
+            .any(|s| s.spec.sources.messages.is_some())
+            || self.env.spec.jobs.is_some()
+            || self.chat()
+        {
+            policies.push(format!(
+                "arn:{p}:iam::{account}:policy/{}",
+                POLICY_NAMES.pattern(data)
+            ));
+        }
+        policies
+    }
+
+    /// The CodeDeploy application that shifts the worker function's alias, named as the
+    /// function (either name: a switch between a zip package and an image replaces it), its
+    /// deployment group, and the predefined configurations it may use (templates/lambda.yaml.j2;
+    /// ARN formats: "Actions, resources, and condition keys for AWS CodeDeploy",
+    /// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html).
+    /// One set for the three types (as ECS's): an action is authorized on the ARN of the
+    /// resource it acts on, so an application's ARN grants nothing to a deployment group's
+    /// action; and one statement per environment keeps a policy for many environments within
+    /// IAM's size limits.
+    fn codedeploy_arns(&self, names: &ResourceNames) -> Vec<String> {
+        let (p, region, account) = (self.p(), self.region(), self.account);
+        let arn = |what: &str| format!("arn:{p}:codedeploy:{region}:{account}:{what}");
+        let mut out = Vec::new();
+        for n in &names.function_names {
+            out.push(arn(&format!("application:{n}")));
+            out.push(arn(&format!(
+                "deploymentgroup:{n}/{}",
+                crate::render::ids::DEPLOYMENT_GROUP_NAME
+            )));
+        }
+        for c in crate::render::ids::DEPLOYMENT_CONFIGS {
+            out.push(arn(&format!("deploymentconfig:{c}")));
+        }
+        out
+    }
+
+    /// The alarms: DescribeAlarms is authorized on the Region's alarms as a whole; the others
+    /// on the names generated from either stack's name, and Fargate's target tracking alarms,
+    /// named after the service (`TargetTracking-service/CLUSTER/SERVICE-AlarmHigh-…`), which
+    /// Application Auto Scaling checks that the caller may make ("Permissions validation for
+    /// API calls on target resources", Application Auto Scaling User Guide).
+    fn alarm_arns(
+        &self,
+        action: &str,
+        names: &ResourceNames,
+        data: &str,
+        fleet: &str,
+    ) -> Vec<String> {
+        let (p, region, account) = (self.p(), self.region(), self.account);
+        if action.starts_with("cloudwatch:Describe") {
+            return vec![format!("arn:{p}:cloudwatch:{region}:{account}:alarm:*")];
+        }
+        vec![
+            self.generated("cloudwatch", "alarm", ":", data),
+            self.generated("cloudwatch", "alarm", ":", fleet),
+            format!(
+                "arn:{p}:cloudwatch:{region}:{account}:alarm:TargetTracking-service/{}/{}-*",
+                names.cluster, names.service
+            ),
+        ]
+    }
+
+    /// Fargate workers: every ECS resource of the environment, whichever type the action
+    /// names: its cluster, what lives under the cluster (the service, its deployments, its
+    /// tasks) and the task definition's revisions. One set for every ECS action keeps a policy
+    /// for many environments within IAM's size limits; no other environment's names match
+    /// (`/qfleet-ENV/` ends at the slash, the family at `:`).
+    fn ecs_arns(&self, names: &ResourceNames) -> Vec<String> {
+        let (p, region, account) = (self.p(), self.region(), self.account);
+        vec![
+            format!("arn:{p}:ecs:{region}:{account}:cluster/{}", names.cluster),
+            format!("arn:{p}:ecs:{region}:{account}:*/{}/*", names.cluster),
+            format!(
+                "arn:{p}:ecs:{region}:{account}:task-definition/{}:*",
+                names.task_family
+            ),
+        ]
+    }
+
+    /// The job table (`jobs:`) and its index. Its name is CloudFormation's,
+    /// `qfleet-ENV-data-JobTable-…`: no other environment's matches (environment names hold
+    /// no `-data-JobTable-`). And the leases' table, `qfleet-ENV-data-JobLeaseTable-…`, named
+    /// the same way.
+    fn job_table_arns(&self, resource_type: &str, names: &ResourceNames) -> Vec<String> {
+        let (p, region, account) = (self.p(), self.region(), self.account);
+        let table = |name: String| format!("arn:{p}:dynamodb:{region}:{account}:table/{name}*");
+        match resource_type {
+            "index" => vec![format!("{}/index/*", table(self.job_table(names)))],
+            _ => vec![table(self.job_table(names)), table(self.job_leases(names))],
+        }
+    }
+
+    /// Both names the worker function may have (zip package, container image): a
+    /// deploy that switches between them deletes the other one.
+    /// With `scaling.metric: high_resolution`, the metric's publisher too; with
+    /// `jobs:`, the job sweeper.
+    /// Its versions and alias are authorized on the function's own ARN: the Service
+    /// Authorization Reference names the `function` resource type for PublishVersion,
+    /// CreateAlias, UpdateAlias, DeleteAlias and DeleteFunction (a version's delete),
+    /// and the version and alias types only for provisioned concurrency, which the
+    /// templates do not configure ("Actions, resources, and condition keys for AWS
+    /// Lambda", https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html).
+    fn function_arns(&self, names: &ResourceNames) -> Vec<String> {
+        let (p, region, account) = (self.p(), self.region(), self.account);
+        names
+            .function_names
+            .iter()
+            .chain(self.publisher(names))
+            .chain(self.sweeper(names))
+            .map(|name| format!("arn:{p}:lambda:{region}:{account}:function:{name}"))
+            .collect()
     }
 
     /// The high-resolution metric's publisher (function and rule name), only for an
