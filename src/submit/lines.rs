@@ -298,7 +298,6 @@ async fn one_batch(
     retention: u32,
     batch: &[(usize, Request)],
 ) -> Vec<LineJob> {
-    let url = to.url;
     let mut jobs: Vec<LineJob> = batch
         .iter()
         .map(|(line, r)| LineJob {
@@ -310,49 +309,86 @@ async fn one_batch(
             stored_body: None,
         })
         .collect();
-    // The sequence each record's `queued` got, where this run wrote one; the record's sequence
-    // each message sends (a `--resend` sends the record as it stands).
-    let mut written: Vec<Option<u64>> = vec![None; batch.len()];
-    let mut sends: Vec<Option<u64>> = vec![None; batch.len()];
-    if let Some(table) = table {
-        let recorded = futures::future::join_all(batch.iter().map(|(_, r)| {
-            record(
-                clients,
-                table,
-                (r.id.as_str(), MESSAGE_UPLOAD),
-                stage,
-                retention,
-                r.resend,
-            )
-        }))
-        .await;
-        for (i, rec) in recorded.into_iter().enumerate() {
-            match rec {
-                Ok((outcome, seq, known)) => {
-                    jobs[i].outcome = Some(outcome);
-                    written[i] = seq;
-                    sends[i] = seq.or_else(|| known.and_then(|j| j.seq));
-                }
-                Err(e) => {
-                    jobs[i].outcome = None;
-                    jobs[i].error = Some(format!("not sent: its record could not be written: {e}"));
-                }
-            }
-        }
-    }
+    let (written, sends) = match table {
+        Some(table) => record_all(clients, table, stage, retention, batch, &mut jobs).await,
+        None => (vec![None; batch.len()], vec![None; batch.len()]),
+    };
     let to_send: Vec<usize> = (0..batch.len())
         .filter(|&i| matches!(jobs[i].outcome, Some(Outcome::Sent | Outcome::Resubmitted)))
         .collect();
     if to_send.is_empty() {
         return jobs;
     }
-    // Each body as it is sent: a body over the limit as its pointer, stored first; one that
-    // could not be stored is not sent, and said so as a refused one is. To a FIFO queue, no
-    // job goes after one of the batch that does not: it would overtake it in the group.
+    let deliveries = deliver(clients, to, batch, (&to_send, &sends), &mut jobs).await;
+    settle(
+        clients,
+        (table, to),
+        batch,
+        (&to_send, &written),
+        deliveries,
+        &mut jobs,
+    )
+    .await;
+    jobs
+}
+
+/// Each job of `batch` recorded `queued` in the job table, at once; one whose record could not
+/// be written is not sent (`jobs[i].outcome` none, its error said). The sequence each record's
+/// `queued` got where this run wrote one, and the record's sequence each message sends (a
+/// `--resend` sends the record as it stands).
+async fn record_all(
+    clients: &Clients,
+    table: &str,
+    stage: (Option<&str>, usize),
+    retention: u32,
+    batch: &[(usize, Request)],
+    jobs: &mut [LineJob],
+) -> (Vec<Option<u64>>, Vec<Option<u64>>) {
+    let mut written: Vec<Option<u64>> = vec![None; batch.len()];
+    let mut sends: Vec<Option<u64>> = vec![None; batch.len()];
+    let recorded = futures::future::join_all(batch.iter().map(|(_, r)| {
+        record(
+            clients,
+            table,
+            (r.id.as_str(), MESSAGE_UPLOAD),
+            stage,
+            retention,
+            r.resend,
+        )
+    }))
+    .await;
+    for (i, rec) in recorded.into_iter().enumerate() {
+        match rec {
+            Ok((outcome, seq, known)) => {
+                jobs[i].outcome = Some(outcome);
+                written[i] = seq;
+                sends[i] = seq.or_else(|| known.and_then(|j| j.seq));
+            }
+            Err(e) => {
+                jobs[i].outcome = None;
+                jobs[i].error = Some(format!("not sent: its record could not be written: {e}"));
+            }
+        }
+    }
+    (written, sends)
+}
+
+/// The jobs `to_send` (places in `batch`) sent in one SendMessageBatch: what became of each, in
+/// their order. Each body as it is sent: a body over the limit as its pointer, stored first; one
+/// that could not be stored is not sent, and said so as a refused one is. To a FIFO queue, no
+/// job goes after one of the batch that does not: it would overtake it in the group.
+async fn deliver(
+    clients: &Clients,
+    to: Destination<'_>,
+    batch: &[(usize, Request)],
+    (to_send, sends): (&[usize], &[Option<u64>]),
+    jobs: &mut [LineJob],
+) -> Vec<Delivery> {
+    let url = to.url;
     let fifo = url.ends_with(".fifo");
     let first_unsent = (0..batch.len()).find(|&i| jobs[i].outcome.is_none());
     let mut bodies: Vec<Ready> = Vec::new();
-    for &i in &to_send {
+    for &i in to_send {
         let behind = first_unsent.is_some_and(|u| u < i) || bodies.iter().any(Result::is_err);
         bodies.push(if fifo && behind {
             Err("an earlier job of its batch was not sent, and the queue is FIFO: it would overtake it".into())
@@ -412,7 +448,7 @@ async fn one_batch(
         }
     }
     .into_iter();
-    let deliveries: Vec<Delivery> = bodies
+    bodies
         .iter()
         .map(|b| match b {
             Err(why) => Delivery::Refused(why.clone()),
@@ -420,7 +456,20 @@ async fn one_batch(
                 .next()
                 .unwrap_or_else(|| Delivery::Unknown("SQS's answer did not mention it".into())),
         })
-        .collect();
+        .collect()
+}
+
+/// What became of each job `to_send`, said on it: its message id; refused, its record marked
+/// failed as one `submit` marks it (`written`: the sequence this run's record got); or maybe
+/// sent, with the command that shows whether a worker took it.
+async fn settle(
+    clients: &Clients,
+    (table, to): (Option<&str>, Destination<'_>),
+    batch: &[(usize, Request)],
+    (to_send, written): (&[usize], &[Option<u64>]),
+    deliveries: Vec<Delivery>,
+    jobs: &mut [LineJob],
+) {
     for (&i, delivery) in to_send.iter().zip(deliveries) {
         let key = (batch[i].1.id.as_str(), MESSAGE_UPLOAD);
         match delivery {
@@ -450,7 +499,6 @@ async fn one_batch(
             }
         }
     }
-    jobs
 }
 
 #[cfg(test)]
