@@ -40,6 +40,9 @@
 // No production function over the threshold in clippy.toml (150 lines): CI's clippy runs with
 // `-D warnings`. Tests may run longer (a scenario reads top to bottom).
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
+// A panic is never an answer to what a user gives or AWS answers: production code neither
+// unwraps nor expects (tests and test support may).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 // AWS access is a crate of its own (crates/qfleet-aws): it cannot reach back into this one.
 pub(crate) use qfleet_aws as aws;

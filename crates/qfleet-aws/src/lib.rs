@@ -5,6 +5,9 @@
 
 // No production function over the threshold in clippy.toml (150 lines).
 #![cfg_attr(not(test), warn(clippy::too_many_lines))]
+// A panic is never an answer to what a user gives or AWS answers: production code neither
+// unwraps nor expects (tests and test support may).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod account;
 pub mod autoscaling;

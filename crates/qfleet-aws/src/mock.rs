@@ -1,5 +1,7 @@
 //! Test support: clients whose every call is answered by aws-smithy-mocks rules, and builders
 //! for the answers AWS documents (DescribeStacks, ListStackResources, GetQueueAttributes).
+// Test support, built only for tests (`test-util`): a broken fixture panics the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::Clients;
 use super::json_api::{self, JsonApi};

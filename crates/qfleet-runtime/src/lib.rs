@@ -12,6 +12,10 @@
 //! The crate has no dependencies and no other code: the render (`src/render/`) and the Lambda
 //! code reader (`crates/qfleet-stackfile/src/package/`) of the `qfleet` crate put these texts where they ship.
 
+// A panic is never an answer to what a user gives: production code neither unwraps nor
+// expects (tests may).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 /// The reference worker (`python/qfleet_worker.py`), which an EC2 instance runs as a systemd
 /// service when the stack file names no script and no image: the launch template's metadata
 /// carries it gzipped, as one file ([`inline_shared`]), and the user data's bootstrap reads it.

@@ -1,6 +1,8 @@
 //! Test support: an HTTP connection that answers a service's requests as a function of the
 //! request (its form for EC2's Query protocol, its target and JSON body for AWS JSON), and keeps
 //! every request it saw for the test to read.
+// Test support, built only for tests (`test-util`): a broken fixture panics the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,

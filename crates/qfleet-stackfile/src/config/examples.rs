@@ -1,4 +1,6 @@
 //! Test support: the shipped examples the tests of several modules share.
+// Test support, built only for tests (`test-util`): a broken fixture panics the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::LoadedFile;
 
