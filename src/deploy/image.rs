@@ -155,7 +155,7 @@ async fn runs_there(cx: &Ctx<'_>, stage: &Environment, from: &str, tag: &str) ->
             }
         }
         Ok(None) => format!(
-            "{}: {from} has no fleet stack {stack}: this image runs in no environment yet",
+            "{}: {from} has no fleet stack {stack} in this account and Region: it does not run this image here",
             stage.name
         ),
         Err(e) => format!(
@@ -201,43 +201,8 @@ async fn scan_note(clients: &Clients, stage: &str, repository: &str) -> String {
     }
 }
 
-/// Stages whose builds make the same image (one repository, one tag) share it: they must agree
-/// on where it comes from, built here or copied from the same environment. Said at the field
-/// of the later stage that differs.
-fn check_shared(env: &Environment) -> Result<()> {
-    let all = builds(env);
-    for (i, (stage, b)) in all.iter().enumerate() {
-        let from = crate::config::promote_from(stage);
-        let Some((other, _)) = all[..i]
-            .iter()
-            .find(|(o, ob)| ob.tag == b.tag && crate::config::promote_from(o) != from)
-        else {
-            continue;
-        };
-        let field = crate::config::image_setting(stage).map_or("workers.image", |(f, _)| f);
-        let says = |s: Option<&str>| match s {
-            Some(e) => format!("copied from {e}"),
-            None => "built here".to_string(),
-        };
-        let name = |e: &Environment| e.stage.as_ref().map_or(e.name.clone(), |s| s.name.clone());
-        return Err(Error::Input(vec![stage.source.error(
-            &format!("{field}.build.promote_from"),
-            format!(
-                "stages {} and {} build the same image ({}), one {} and one {}: give both the same promote_from",
-                name(other),
-                name(stage),
-                b.tag,
-                says(crate::config::promote_from(other)),
-                says(from)
-            ),
-        )]));
-    }
-    Ok(())
-}
-
 /// What a plan says of each image: built and pushed by the deploy, or there already.
 pub(super) async fn plan_notes(cx: &Ctx<'_>) -> Result<Vec<String>> {
-    check_shared(cx.env)?;
     let mut notes = Vec::new();
     for (stage, b) in builds(cx.env) {
         let repository = crate::config::image_repository(stage);
@@ -256,6 +221,7 @@ pub(super) async fn plan_notes(cx: &Ctx<'_>) -> Result<Vec<String>> {
                 },
             );
             notes.push(runs_there(cx, stage, from, &b.tag).await);
+            notes.push(scan_note(cx.clients, &stage.name, &repository).await);
             continue;
         }
         let there = exists_and_ours(cx, &repository).await?
@@ -282,7 +248,6 @@ pub(super) async fn plan_notes(cx: &Ctx<'_>) -> Result<Vec<String>> {
 /// that an image that does not build fails the deploy before its first change. Stages with the
 /// same inputs share one image.
 pub(super) async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
-    check_shared(cx.env)?;
     let mut ready: Vec<Ready> = Vec::new();
     for (stage, b) in builds(cx.env) {
         let repository = crate::config::image_repository(stage);
@@ -496,8 +461,8 @@ async fn copy(cx: &Ctx<'_>, r: &Ready, p: &Promotion) -> Result<()> {
         // The data stack may have changed already: an AWS failure.
         match e.code() {
             Some("ImageTagAlreadyExistsException") => Error::aws(format!(
-                "{}: copying {}'s image: {}:{} was tagged as another image meanwhile (by another run?); the fleets were not changed. `qfleet plan {}` says which image it is",
-                r.stage, p.from, r.repository, r.tag, cx.env.name
+                "{}: copying {}'s image: {}:{} was tagged as another image meanwhile (by another run?); the fleets were not changed, and a plan names the image that tag holds",
+                r.stage, p.from, r.repository, r.tag
             )),
             _ => Error::aws(format!("{}: copying {}'s image: {e}", r.stage, p.from)),
         }
@@ -638,44 +603,6 @@ mod tests {
     use super::*;
 
     const REPO: &str = "qfleet/orders";
-
-    /// Two stages of a pipeline that build the same inputs share one image: one cannot build
-    /// it while the other copies it from staging (the copy would be skipped, or the next deploy
-    /// find a tag it did not copy). Refused at the later stage's field; agreeing stages pass.
-    #[test]
-    fn stages_that_share_an_image_must_agree_on_where_it_comes_from() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
-        let load = |second: &str| {
-            let p = dir.path().join("p.yaml");
-            let build = |extra: &str| {
-                format!(
-                    "      kind: fargate\n      image:\n        build:\n          engine: podman\n{extra}"
-                )
-            };
-            std::fs::write(
-                &p,
-                format!(
-                    "region: eu-west-1\nlab: true\nstages:\n  - name: first\n    workers:\n{}  - name: second\n    workers:\n{}",
-                    build("          promote_from: staging\n"),
-                    build(second)
-                ),
-            )
-            .unwrap();
-            crate::config::load(&p).unwrap().into_only()
-        };
-        let e = check_shared(&load("")).unwrap_err().to_string();
-        assert!(
-            e.contains("stages first and second build the same image"),
-            "{e}"
-        );
-        assert!(
-            e.contains("one copied from staging and one built here"),
-            "{e}"
-        );
-        assert!(e.contains("workers.image.build.promote_from"), "{e}");
-        check_shared(&load("          promote_from: staging\n")).unwrap();
-    }
 
     #[test]
     fn the_running_tag_is_read_from_the_deployed_template() {

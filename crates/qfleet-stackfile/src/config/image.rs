@@ -58,6 +58,44 @@ pub fn promote_from(env: &Environment) -> Option<&str> {
     setting(env)?.1.build()?.promote_from.as_deref()
 }
 
+/// Stages of a pipeline whose builds make the same image (the same tag, in the environment's
+/// one repository) share it: they must agree on where it comes from, built here or copied
+/// from the same environment (a deploy makes it once). Said at the later stage's
+/// `promote_from`. Builds whose context was not read (their tag unknown) are not compared.
+pub(super) fn shared_builds(stages: &[Environment]) -> Option<InputError> {
+    let read: Vec<(&Environment, &ImageBuild)> = stages
+        .iter()
+        .filter_map(|s| s.image_build.as_ref().filter(|b| !b.unread).map(|b| (s, b)))
+        .collect();
+    let name = |e: &Environment| e.stage.as_ref().map_or(e.name.clone(), |s| s.name.clone());
+    let says = |s: Option<&str>| match s {
+        Some(e) => format!("copied from {e}"),
+        None => "built here".to_string(),
+    };
+    for (i, (stage, b)) in read.iter().enumerate() {
+        let from = promote_from(stage);
+        let Some((other, _)) = read[..i]
+            .iter()
+            .find(|(o, ob)| ob.tag == b.tag && promote_from(o) != from)
+        else {
+            continue;
+        };
+        let field = setting(stage).map_or("workers.image", |(f, _)| f);
+        return Some(stage.source.error(
+            &format!("{field}.build.promote_from"),
+            format!(
+                "stages {} and {} build the same image ({}), one {} and one {}: give both the same promote_from",
+                name(other),
+                name(stage),
+                b.tag,
+                says(promote_from(other)),
+                says(from)
+            ),
+        ));
+    }
+    None
+}
+
 /// The engine the stack file names for the build (`….image.build.engine`), if any.
 pub fn engine(env: &Environment) -> Option<crate::package::engine::Engine> {
     use crate::package::engine::Engine;

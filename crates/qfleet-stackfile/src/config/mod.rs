@@ -915,6 +915,7 @@ fn read_files(env: &mut Environment, errors: &mut Vec<InputError>, reading: Read
         for stage in &mut env.pipeline {
             read_stage_files(stage, errors, reading);
         }
+        errors.extend(image::shared_builds(&env.pipeline));
     }
 }
 

@@ -341,3 +341,48 @@ fn an_image_is_promoted_only_from_another_environment_named_as_environments_are(
     let lambda = "region: eu-west-1\nworkers:\n  kind: lambda\n  lambda:\n    image:\n      build:\n        promote_from: t\n";
     error(lambda, "workers.lambda.image.build.promote_from", 7);
 }
+
+/// Two stages of a pipeline that build the same inputs share one image (a deploy makes it
+/// once): one cannot build it while the other copies it from staging. Refused at the later
+/// stage's field when the file is loaded (validate, plan and deploy alike); stages that agree
+/// load.
+#[test]
+fn stages_that_share_an_image_must_agree_on_where_it_comes_from() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let load = |second: &str| {
+        let p = dir.path().join("p.yaml");
+        let build = |extra: &str| {
+            format!(
+                "      kind: fargate\n      image:\n        build:\n          engine: podman\n{extra}"
+            )
+        };
+        std::fs::write(
+            &p,
+            format!(
+                "region: eu-west-1\nlab: true\nstages:\n  - name: first\n    workers:\n{}  - name: second\n    workers:\n{}",
+                build("          promote_from: staging\n"),
+                build(second)
+            ),
+        )
+        .unwrap();
+        crate::config::load(&p)
+    };
+    let Err(Error::Input(list)) = load("") else {
+        panic!("a build and a copy of one image load")
+    };
+    assert_eq!(list.len(), 1, "{list:#?}");
+    let e = &list[0];
+    assert_eq!(e.field, "stages.1.workers.image.build.promote_from", "{e}");
+    assert!(
+        e.message
+            .contains("stages first and second build the same image"),
+        "{e}"
+    );
+    assert!(
+        e.message
+            .contains("one copied from staging and one built here"),
+        "{e}"
+    );
+    load("          promote_from: staging\n").unwrap();
+}
