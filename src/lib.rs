@@ -3,7 +3,7 @@
 //! - [`package`]: a Lambda function's code and deployment package (pip, npm, zip);
 //! - [`config`]: stack files (one environment each), parsing and validation;
 //! - [`kinds`]: what each kind of worker (ec2, lambda, fargate) is to every feature;
-//! - [`render`]: the CloudFormation templates rendered from `templates/`;
+//! - [`render`]: `qfleet render`, over the offline engine's templates (crates/qfleet-engine);
 //! - [`aws`]: AWS access (credentials, clients, errors), stacks, network discovery;
 //! - [`snapshot`]: one read of a whole environment, every part known, absent or unknown,
 //!   which status, drift and teardown decide on;
@@ -18,7 +18,7 @@
 //! - [`dlq`]: the dead-letter queue: list, show, redrive, purge;
 //! - [`logs`]: the workers' log lines, each with its instance or invocation;
 //! - [`worker_env`]: a stage's worker environment as the fleet gets it (`qfleet env`, `dev`);
-//! - [`iam`]: the deploying policy (`qfleet iam-policy`);
+//! - [`iam`]: `qfleet iam-policy`, over the offline engine's deploying policies;
 //! - [`validate`]: the stack files and their templates checked offline, with advice;
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`teardown`]: deleting environments without losing data by accident;
@@ -32,8 +32,9 @@
 //! - [`changes`]: a change set's changes in words (the text and Markdown previews' lines);
 //! - [`output`]: text and JSON output, progress, error reports;
 //! - [`error`]: errors and the exit codes they map to;
-//! - [`engine`]: the offline engine called in-process: validate, render and iam-policy's
-//!   results for stack files, as the commands give them (the tests call it on all cores);
+//! - [`engine`]: the offline commands called in-process: validate, render and iam-policy's
+//!   documents for stack files (over crates/qfleet-engine), as the commands give them (the
+//!   tests call it on all cores);
 //! - [`commands`]: one module per subcommand, thin over the modules above;
 //! - [`cli`]: the command line.
 
@@ -49,7 +50,8 @@ pub(crate) use qfleet_aws as aws;
 // So is the stack file (crates/qfleet-stackfile), which knows nothing of AWS.
 pub(crate) use qfleet_stackfile::{config, kinds, package};
 // And the simulator's model (crates/qfleet-sim), and the words and tables every report uses
-// (crates/qfleet-text).
+// (crates/qfleet-text). The offline engine (crates/qfleet-engine) is reached through the thin
+// `render` and `iam` modules, which add the commands' documents.
 pub(crate) use qfleet_sim as sim;
 pub(crate) use qfleet_text as text;
 pub(crate) mod changes;

@@ -9,7 +9,7 @@ use crate::config::Environment;
 use crate::render::{RenderedStack, StackRole};
 use std::collections::BTreeMap;
 
-pub use crate::render::{FINGERPRINT_PARAMETER, fingerprint};
+pub use qfleet_engine::render::{FINGERPRINT_PARAMETER, fingerprint};
 
 /// The fleet's network parameters: a placement to deploy, or the one already deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]

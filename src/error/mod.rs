@@ -241,6 +241,20 @@ impl From<crate::sim::Error> for Error {
     }
 }
 
+/// What the offline engine refuses: a stack file's problems are invalid input, its other
+/// refusals usage errors (exit 2); a template of qfleet's own it cannot read back, a failed
+/// operation (exit 1).
+impl From<qfleet_engine::Error> for Error {
+    fn from(e: qfleet_engine::Error) -> Self {
+        match e {
+            qfleet_engine::Error::Input(problems) => Error::Input(problems),
+            qfleet_engine::Error::File(file) => Error::Usage(Usage::StackFile(file)),
+            qfleet_engine::Error::Internal(why) => Error::aws(why),
+            other => Error::Usage(Usage::Engine(other)),
+        }
+    }
+}
+
 /// A stack file's problems are invalid input; a file that cannot be found or read, a usage
 /// error: both exit 2.
 impl From<crate::config::Error> for Error {

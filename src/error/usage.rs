@@ -93,25 +93,12 @@ pub enum Usage {
         "iam-policy for {holder} (rollout.call_as: self, the organization's management account) and {delegated} (rollout.call_as: delegated_admin) at once: the management account is not a delegated administrator, so one account's policy cannot serve both; print their policies one run each"
     )]
     CallAsMixed { holder: String, delegated: String },
-    /// A StackSets target without an account (validation refuses such a file).
-    #[error(
-        "{env} is deployed through CloudFormation StackSets (rollout.mode: stack_sets) and names no account: give the target its account"
-    )]
-    StackSetsTargetWithoutAccount { env: String },
     /// A StackSets deploy without `--yes`: there is no change set to ask about.
     #[error(
         "{file}: not deploying stack sets without --yes: StackSets has no change set to preview per instance; review `qfleet plan` (each target's stack sets and instances), then deploy with --yes (nothing was changed)"
     )]
     StackSetsUnconfirmed { file: String },
     /// The targets of a stack file in `rollout.mode: stack_sets` cannot share a template.
-    #[error(
-        "{}: the targets cannot be deployed as stack sets: {why}; make the targets differ only in values a stack set's template can look up (not in which settings or how many list items they have, nor in workers.min; docs/targets.md, StackSets mode), or use rollout.mode: direct",
-        file.display()
-    )]
-    StackSets {
-        file: std::path::PathBuf,
-        why: String,
-    },
     /// No environment was left to act on (`what`: `act on`, `send to`).
     #[error("no environment to {what}")]
     NoEnvironment { what: &'static str },
@@ -374,27 +361,11 @@ pub enum Usage {
     #[error("the rendered templates of {env} have problems:\n  {}", .problems.join("\n  "))]
     TemplateProblems { env: String, problems: Vec<String> },
 
-    // iam
-    #[error(
-        "this qfleet's built-in IAM reference (src/iam/reference.json) cannot be read: {why}; regenerate it with scripts/iam-reference"
-    )]
-    IamReference { why: String },
-    /// More policy documents than IAM lets one principal (`who`) have (`max`).
-    #[error(
-        "{who} would need {count} managed policies, more than the {max} IAM lets a role or user have: print the policy for fewer environments at a time and give each group its own principal, or give the environments a CloudFormation service role (service_role_arn): the caller then keeps only qfleet's own calls, and the handlers' permissions go to the service role"
-    )]
-    TooManyPolicies {
-        who: String,
-        count: usize,
-        max: usize,
-    },
-    #[error("a rendered template does not parse: {source}")]
-    TemplateUnparsable { source: serde_yaml_ng::Error },
-    /// A resource type the IAM reference does not list.
-    #[error(
-        "the templates declare {resource_type}, which src/iam/reference.json does not list: add it to scripts/iam-reference and run it"
-    )]
-    UnlistedResourceType { resource_type: String },
+    // The offline engine (crates/qfleet-engine).
+    /// What the engine refuses besides a stack file's problems: a StackSets file whose
+    /// targets do not merge, a policy IAM would not take, its IAM reference unreadable.
+    #[error(transparent)]
+    Engine(qfleet_engine::Error),
 
     // import
     #[error("cannot read Copilot manifest {}: {source}", .path.display())]

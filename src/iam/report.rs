@@ -2,9 +2,6 @@
 //! role, as JSON whatever the output format (it is a policy), with the warnings and a summary
 //! on stderr.
 
-use super::{
-    Deployer, check_document_count, for_environments, policy, reference, repository_notes,
-};
 use crate::aws::{Aws, Settings, account};
 use crate::config::Environment;
 use crate::error::{Result, Usage};
@@ -12,10 +9,12 @@ use crate::output::Output;
 #[cfg(test)]
 pub(crate) use crate::output::document_schema::{self as schema, Environments};
 use crate::output::{Document, Environment as EnvDoc, Report};
+#[cfg(test)]
+use qfleet_engine::iam::Own;
+use qfleet_engine::iam::{MANAGED_POLICY_LIMIT, Policies, policies};
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// The account the environments live in: `flag` (12 digits), else the account their targets
 /// name (`targets`), else whom the credentials belong to, by AWS STS in the first one's region.
@@ -186,117 +185,6 @@ pub(crate) fn account_of(
     }
 }
 
-/// The policies for every stage of `envs` (a pipeline's each stand as an environment).
-pub(crate) struct Policies {
-    /// Each environment (stage) with its region.
-    environments: Vec<(String, String)>,
-    pub(super) own: Own,
-    /// Notes for stderr: where the images' and code's repositories are.
-    pub(super) notes: Vec<String>,
-}
-
-/// The document's own top-level keys.
-#[derive(Serialize, JsonSchema)]
-pub(super) struct Own {
-    /// The account the environments live in (with StackSets, the one that holds the stack
-    /// sets, where qfleet runs).
-    #[schemars(extend("pattern" = "^[0-9]{12}$"))]
-    account: String,
-    /// Policy documents for the deploying principal; attach them all.
-    #[schemars(extend("minItems" = 1))]
-    pub(super) caller: Vec<Value>,
-    /// Each role CloudFormation acts as, by the role's ARN, with its policy documents: a
-    /// stack's service role; with StackSets, the administration role and each target
-    /// account's execution role.
-    pub(super) service_roles: BTreeMap<String, Vec<Value>>,
-    /// With StackSets: each role qfleet assumes in a target's account (the target's `role`),
-    /// by its ARN, with its policy documents (qfleet's own calls there).
-    pub(super) target_roles: BTreeMap<String, Vec<Value>>,
-    /// The resource types of the rendered templates.
-    resource_types: BTreeSet<String>,
-    /// Where the handlers' permissions come from (AWS's resource schemas, and when).
-    source: String,
-    /// What to know before attaching them (more managed policies than IAM's default quota).
-    warnings: Vec<String>,
-}
-
-/// What the principal that assumes the targets' roles needs besides: the policy is the role's.
-fn role_note(envs: &[Environment]) -> Option<String> {
-    let roles: BTreeSet<&str> = envs
-        .iter()
-        .filter(|e| !e.through_stack_sets())
-        .filter_map(|e| e.target.as_ref()?.role_arn.as_deref())
-        .collect();
-    (!roles.is_empty()).then(|| {
-        format!(
-            "these policies are for the role qfleet assumes there ({}); the credentials qfleet runs with need sts:AssumeRole on it, and its trust policy must name them (docs/targets.md)",
-            roles.into_iter().collect::<Vec<_>>().join(", ")
-        )
-    })
-}
-
-/// What the StackSets roles' trust policies must say, for targets deployed through StackSets
-/// ("Grant self-managed permissions",
-/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs-self-managed.html>).
-fn stack_sets_note(envs: &[Environment], account: &str) -> Result<Option<String>> {
-    let mut administration = BTreeSet::new();
-    let mut execution = BTreeSet::new();
-    let mut p = "aws";
-    let mut service_managed = false;
-    let mut delegated = false;
-    for env in envs.iter().filter(|e| e.through_stack_sets()) {
-        p = super::scope::partition(&env.spec.region);
-        if env.spec.rollout.permission_model == crate::config::PermissionModel::ServiceManaged {
-            service_managed = true;
-            delegated |= env.spec.rollout.call_as == crate::config::CallAs::DelegatedAdmin;
-            continue;
-        }
-        let roles = super::stack_set_roles::roles(env, account)?;
-        administration.insert(roles.administration);
-        execution.insert(roles.execution);
-    }
-    // "Activate trusted access with AWS Organizations",
-    // <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-activate-trusted-access.html>.
-    // "Register a delegated administrator",
-    // <https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html>.
-    let organizations = service_managed.then(|| match delegated {
-        false => format!(
-            "StackSets with service-managed permissions: trusted access with AWS Organizations must be activated in the organization's management account ({account}), which holds the stack sets; AWS creates the roles StackSets uses in the targets' accounts, so service_roles names none for them (docs/targets.md)"
-        ),
-        true => format!(
-            "StackSets with service-managed permissions, as a delegated administrator: trusted access with AWS Organizations must be activated, and account {account} registered as a delegated administrator for StackSets, in the organization's management account, which holds the stack sets (the caller's StackSets calls name them in any account, by name); AWS creates the roles StackSets uses in the targets' accounts, so service_roles names none for them (docs/targets.md)"
-        ),
-    });
-    if administration.is_empty() {
-        return Ok(organizations);
-    }
-    let join = |s: BTreeSet<String>| s.into_iter().collect::<Vec<_>>().join(", ");
-    let self_managed = format!(
-        "StackSets: the administration role ({}) must trust cloudformation.amazonaws.com, with aws:SourceAccount {account} and aws:SourceArn arn:{p}:cloudformation:*:{account}:stackset/* in its trust policy's condition (AWS's guard against the confused deputy); each execution role ({}) must trust the administration role (docs/targets.md)",
-        join(administration),
-        join(execution)
-    );
-    Ok(Some(match organizations {
-        Some(o) => format!("{self_managed}. {o}"),
-        None => self_managed,
-    }))
-}
-
-/// The documents of each role, checked against IAM's quota of managed policies per principal.
-fn documents_of(
-    roles: &BTreeMap<String, policy::Grants>,
-    who: &str,
-    warnings: &mut Vec<String>,
-) -> Result<BTreeMap<String, Vec<Value>>> {
-    let mut out = BTreeMap::new();
-    for (arn, grants) in roles {
-        let docs = grants.documents();
-        warnings.extend(check_document_count(&format!("{who} {arn}"), docs.len())?);
-        out.insert(arn.clone(), docs);
-    }
-    Ok(out)
-}
-
 /// `iam-policy`'s result for the environments a command line names (`loaded`): a pipeline's
 /// policy covers every stage's stacks and resources (each stage stands as an environment of
 /// its own: its fleet stack, queues, group or function by its names), in the account
@@ -313,49 +201,12 @@ pub(crate) fn policies_for(
         .collect();
     let envs = of_account(envs, account.as_deref())?;
     let account = account_of(account, settings, &envs)?;
-    policies(&envs, account)
+    Ok(policies(&envs, account)?)
 }
 
 /// [`policies_for`] in `account`, given: offline (no AWS call asks whose the credentials are).
 pub(crate) fn policies_in(loaded: &[Environment], account: &str) -> Result<Policies> {
     policies_for(loaded, Some(account.to_string()), Settings::default())
-}
-
-/// The deploying policies of `envs` in `account`, checked against IAM's quota of managed
-/// policies per principal.
-pub(crate) fn policies(envs: &[Environment], account: String) -> Result<Policies> {
-    let Deployer {
-        caller,
-        service_roles,
-        target_roles,
-        resource_types,
-    } = for_environments(envs, &account)?;
-    let caller = caller.documents();
-    // Each principal holds its documents as managed policies; AWS caps how many.
-    let mut warnings = Vec::new();
-    warnings.extend(check_document_count("the caller", caller.len())?);
-    let service_roles = documents_of(&service_roles, "the service role", &mut warnings)?;
-    let target_roles = documents_of(&target_roles, "the role", &mut warnings)?;
-    Ok(Policies {
-        environments: envs
-            .iter()
-            .map(|e| (e.name.clone(), e.spec.region.clone()))
-            .collect(),
-        notes: repository_notes(envs, &account)
-            .into_iter()
-            .chain(role_note(envs))
-            .chain(stack_sets_note(envs, &account)?)
-            .collect(),
-        own: Own {
-            account,
-            caller,
-            service_roles,
-            target_roles,
-            resource_types,
-            source: reference::get()?.source.clone(),
-            warnings,
-        },
-    })
 }
 
 /// The least-privilege policy for deploying these environments (always JSON).
@@ -427,7 +278,171 @@ impl Report for Policies {
                     plural(targets)
                 )
             },
-            policy::MANAGED_POLICY_LIMIT,
+            MANAGED_POLICY_LIMIT,
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    /// The account that holds the stack sets of examples/stack-sets.yaml in these tests.
+    const ADMIN: &str = "999999999999";
+
+    fn file_from(yaml: &str) -> config::LoadedFile {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.yaml");
+        std::fs::write(&p, yaml).unwrap();
+        config::load(&p).unwrap()
+    }
+
+    /// The stack file of a lab named `name` with `extra` settings (its targets, its copies).
+    fn lab_file(name: &str, extra: &str) -> config::LoadedFile {
+        file_from(&format!(
+            "environment: {name}\nregion: eu-west-1\nlab: true\nworkers:\n  min: 1\n  max: 2\n  public_ip: true\n{extra}"
+        ))
+    }
+
+    fn targets() -> Vec<Environment> {
+        config::load(&config::workspace_root().join("examples/stack-sets.yaml"))
+            .unwrap()
+            .expand()
+    }
+
+    /// The engine's lock bucket, which the deploying policy grants, is the one the lock
+    /// protocol makes.
+    #[test]
+    fn the_policy_s_lock_bucket_is_the_lock_protocol_s() {
+        for (account, region) in [
+            ("123456789012", "eu-west-1"),
+            ("000000000000", "ap-southeast-5"),
+        ] {
+            assert_eq!(
+                qfleet_engine::iam::lock_bucket(account, region),
+                crate::aws::locks::bucket_name(account, region)
+            );
+        }
+    }
+
+    /// Issue 38: a policy's ARNs are one account's. The targets' own account is the policy's, and
+    /// targets in two accounts (or in another than `--account`'s) are refused, never mixed.
+    #[test]
+    fn a_policy_for_targets_is_their_one_account_s() {
+        let file = lab_file(
+            "orders",
+            "targets:\n  - name: eu\n    account: '111111111111'\n  - name: us\n    account: '222222222222'\n    region: us-east-1\n  - name: ie\n    account: '111111111111'\n",
+        );
+        let targets = file.expand();
+        let settings = || Settings::default();
+        let one: Vec<Environment> = vec![targets[0].clone(), targets[2].clone()];
+        // No AWS call: the targets say their account.
+        assert_eq!(
+            super::account_of(None, settings(), &one).unwrap(),
+            "111111111111"
+        );
+        let policies = super::policies(&one, "111111111111".to_string()).unwrap();
+        // Without a role, nothing to say about assuming one.
+        assert!(!policies.notes.iter().any(|n| n.contains("sts:AssumeRole")));
+        let text = serde_json::to_string(&policies.own.caller).unwrap();
+        assert!(
+            text.contains(
+                "arn:aws:cloudformation:eu-west-1:111111111111:stack/qfleet-orders-eu-data/*"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("222222222222"), "{text}");
+        let err = super::account_of(None, settings(), &targets).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "these targets are in 111111111111 (orders-eu, orders-ie), 222222222222 (orders-us); pass --account ID"
+            ),
+            "{err}"
+        );
+        let err = super::account_of(Some("222222222222".into()), settings(), &one).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("111111111111 (orders-eu, orders-ie), 222222222222 (--account)"),
+            "{err}"
+        );
+        // --account picks that account's targets out of the file's.
+        let picked = super::of_account(targets.clone(), Some("111111111111")).unwrap();
+        let names: Vec<&str> = picked.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["orders-eu", "orders-ie"]);
+        assert_eq!(
+            super::account_of(Some("111111111111".into()), settings(), &picked).unwrap(),
+            "111111111111"
+        );
+        let err = super::of_account(targets.clone(), Some("333333333333")).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "111111111111 (orders-eu, orders-ie), 222222222222 (orders-us), not 333333333333 (--account)"
+            ),
+            "{err}"
+        );
+        let err = super::of_account(targets.clone(), Some("1234")).unwrap_err();
+        assert!(
+            err.to_string().contains("an AWS account id is 12 digits"),
+            "{err}"
+        );
+        assert_eq!(super::of_account(targets.clone(), None).unwrap().len(), 3);
+        // Targets of two partitions, even with one account flag: never one policy.
+        let china = lab_file(
+            "orders",
+            "targets:\n  - name: eu\n  - name: cn\n    region: cn-north-1\n",
+        )
+        .expand();
+        let err = super::account_of(Some("111111111111".into()), settings(), &china).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("these environments are in the partitions aws and aws-cn"),
+            "{err}"
+        );
+    }
+
+    /// A StackSets file's policy is the account's that holds its stack sets: the flag's (or
+    /// the credentials'), never mixed with another environment's, nor with targets acted on
+    /// as another principal.
+    #[test]
+    fn a_stack_sets_policy_is_in_the_account_that_holds_the_stack_sets_alone() {
+        // With another environment, whose account is another thing: refused.
+        let mut mixed = targets();
+        let root = crate::config::workspace_root();
+        mixed.push(
+            crate::config::load(&root.join("stacks/prod.yaml"))
+                .unwrap()
+                .into_only(),
+        );
+        let err = super::account_of(Some(ADMIN.into()), Settings::default(), &mixed).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("(deployed through CloudFormation StackSets) and prod at once"),
+            "{err}"
+        );
+        // The file's targets name their instances' accounts, not the caller's: the account is
+        // the flag's (or the credentials').
+        assert_eq!(
+            super::account_of(Some(ADMIN.into()), Settings::default(), &targets()).unwrap(),
+            ADMIN
+        );
+        let mut envs = config::stack_sets_service_managed().expand();
+        for e in &mut envs {
+            e.spec.rollout.call_as = config::CallAs::DelegatedAdmin;
+        }
+        // With targets acted on as the management account in the same run: refused (exit 2),
+        // whatever the account.
+        let mut mixed = envs.clone();
+        mixed[0].spec.rollout.call_as = crate::config::CallAs::SelfAccount;
+        let err = super::account_of(None, Settings::default(), &mixed).unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::Exit::Input);
+        assert!(
+            err.to_string().starts_with(&format!(
+                "iam-policy for {} (rollout.call_as: self, the organization's management account) and {} (rollout.call_as: delegated_admin) at once",
+                mixed[0].name, mixed[1].name
+            )),
+            "{err}"
+        );
+        assert!(super::account_of(None, Settings::default(), &envs).is_ok());
     }
 }

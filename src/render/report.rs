@@ -2,10 +2,10 @@
 //! file per stack (`--out DIR`, `DIR/ENV/` for each of several environments) and listed; and
 //! the document, with each template or the file it was written to.
 
-use super::{RenderedStack, StackRole};
 use crate::config::Environment;
 use crate::error::{Result, Usage};
 use crate::output::{Document, Environment as EnvDoc, Output, Report};
+use qfleet_engine::render::{RenderedStack, StackRole};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -42,7 +42,7 @@ pub(crate) fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Ren
     // Everything is rendered, and the stack sets merged, before anything is written: a file
     // whose targets cannot share a template leaves no files behind.
     let rendered: Vec<Vec<RenderedStack>> =
-        envs.iter().map(super::render).collect::<Result<_>>()?;
+        envs.iter().map(super::render).collect::<Result<_, _>>()?;
     let mut stack_sets = Vec::new();
     for file in stack_set_files(envs)? {
         stack_sets.push(RenderedSets {
@@ -279,7 +279,7 @@ fn text(r: &Renders) -> String {
                     label(&s.stack_name, set.as_deref(), &e.environment),
                     s.file_name
                 ));
-                stream.push_str(&super::terminated(&s.template));
+                stream.push_str(&terminated(&s.template));
             }
         } else {
             for ((s, p), set) in e.stacks.iter().zip(&e.written).zip(&e.stack_sets) {
@@ -303,7 +303,7 @@ fn text(r: &Renders) -> String {
                 let readable = serde_json::from_str::<serde_json::Value>(&s.template)
                     .and_then(|v| serde_json::to_string_pretty(&v))
                     .unwrap_or_else(|_| s.template.clone());
-                stream.push_str(&super::terminated(&readable));
+                stream.push_str(&terminated(&readable));
             }
         } else {
             for (s, p) in f.sets.iter().zip(&f.written) {
@@ -323,6 +323,14 @@ fn text(r: &Renders) -> String {
         stream.push_str(&format!("{name:<width$}  {path}\n"));
     }
     stream
+}
+
+/// `text` ending in a newline (a template of the YAML stream `render` prints).
+fn terminated(text: &str) -> String {
+    match text.ends_with('\n') {
+        true => text.to_string(),
+        false => format!("{text}\n"),
+    }
 }
 
 #[cfg(test)]

@@ -123,7 +123,7 @@ pub(crate) async fn wave(
     let sets = match sets {
         Ok(sets) => sets,
         Err(e) => {
-            everyone(&mut progress, e);
+            everyone(&mut progress, e.into());
             return progress;
         }
     };
@@ -408,7 +408,11 @@ impl<'a> Walk<'a> {
             .flat_map(|p| {
                 let known = instances
                     .iter()
-                    .filter(move |x| p.whole_unit() && step != Step::Create && p.holds(x))
+                    .filter(move |x| {
+                        p.whole_unit()
+                            && step != Step::Create
+                            && p.holds(&x.account, &x.region, x.organizational_unit.as_deref())
+                    })
                     .map(move |x| (x.account.as_str(), p.region.as_str()));
                 std::iter::once((p.account.as_str(), p.region.as_str())).chain(known)
             })

@@ -72,7 +72,10 @@ pub(super) fn previews(
         // more than the preview shows: it compares the stack set's template with the new one.
         let behind = instances
             .iter()
-            .find(|i| p.holds(i) && i.status != "CURRENT")
+            .find(|i| {
+                p.holds(&i.account, &i.region, i.organizational_unit.as_deref())
+                    && i.status != "CURRENT"
+            })
             .filter(|_| *step == Step::Update);
         if let Some(i) = behind {
             note(format!(

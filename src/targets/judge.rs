@@ -55,9 +55,9 @@ fn unit_instances<'a>(
     p: &'a Place,
     instances: &'a [Instance],
 ) -> impl Iterator<Item = &'a Instance> {
-    instances
-        .iter()
-        .filter(move |i| p.whole_unit() && p.holds(i))
+    instances.iter().filter(move |i| {
+        p.whole_unit() && p.holds(&i.account, &i.region, i.organizational_unit.as_deref())
+    })
 }
 
 /// A whole unit's instances in its region as listed after the wave: each CURRENT, one at

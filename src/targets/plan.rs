@@ -35,7 +35,10 @@ pub(super) fn steps(places: &[Place], instances: &[Instance], new_template: bool
         .iter()
         .map(|p| {
             // A target's instance; for a whole unit, every account's in its region.
-            let mine: Vec<&Instance> = instances.iter().filter(|i| p.holds(i)).collect();
+            let mine: Vec<&Instance> = instances
+                .iter()
+                .filter(|i| p.holds(&i.account, &i.region, i.organizational_unit.as_deref()))
+                .collect();
             match () {
                 _ if mine.is_empty() => Step::Create,
                 _ if mine.iter().any(|i| i.status == "INOPERABLE") => Step::Inoperable,

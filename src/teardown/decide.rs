@@ -467,7 +467,7 @@ pub(super) fn decide_stages(snap: &Snapshot, later: &[LaterStage], allowed: Allo
 /// - each producers' managed policy (`sources.messages`), unless `--producers-detached`:
 ///   CloudFormation's delete detaches a managed policy from every role, user and group first
 ///   (the resource type's delete handler lists `iam:ListEntitiesForPolicy` and the
-///   `iam:Detach*Policy` actions, src/iam/reference.json), and those are the producers', not
+///   `iam:Detach*Policy` actions, crates/qfleet-engine/src/iam/reference.json), and those are the producers', not
 ///   qfleet's;
 /// - its schedules (`sources.schedules`), unless `--discard-messages`: they are deleted with
 ///   the stack, but only after the queues were counted, and a run in between would go with

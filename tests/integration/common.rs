@@ -527,7 +527,7 @@ pub fn deploy_on_moto(file: &Path) -> Vec<serde_json::Value> {
 /// DeploymentGroup (it skips them), so a queue mapping whose FunctionName is the alias fails
 /// the stack (ExecuteChangeSet: InvalidParameterValueException "Missing FunctionName"). The
 /// function then takes its jobs directly (`deployment: direct`); the alias, CodeDeploy and the
-/// rollback alarms are proven by render (src/render/tests/lambda_rollback.rs).
+/// rollback alarms are proven by render (crates/qfleet-engine/src/render/tests/lambda_rollback.rs).
 pub const MOTO_LAMBDA: &str = "    deployment: direct\n";
 
 /// A lab stack file of one kind of workers: `ec2` (one to two instances), `lambda` (the

@@ -145,7 +145,7 @@ fn denied(calls: &BTreeSet<Logged>, docs: &[Value]) -> Vec<String> {
         }
         let Some(known) = qfleet::iam::calls::find(&c.service, &c.operation) else {
             out.push(format!(
-                "{}.{} is not listed in src/iam/calls.rs",
+                "{}.{} is not listed in crates/qfleet-engine/src/iam/calls.rs",
                 c.service, c.operation
             ));
             continue;

@@ -19,7 +19,7 @@
 //!
 //! and then checks:
 //! 1. every action CloudFormation's handlers of the resource's type call (the registry
-//!    schemas' `handlers` permissions, in `src/iam/reference.json`, generated from them) is
+//!    schemas' `handlers` permissions, in `crates/qfleet-engine/src/iam/reference.json`, generated from them) is
 //!    allowed on that ARN when the Service Authorization Reference scopes the action to that
 //!    resource type, and on `"*"` when it scopes it to none;
 //! 2. the same for what a resource's handlers act on besides it (a queue policy on its
@@ -38,7 +38,7 @@
 //!
 //! Not checked here: a handler action scoped only to resource types no template declares
 //! (`ec2:RunInstances` on the instance and volumes EC2 makes; qfleet grants EC2 actions on the
-//! environment's Region and account, `src/iam/tests.rs`), and a customer managed key's own
+//! environment's Region and account, `crates/qfleet-engine/src/iam/tests.rs`), and a customer managed key's own
 //! policy (the key is the user's; docs/sources.md says what it must allow).
 
 use crate::common::*;
@@ -73,7 +73,7 @@ struct Facts {
 fn facts() -> &'static Facts {
     static FACTS: std::sync::OnceLock<Facts> = std::sync::OnceLock::new();
     FACTS.get_or_init(|| {
-        let path = crate::common::root().join("src/iam/reference.json");
+        let path = crate::common::root().join("crates/qfleet-engine/src/iam/reference.json");
         let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let handlers = v["handlers"]
             .as_object()

@@ -23,62 +23,13 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The index that lists jobs by their last change.
-pub const INDEX: &str = "recent";
-/// Every attribute a worker writes in a lease (the lease table; docs/jobs.md, "A worker that
-/// stops"): the workers' policy allows no other.
-pub const LEASE_ATTRIBUTES: [&str; 6] = [
-    "key",
-    "upload",
-    "stage_index",
-    "lease_until",
-    "started",
-    "expires_at",
-];
+// The table's layout is the shipped protocol's (crates/qfleet-runtime): the templates declare
+// it and the workers write it.
+pub use qfleet_runtime::job_table::{
+    ATTRIBUTES, INDEX, INDEX_PROJECTION, LEASE_ATTRIBUTES, TTL_ATTRIBUTE,
+};
 /// The index's partition key is the change's hour and one of this many shards.
 const SHARDS: u32 = 8;
-/// The time-to-live attribute.
-pub const TTL_ATTRIBUTE: &str = "expires_at";
-/// Every attribute a worker writes (the protocol's; the workers' policy allows no other).
-pub const ATTRIBUTES: [&str; 22] = [
-    "key",
-    "upload",
-    "bucket",
-    "state",
-    "stage",
-    "stage_index",
-    "attempts",
-    "worker",
-    "uploaded_at",
-    "queued_at",
-    "received_at",
-    "finished_at",
-    "output",
-    "error",
-    "history",
-    "duplicates",
-    "responded",
-    "responded_seq",
-    "seq",
-    "updated_at",
-    "recent",
-    "expires_at",
-];
-/// The attributes the index carries besides the keys (what a list of jobs shows).
-pub const INDEX_PROJECTION: [&str; 12] = [
-    "state",
-    "stage",
-    "stage_index",
-    "attempts",
-    "worker",
-    "bucket",
-    "uploaded_at",
-    "finished_at",
-    "output",
-    "error",
-    "duplicates",
-    "expires_at",
-];
 
 /// One change of a job, as its history records it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]

@@ -561,7 +561,7 @@ LOADER = os.path.join(os.path.dirname(os.path.abspath(qh.__file__)), "..", "..",
 def assembled():
     """The handler as qfleet deploys it, one file: the shared module's text in its import's
     place (conftest.inline_shared), and its `from qfleet_jobs import ...` line replaced by the
-    loader that reads the module from the data stack (src/render/mod.rs, handler_with_jobs)."""
+    loader that reads the module from the data stack (crates/qfleet-engine/src/render/mod.rs, handler_with_jobs)."""
     with open(qh.__file__) as f, open(LOADER) as m:
         loader = m.read().rstrip("\n")
         return "\n".join(loader if line.startswith("from qfleet_jobs import ") else line

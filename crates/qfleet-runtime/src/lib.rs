@@ -9,8 +9,10 @@
 //! as one file, the module's text in the place of its `from qfleet_shared import (...)`
 //! statement ([`inline_shared`]).
 //!
-//! The crate has no dependencies and no other code: the render (`src/render/`) and the Lambda
-//! code reader (`crates/qfleet-stackfile/src/package/`) of the `qfleet` crate put these texts where they ship.
+//! The crate has no dependencies and no other code than these texts and the job table's layout
+//! ([`job_table`]) that the protocol writes: the render (`crates/qfleet-engine/src/render/`)
+//! and the Lambda code reader (`crates/qfleet-stackfile/src/package/`) put these texts where
+//! they ship, and AWS access (`crates/qfleet-aws`) reads the table by that layout.
 
 // A panic is never an answer to what a user gives: production code neither unwraps nor
 // expects (tests may).
@@ -74,6 +76,66 @@ pub fn inline_shared(module: &str) -> String {
         }
     }
     out.join("\n") + "\n"
+}
+
+/// The job table's layout as the shipped protocol ([`JOBS`]) writes it: the data template
+/// declares it, the workers' policy names exactly its attributes, and qfleet's reads
+/// (crates/qfleet-aws) take it apart.
+pub mod job_table {
+    /// The index that lists jobs by their last change.
+    pub const INDEX: &str = "recent";
+    /// Every attribute a worker writes in a lease (the lease table; docs/jobs.md, "A worker that
+    /// stops"): the workers' policy allows no other.
+    pub const LEASE_ATTRIBUTES: [&str; 6] = [
+        "key",
+        "upload",
+        "stage_index",
+        "lease_until",
+        "started",
+        "expires_at",
+    ];
+    /// The time-to-live attribute.
+    pub const TTL_ATTRIBUTE: &str = "expires_at";
+    /// Every attribute a worker writes (the protocol's; the workers' policy allows no other).
+    pub const ATTRIBUTES: [&str; 22] = [
+        "key",
+        "upload",
+        "bucket",
+        "state",
+        "stage",
+        "stage_index",
+        "attempts",
+        "worker",
+        "uploaded_at",
+        "queued_at",
+        "received_at",
+        "finished_at",
+        "output",
+        "error",
+        "history",
+        "duplicates",
+        "responded",
+        "responded_seq",
+        "seq",
+        "updated_at",
+        "recent",
+        "expires_at",
+    ];
+    /// The attributes the index carries besides the keys (what a list of jobs shows).
+    pub const INDEX_PROJECTION: [&str; 12] = [
+        "state",
+        "stage",
+        "stage_index",
+        "attempts",
+        "worker",
+        "bucket",
+        "uploaded_at",
+        "finished_at",
+        "output",
+        "error",
+        "duplicates",
+        "expires_at",
+    ];
 }
 
 #[cfg(test)]
