@@ -453,10 +453,23 @@ pub(super) async fn prepare(
     if let Some(v) = &new_version {
         notes.push(super::version::said(&name, v));
     }
+    notes.extend(retry_note(env, desired.role, &name));
     Ok(Prepared {
         new_version,
         ..ready(desired, state, Step::ChangeSet { cs, creating }, notes)
     })
+}
+
+/// A fleet stack that changes: how its workers' failures come back, with queue.retry.
+fn retry_note(env: &crate::config::Environment, role: StackRole, name: &str) -> Option<String> {
+    let r = env
+        .spec
+        .queue
+        .retry
+        .as_ref()
+        .filter(|_| role == StackRole::Fleet)?;
+    let attempts = u64::try_from(env.spec.queue.max_receive_count).unwrap_or(1);
+    Some(format!("{name}: {} (queue.retry)", r.describe(attempts)))
 }
 
 #[cfg(test)]

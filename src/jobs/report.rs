@@ -237,6 +237,11 @@ fn history_text(env: &str, f: &Found, out: &Output) {
             ],
             rows,
         ));
+        if let Some(at) = next_attempt(j) {
+            out.line(format!(
+                "next attempt at {at}, when its message is visible again (queue.retry)"
+            ));
+        }
         if let Some(w) = f.whereabouts.get(i) {
             out.line(whereabouts_text(w, j));
         }
@@ -285,6 +290,16 @@ fn whereabouts_text(w: &super::Whereabouts, j: &Job) -> String {
         _ => "it has ended: its worker deleted its message when it recorded it done (not looked)"
             .to_string(),
     }
+}
+
+/// When a retrying job's next attempt comes: its last failed attempt's `retry_at`, while the
+/// job is still retrying.
+fn next_attempt(j: &Job) -> Option<&str> {
+    if j.state != "retrying" {
+        return None;
+    }
+    let last = j.history.iter().rev().find(|c| c.state == "retrying")?;
+    last.retry_at.as_deref()
 }
 
 #[cfg(test)]
@@ -385,5 +400,34 @@ mod tests {
         );
         let line = whereabouts_text(&at("none"), &job("done"));
         assert!(line.contains("(not looked)"), "{line}");
+    }
+
+    /// queue.retry: a retrying job says when its next attempt comes, from its last failed
+    /// attempt; once it runs again or ends, nothing.
+    #[test]
+    fn a_retrying_job_says_when_its_next_attempt_comes() {
+        let change = |state: &str, retry_at: Option<&str>| crate::aws::job_table::Change {
+            state: state.into(),
+            at: "2026-11-29T10:00:00.000Z".into(),
+            stage: None,
+            worker: Some("i-0abc".into()),
+            attempt: Some(1),
+            error: Some("boom".into()),
+            output: None,
+            message: None,
+            retry_at: retry_at.map(String::from),
+        };
+        let mut j = job("retrying");
+        j.history = vec![
+            change("retrying", Some("2026-11-29T10:00:01.000Z")),
+            change("processing", None),
+            change("retrying", Some("2026-11-29T10:00:02.000Z")),
+        ];
+        assert_eq!(next_attempt(&j), Some("2026-11-29T10:00:02.000Z"));
+        j.history[2].retry_at = None; // a worker without queue.retry's record: not said
+        assert_eq!(next_attempt(&j), None);
+        j.history[2].retry_at = Some("2026-11-29T10:00:02.000Z".into());
+        j.state = "processing".into();
+        assert_eq!(next_attempt(&j), None);
     }
 }

@@ -501,6 +501,10 @@ fn stage_workers(env: &Environment, indent: &str, out: &Output) {
     for line in crate::config::describe_grants(&spec.workers) {
         out.line(format!("{indent}workers get {line}"));
     }
+    if let Some(r) = &spec.queue.retry {
+        let attempts = u64::try_from(spec.queue.max_receive_count).unwrap_or(1);
+        out.line(format!("{indent}{} (queue.retry)", r.describe(attempts)));
+    }
     if let Some(next) = env.stage.as_ref().and_then(|s| s.next_queue.as_deref()) {
         out.line(format!(
             "{indent}workers get QFLEET_NEXT_QUEUE_URL and may send to {next}"

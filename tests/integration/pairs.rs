@@ -75,7 +75,7 @@ struct Feature {
 const FEATURES: &[Feature] = &[
     Feature {
         name: "jobs",
-        setting: "`jobs`",
+        setting: "`jobs` with `queue.retry`",
         kinds: ALL,
         choice_of: None,
     },
@@ -475,7 +475,16 @@ fn stack_file(case: &Case, tags: usize) -> Value {
     let ecr = |path: &str| format!("{}.dkr.ecr.{region}.amazonaws.com/{path}", ACCOUNTS[0]);
     for f in &case.features {
         match *f {
-            "jobs" => merge(&mut file, json!({"jobs": {}})),
+            // Jobs a user follows, and failed attempts that back off (the record says when
+            // the next comes): the two together, so that retries meet every other feature
+            // without cases of their own.
+            "jobs" => {
+                merge(&mut file, json!({"jobs": {}}));
+                merge(
+                    &mut unit,
+                    json!({"queue": {"retry": {"backoff": "10s", "max_delay": "5m", "jitter": "full"}}}),
+                );
+            }
             // Every destination at once: the most the data stack and the workers' role carry.
             // A topic is of one region (an alarm publishes in its own): none with targets,
             // which deploy to several.

@@ -52,6 +52,11 @@ pub struct Change {
     /// under a new one, and the worker's log line names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// A failed attempt (`retrying`): when its message is visible again for the next attempt
+    /// (UTC, ISO 8601; `queue.retry`, the worker's wait). Absent: not said (no wait of the
+    /// worker's own, or a record older than it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<String>,
 }
 
 /// One job: an upload's record in the table.
@@ -732,6 +737,7 @@ fn change_of(entry: &Value) -> Option<Change> {
         error: s("error"),
         output: s("output"),
         message: s("message"),
+        retry_at: s("retry_at"),
     })
 }
 

@@ -18,7 +18,7 @@ from qfleet_jobs import JobConfig, Jobs, message_ref
 from qfleet_shared import (
     METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids,
     job_names, last_receive, log_line, Notices, message_job, next_stage_message, next_stage_send,
-    parse_body, process, seconds_since, stored_body,
+    parse_body, process, retry_delay, seconds_since, stored_body,
 )
 
 _notices = None  # alerts: this execution environment's failure notices, bounded across invocations
@@ -186,6 +186,22 @@ def load_secrets(env=None, client=None):
     _secrets_loaded = True
 
 
+def hide(m, seconds):
+    """queue.retry: a failed message comes back after `seconds`, not after the queue's
+    visibility timeout. Lambda leaves a message it is told failed (batchItemFailures) in the
+    queue as it is: it "becomes visible again" when its visibility timeout ends
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html), which this
+    sets from now. Not set (an error logged): it comes back after the queue's."""
+    url = os.environ.get("QFLEET_QUEUE_URL")
+    if not (url and m.get("receiptHandle")):
+        return
+    try:
+        sqs_client().change_message_visibility(
+            QueueUrl=url, ReceiptHandle=m["receiptHandle"], VisibilityTimeout=seconds)
+    except Exception as e:  # noqa: BLE001 - the queue's own timeout stands
+        print(f"qfleet-handler change-visibility: {e!r}", flush=True)
+
+
 def handler(event, context=None):
     """SQS batch in, the messages that failed out: Lambda deletes the others from the queue and
     leaves these to be retried (and dead-lettered after maxReceiveCount receives)."""
@@ -213,9 +229,18 @@ def handler(event, context=None):
         t0 = time.monotonic()
         rc = (m.get("attributes") or {}).get("ApproximateReceiveCount", "?")
         keys, extra, halt = 0, "", ""
+        wait = {}
+
+        def delay(rc=rc, t0=t0, wait=wait):
+            """queue.retry: the wait before the next attempt once this one failed, drawn once
+            (the job's record says when it comes back)."""
+            if "s" not in wait:
+                wait["s"] = retry_delay(cfg, rc, time.monotonic() - t0)
+            return wait["s"]
         if jobs:
             jobs.duplicates = jobs.cancelled = 0
             jobs.refs = []
+            jobs.retry_in = delay if cfg.retry else None
         try:
             halt = AFTER_FAILURE if fifo and group in failed else (
                 LATE if remaining and remaining() < STOP_MS else "")
@@ -238,6 +263,8 @@ def handler(event, context=None):
             extra = " error=" + json.dumps(repr(e))
             failures.append({"itemIdentifier": m.get("messageId")})
             failed.add(group)
+            if cfg.retry and not halt:
+                hide(m, delay())
             # A job held back or not started has not failed on its own, but does for good on
             # its last receive. Its ids: the job table's (a later stage's input names its job).
             if not halt or last_receive(rc, cfg.max_receive):

@@ -204,6 +204,9 @@ class Jobs:
         # The lease: seconds or a function giving them; (job, its start) held; halt: run_ref
         self.lease, self.leased, self.halt = lease, None, ""
         self.refs = []  # the jobs run_ref was given, for a failure's notice: reset per message
+        # The wait before a failed attempt's next one (the worker's queue.retry), a function
+        # giving seconds: the record says when the job comes back. None: not said.
+        self.retry_in = None
 
     def records(self, body):
         """The message body (SNS envelope removed) and its S3 records, as dicts."""
@@ -505,7 +508,10 @@ class Jobs:
             return
         values.update({":retrying": {"S": "retrying"}, ":q": {"S": "queued"},
                        ":p": {"S": "processing"}})
-        entry = self._entry("retrying", now, worker=self._worker(), attempt=n, error=error)
+        wait = self.retry_in() if self.retry_in else None
+        retry_at = job_now(time.time() * 1000 + wait * 1000) if wait is not None else None
+        entry = self._entry("retrying", now, worker=self._worker(), attempt=n, error=error,
+                            retry_at=retry_at)
         self._update(ref, ["#state = :retrying", "#error = :error"], values,
                      "#stage_index = :si AND #state IN (:q, :p, :retrying)", [entry],
                      step=True)

@@ -13,6 +13,7 @@ import hashlib
 import inspect
 import json
 import os
+import random
 import re
 import shlex
 import time
@@ -44,6 +45,44 @@ class SharedConfig:
             self.max_receive = int(e.get("QFLEET_MAX_RECEIVE_COUNT") or 0)
         except ValueError:
             self.max_receive = 0
+        # queue.retry (docs/workers.md, "Retries that back off"): the wait after a failed
+        # attempt, doubled with each attempt up to a cap, with full jitter drawn below it.
+        # Unset: the worker waits 1 s doubling up to 10 s; the handler sets no wait of its
+        # own (the queue's visibility timeout).
+        self.retry = bool(e.get("QFLEET_RETRY_BACKOFF"))
+        self.retry_backoff = _whole(e.get("QFLEET_RETRY_BACKOFF"), 1)
+        self.retry_max_delay = _whole(e.get("QFLEET_RETRY_MAX_DELAY"), 10)
+        self.retry_jitter = e.get("QFLEET_RETRY_JITTER") or "none"
+
+
+def _whole(value, default):
+    """A variable's whole number of seconds, at least 0; unset or not a number: `default`."""
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return default
+
+
+# A message's visibility "can't" be extended "to more than a total visibility timeout of 12
+# hours" from its receive; SQS rejects a longer one (ChangeMessageVisibility,
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html).
+VISIBILITY_MAX = 43200
+
+
+def retry_delay(cfg, receive_count, elapsed=0.0, rand=random.random):
+    """Seconds a message stays hidden after its attempt `receive_count` (its
+    ApproximateReceiveCount) failed: backoff x 2^(attempt - 1), at most max_delay; with full
+    jitter a whole number drawn uniformly from 0 to that. Kept within SQS's 12 hours from the
+    receive, `elapsed` seconds ago. qfleet's simulator and validate compute the same
+    (RetrySpec::delay in the stack file's crate; a test holds the two equal)."""
+    try:
+        n = max(int(receive_count), 1)
+    except (TypeError, ValueError):
+        n = 1
+    d = min(cfg.retry_max_delay, cfg.retry_backoff * 2 ** min(n - 1, 40))
+    if cfg.retry_jitter == "full":
+        d = int(rand() * (d + 1))  # rand() < 1: each of 0..d alike
+    return max(0, min(d, VISIBILITY_MAX - int(elapsed) - 1))
 
 
 # qfleet status reads upload-to-processed percentiles from this metric (Environment dimension,

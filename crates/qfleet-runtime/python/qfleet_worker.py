@@ -19,7 +19,7 @@ import boto3
 from qfleet_shared import (
     METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids,
     job_names, last_receive, log_line, Notices, message_job, next_stage_message, next_stage_send,
-    parse_body, process, seconds_since, stored_body, with_meta,
+    parse_body, process, retry_delay, seconds_since, stored_body, with_meta,
 )
 
 try:  # beside the worker with jobs: (docs/jobs.md)
@@ -49,7 +49,6 @@ class Config(SharedConfig):
         self.region = g("AWS_REGION") or g("AWS_DEFAULT_REGION") or None
         self.wait = int(g("QFLEET_WAIT_SECONDS", "20"))
         self.grace = float(g("QFLEET_STOP_GRACE", "20"))
-        self.backoff = int(g("QFLEET_RETRY_BACKOFF", "10"))
         self.lc_interval = float(g("QFLEET_LIFECYCLE_INTERVAL", "5"))
         self.lc_stale = float(g("QFLEET_LIFECYCLE_STALE", "60"))
         self.signal_stack = g("QFLEET_SIGNAL_STACK")
@@ -382,9 +381,17 @@ class Worker:
         rh = m["ReceiptHandle"]
         rc = m.get("Attributes", {}).get("ApproximateReceiveCount", "?")
         res, extra = {}, ""
+
+        def delay():
+            """The wait before the next attempt once this one failed (queue.retry), drawn
+            once: the job's record says when it comes back, and the message comes back then."""
+            if "delay" not in res:
+                res["delay"] = retry_delay(self.cfg, rc, time.monotonic() - t0)
+            return res["delay"]
         if self.jobs:
             self.jobs.duplicates, self.jobs.cancelled, self.jobs.leased = 0, 0, None
             self.jobs.refs = []
+            self.jobs.retry_in = delay
 
         def run():
             try:
@@ -422,11 +429,7 @@ class Worker:
             self.latencies.outcome("failed", rc)
             self.notices.failed(job_names(self.jobs and self.jobs.refs, m.get("Body", ""), m),
                                 repr(res["e"]), m)
-            try:
-                n = int(rc)
-            except ValueError:
-                n = 1
-            self.set_vis(rh, min(self.cfg.backoff, 2 ** (n - 1)))
+            self.set_vis(rh, delay())
         else:
             outcome, keys, ign = res["r"]
             self.latencies.outcome(outcome, rc)

@@ -1028,3 +1028,61 @@ def test_an_envelope_that_says_notification_without_a_message_fails_here_as_it_a
     assert "KeyError('Message')" in capsys.readouterr().out
     assert qfleet_shared.parse_body(body) == [
         (BUCKET, "uploads/a.txt", "ObjectCreated:Put", "2024-01-01T00:00:00.000Z")]
+
+
+def received(aws, body):
+    """A message sent to a queue of moto's and received (a 30 s visibility timeout), as
+    Lambda's event record names it: its receipt handle is the queue's."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName=QUEUE, Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+    m = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"][0]
+    record = sqs_record(body, receive_count=m["Attributes"]["ApproximateReceiveCount"],
+                        message_id=m["MessageId"])
+    record["receiptHandle"] = m["ReceiptHandle"]
+    return sqs, url, record
+
+
+def visible(sqs, url):
+    return int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def test_with_queue_retry_a_failed_message_comes_back_after_its_wait(aws, capsys, monkeypatch):
+    """queue.retry on Lambda: the handler hides a failed message for the wait (1 s), not for
+    the queue's visibility timeout (30 s); without queue.retry it leaves it to the queue."""
+    sqs, url, record = received(aws, s3_event("uploads/gone.txt"))  # no object: it fails
+    monkeypatch.setenv("QFLEET_QUEUE_URL", url)
+    assert run(record) == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    time.sleep(1.3)
+    assert visible(sqs, url) == 0  # no queue.retry: the queue's 30 s
+    monkeypatch.setenv("QFLEET_RETRY_BACKOFF", "1")
+    monkeypatch.setenv("QFLEET_RETRY_MAX_DELAY", "60")
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=record["receiptHandle"])
+    sqs, url, record = received(aws, s3_event("uploads/gone.txt"))
+    assert run(record) != no_failures()
+    assert visible(sqs, url) == 0
+    time.sleep(1.3)
+    assert visible(sqs, url) == 1  # back after its 1 s
+    assert outcomes(capsys) == ["failed", "failed"]
+
+
+def test_a_wait_that_cannot_be_set_leaves_the_message_to_the_queue(aws, capsys, monkeypatch):
+    """A ChangeMessageVisibility SQS refuses (a receipt handle gone stale) is logged; the
+    record is still reported failed, so Lambda does not delete it."""
+    monkeypatch.setenv("QFLEET_RETRY_BACKOFF", "1")
+    monkeypatch.setenv("QFLEET_QUEUE_URL", f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/nope")
+    record = sqs_record(s3_event("uploads/gone.txt"))
+    assert run(record) == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert "change-visibility" in capsys.readouterr().out
+
+
+def test_a_retrying_jobs_record_says_when_lambda_tries_it_again(jobs, aws, monkeypatch):
+    sqs, url, record = received(aws, versioned("uploads/gone.txt", "v3"))
+    for k, v in {"QFLEET_QUEUE_URL": url, "QFLEET_RETRY_BACKOFF": "120",
+                 "QFLEET_RETRY_MAX_DELAY": "600"}.items():
+        monkeypatch.setenv(k, v)
+    assert run(record) != no_failures()
+    state, history, item = record_of(jobs, "uploads/gone.txt", "v3")
+    entry = item["history"]["L"][-1]["M"]
+    assert state == "retrying" and entry["retry_at"]["S"] > entry["at"]["S"]

@@ -868,3 +868,25 @@ def test_a_stopping_worker_releases_a_message_whose_job_it_cannot_tell(aws, monk
     assert "outcome=released" in captured.out and "qfleet-worker not-started" in captured.err
     assert aws.ddb.scan(TableName=TABLE)["Items"] == [] and answers(aws) == []
     assert len(aws.sqs.receive_message(QueueUrl=q, VisibilityTimeout=0)["Messages"]) == 1
+
+
+def test_a_retrying_attempt_says_when_the_next_one_comes(aws):
+    """queue.retry: the history's retrying entry holds retry_at, the time the failed attempt's
+    message is visible again (`qfleet jobs ID` shows it); a last attempt's failure has none."""
+    jobs = lease_jobs(aws)
+    ref = qj.JobRef("order-9", "job")
+    assert jobs.start(ref, 1) == "started"
+    jobs.retry_in = lambda: 90
+    before = time.time()
+    jobs.fail(ref, "boom", 1)
+    i, h = item(aws, "order-9", "job")
+    entry = i["history"]["L"][-1]["M"]
+    assert entry["state"]["S"] == "retrying" and entry["attempt"]["N"] == "1"
+    at = datetime.datetime.strptime(entry["retry_at"]["S"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+    assert before + 89 <= at <= time.time() + 91
+    assert entry["at"]["S"] < entry["retry_at"]["S"]  # ISO 8601 in UTC sorts as text
+    assert jobs.start(ref, 2) == "started"
+    jobs.fail(ref, "boom", 2)  # the last receive (QFLEET_MAX_RECEIVE_COUNT 2): failed
+    i, h = item(aws, "order-9", "job")
+    assert i["state"]["S"] == "failed" and "retry_at" not in i["history"]["L"][-1]["M"]

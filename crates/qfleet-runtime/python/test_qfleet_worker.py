@@ -227,6 +227,33 @@ def test_failing_job_is_retried_then_dead_lettered(aws, capsys, monkeypatch):
     assert outcomes(capsys) == ["failed", "failed"]
 
 
+def test_a_failing_jobs_attempts_come_back_at_growing_intervals(aws, capsys, monkeypatch):
+    """queue.retry: each failed attempt's message is hidden for the next wait (1 s, then
+    2 s), not for the queue's visibility timeout (30 s here): it comes back then, on moto."""
+    put(aws, "uploads/bad.txt")
+    send(aws, s3_event("uploads/bad.txt"))
+    monkeypatch.setattr(qw, "process", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+    w = worker(aws, env={"QFLEET_RETRY_BACKOFF": "1", "QFLEET_RETRY_MAX_DELAY": "60"})
+    waits = []
+    change = aws.sqs.change_message_visibility
+
+    def spy(**kw):
+        waits.append(kw["VisibilityTimeout"])
+        return change(**kw)
+    monkeypatch.setattr(aws.sqs, "change_message_visibility", spy)
+    w.run(once=True)
+    assert waits == [1] and counts(aws) == (0, 1)  # hidden, in flight
+    time.sleep(1.3)
+    assert counts(aws) == (1, 0)  # back after 1 s
+    w.run(once=True)  # the second attempt: maxReceiveCount
+    assert waits == [1, 2]
+    time.sleep(1.3)
+    assert counts(aws) == (0, 1)  # still hidden after 1 s
+    time.sleep(1.0)
+    assert counts(aws) == (1, 0)
+    assert outcomes(capsys) == ["failed", "failed"]
+
+
 def test_message_deleted_only_after_success(aws, capsys, monkeypatch):
     put(aws, "uploads/a.txt")
     send(aws, s3_event("uploads/a.txt"))

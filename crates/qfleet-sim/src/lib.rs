@@ -239,6 +239,7 @@ fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
         max_receive_count: spec.queue.max_receive_count.max(1) as u64,
         unknowns: rules::Unknowns::NOMINAL,
         extends_visibility: extends_visibility(env),
+        retry: spec.queue.retry,
     })
 }
 

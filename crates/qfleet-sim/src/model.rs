@@ -115,6 +115,10 @@ pub struct Params {
     /// worker's heartbeat); `false`: a receive that outlasts the visibility timeout leaves the
     /// message to come back while it is still being processed.
     pub extends_visibility: bool,
+    /// `queue.retry`: a failed attempt's message is hidden from the failure for its wait
+    /// rather than for the visibility timeout from the receive. `None`: the visibility
+    /// timeout (SQS's own, what a worker that just does not delete the message gets).
+    pub retry: Option<crate::config::RetrySpec>,
 }
 
 /// One minute of the timeline, as of its end.
@@ -780,6 +784,17 @@ fn end_second<S: Scaler>(
     }
 }
 
+/// `queue.retry`'s wait after the attempt `receives` failed, seconds: the worker's
+/// (`RetrySpec::delay`), within SQS's 12 hours from the receive; full jitter drawn from 0 to
+/// it as the worker draws it, once for the cohort.
+fn wait(r: &crate::config::RetrySpec, receives: u64, rng: &mut fastrand::Rng) -> u64 {
+    let d = r.delay(receives).min(rules::VISIBILITY_MAX - 1);
+    match r.jitter {
+        crate::config::Jitter::None => d,
+        crate::config::Jitter::Full => rng.u64(0..=d),
+    }
+}
+
 /// Messages whose visibility timeout ended by `now_tick`: visible again, or dead-lettered.
 fn reappear(
     q: &mut Queue,
@@ -826,6 +841,8 @@ struct Draw {
     /// EC2 and Fargate with workers that do not extend a message's visibility: a receive
     /// that outlasts the visibility timeout does not delete its message.
     outlasts: bool,
+    /// `queue.retry`: the wait after a failed attempt.
+    retry: Option<crate::config::RetrySpec>,
     /// Many single messages taken in one tick from one cohort, with no failure drawn: their
     /// tick counts drawn at once, as one multinomial over the few counts they can take
     /// (`TickCounts`): the distribution of one-by-one draws (exact binomials for few
@@ -862,6 +879,7 @@ impl Draw {
             timeout,
             window,
             outlasts,
+            retry: p.retry,
             counts: (batch == 1 && p.failure_rate == 0.0 && !limited)
                 .then(|| TickCounts::new(mean_ticks, p.spread))
                 .flatten(),
@@ -1097,13 +1115,27 @@ impl Work {
                 record(out, &mut self.late, draw.run_end, end, cohort.arrival, ok);
             }
             if failed > 0 {
-                q.hidden.push_back(Hidden {
-                    until: tick + draw.vt,
-                    cohort: Cohort {
-                        count: failed,
-                        ..cohort
+                // A worker that failed the attempt itself hides the message for the wait,
+                // from the failure; one cut off (a function's timeout) or outlasted returns
+                // nothing, and SQS's visibility timeout from the receive stands.
+                let until = match draw.retry {
+                    Some(r) if !timed_out && !outlasted => {
+                        end + wait(&r, cohort.receives, rng) * TICKS
+                    }
+                    _ => tick + draw.vt,
+                };
+                // Kept in order of their end: waits differ, the visibility timeout does not.
+                let at = q.hidden.partition_point(|h| h.until <= until);
+                q.hidden.insert(
+                    at,
+                    Hidden {
+                        until,
+                        cohort: Cohort {
+                            count: failed,
+                            ..cohort
+                        },
                     },
-                });
+                );
             }
         }
     }

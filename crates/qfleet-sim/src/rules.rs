@@ -28,6 +28,12 @@ use crate::config::PollerSpec;
 /// metrics, which it publishes once a minute.
 pub const PERIOD: u64 = 60;
 
+/// The longest visibility a message can have, seconds, counted from its receive: "The
+/// maximum is 12 hours"; a longer ChangeMessageVisibility is rejected (ChangeMessageVisibility,
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html>).
+/// A failed attempt's wait (`queue.retry`) stays within it.
+pub const VISIBILITY_MAX: u64 = 43_200;
+
 /// How long after the end of a minute its SQS datapoint can be read by an alarm. SQS
 /// publishes its metrics once a minute and they are approximate; AWS documents no delay, so
 /// the model assumes one period (a stated assumption, see docs/simulate.md).

@@ -34,6 +34,7 @@ pub fn params(fleet: Fleet, duration: u64) -> Params {
         max_receive_count: 5,
         unknowns: rules::Unknowns::NOMINAL,
         extends_visibility: true,
+        retry: None,
     }
 }
 
@@ -237,6 +238,84 @@ fn failures_are_retried_after_the_visibility_timeout() {
     );
     // A retried message waited at least one visibility timeout.
     assert!(o.max_latency().unwrap() >= 60);
+}
+
+fn retry(backoff: u64, max_delay: u64, jitter: crate::config::Jitter) -> crate::config::RetrySpec {
+    let spec: crate::config::QueueSpec = serde_yaml_ng::from_str(&format!(
+        "retry: {{backoff: {backoff}, max_delay: {max_delay}, jitter: {}}}",
+        jitter.as_str()
+    ))
+    .unwrap();
+    spec.retry.unwrap()
+}
+
+/// `queue.retry`: a failed attempt waits from its failure for its wait (1 s, 2 s, 4 s …), not
+/// the visibility timeout from its receive: the same failures end sooner.
+#[test]
+fn with_queue_retry_a_failed_attempt_comes_back_after_its_wait() {
+    let mut p = params(ec2(1, 1, 20.0), 1_200);
+    p.failure_rate = 1.0;
+    p.max_receive_count = 3;
+    let plain = model::run(&p, &burst(10, 0, 1_200));
+    p.retry = Some(retry(1, 10, crate::config::Jitter::None));
+    let backed = model::run(&p, &burst(10, 0, 1_200));
+    assert_eq!((plain.dead_lettered, backed.dead_lettered), (10, 10));
+    // Three attempts of 1 s with waits of 1 s and 2 s between: all dead-lettered in the
+    // first minute, where the visibility timeout (60 s each) takes three.
+    assert_eq!(
+        backed.minutes[0].dead_lettered,
+        10,
+        "{:?}",
+        &backed.minutes[..2]
+    );
+    assert_eq!(plain.minutes[0].dead_lettered, 0);
+}
+
+/// A retry storm: with most attempts failing, waits that grow to an hour leave the queue's
+/// work hidden past a ten-minute run and the goal missed, where short waits finish it.
+#[test]
+fn a_retry_storm_with_long_waits_leaves_work_hidden_and_late() {
+    let mut p = params(ec2(2, 2, 20.0), 600);
+    p.failure_rate = 0.6;
+    p.max_receive_count = 10;
+    p.retry = Some(retry(1, 5, crate::config::Jitter::None));
+    let short = model::run(&p, &burst(200, 0, 600));
+    p.retry = Some(retry(60, 3600, crate::config::Jitter::None));
+    let long = model::run(&p, &burst(200, 0, 600));
+    assert_eq!(short.unfinished, 0, "{short:?}");
+    assert!(long.unfinished > 0, "{long:?}");
+    assert!(short.processed > long.processed);
+    // Full jitter draws each wait below the computed one: never later than without it.
+    p.retry = Some(retry(60, 3600, crate::config::Jitter::Full));
+    let jittered = model::run(&p, &burst(200, 0, 600));
+    assert!(
+        jittered.processed >= long.processed,
+        "{} < {}",
+        jittered.processed,
+        long.processed
+    );
+}
+
+/// A function cut off by its timeout returns nothing: its batch waits SQS's visibility
+/// timeout whatever queue.retry says (the handler never got to hide it).
+#[test]
+fn a_timed_out_batch_waits_the_visibility_timeout_despite_queue_retry() {
+    let f = Fleet::Lambda {
+        max_concurrency: 2,
+        pollers: None,
+        batch_size: 1,
+        memory_mb: 256,
+        timeout: 5,
+        batching_window: 0,
+    };
+    let mut p = params(f, 600);
+    p.seconds_per_message = 10.0; // every invocation times out
+    p.max_receive_count = 2;
+    p.retry = Some(retry(1, 1, crate::config::Jitter::None));
+    let o = model::run(&p, &burst(1, 0, 600));
+    assert_eq!(o.dead_lettered, 1);
+    // Two attempts of 5 s and a 60 s timeout between: not in the first minute.
+    assert_eq!(o.minutes[0].dead_lettered, 0, "{:?}", &o.minutes[..3]);
 }
 
 #[test]

@@ -53,10 +53,10 @@ pub use positions::{Locations, byte_offset};
 pub use regions::partition;
 pub use schema::{
     AlarmSpec, AlertsSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule,
-    EndpointsMode, ExplicitNetwork, Feed, FilterScope, GpuSpec, ImageSetting, LambdaDeployment,
-    LambdaSpec, PermissionModel, Platform, PollerSpec, PoolState, QueueSpec, ScaleInPolicy,
-    ScaleInSpec, ScalingMetric, ScheduleSpec, SlackSpec, SourcesSpec, SpotSpec, TeamsSpec,
-    WarmPoolSpec, WorkerKind, WorkersSpec, is_graviton,
+    EndpointsMode, ExplicitNetwork, Feed, FilterScope, GpuSpec, ImageSetting, Jitter,
+    LambdaDeployment, LambdaSpec, PermissionModel, Platform, PollerSpec, PoolState, QueueSpec,
+    RetrySpec, ScaleInPolicy, ScaleInSpec, ScalingMetric, ScheduleSpec, SlackSpec, SourcesSpec,
+    SpotSpec, TeamsSpec, WarmPoolSpec, WorkerKind, WorkersSpec, is_graviton,
 };
 pub use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
 pub use targets::{

@@ -346,6 +346,103 @@ settings! {
         /// FIFO only: throughput counted per message group rather than per queue.
         pub high_throughput: bool
             => "true or false (default false; queue.fifo only): deduplication and throughput per message group",
+        /// When a failed attempt's message comes back: after a delay that doubles with each
+        /// attempt (the attempts are `max_receive_count`). Absent: EC2 and Fargate workers
+        /// wait 1 s doubling up to 10 s, a function the visibility timeout.
+        pub retry: Option<RetrySpec>
+            => "a mapping with {keys} (optional; absent: 1s doubling up to 10s on EC2 and Fargate, the visibility timeout on Lambda; the attempts are queue.max_receive_count)",
+    }
+}
+
+settings! {
+    /// How long a failed attempt's message stays hidden before the next attempt
+    /// (`queue.retry`): `backoff` × 2^(attempt − 1), at most `max_delay`, with `jitter`. The
+    /// worker sets it with ChangeMessageVisibility once the attempt has failed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+    pub struct RetrySpec: defaults {
+        /// The delay after the first failed attempt; each later one doubles it.
+        pub backoff: Seconds
+            => "a duration from 0s to 12h (default 1s): the wait after the first failed attempt; each later one doubles it",
+        /// The longest delay.
+        pub max_delay: Seconds
+            => "a duration from 0s to 12h, at least queue.retry.backoff (default 10s): no wait is longer",
+        pub jitter: Jitter => "{choices}",
+    }
+}
+
+impl RetrySpec {
+    /// Seconds a message waits hidden after its attempt `attempt` (1 for the first) failed,
+    /// before jitter: `backoff` × 2^(attempt − 1), at most `max_delay`. The worker and the
+    /// handler compute the same (`retry_delay` in crates/qfleet-runtime/python/qfleet_shared.py);
+    /// full jitter draws the wait from 0 to this.
+    pub fn delay(&self, attempt: u64) -> u64 {
+        let doubled = 2u64
+            .checked_pow(u32::try_from(attempt.saturating_sub(1).min(40)).unwrap_or(40))
+            .and_then(|f| self.backoff.0.checked_mul(f))
+            .unwrap_or(u64::MAX);
+        doubled.min(self.max_delay.0)
+    }
+
+    /// The waits between `attempts` attempts in words, as `validate` and `plan` say them: "a
+    /// failed attempt waits 10s, 20s, 40s, then 1m each (at random below each: full
+    /// jitter); the 5th failure goes to the dead-letter queue".
+    pub fn describe(&self, attempts: u64) -> String {
+        let mut waits: Vec<String> = Vec::new();
+        let mut n = 1;
+        while n < attempts {
+            let d = self.delay(n);
+            if d == self.max_delay.0 {
+                let left = attempts - n;
+                waits.push(match (left, waits.is_empty()) {
+                    (1, _) => format!("{}", super::duration::Seconds(d)),
+                    (_, true) => format!("{} each", super::duration::Seconds(d)),
+                    (_, false) => format!("then {} each", super::duration::Seconds(d)),
+                });
+                break;
+            }
+            waits.push(format!("{}", super::duration::Seconds(d)));
+            n += 1;
+        }
+        let jitter = match self.jitter {
+            Jitter::None => "",
+            Jitter::Full => " (at random below each: full jitter)",
+        };
+        match attempts {
+            0 | 1 => "one attempt: a failure goes to the dead-letter queue".into(),
+            _ => format!(
+                "a failed attempt waits {}{jitter} before the next; failure {attempts} goes to the dead-letter queue",
+                waits.join(", ")
+            ),
+        }
+    }
+
+    /// The waits between the attempts of a message that fails every one: after each but the
+    /// last (`max_receive_count` attempts), before jitter.
+    pub fn waits(&self, max_receive_count: u64) -> u64 {
+        (1..max_receive_count).map(|n| self.delay(n)).sum()
+    }
+}
+
+impl Default for RetrySpec {
+    fn default() -> Self {
+        RetrySpec {
+            backoff: Seconds(1),
+            max_delay: Seconds(10),
+            jitter: Jitter::None,
+        }
+    }
+}
+
+choices! {
+    /// How a retry's delay is spread (`queue.retry.jitter`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum Jitter {
+        /// Each delay as computed.
+        #[default]
+        None = "none" => "default: each wait as computed",
+        /// Each delay drawn uniformly from 0 to the computed one, so that jobs that failed
+        /// together do not come back together.
+        Full = "full" => "each wait drawn at random from 0 to the computed one",
     }
 }
 
@@ -369,6 +466,7 @@ impl Default for QueueSpec {
             fifo: false,
             content_based_deduplication: false,
             high_throughput: false,
+            retry: None,
         }
     }
 }

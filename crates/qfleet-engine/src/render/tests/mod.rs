@@ -777,6 +777,7 @@ mod lambda;
 mod lambda_rollback;
 mod network;
 mod pipeline;
+mod retry;
 mod rollback;
 mod scale_in_alarm;
 mod sources;

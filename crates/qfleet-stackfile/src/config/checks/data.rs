@@ -135,12 +135,50 @@ pub(super) fn check_queue(c: &mut Checker, env: &Environment) {
             ),
         );
     }
+    if let Some(r) = &q.retry {
+        check_retry(c, q, r);
+    }
     if q.dlq_retention <= q.message_retention {
         c.fail(
             "queue.dlq_retention",
             format!(
                 "{} is not longer than queue.message_retention ({}): SQS keeps a message's original enqueue time, so it would expire in the dead-letter queue before anyone looks at it",
                 q.dlq_retention, q.message_retention
+            ),
+        );
+    }
+}
+
+/// `queue.retry`: each wait within what ChangeMessageVisibility takes, and every attempt
+/// reached before SQS's retention deletes the message.
+fn check_retry(c: &mut Checker, q: &crate::config::QueueSpec, r: &crate::config::RetrySpec) {
+    // "Values range: 0 to 43200. Maximum: 12 hours." (ChangeMessageVisibility,
+    // <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html>).
+    c.range("queue.retry.backoff", r.backoff.0, 0, 43_200, "s");
+    c.range("queue.retry.max_delay", r.max_delay.0, 0, 43_200, "s");
+    if r.max_delay < r.backoff {
+        c.fail(
+            "queue.retry.max_delay",
+            format!(
+                "{} is shorter than queue.retry.backoff ({}): no wait could be as long as the first",
+                r.max_delay, r.backoff
+            ),
+        );
+    }
+    // A message SQS keeps for message_retention from when it was sent, whatever its
+    // receives: waits that add up to it delete the message before its last attempt, and it
+    // never reaches the dead-letter queue ("Amazon SQS automatically deletes messages that
+    // have been in a queue for more than the maximum message retention period",
+    // <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-basic-architecture.html>).
+    let attempts = u64::try_from(q.max_receive_count).unwrap_or(1);
+    let waits = r.waits(attempts);
+    if waits >= q.message_retention.0 {
+        c.fail(
+            "queue.retry",
+            format!(
+                "the waits between the {attempts} attempts (queue.max_receive_count) add up to {}, not shorter than queue.message_retention ({}): SQS would delete a failing message before its last attempt, and it would never reach the dead-letter queue; lower queue.retry.max_delay or raise queue.message_retention",
+                crate::config::duration::Seconds(waits),
+                q.message_retention
             ),
         );
     }

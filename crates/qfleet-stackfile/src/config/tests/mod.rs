@@ -262,6 +262,7 @@ mod lambda;
 mod language;
 mod network;
 mod permissions;
+mod retry;
 mod rules;
 mod spot;
 mod stack_file_schema;
