@@ -416,6 +416,7 @@ mod tests {
             output: None,
             message: None,
             retry_at: retry_at.map(String::from),
+            timed_out: None,
         };
         let mut j = job("retrying");
         j.history = vec![

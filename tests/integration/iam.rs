@@ -846,7 +846,10 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
     let file = dir.path().join(format!("{e}.yaml"));
     std::fs::write(
         &file,
-        format!("environment: {e}\nregion: {REGION}\nlab: true\n{JOBS}{LAMBDA_WORKERS}"),
+        // queue.retry: the handler hides a failed message for its wait (RetryWait).
+        format!(
+            "environment: {e}\nregion: {REGION}\nlab: true\n{JOBS}queue:\n  retry: {{}}\n{LAMBDA_WORKERS}"
+        ),
     )
     .unwrap();
     let fleet_stack = format!("qfleet-{e}-fleet");
@@ -869,6 +872,7 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
                 "QFLEET_TEST_LEASE_TABLE",
                 &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
             ),
+            ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
         ],
     );
     assert!(calls.len() > 10, "{calls:?}");
@@ -910,9 +914,14 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
                 "test_to_a_fifo_next_stage_a_message_keeps_its_group_and_is_sent_once",
                 "a FIFO pipeline's stage, which writes under its next stage's prefix; render's fifo tests check the send grant",
             ),
+            (
+                "test_a_wait_that_cannot_be_set_leaves_the_message_to_the_queue",
+                "it names a queue that is not the function's, so that SQS refuses the wait",
+            ),
         ],
     );
     assert!(without_statement_refuses(&policy, "WriteResults", &checked));
+    assert!(without_statement_refuses(&policy, "RetryWait", &checked));
 }
 
 /// The reference `qfleet iam-policy` is built from matches the registry schemas and the

@@ -57,6 +57,9 @@ pub struct Change {
     /// worker's own, or a record older than it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<String>,
+    /// A failed attempt that ran past `workers.job_timeout` and was stopped (true only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timed_out: Option<bool>,
 }
 
 /// One job: an upload's record in the table.
@@ -738,6 +741,11 @@ fn change_of(entry: &Value) -> Option<Change> {
         output: s("output"),
         message: s("message"),
         retry_at: s("retry_at"),
+        timed_out: m
+            .get("timed_out")
+            .and_then(|v| v.get("BOOL"))
+            .and_then(Value::as_bool)
+            .filter(|t| *t),
     })
 }
 

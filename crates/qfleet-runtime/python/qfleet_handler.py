@@ -263,8 +263,10 @@ def handler(event, context=None):
             extra = " error=" + json.dumps(repr(e))
             failures.append({"itemIdentifier": m.get("messageId")})
             failed.add(group)
-            if cfg.retry and not halt:
-                hide(m, delay())
+            if cfg.retry:
+                # A record held back (after its group's failure, or not started) comes back
+                # at once: a FIFO group waits only for its failed message's wait.
+                hide(m, 0 if halt else delay())
             # A job held back or not started has not failed on its own, but does for good on
             # its last receive. Its ids: the job table's (a later stage's input names its job).
             if not halt or last_receive(rc, cfg.max_receive):

@@ -313,9 +313,12 @@ class Jobs:
         if self.cfg.stage:
             m["stage"] = {"S": self.cfg.stage}
         for k, v in more.items():
-            if v is None or v == "":
+            if v is None or v == "" or v is False:
                 continue
-            m[k] = {"N": str(v)} if isinstance(v, int) else {"S": str(v)}
+            if isinstance(v, bool):
+                m[k] = {"BOOL": v}
+            else:
+                m[k] = {"N": str(v)} if isinstance(v, int) else {"S": str(v)}
         return {"M": m}
 
     def _update(self, ref, sets, values, condition=None, entries=None, add=None, step=False,
@@ -487,7 +490,7 @@ class Jobs:
         if ended:
             self._respond(ref, "done", output, None, self._get(ref))
 
-    def fail(self, ref, error, receive_count):
+    def fail(self, ref, error, receive_count, timed_out=False):
         si, now = self.cfg.stage_index, job_now()
         error = str(error)[:JOB_ERROR_MAX]
         values = {":si": {"N": str(si)}, ":error": {"S": error}}
@@ -497,7 +500,8 @@ class Jobs:
                            ":finished": {"S": now}, ":cancelled": {"S": "cancelled"}})
             sets = ["#state = :failed", "#error = :error", "#finished_at = :finished",
                     "#stage_index = :si"]
-            entry = self._entry("failed", now, worker=self._worker(), attempt=n, error=error)
+            entry = self._entry("failed", now, worker=self._worker(), attempt=n, error=error,
+                                timed_out=timed_out)
             # One never started (run_ref's halt) may have no record yet.
             ended = self._update(ref, sets, values, "attribute_not_exists(#key) OR "
                                  "(#stage_index = :si AND #state <> :done"
@@ -511,7 +515,7 @@ class Jobs:
         wait = self.retry_in() if self.retry_in else None
         retry_at = job_now(time.time() * 1000 + wait * 1000) if wait is not None else None
         entry = self._entry("retrying", now, worker=self._worker(), attempt=n, error=error,
-                            retry_at=retry_at)
+                            retry_at=retry_at, timed_out=timed_out)
         self._update(ref, ["#state = :retrying", "#error = :error"], values,
                      "#stage_index = :si AND #state IN (:q, :p, :retrying)", [entry],
                      step=True)

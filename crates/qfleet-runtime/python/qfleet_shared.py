@@ -72,13 +72,18 @@ VISIBILITY_MAX = 43200
 def retry_delay(cfg, receive_count, elapsed=0.0, rand=random.random):
     """Seconds a message stays hidden after its attempt `receive_count` (its
     ApproximateReceiveCount) failed: backoff x 2^(attempt - 1), at most max_delay; with full
-    jitter a whole number drawn uniformly from 0 to that. Kept within SQS's 12 hours from the
+    jitter a whole number drawn uniformly from 0 to that; none after the last attempt
+    (QFLEET_MAX_RECEIVE_COUNT). Kept within SQS's 12 hours from the
     receive, `elapsed` seconds ago. qfleet's simulator and validate compute the same
     (RetrySpec::delay in the stack file's crate; a test holds the two equal)."""
     try:
         n = max(int(receive_count), 1)
     except (TypeError, ValueError):
         n = 1
+    if cfg.max_receive and n >= cfg.max_receive:
+        # The last attempt: SQS moves the message to the dead-letter queue at its next
+        # receive, which no wait should put off (nor let the queue's retention overtake).
+        return 0
     d = min(cfg.retry_max_delay, cfg.retry_backoff * 2 ** min(n - 1, 40))
     if cfg.retry_jitter == "full":
         d = int(rand() * (d + 1))  # rand() < 1: each of 0..d alike

@@ -49,6 +49,11 @@ class Config(SharedConfig):
         self.region = g("AWS_REGION") or g("AWS_DEFAULT_REGION") or None
         self.wait = int(g("QFLEET_WAIT_SECONDS", "20"))
         self.grace = float(g("QFLEET_STOP_GRACE", "20"))
+        # workers.job_timeout: an attempt that runs longer is stopped (unset: no limit).
+        try:
+            self.job_timeout = max(float(g("QFLEET_JOB_TIMEOUT", "0")), 0.0)
+        except ValueError:
+            self.job_timeout = 0.0
         self.lc_interval = float(g("QFLEET_LIFECYCLE_INTERVAL", "5"))
         self.lc_stale = float(g("QFLEET_LIFECYCLE_STALE", "60"))
         self.signal_stack = g("QFLEET_SIGNAL_STACK")
@@ -223,6 +228,9 @@ class Worker:
                                          worker=lambda: qfleet_jobs.worker_id(self.iid, imds),
                                          lease=cfg.visibility)
         self.notices = Notices()  # alerts: one notice per failed job, bounded
+        # An attempt that ran past workers.job_timeout: its thread cannot be stopped from
+        # here, so the worker stops, and its supervisor starts it afresh (exit status 3).
+        self.timed_out = False
         self.stop = threading.Event()
         self.lc_pending = False
         self.lc_state, self._lc_read, self._next_lc = None, 0.0, 0.0
@@ -408,9 +416,12 @@ class Worker:
         t = threading.Thread(target=run, daemon=True)
         t.start()
         deadline = None
+        limit = self.cfg.job_timeout
         while True:
             t.join(0.1)
             if not t.is_alive():
+                break
+            if limit and time.monotonic() - t0 >= limit:
                 break
             self.check_lifecycle()
             if self.stop.is_set():
@@ -420,7 +431,11 @@ class Worker:
                     break
         hb.stop()
         keys = 0
-        if t.is_alive():
+        if t.is_alive() and limit and time.monotonic() - t0 >= limit:
+            outcome = self.time_out(m, rc, limit, delay())
+            extra = " error=" + json.dumps("timed out after %g s (workers.job_timeout)" % limit)
+            extra += " timed_out=1"
+        elif t.is_alive():
             outcome = "released"
             self.set_vis(rh, 0)
         elif "e" in res:
@@ -444,6 +459,26 @@ class Worker:
                 extra += " error=" + json.dumps("delete: " + repr(e))
         self.log(m, outcome, keys, rc, t0, extra)
         return outcome
+
+    def time_out(self, m, rc, limit, wait):
+        """An attempt past workers.job_timeout: recorded as a failed attempt that timed out
+        (retried or failed by the same rules), its message hidden for the retry's wait, and
+        the worker stopped, since a thread cannot be killed: systemd or ECS starts it again
+        (docs/workers.md, "A time limit per attempt")."""
+        why = "timed out after %g s (workers.job_timeout)" % limit
+        self.latencies.outcome("failed", rc)
+        if self.jobs and self.jobs.refs:
+            try:
+                self.jobs.fail(self.jobs.refs[-1], why, rc, timed_out=True)
+            except Exception as e:  # noqa: BLE001 - the message still comes back
+                err("timed-out", e)
+        self.notices.failed(job_names(self.jobs and self.jobs.refs, m.get("Body", ""), m), why, m)
+        self.set_vis(m["ReceiptHandle"], wait)
+        self.timed_out = True
+        self.stop.set()
+        # A failure as every failure's reader counts one (`--filter outcome=failed`), with
+        # timed_out=1 on its line.
+        return "failed"
 
     def log(self, m, outcome, keys, rc, t0, extra=""):
         print(log_line(m.get("MessageId"), job_ids(m.get("Body", ""), m), outcome, keys, rc,
@@ -494,7 +529,7 @@ class Worker:
         self.protection.idle()
         if self.lc_pending:
             self.complete_lifecycle()
-        return 0
+        return 3 if self.timed_out else 0
 
 
 def main(argv=None):

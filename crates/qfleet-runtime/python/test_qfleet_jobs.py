@@ -890,3 +890,21 @@ def test_a_retrying_attempt_says_when_the_next_one_comes(aws):
     jobs.fail(ref, "boom", 2)  # the last receive (QFLEET_MAX_RECEIVE_COUNT 2): failed
     i, h = item(aws, "order-9", "job")
     assert i["state"]["S"] == "failed" and "retry_at" not in i["history"]["L"][-1]["M"]
+
+
+def test_a_timed_out_attempt_is_recorded_as_one_and_retried_as_a_failure(aws, monkeypatch):
+    """workers.job_timeout with jobs: the attempt's history entry says timed_out, with the
+    limit in its error; the job goes on retrying as after a failure."""
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
+    w.cfg.job_timeout = 0.3
+    aws.s3.put_object(Bucket=BUCKET, Key="uploads/slow.txt", Body=b"x")
+    aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/slow.txt", "v1"))
+    release = threading.Event()
+    w.job = lambda *a, **k: release.wait(10)
+    assert w.run() == 3  # the timeout alone ends the run
+    release.set()
+    i, h = item(aws, "uploads/slow.txt", "v1")
+    entry = i["history"]["L"][-1]["M"]
+    assert i["state"]["S"] == "retrying" and entry["state"]["S"] == "retrying"
+    assert entry["timed_out"]["BOOL"] is True
+    assert "timed out after 0.3 s (workers.job_timeout)" in entry["error"]["S"]

@@ -46,5 +46,10 @@ def test_bad_values_fall_back_to_the_defaults_and_never_go_negative():
     c = cfg(QFLEET_RETRY_BACKOFF="soon", QFLEET_RETRY_MAX_DELAY=-5)
     assert (c.retry_backoff, c.retry_max_delay) == (1, 0)
     assert qs.retry_delay(c, 3) == 0
-    assert qs.retry_delay(SimpleNamespace(retry_backoff=0, retry_max_delay=10,
+    assert qs.retry_delay(SimpleNamespace(retry_backoff=0, retry_max_delay=10, max_receive=0,
                                           retry_jitter="none"), 9) == 0
+
+
+def test_the_last_attempt_waits_none_so_sqs_dead_letters_it_at_once():
+    c = cfg(QFLEET_RETRY_BACKOFF=60, QFLEET_RETRY_MAX_DELAY=600, QFLEET_MAX_RECEIVE_COUNT=3)
+    assert [qs.retry_delay(c, n) for n in (1, 2, 3, 4)] == [60, 120, 0, 0]

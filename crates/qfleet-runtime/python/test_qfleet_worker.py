@@ -246,12 +246,43 @@ def test_a_failing_jobs_attempts_come_back_at_growing_intervals(aws, capsys, mon
     time.sleep(1.3)
     assert counts(aws) == (1, 0)  # back after 1 s
     w.run(once=True)  # the second attempt: maxReceiveCount
-    assert waits == [1, 2]
-    time.sleep(1.3)
-    assert counts(aws) == (0, 1)  # still hidden after 1 s
-    time.sleep(1.0)
-    assert counts(aws) == (1, 0)
+    assert waits == [1, 2] and counts(aws) == (0, 1)
+    time.sleep(2.5)
+    assert counts(aws) == (1, 0)  # back after 2 s
     assert outcomes(capsys) == ["failed", "failed"]
+
+
+def test_an_attempt_past_the_job_timeout_is_stopped_retried_and_the_worker_restarts(
+        aws, capsys, monkeypatch):
+    """workers.job_timeout: an attempt still running at the limit is taken as a failure: its
+    message hidden for the retry's wait (1 s here, not the 30 s visibility timeout), a
+    timed_out line, and the worker stops with status 3 for systemd or ECS to start afresh
+    (the attempt's thread cannot be killed)."""
+    put(aws, "uploads/slow.txt")
+    send(aws, s3_event("uploads/slow.txt"))
+    release = threading.Event()
+    monkeypatch.setattr(qw, "process", lambda *a: release.wait(10))
+    w = worker(aws, env={"QFLEET_JOB_TIMEOUT": "0.5", "QFLEET_RETRY_BACKOFF": "1"})
+    t0 = time.monotonic()
+    assert w.run() == 3  # not once=True: the timeout alone ends the run
+    assert 0.5 <= time.monotonic() - t0 < 5
+    release.set()
+    out = capsys.readouterr().out
+    assert 'outcome=failed' in out and "timed_out=1" in out and "workers.job_timeout" in out
+    assert counts(aws) == (0, 1)  # hidden for the wait
+    time.sleep(1.3)
+    assert counts(aws) == (1, 0)
+    assert keys(aws) == ["uploads/slow.txt"]
+
+
+def test_without_a_job_timeout_a_long_attempt_runs_to_its_end(aws, capsys, monkeypatch):
+    put(aws, "uploads/slow.txt")
+    send(aws, s3_event("uploads/slow.txt"))
+    real = qw.process
+    monkeypatch.setattr(qw, "process", lambda *a, **k: (time.sleep(0.7), real(*a, **k))[1])
+    w = worker(aws, env={"QFLEET_JOB_TIMEOUT": ""})
+    assert w.run(once=True) == 0
+    assert outcomes(capsys) == ["processed"]
 
 
 def test_message_deleted_only_after_success(aws, capsys, monkeypatch):

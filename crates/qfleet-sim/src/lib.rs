@@ -240,6 +240,10 @@ fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
         unknowns: rules::Unknowns::NOMINAL,
         extends_visibility: extends_visibility(env),
         retry: spec.queue.retry,
+        job_timeout: match spec.workers.kind {
+            crate::config::WorkerKind::Lambda => None,
+            _ => spec.workers.job_timeout.map(|t| t.0),
+        },
     })
 }
 

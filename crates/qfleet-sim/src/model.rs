@@ -119,6 +119,9 @@ pub struct Params {
     /// rather than for the visibility timeout from the receive. `None`: the visibility
     /// timeout (SQS's own, what a worker that just does not delete the message gets).
     pub retry: Option<crate::config::RetrySpec>,
+    /// EC2 and Fargate, `workers.job_timeout`: an attempt longer than this is stopped by the
+    /// worker and fails as any failure does (seconds).
+    pub job_timeout: Option<u64>,
 }
 
 /// One minute of the timeline, as of its end.
@@ -785,9 +788,18 @@ fn end_second<S: Scaler>(
 }
 
 /// `queue.retry`'s wait after the attempt `receives` failed, seconds: the worker's
-/// (`RetrySpec::delay`), within SQS's 12 hours from the receive; full jitter drawn from 0 to
-/// it as the worker draws it, once for the cohort.
-fn wait(r: &crate::config::RetrySpec, receives: u64, rng: &mut fastrand::Rng) -> u64 {
+/// (`RetrySpec::delay`), within SQS's 12 hours from the receive, none after the last; full
+/// jitter drawn from 0 to it as the worker draws it.
+fn wait(
+    r: &crate::config::RetrySpec,
+    receives: u64,
+    max_receives: u64,
+    rng: &mut fastrand::Rng,
+) -> u64 {
+    // The last attempt waits none: SQS dead-letters the message at its next receive.
+    if receives >= max_receives {
+        return 0;
+    }
     let d = r.delay(receives).min(rules::VISIBILITY_MAX - 1);
     match r.jitter {
         crate::config::Jitter::None => d,
@@ -843,6 +855,8 @@ struct Draw {
     outlasts: bool,
     /// `queue.retry`: the wait after a failed attempt.
     retry: Option<crate::config::RetrySpec>,
+    /// After this many receives a failed message waits none: SQS dead-letters it at the next.
+    max_receives: u64,
     /// Many single messages taken in one tick from one cohort, with no failure drawn: their
     /// tick counts drawn at once, as one multinomial over the few counts they can take
     /// (`TickCounts`): the distribution of one-by-one draws (exact binomials for few
@@ -860,7 +874,8 @@ impl Draw {
                 batching_window,
                 ..
             } => (Some(timeout * TICKS), batching_window * TICKS),
-            _ => (None, 0),
+            // The worker stops an attempt at workers.job_timeout.
+            _ => (p.job_timeout.map(|t| t * TICKS), 0),
         };
         let vt = p.visibility_timeout * TICKS;
         let outlasts = p.fleet.is_group() && !p.extends_visibility;
@@ -880,6 +895,7 @@ impl Draw {
             window,
             outlasts,
             retry: p.retry,
+            max_receives: p.max_receive_count,
             counts: (batch == 1 && p.failure_rate == 0.0 && !limited)
                 .then(|| TickCounts::new(mean_ticks, p.spread))
                 .flatten(),
@@ -1115,27 +1131,35 @@ impl Work {
                 record(out, &mut self.late, draw.run_end, end, cohort.arrival, ok);
             }
             if failed > 0 {
-                // A worker that failed the attempt itself hides the message for the wait,
-                // from the failure; one cut off (a function's timeout) or outlasted returns
-                // nothing, and SQS's visibility timeout from the receive stands.
-                let until = match draw.retry {
-                    Some(r) if !timed_out && !outlasted => {
-                        end + wait(&r, cohort.receives, rng) * TICKS
-                    }
-                    _ => tick + draw.vt,
+                // A worker that failed the attempt itself (or stopped it at
+                // workers.job_timeout) hides the message for the wait, from the failure; a
+                // function cut off by its timeout, or a receive outlasted, returns nothing,
+                // and SQS's visibility timeout from the receive stands.
+                let by_worker = !(outlasted || (timed_out && draw.invocations));
+                let retry = draw.retry.filter(|_| by_worker);
+                // Full jitter draws each message's wait: the cohort comes back in up to
+                // four parts, each with its own draw.
+                let parts = match retry.map(|r| r.jitter) {
+                    Some(crate::config::Jitter::Full) => failed.min(4),
+                    _ => 1,
                 };
-                // Kept in order of their end: waits differ, the visibility timeout does not.
-                let at = q.hidden.partition_point(|h| h.until <= until);
-                q.hidden.insert(
-                    at,
-                    Hidden {
-                        until,
-                        cohort: Cohort {
-                            count: failed,
-                            ..cohort
+                for k in 0..parts {
+                    let count = failed / parts + u64::from(k < failed % parts);
+                    let until = match &retry {
+                        Some(r) => end + wait(r, cohort.receives, draw.max_receives, rng) * TICKS,
+                        None => tick + draw.vt,
+                    };
+                    // Kept in order of their end: waits differ, the visibility timeout
+                    // does not.
+                    let at = q.hidden.partition_point(|h| h.until <= until);
+                    q.hidden.insert(
+                        at,
+                        Hidden {
+                            until,
+                            cohort: Cohort { count, ..cohort },
                         },
-                    },
-                );
+                    );
+                }
             }
         }
     }

@@ -709,6 +709,18 @@ fn limits_of(p: &Params, o: &Outcome) -> Vec<String> {
             );
         }
     }
+    if let (Some(limit), false) = (p.job_timeout, matches!(p.fleet, Fleet::Lambda { .. }))
+        && o.timed_out_messages > 0
+    {
+        out.push(format!(
+            "{} ran past the {limit} s job timeout (workers.job_timeout): each was stopped and came back as a failed attempt does{}",
+            crate::text::words::count(o.timed_out_messages, "attempt", "attempts"),
+            match p.retry {
+                Some(_) => ", after its wait (queue.retry)",
+                None => ", after the visibility timeout",
+            }
+        ));
+    }
     if o.outlasted_visibility > 0 {
         out.push(format!(
             "{} outlasted the {} s visibility timeout (queue.visibility_timeout): the message came back while still being processed and was not taken as done (a worker that does not extend its visibility, as the reference worker does)",

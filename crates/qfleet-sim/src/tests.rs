@@ -35,6 +35,7 @@ pub fn params(fleet: Fleet, duration: u64) -> Params {
         unknowns: rules::Unknowns::NOMINAL,
         extends_visibility: true,
         retry: None,
+        job_timeout: None,
     }
 }
 
@@ -294,6 +295,26 @@ fn a_retry_storm_with_long_waits_leaves_work_hidden_and_late() {
         jittered.processed,
         long.processed
     );
+}
+
+/// workers.job_timeout: an attempt longer than the limit is stopped there and fails; with
+/// every attempt too long, every message is dead-lettered, and each attempt held its worker
+/// for the limit alone.
+#[test]
+fn an_attempt_past_the_job_timeout_is_stopped_and_fails() {
+    let mut p = params(ec2(1, 1, 20.0), 1_200);
+    p.seconds_per_message = 100.0;
+    p.max_receive_count = 2;
+    p.job_timeout = Some(10);
+    p.retry = Some(retry(1, 1, crate::config::Jitter::None));
+    let o = model::run(&p, &burst(3, 0, 1_200));
+    assert_eq!((o.processed, o.dead_lettered), (0, 3), "{o:?}");
+    assert_eq!(o.timed_out_messages, 6);
+    // Six attempts of 10 s one after another on one worker, not six of 100 s.
+    assert_eq!(o.minutes[1].dead_lettered + o.minutes[0].dead_lettered, 3);
+    p.job_timeout = None;
+    let o = model::run(&p, &burst(3, 0, 1_200));
+    assert_eq!((o.processed, o.timed_out_messages), (3, 0));
 }
 
 /// A function cut off by its timeout returns nothing: its batch waits SQS's visibility

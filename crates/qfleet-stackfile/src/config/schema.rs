@@ -84,7 +84,7 @@ settings! {
         pub jobs: Option<JobsSpec>
             => "a mapping with {keys and} (optional; absent: no job table and no response queue; `jobs: {}` turns them on with the defaults)",
         pub workers: WorkersSpec
-            => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged, dev_principals; for ec2: ami, instance_type or instance_types, spot, warm_pool, gpu, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days",
+            => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged, dev_principals; for ec2: ami, instance_type or instance_types, spot, warm_pool, gpu, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip, job_timeout; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days, job_timeout",
         pub scaling: ScalingSpec
             => "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric, scale_in",
         /// The IAM role qfleet assumes in each target's account (`targets`), by name: the ARN is
@@ -417,9 +417,13 @@ impl RetrySpec {
     }
 
     /// The waits between the attempts of a message that fails every one: after each but the
-    /// last (`max_receive_count` attempts), before jitter.
+    /// last (`max_receive_count` attempts; after the last the worker waits none, for SQS to
+    /// dead-letter it at its next receive), before jitter.
     pub fn waits(&self, max_receive_count: u64) -> u64 {
-        (1..max_receive_count).map(|n| self.delay(n)).sum()
+        // SQS takes at most 1000 receives (validate refuses more).
+        (1..max_receive_count.min(1000))
+            .map(|n| self.delay(n))
+            .fold(0, u64::saturating_add)
     }
 }
 
@@ -973,6 +977,10 @@ settings! {
         /// or VPC endpoints, such as the default VPC.
         pub public_ip: bool
             => "true or false (default false; true is insecure and only for subnets without NAT or VPC endpoints)",
+        /// How long one attempt may run (EC2 and Fargate): a longer one is stopped, recorded as
+        /// timed out, and retried or dead-lettered as a failure is. Absent: no limit.
+        pub job_timeout: Option<Seconds>
+            => "a duration from 1s to 12h (optional; EC2 and Fargate workers): an attempt that runs longer is stopped, and retried or dead-lettered as a failure is; a function's limit is workers.lambda.timeout",
         /// Plain settings the worker gets as environment variables (both kinds).
         pub environment: BTreeMap<String, String>
             => "a mapping of environment variable names to plain values the worker gets (not secrets: see workers.secrets)";
@@ -1036,6 +1044,7 @@ impl Default for WorkersSpec {
             spot: SpotSpec::default(),
             warm_pool: None,
             gpu: None,
+            job_timeout: None,
             min: 1,
             max: 2,
             network: Network::Default,

@@ -89,3 +89,26 @@ fn a_function_may_change_its_queues_visibility_only_with_queue_retry() {
     assert_eq!(grants(&doc), Vec::<String>::new());
     assert!(!vars.contains_key("QFLEET_QUEUE_URL"), "{vars:?}");
 }
+
+/// `workers.job_timeout`: the workers of EC2 and Fargate get QFLEET_JOB_TIMEOUT (seconds);
+/// none without it.
+#[test]
+fn instances_and_tasks_get_their_job_timeout() {
+    for (kind, workers) in &kinds()[..2] {
+        let (vars, _) = variables(&format!(
+            "region: eu-west-1\nlab: true\n{}  job_timeout: 10m\n",
+            if workers.is_empty() {
+                "workers:\n".to_string()
+            } else {
+                workers.clone()
+            }
+        ));
+        assert_eq!(
+            vars.get("QFLEET_JOB_TIMEOUT").map(String::as_str),
+            Some("600"),
+            "{kind}"
+        );
+        let (vars, _) = variables(&format!("region: eu-west-1\nlab: true\n{workers}"));
+        assert!(!vars.contains_key("QFLEET_JOB_TIMEOUT"), "{kind}");
+    }
+}

@@ -37,6 +37,7 @@ const POLLERS_MIN: (u32, u32) = (2, 200);
 const POLLERS_MAX: (u32, u32) = (2, 2_000);
 
 pub(super) fn check(c: &mut Checker, env: &Environment) {
+    check_job_policies(c, env);
     for key in EC2_ONLY {
         if c.src.sets(key) {
             // scaling.metric: high_resolution gets its own error, at its own line.
@@ -386,5 +387,34 @@ fn check_vpc(c: &mut Checker, env: &Environment) {
                 }
             }
         }
+    }
+}
+
+/// `queue.retry` and `workers.job_timeout` on a function: the handler's longest wait within
+/// SQS's 12 hours from the receive; the job timeout refused, naming the function's own.
+fn check_job_policies(c: &mut Checker, env: &Environment) {
+    // The handler hides a failed message for its wait at most the function's timeout and
+    // its batching window after Lambda received it: all within SQS's 12 hours from the
+    // receive (ChangeMessageVisibility, "The maximum is 12 hours",
+    // <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html>).
+    let l = &env.spec.workers.lambda;
+    if let Some(r) = &env.spec.queue.retry {
+        let held = l.timeout.0.saturating_add(l.batching_window.0);
+        if r.max_delay.0.saturating_add(held) > 43_200 {
+            c.fail(
+                "queue.retry.max_delay",
+                format!(
+                    "{} with the function's timeout and batching window ({held}s) is more than SQS's 12 hours from a receive: the handler's wait would be refused; at most {}s",
+                    r.max_delay,
+                    43_200u64.saturating_sub(held)
+                ),
+            );
+        }
+    }
+    if c.src.sets("workers.job_timeout") {
+        c.fail(
+            "workers.job_timeout",
+            "`workers.job_timeout` applies to EC2 and Fargate workers (workers.kind is lambda): a function's limit is workers.lambda.timeout, at which Lambda stops the invocation and its batch comes back after the visibility timeout",
+        );
     }
 }

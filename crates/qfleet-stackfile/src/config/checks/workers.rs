@@ -66,6 +66,13 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             );
         }
     }
+    if let Some(t) = w.job_timeout {
+        // At most what a message's visibility can reach from its receive, 12 hours
+        // (ChangeMessageVisibility,
+        // <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html>):
+        // the worker holds its message for as long as the attempt runs.
+        c.range("workers.job_timeout", t.0, 1, 43_200, "s");
+    }
     if let Some(pool) = &w.warm_pool {
         check_warm_pool(c, w, pool);
     }

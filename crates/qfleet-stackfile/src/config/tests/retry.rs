@@ -190,3 +190,47 @@ fn the_waits_are_said_in_words_up_to_the_cap() {
         "one attempt: a failure goes to the dead-letter queue"
     );
 }
+
+/// `workers.job_timeout`: 1 s to 12 h on EC2 and Fargate; on Lambda refused, naming the
+/// function's own limit.
+#[test]
+fn a_job_timeout_is_within_twelve_hours_and_refused_on_lambda_with_its_own_limit() {
+    let env = parse_str("region: eu-west-1\nworkers:\n  job_timeout: 10m\n")
+        .unwrap()
+        .into_only();
+    assert_eq!(env.spec.workers.job_timeout.map(|t| t.0), Some(600));
+    let e = error(
+        "region: eu-west-1\nworkers:\n  job_timeout: 13h\n",
+        "workers.job_timeout",
+        3,
+    );
+    assert!(e.message.contains("out of range (1s to 43200s)"), "{e}");
+    let e = error(
+        "region: eu-west-1\nworkers:\n  kind: lambda\n  job_timeout: 1m\n",
+        "workers.job_timeout",
+        4,
+    );
+    assert!(e.message.contains("workers.lambda.timeout"), "{e}");
+}
+
+/// On Lambda the handler's wait comes after the function's timeout and batching window: all
+/// of it within SQS's 12 hours from the receive.
+#[test]
+fn a_functions_longest_wait_leaves_room_for_its_timeout_within_twelve_hours() {
+    let yaml = |max: &str| {
+        format!(
+            "region: eu-west-1\nqueue:\n  visibility_timeout: 1h\n  message_retention: 14d\n  dlq_retention: 14d\n  retry: {{backoff: 1m, max_delay: {max}}}\nworkers:\n  kind: lambda\n  lambda:\n    timeout: 10m\n"
+        )
+    };
+    let list = errors(&yaml("12h"));
+    let e = list
+        .iter()
+        .find(|e| e.field == "queue.retry.max_delay")
+        .unwrap_or_else(|| panic!("{list:#?}"));
+    assert!(e.message.contains("at most 42600s"), "{e}");
+    assert!(
+        errors(&yaml("11h"))
+            .iter()
+            .all(|e| e.field != "queue.retry.max_delay")
+    );
+}
