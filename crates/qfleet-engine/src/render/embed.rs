@@ -190,6 +190,7 @@ pub(super) mod tests {
             ("sweeper", super::super::SWEEPER_MODULE),
             ("loader", super::super::SWEEPER_LOADER),
             ("handler", handler.as_str()),
+            ("publisher", super::super::BACKLOG_PUBLISHER),
         ] {
             let (orig, slim) = (
                 dir.path().join(name),
