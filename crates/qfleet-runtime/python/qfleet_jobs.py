@@ -204,6 +204,9 @@ class Jobs:
         # The lease: seconds or a function giving them; (job, its start) held; halt: run_ref
         self.lease, self.leased, self.halt = lease, None, ""
         self.refs = []  # the jobs run_ref was given, for a failure's notice: reset per message
+        # The attempt under way: a worker that gives one up (workers.job_timeout) sets another,
+        # and the given-up attempt's thread, if it ever ends, records nothing.
+        self.attempt = None
         # The wait before a failed attempt's next one (the worker's queue.retry), a function
         # giving seconds: the record says when the job comes back. None: not said.
         self.retry_in = None
@@ -264,12 +267,15 @@ class Jobs:
         if started == "cancelled":  # its message is deleted, the job never run
             self.cancelled += 1
             return None
+        mine = self.attempt
         try:
             out = work(self.metadata(ref), self.message_field(ref))
         except BaseException as e:  # noqa: B036 - recorded, then raised
-            self.fail(ref, repr(e), rc)
+            if self.attempt is mine:
+                self.fail(ref, repr(e), rc)
             raise
-        self.done(ref, out)
+        if self.attempt is mine:  # else given up: already recorded as failed, and retried
+            self.done(ref, out)
         return out
 
     def _name(self, attr="table", logical="JobTable"):

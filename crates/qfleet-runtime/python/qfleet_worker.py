@@ -400,6 +400,7 @@ class Worker:
             self.jobs.duplicates, self.jobs.cancelled, self.jobs.leased = 0, 0, None
             self.jobs.refs = []
             self.jobs.retry_in = delay
+            self.jobs.attempt = object()
 
         def run():
             try:
@@ -467,6 +468,8 @@ class Worker:
         (docs/workers.md, "A time limit per attempt")."""
         why = "timed out after %g s (workers.job_timeout)" % limit
         self.latencies.outcome("failed", rc)
+        if self.jobs:
+            self.jobs.attempt = object()  # the attempt's thread, if it ends, records nothing
         if self.jobs and self.jobs.refs:
             try:
                 self.jobs.fail(self.jobs.refs[-1], why, rc, timed_out=True)

@@ -899,11 +899,22 @@ def test_a_timed_out_attempt_is_recorded_as_one_and_retried_as_a_failure(aws, mo
     w.cfg.job_timeout = 0.3
     aws.s3.put_object(Bucket=BUCKET, Key="uploads/slow.txt", Body=b"x")
     aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/slow.txt", "v1"))
-    release = threading.Event()
+    release, ended = threading.Event(), threading.Event()
     w.job = lambda *a, **k: release.wait(10)
+    run_ref = w.jobs.run_ref
+
+    def watched(*a, **k):
+        try:
+            return run_ref(*a, **k)
+        finally:
+            ended.set()
+    w.jobs.run_ref = watched
     assert w.run() == 3  # the timeout alone ends the run
+    # The given-up attempt's thread ends after all, and records nothing: not `done`.
     release.set()
+    assert ended.wait(10)
     i, h = item(aws, "uploads/slow.txt", "v1")
+    assert [s for s, _ in h].count("done") == 0, h
     entry = i["history"]["L"][-1]["M"]
     assert i["state"]["S"] == "retrying" and entry["state"]["S"] == "retrying"
     assert entry["timed_out"]["BOOL"] is True
