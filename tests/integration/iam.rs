@@ -676,42 +676,55 @@ fn without_statement_refuses(policy: &Value, sid: &str, calls: &[Value]) -> bool
 }
 
 /// What the reference worker's tests record (the worker's, its jobs' and its secrets helper's),
-/// named as environment `e`'s resources. The job sweeper's tests ran with them when they shared
-/// a folder and still do; their calls are its role's, checked on their own, and left out here.
-fn worker_calls(dir: &std::path::Path, e: &str) -> Vec<Value> {
-    let mut calls = recorded_calls(
-        &[
-            "test_qfleet_worker.py",
-            "test_qfleet_jobs.py",
-            "test_qfleet_secrets.py",
-            "test_qfleet_sweeper.py",
-            "test_qfleet_sweeper_loader.py",
-        ],
-        &dir.join("calls.jsonl"),
-        &[
-            (
-                "QFLEET_TEST_BUCKET",
-                &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
-            ),
-            ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
-            ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
-            ("QFLEET_TEST_STACK", &format!("qfleet-{e}-fleet")),
-            ("QFLEET_TEST_CLUSTER", &format!("qfleet-{e}")),
-            (
-                "QFLEET_TEST_TABLE",
-                &format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
-            ),
-            ("QFLEET_TEST_DATA_STACK", &format!("qfleet-{e}-data")),
-            ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
-            (
-                "QFLEET_TEST_LEASE_TABLE",
-                &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
-            ),
-        ],
-    );
-    calls.retain(|c| !c["test"].as_str().unwrap().contains("test_qfleet_sweeper"));
-    calls
+/// named as environment `e`'s resources. The tests run once for the binary, their resources
+/// named for [`CALLS_ENV`], and each caller's copy is renamed for `e`: the two worker policies
+/// (an instance's, a task's) check one recording, as pytest is the slowest part of either.
+/// The job sweeper's calls are its role's, recorded and checked on their own.
+fn worker_calls(e: &str) -> Vec<Value> {
+    static RECORDED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = RECORDED.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let e = CALLS_ENV;
+        recorded_calls(
+            &[
+                "test_qfleet_worker.py",
+                "test_qfleet_jobs.py",
+                "test_qfleet_secrets.py",
+            ],
+            &dir.path().join("calls.jsonl"),
+            &[
+                (
+                    "QFLEET_TEST_BUCKET",
+                    &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
+                ),
+                ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
+                ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
+                ("QFLEET_TEST_STACK", &format!("qfleet-{e}-fleet")),
+                ("QFLEET_TEST_CLUSTER", &format!("qfleet-{e}")),
+                (
+                    "QFLEET_TEST_TABLE",
+                    &format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
+                ),
+                ("QFLEET_TEST_DATA_STACK", &format!("qfleet-{e}-data")),
+                ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
+                (
+                    "QFLEET_TEST_LEASE_TABLE",
+                    &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
+                ),
+            ],
+        )
+        .iter()
+        .map(|c| c.to_string() + "\n")
+        .collect()
+    });
+    text.replace(CALLS_ENV, e)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
+
+/// The environment name the worker's calls are recorded under, then renamed: in no other name.
+const CALLS_ENV: &str = "qfleetcallsrec";
 
 /// The stack file of the IAM tests' environments carries `jobs:`, so that the workers' job
 /// table and response queue grants are checked too (docs/jobs.md).
@@ -763,7 +776,7 @@ fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
     let fleet_stack = format!("qfleet-{e}-fleet");
     let policy = rendered_policy(&file, &fleet_stack, "WorkerPolicy");
     // An instance has no ECS agent: its worker never sets task protection.
-    let calls: Vec<Value> = worker_calls(dir.path(), e)
+    let calls: Vec<Value> = worker_calls(e)
         .into_iter()
         .filter(|c| c["action"] != "ecs:UpdateTaskProtection")
         .collect();
@@ -824,7 +837,7 @@ fn the_workers_calls_as_a_fargate_task_are_allowed_by_the_rendered_task_policy()
             "{s}"
         );
     }
-    let calls: Vec<Value> = worker_calls(dir.path(), e)
+    let calls: Vec<Value> = worker_calls(e)
         .into_iter()
         .filter(|c| {
             ![

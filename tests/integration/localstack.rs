@@ -556,7 +556,24 @@ async fn send_follows_an_upload_to_the_queue_and_names_the_step_that_did_not_hap
         }
         if held > 0 && empty_for == 0 {
             // A late copy of the first send's event: taken out, as its clean-up took the first.
-            sqs.purge_queue().queue_url(&url).send().await.ok();
+            // Received and deleted, never purged: a purge may delete what is sent up to a
+            // minute after it (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_PurgeQueue.html),
+            // and the next send's event is.
+            let got = sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            for m in got.messages() {
+                sqs.delete_message()
+                    .queue_url(&url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
