@@ -119,7 +119,30 @@ pub(crate) fn warnings(env: &Environment) -> Vec<String> {
             }
         }
     }
+    out.extend(limit_warnings(env));
     out
+}
+
+/// A limit whose stages may run more workers than it has slots: the others wait, busy, and
+/// backlog scaling adds them (docs/workers.md, "Limits shared across stages").
+fn limit_warnings(env: &Environment) -> Vec<String> {
+    env.spec
+        .limits
+        .iter()
+        .filter_map(|(name, n)| {
+            let most: i64 = env
+                .stages()
+                .iter()
+                .filter(|s| s.spec.workers.limits.contains(name))
+                .map(|s| s.spec.workers.max)
+                .sum();
+            (most > i64::from(*n)).then(|| {
+                format!(
+                    "limits.{name}: the workers that name it may run {most} at once, and {n} jobs hold it: the others wait, counted busy, and backlog scaling adds more of them; lower their workers.max or raise the limit"
+                )
+            })
+        })
+        .collect()
 }
 
 /// The rendered stacks, checked: a problem in a template is invalid input.
@@ -504,6 +527,18 @@ fn stage_workers(env: &Environment, indent: &str, out: &Output) {
     if let Some(r) = &spec.queue.retry {
         let attempts = u64::try_from(spec.queue.max_receive_count).unwrap_or(1);
         out.line(format!("{indent}{} (queue.retry)", r.describe(attempts)));
+    }
+    if !spec.workers.limits.is_empty() {
+        let held: Vec<String> = spec
+            .workers
+            .limits
+            .iter()
+            .map(|n| format!("{n} ({} at once)", spec.limits.get(n).copied().unwrap_or(0)))
+            .collect();
+        out.line(format!(
+            "{indent}each job holds a slot of {} (limits)",
+            held.join(", ")
+        ));
     }
     if let Some(next) = env.stage.as_ref().and_then(|s| s.next_queue.as_deref()) {
         out.line(format!(

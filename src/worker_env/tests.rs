@@ -112,7 +112,7 @@ const MORE: &[&str] = &[
     "workers:\n  min: 1\n  max: 2\n  public_ip: true\n",
     "workers:\n  image: public.ecr.aws/org/worker:1\n  min: 1\n  max: 2\n  public_ip: true\n",
     "workers:\n  user_data: ../examples/batch-worker.sh\n  min: 1\n  max: 2\n  public_ip: true\n",
-    "workers:\n  kind: fargate\n  image: public.ecr.aws/org/worker:1\n  min: 1\n  max: 2\n  public_ip: true\n",
+    "workers:\n  kind: fargate\n  image: public.ecr.aws/org/worker:1\n  min: 1\n  max: 2\n  public_ip: true\n  limits: [db]\n",
     "workers:\n  kind: lambda\n  secrets:\n    API_KEY: ssm:/we/api-key\n",
 ];
 
@@ -140,12 +140,19 @@ fn corpus() -> Vec<Rendered> {
     out
 }
 
-/// The stages of [`MORE`]`[i]`, with `jobs:` or without.
+/// The stages of [`MORE`]`[i]`, with `jobs:` or without (and then without `workers.limits`,
+/// whose slots are in the job lease table).
 fn more(i: usize, jobs: bool) -> Vec<Rendered> {
-    let workers: String = MORE[i].lines().map(|l| format!("    {l}\n")).collect();
+    let workers: String = MORE[i]
+        .lines()
+        .filter(|l| jobs || !l.contains("limits:"))
+        .map(|l| format!("    {l}\n"))
+        .collect();
+    let limits = jobs && MORE[i].contains("limits:");
     let yaml = format!(
-        "region: eu-west-1\nlab: true\n{}alerts:\n  topic: arn:aws:sns:eu-west-1:{ACCOUNT}:oncall\nstages:\n  - name: first\n{workers}  - name: second\n    fed_by: messages\n{workers}",
-        if jobs { "jobs: {}\n" } else { "" }
+        "region: eu-west-1\nlab: true\n{}{}alerts:\n  topic: arn:aws:sns:eu-west-1:{ACCOUNT}:oncall\nstages:\n  - name: first\n{workers}  - name: second\n    fed_by: messages\n{workers}",
+        if jobs { "jobs: {}\n" } else { "" },
+        if limits { "limits: {db: 8}\n" } else { "" }
     );
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let env = crate::config::parse(root.join("stacks/we.yaml"), yaml)

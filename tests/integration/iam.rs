@@ -730,6 +730,10 @@ const CALLS_ENV: &str = "qfleetcallsrec";
 /// table and response queue grants are checked too (docs/jobs.md).
 const JOBS: &str = "jobs: {}\n";
 
+/// With `jobs:`, the limit `db` the workers' jobs hold a slot of (`limits`, `workers.limits`):
+/// the job module's tests take its slots, so the grants on them are checked too.
+const LIMITS: &str = "limits: {db: 2}\n";
+
 /// Why the grants only the bootstrap uses stay.
 const BOOTSTRAP_READS: (&str, &str) = (
     "cloudformation:DescribeStackResource",
@@ -772,7 +776,7 @@ const WORKER_REFUSALS: Reasons = &[
 fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
     let dir = tempfile::tempdir().unwrap();
     let e = "iamworker";
-    let file = lab_stack_file(dir.path(), e, JOBS);
+    let file = lab_stack_file(dir.path(), e, &format!("  limits: [db]\n{JOBS}{LIMITS}"));
     let fleet_stack = format!("qfleet-{e}-fleet");
     let policy = rendered_policy(&file, &fleet_stack, "WorkerPolicy");
     // An instance has no ECS agent: its worker never sets task protection.
@@ -824,7 +828,7 @@ fn the_workers_calls_as_a_fargate_task_are_allowed_by_the_rendered_task_policy()
     std::fs::write(
         &file,
         format!(
-            "environment: {e}\nregion: eu-west-1\nlab: true\n{JOBS}workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  public_ip: true\n"
+            "environment: {e}\nregion: eu-west-1\nlab: true\n{JOBS}{LIMITS}workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  public_ip: true\n  limits: [db]\n"
         ),
     )
     .unwrap();

@@ -75,7 +75,7 @@ struct Feature {
 const FEATURES: &[Feature] = &[
     Feature {
         name: "jobs",
-        setting: "`jobs` with `queue.retry`",
+        setting: "`jobs` with `queue.retry` and `limits`",
         kinds: ALL,
         choice_of: None,
     },
@@ -484,6 +484,16 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                     &mut unit,
                     json!({"queue": {"retry": {"backoff": "10s", "max_delay": "5m", "jitter": "full"}}}),
                 );
+                // And a limit the workers share (instances and tasks; a function has its
+                // max_concurrency), its name the longest at the longest input.
+                if case.kind != Kind::Lambda {
+                    let limit = match case.size {
+                        Size::Plain => "db".to_string(),
+                        Size::Longest => "d".repeat(32),
+                    };
+                    merge(&mut file, json!({"limits": {&limit: 20}}));
+                    merge(&mut unit, json!({"workers": {"limits": [limit]}}));
+                }
             }
             // Every destination at once: the most the data stack and the workers' role carry.
             // A topic is of one region (an alarm publishes in its own): none with targets,

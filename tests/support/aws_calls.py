@@ -105,6 +105,13 @@ def _grants(service, op, params):
         names |= set(params.get("Item", {}))
         return [(f"dynamodb:{op}", f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{params['TableName']}",
                  {"dynamodb:Attributes": sorted(names)})]
+    if service == "dynamodb" and op == "Query":
+        # A limit's slots, counted (docs/workers.md, "Limits shared across stages"): on the
+        # table, with the partition key's value as dynamodb:LeadingKeys (Amazon DynamoDB
+        # Developer Guide, "Using IAM policy conditions for fine-grained access control").
+        key = params["ExpressionAttributeValues"][":k"]["S"]
+        return [("dynamodb:Query", f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{params['TableName']}",
+                 {"dynamodb:LeadingKeys": [key]})]
     if service == "dynamodb" and op == "Scan":
         # The job sweeper's read of the lease table: on the table (Service Authorization
         # Reference, Amazon DynamoDB: Scan, resource types table and index).

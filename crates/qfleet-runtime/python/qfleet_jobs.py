@@ -4,8 +4,10 @@ import binascii
 import datetime
 import json
 import os
+import random
 import re
 import sys
+import threading
 import time
 import urllib.parse
 import zlib
@@ -58,6 +60,9 @@ class JobConfig:
         self.retention_days = int(e.get("QFLEET_JOB_RETENTION_DAYS") or 30)
         self.environment = e.get("QFLEET_ENVIRONMENT") or ""
         self.region = e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or None
+        # The limits this stage's jobs hold a slot of (`limits`, `workers.limits`): NAME=N,...
+        self.limits = [(n, int(c)) for n, _, c in (p.partition("=") for p in
+                       (e.get("QFLEET_LIMITS") or "").split(",") if p)]
         # A last attempt's lease (docs/jobs.md, "A worker that stops"); none in older stacks.
         self.lease_table = e.get("QFLEET_LEASE_TABLE") or ""
         self.leases = bool(self.lease_table) or e.get("QFLEET_LEASES") == "on"
@@ -130,6 +135,15 @@ def linked_job(meta):
     if not key:
         raise ValueError("the input's job link names an empty key")
     return key, up
+
+
+# A limit's slots in the lease table: key LIMIT_KEY + the limit's name, upload "slot-I" (no
+# job's: an upload's upload is its version id, a message's "job"), held by `holder` until
+# `held_until` (epoch seconds; no `lease_until`, so the sweeper never reads one).
+LIMIT_KEY = "qfleet-limit/"
+# A slot whose time passed is taken only this many seconds later: the holder's clock (which
+# wrote the time) and the taker's (which reads it) may differ by that much.
+LIMIT_SKEW = 5
 
 
 def job_key(ref):
@@ -205,8 +219,11 @@ class Jobs:
         self.lease, self.leased, self.halt = lease, None, ""
         self.refs = []  # the jobs run_ref was given, for a failure's notice: reset per message
         # The attempt under way: a worker that gives one up (workers.job_timeout) sets another,
-        # and the given-up attempt's thread, if it ever ends, records nothing.
-        self.attempt = None
+        # and the given-up attempt's thread (`mine.attempt`, set as it starts) records nothing
+        # from then on, whether it had begun or not.
+        self.attempt, self.mine = None, threading.local()
+        self.held, self._holder = [], None  # the limits' slots held: (key, slot)
+        self._held = threading.Lock()  # the heartbeat renews them as the worker takes them
         # The wait before a failed attempt's next one (the worker's queue.retry), a function
         # giving seconds: the record says when the job comes back. None: not said.
         self.retry_in = None
@@ -254,6 +271,9 @@ class Jobs:
         run, for a duplicate."""
         attrs = message.get("Attributes") or message.get("attributes") or {}
         rc = attrs.get("ApproximateReceiveCount")
+        mine = getattr(self.mine, "attempt", self.attempt)
+        if mine is not self.attempt:  # given up before it began
+            return None
         self.refs.append(ref)
         if self.halt:  # no work: the last receive fails the job, with this error
             if 0 < self.cfg.max_receives <= int(rc or 1):
@@ -261,13 +281,14 @@ class Jobs:
             return None
         mid = message.get("MessageId") or message.get("messageId")
         started = self.start(ref, rc, mid)
+        if mine is not self.attempt:  # given up meanwhile: not run (its start may stand)
+            return None
         if started == "duplicate":
             self.duplicates += 1
             return None
         if started == "cancelled":  # its message is deleted, the job never run
             self.cancelled += 1
             return None
-        mine = self.attempt
         try:
             out = work(self.metadata(ref), self.message_field(ref))
         except BaseException as e:  # noqa: B036 - recorded, then raised
@@ -526,6 +547,97 @@ class Jobs:
                      "#stage_index = :si AND #state IN (:q, :p, :retrying)", [entry],
                      step=True)
         self._release(ref)
+
+    def slots(self, wait):
+        """Before an attempt: a slot of each limit the stage names (docs/workers.md, "Limits
+        shared across stages"). A job over a limit waits, its message held and its record
+        `queued`: no attempt, no failure. `wait(seconds)` is True once the worker stops: then
+        False, nothing held. A table that cannot be read holds the job too (fail closed)."""
+        said = False
+        while self.cfg.limits:
+            try:
+                if all(self._slot(name, n) for name, n in self.cfg.limits):
+                    return True
+            except JobTableError as e:
+                if not said:
+                    print("qfleet-jobs limits: %s" % e, file=sys.stderr, flush=True)
+                    said = True
+            self.free()
+            if wait(0.5 + random.random()):
+                return False
+        return True
+
+    def _hold(self):
+        """A slot's time: 1.5 heartbeats' worth (one beats every half visibility timeout)."""
+        return max(1.5 * (self.lease() if callable(self.lease) else self.lease or 60), 30)
+
+    def _slot(self, name, n):
+        """One free slot of limit `name` (`n` slots) taken: a slot is free when no item holds
+        it or its holder's time passed (a worker that stopped). True if taken."""
+        key, now = LIMIT_KEY + name, time.time()
+        past = now - LIMIT_SKEW
+        if self._holder is None:
+            self._holder = "%s/%s" % (self._worker() or "unknown", os.urandom(6).hex())
+        got = self._call(self._name("lease_table", "JobLeaseTable"), "query",
+                         ConsistentRead=True, KeyConditionExpression="#key = :k",
+                         ProjectionExpression="#upload, #held_until, #holder",
+                         ExpressionAttributeNames={"#key": "key", "#upload": "upload",
+                                                   "#held_until": "held_until",
+                                                   "#holder": "holder"},
+                         ExpressionAttributeValues={":k": {"S": key}})
+        taken = {i["upload"]["S"] for i in (got or {}).get("Items", [])
+                 if float(i["held_until"]["N"]) >= past and
+                 i.get("holder", {}).get("S") != self._holder}
+        free = [s for s in ("slot-%d" % i for i in range(n)) if s not in taken]
+        random.shuffle(free)
+        for slot in free[:3]:  # another worker may take one first
+            until = now + self._hold()
+            # Its own: a put retried after its answer was lost (botocore retries).
+            if self._lease("put_item", None, "attribute_not_exists(#key) OR "
+                           "#held_until < :now OR #holder = :me",
+                           {":now": {"N": "%.3f" % past}, ":me": {"S": self._holder}}, Item={
+                               "key": {"S": key}, "upload": {"S": slot},
+                               "holder": {"S": self._holder},
+                               "held_until": {"N": "%.3f" % until},
+                               "expires_at": {"N": str(int(until) + 86400)}}):
+                with self._held:
+                    self.held.append((key, slot))
+                return True
+        return False
+
+    def free(self):
+        """After the attempt: the slots go at once (else their time runs out)."""
+        with self._held:
+            held, self.held = self.held, []
+        for key, slot in held:
+            try:
+                self._lease("delete_item", JobRef(key, slot), "#holder = :me",
+                            {":me": {"S": self._holder}})
+            except JobTableError as e:
+                print("qfleet-jobs limits: %s" % e, file=sys.stderr, flush=True)
+
+    def beat(self, seconds):
+        """The heartbeat's, after a visibility extension: the lease of the job on its last
+        attempt, and the slots held, end when the message's visibility does."""
+        until = time.time() + max(seconds * 1.5, 30)
+        with self._held:
+            held = list(self.held)
+        for key, slot in held:
+            try:
+                if not self._lease("update_item", JobRef(key, slot), "#holder = :me",
+                                   {":me": {"S": self._holder}, ":u": {"N": "%.3f" % until},
+                                    ":exp": {"N": str(int(until) + 86400)}},
+                                   UpdateExpression="SET #held_until = :u, #expires_at = :exp"):
+                    # Another took it (this one's time ran out): the job goes on, over the limit.
+                    with self._held:
+                        if (key, slot) in self.held:
+                            self.held.remove((key, slot))
+                    print("qfleet-jobs limits: %s %s was taken by another worker" % (key, slot),
+                          file=sys.stderr, flush=True)
+            except JobTableError as e:  # the job goes on; the slot's time may run out
+                print("qfleet-jobs limits: %s" % e, file=sys.stderr, flush=True)
+        if self.leased:
+            self.renew(self.leased[0], seconds)
 
     def renew(self, ref, seconds):
         """The heartbeat: the attempt's lease ends in `seconds`; False if it ended."""

@@ -171,7 +171,7 @@ class Heartbeat(threading.Thread):
         super().__init__(daemon=True)
         self.sqs, self.url, self.rh, self.vis, self.beat = sqs, url, rh, vis, beat
         self.ev = threading.Event()
-        self.beats = 0
+        self.beats, self.ok = 0, time.monotonic()  # ok: the last extension
 
     def run(self):
         while not self.ev.wait(max(self.vis / 2, 0.5)):
@@ -179,7 +179,7 @@ class Heartbeat(threading.Thread):
                 self.sqs.change_message_visibility(
                     QueueUrl=self.url, ReceiptHandle=self.rh,
                     VisibilityTimeout=self.vis)
-                self.beats += 1
+                self.beats, self.ok = self.beats + 1, time.monotonic()
             except Exception as e:
                 err("heartbeat", e)
                 continue
@@ -295,11 +295,7 @@ class Worker:
             err("complete-lifecycle-action", e)
 
     def renew_lease(self):
-        """The heartbeat's, after a visibility extension: the lease of the job on its last
-        attempt ends when the message's visibility does. A job done meanwhile has none."""
-        held = self.jobs.leased
-        if held:
-            self.jobs.renew(held[0], self.cfg.visibility)
+        self.jobs.beat(self.cfg.visibility)  # the job's lease and slots: docs/jobs.md
 
     def not_started(self, m):
         """A message received but not run, as the worker stops: on its last receive no attempt
@@ -402,8 +398,10 @@ class Worker:
             self.jobs.retry_in = delay
             self.jobs.attempt = object()
 
-        def run():
+        def run(attempt=self.jobs and self.jobs.attempt):
             try:
+                if self.jobs:
+                    self.jobs.mine.attempt = attempt  # this thread's: see Jobs.run_ref
                 res["r"] = self.work(m["Body"], m)
             except BaseException as e:  # noqa: B036 - reported as failed
                 res["e"] = e
@@ -414,6 +412,18 @@ class Worker:
         hb = Heartbeat(self.sqs, self.url, rh, self.cfg.visibility,
                        self.renew_lease if self.jobs else None)
         hb.start()
+        # limits: the job waits for its slots, the message held; a stop first releases it, as
+        # does a message no longer surely held (its visibility not extended, or near SQS's
+        # 12 hours from the receive).
+        if self.jobs and not self.jobs.slots(lambda s: self.check_lifecycle() or
+                                             self.protection.busy() or self.stop.wait(s) or
+                                             time.monotonic() - hb.ok > self.cfg.visibility or
+                                             time.monotonic() - t0 > 42000):
+            hb.stop()
+            self.not_started(m)
+            self.log(m, "released", 0, rc, t0)
+            return "released"
+        t0 = time.monotonic()
         t = threading.Thread(target=run, daemon=True)
         t.start()
         deadline = None
@@ -431,6 +441,8 @@ class Worker:
                 elif time.monotonic() >= deadline:
                     break
         hb.stop()
+        if self.jobs and not t.is_alive():  # a thread still running keeps its slots to their end
+            self.jobs.free()
         keys = 0
         if t.is_alive() and limit and time.monotonic() - t0 >= limit:
             outcome = self.time_out(m, rc, limit, delay())
@@ -470,11 +482,16 @@ class Worker:
         self.latencies.outcome("failed", rc)
         if self.jobs:
             self.jobs.attempt = object()  # the attempt's thread, if it ends, records nothing
-        if self.jobs and self.jobs.refs:
             try:
-                self.jobs.fail(self.jobs.refs[-1], why, rc, timed_out=True)
+                if self.jobs.refs:
+                    self.jobs.fail(self.jobs.refs[-1], why, rc, timed_out=True)
+                else:  # given up before it began: on its last receive, failed as not started
+                    self.jobs.halt = why
+                    self.work(m["Body"], m)
             except Exception as e:  # noqa: BLE001 - the message still comes back
                 err("timed-out", e)
+            finally:
+                self.jobs.halt = ""
         self.notices.failed(job_names(self.jobs and self.jobs.refs, m.get("Body", ""), m), why, m)
         self.set_vis(m["ReceiptHandle"], wait)
         self.timed_out = True

@@ -98,6 +98,11 @@ def item(aws, key, upload):
                for h in i["history"]["L"]]
 
 
+def item_or_none(aws, key, upload):
+    return aws.ddb.get_item(TableName=TABLE, ConsistentRead=True, Key={
+        "key": {"S": key}, "upload": {"S": upload}}).get("Item")
+
+
 def answers(aws):
     got = aws.sqs.receive_message(QueueUrl=aws.responses, MaxNumberOfMessages=10)
     return [json.loads(m["Body"]) for m in got.get("Messages", [])]
@@ -892,6 +897,56 @@ def test_a_retrying_attempt_says_when_the_next_one_comes(aws):
     assert i["state"]["S"] == "failed" and "retry_at" not in i["history"]["L"][-1]["M"]
 
 
+def test_an_attempt_given_up_before_it_began_never_runs_nor_writes(aws, monkeypatch):
+    """A thread slower to start than workers.job_timeout (a loaded machine, a slow table):
+    given up before its job began, it neither starts the record nor runs the job."""
+    w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
+    w.cfg.job_timeout = 0.3
+    v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/late.txt", Body=b"x")["VersionId"]
+    aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/late.txt", v))
+    ran, ended = [], threading.Event()
+    w.job = lambda *a, **k: ran.append(a)
+    run_ref = w.jobs.run_ref
+
+    def late(*a, **k):
+        time.sleep(0.8)
+        try:
+            return run_ref(*a, **k)
+        finally:
+            ended.set()
+    w.jobs.run_ref = late
+    assert w.run() == 3
+    assert ended.wait(10)
+    assert ran == []
+    assert "Item" not in aws.ddb.get_item(TableName=TABLE, ConsistentRead=True, Key={
+        "key": {"S": "uploads/late.txt"}, "upload": {"S": v}})
+
+    # On its last receive it fails, as a job not started does: never left `queued` while its
+    # message goes to the dead-letter queue.
+    aws.sqs.purge_queue(QueueUrl=q)  # the first message, back after its retry wait of 0 s
+    w2, q2 = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
+    w2.cfg.job_timeout, w2.jobs.cfg.max_receives = 0.3, 1
+    w2.job = w.job
+    ended.clear()
+    run_ref2 = w2.jobs.run_ref
+
+    def late2(*a, **k):
+        if threading.current_thread() is threading.main_thread():
+            return run_ref2(*a, **k)  # the worker's own record of the time-out
+        time.sleep(0.8)
+        try:
+            return run_ref2(*a, **k)
+        finally:
+            ended.set()
+    w2.jobs.run_ref = late2
+    v2 = aws.s3.put_object(Bucket=BUCKET, Key="uploads/late2.txt", Body=b"x")["VersionId"]
+    aws.sqs.send_message(QueueUrl=q2, MessageBody=event("uploads/late2.txt", v2))
+    assert w2.run() == 3
+    assert ended.wait(10) and ran == []
+    i = item_or_none(aws, "uploads/late2.txt", v2)
+    assert i["state"]["S"] == "failed" and "timed out after 0.3 s" in i["error"]["S"], i
+
+
 def test_a_timed_out_attempt_is_recorded_as_one_and_retried_as_a_failure(aws, monkeypatch):
     """workers.job_timeout with jobs: the attempt's history entry says timed_out, with the
     limit in its error; the job goes on retrying as after a failure."""
@@ -919,3 +974,137 @@ def test_a_timed_out_attempt_is_recorded_as_one_and_retried_as_a_failure(aws, mo
     assert i["state"]["S"] == "retrying" and entry["state"]["S"] == "retrying"
     assert entry["timed_out"]["BOOL"] is True
     assert "timed out after 0.3 s (workers.job_timeout)" in entry["error"]["S"]
+
+
+class Atomic:
+    """The DynamoDB client, one request at a time: DynamoDB applies a conditional write to an
+    item atomically ("Condition expressions", Amazon DynamoDB Developer Guide,
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html);
+    moto, called from several threads, checks and writes in separate steps."""
+
+    def __init__(self, client):
+        self.client, self.lock = client, threading.Lock()
+
+    def __getattr__(self, name):
+        call = getattr(self.client, name)
+
+        def locked(*a, **k):
+            with self.lock:
+                return call(*a, **k)
+        return locked
+
+
+def limited(monkeypatch, aws, limits, names=("a", "b", "c")):
+    """Workers of one queue whose jobs hold a slot of each of `limits` (QFLEET_LIMITS)."""
+    monkeypatch.setenv("QFLEET_LIMITS", limits)
+    workers = []
+    for n in names:
+        w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
+        w.jobs._ddb = Atomic(aws.ddb)
+        workers.append(w)
+    return workers, q
+
+
+def test_a_limit_of_two_never_has_three_jobs_running_and_a_waiting_job_is_no_attempt(
+        aws, monkeypatch):
+    """limits: {db: 2} across three workers: at most two jobs run at once; the third waits, its
+    message held, and runs once a slot is free; every job done at its first attempt."""
+    workers, q = limited(monkeypatch, aws, "db=2")
+    lock, running, peak = threading.Lock(), [0], [0]
+
+    def job(s3, bucket, key, cfg, **kw):
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.6)
+        with lock:
+            running[0] -= 1
+        return qw.process(s3, bucket, key, cfg, **kw)
+
+    versions = {}
+    for i in range(6):
+        key = "uploads/l%d.txt" % i
+        versions[key] = aws.s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")["VersionId"]
+        aws.sqs.send_message(QueueUrl=q, MessageBody=event(key, versions[key]))
+    for w in workers:
+        w.job = job
+    threads = [threading.Thread(target=w.run, daemon=True) for w in workers]
+    for t in threads:
+        t.start()
+
+    def states():
+        return [aws.ddb.get_item(TableName=TABLE, ConsistentRead=True, Key={
+            "key": {"S": k}, "upload": {"S": v}}).get("Item", {}).get("state", {}).get("S")
+            for k, v in versions.items()]
+    deadline = time.monotonic() + 60
+    while states() != ["done"] * 6 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for w in workers:
+        w.stop.set()
+    for t in threads:
+        t.join(30)
+    assert peak[0] == 2, peak
+    for key, v in versions.items():
+        i, h = item(aws, key, v)
+        assert i["state"]["S"] == "done" and int(i["attempts"]["N"]) == 1, (key, h)
+    # Every slot was given back: none is held.
+    held = aws.ddb.scan(TableName=LEASES)["Items"]
+    assert [x for x in held if x["key"]["S"].startswith(qj.LIMIT_KEY)] == [], held
+
+
+def test_a_slot_whose_holder_stopped_is_free_once_its_time_passed(aws, monkeypatch, capsys):
+    """A slot's holder that stopped leaves it held till `held_until`: then another takes it.
+    A slot held for longer keeps the job waiting; a worker stopping meanwhile releases the
+    message, its job still queued and never attempted."""
+    (w,), q = limited(monkeypatch, aws, "db=1", names=("a",))
+    # Within the clocks' allowance the slot is still its holder's; past it, free.
+    slot = {"key": {"S": qj.LIMIT_KEY + "db"}, "upload": {"S": "slot-0"},
+            "holder": {"S": "gone/1"}, "held_until": {"N": str(time.time() - 2)}}
+    aws.ddb.put_item(TableName=LEASES, Item=slot)
+    assert not w.jobs.slots(lambda s: True) and w.jobs.held == []
+    slot["held_until"] = {"N": str(time.time() - qj.LIMIT_SKEW - 1)}
+    aws.ddb.put_item(TableName=LEASES, Item=slot)
+    assert w.jobs.slots(lambda s: pytest.fail("waited for a slot whose time passed"))
+    assert w.jobs.held == [(qj.LIMIT_KEY + "db", "slot-0")]
+    # A heartbeat that finds its slot taken (its time ran out) lets it go, and says so.
+    aws.ddb.update_item(TableName=LEASES, Key={k: slot[k] for k in ("key", "upload")},
+                        UpdateExpression="SET holder = :o", ExpressionAttributeValues={
+                            ":o": {"S": "other/2"}})
+    w.jobs.beat(30)
+    assert w.jobs.held == []
+    assert "slot-0 was taken by another worker" in capsys.readouterr().err
+    aws.ddb.delete_item(TableName=LEASES, Key={k: slot[k] for k in ("key", "upload")})
+    assert aws.ddb.scan(TableName=LEASES)["Items"] == []
+
+    slot["held_until"] = {"N": str(time.time() + 600)}
+    aws.ddb.put_item(TableName=LEASES, Item=slot)
+    v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/w.txt", Body=b"x")["VersionId"]
+    aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/w.txt", v))
+    timer = threading.Timer(1.5, w.stop.set)
+    timer.daemon = True
+    timer.start()
+    w.job = lambda *a, **k: pytest.fail("ran over its limit")
+    t0 = time.monotonic()
+    assert w.run(once=True) == 0
+    assert time.monotonic() - t0 >= 1.4  # it waited for the slot
+    got = aws.sqs.receive_message(QueueUrl=q, AttributeNames=["ApproximateReceiveCount"])
+    assert len(got["Messages"]) == 1  # released at once, not hidden
+    # No attempt began: the job's record is not written (an upload's arrival writes `queued`).
+    assert "Item" not in aws.ddb.get_item(TableName=TABLE, ConsistentRead=True, Key={
+        "key": {"S": "uploads/w.txt"}, "upload": {"S": v}})
+    assert w.jobs.held == []
+    assert aws.ddb.get_item(TableName=LEASES, Key={k: slot[k] for k in ("key", "upload")}
+                            )["Item"]["holder"]["S"] == "gone/1"
+
+
+def test_a_lease_table_that_cannot_be_read_holds_the_job(aws, monkeypatch, capsys):
+    """Fail closed: a slot that cannot be counted is not taken, and the job waits (said once)."""
+    (w,), q = limited(monkeypatch, aws, "db=1", names=("a",))
+
+    def refuse(*a, **k):
+        raise qj.JobTableError("lease table: AccessDenied")
+    monkeypatch.setattr(w.jobs, "_call", refuse)
+    waits = []
+    assert not w.jobs.slots(lambda s: waits.append(s) or len(waits) >= 3)
+    assert len(waits) == 3 and w.jobs.held == []
+    assert capsys.readouterr().err.count("qfleet-jobs limits: lease table: AccessDenied") == 1

@@ -94,6 +94,11 @@ pub mod job_table {
         "started",
         "expires_at",
     ];
+    /// Every attribute a worker writes in a limit's slot, an item of the lease table whose key
+    /// starts [`LIMIT_KEY`] (`limits`; docs/workers.md, "Limits shared across stages").
+    pub const SLOT_ATTRIBUTES: [&str; 5] = ["key", "upload", "holder", "held_until", "expires_at"];
+    /// The key of limit NAME's slots is `LIMIT_KEY` + NAME (qfleet_jobs.py's LIMIT_KEY).
+    pub const LIMIT_KEY: &str = "qfleet-limit/";
     /// The time-to-live attribute.
     pub const TTL_ATTRIBUTE: &str = "expires_at";
     /// Every attribute a worker writes (the protocol's; the workers' policy allows no other).

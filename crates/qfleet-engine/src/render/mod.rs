@@ -146,14 +146,14 @@ struct Packed {
 static PACKED: std::sync::LazyLock<Packed> = std::sync::LazyLock::new(|| {
     let worker = shipped_worker();
     Packed {
-        worker_py_gz: embed::gzip_base64(&worker),
+        worker_py_gz: embed::gzip_base64_line(&worker),
         worker_sha256: sha256_hex(&worker),
         secrets_py_gz: embed::gzip_base64(SECRETS_HELPER),
         container_lifecycle_gz: embed::gzip_base64(&embed::script_without_comments(
             CONTAINER_LIFECYCLE,
         )),
-        jobs_module_gz: embed::gzip_base64(&embed::slim_module(JOBS_MODULE)),
-        sweeper_module_gz: embed::gzip_base64(&embed::slim_module(SWEEPER_MODULE)),
+        jobs_module_gz: embed::gzip_base64_line(&embed::slim_module(JOBS_MODULE)),
+        sweeper_module_gz: embed::gzip_base64_line(&embed::slim_module(SWEEPER_MODULE)),
         sweeper_loader: embed::slim_module(SWEEPER_LOADER).trim_end().to_string(),
         sweeper_modules_sha256: sweeper_modules_sha256(),
         reference_handler: embed::slim_module(&shipped_handler(crate::package::REFERENCE_HANDLER)),
@@ -559,9 +559,14 @@ struct Jobs {
     attributes: &'static [&'static str],
     index: &'static str,
     index_projection: &'static [&'static str],
-    /// Every attribute a worker writes in a lease: the workers' grant names exactly these.
-    lease_attributes: &'static [&'static str],
+    /// Every attribute a worker writes in a lease, and in a limit's slot when the stage's
+    /// workers name limits: the workers' grant names exactly these.
+    lease_attributes: Vec<&'static str>,
     ttl_attribute: &'static str,
+    /// The limits this stage's jobs hold a slot of (`workers.limits`), as the workers read
+    /// them (`QFLEET_LIMITS`: NAME=N,...; empty: none), and their slots' keys.
+    limits: String,
+    limit_keys: Vec<String>,
 }
 
 impl Jobs {
@@ -578,8 +583,33 @@ impl Jobs {
             attributes: &job_table::ATTRIBUTES,
             index: job_table::INDEX,
             index_projection: &job_table::INDEX_PROJECTION,
-            lease_attributes: &job_table::LEASE_ATTRIBUTES,
+            lease_attributes: {
+                let mut a = job_table::LEASE_ATTRIBUTES.to_vec();
+                if !env.spec.workers.limits.is_empty() {
+                    for s in job_table::SLOT_ATTRIBUTES {
+                        if !a.contains(&s) {
+                            a.push(s);
+                        }
+                    }
+                }
+                a
+            },
             ttl_attribute: job_table::TTL_ATTRIBUTE,
+            limits: env
+                .spec
+                .workers
+                .limits
+                .iter()
+                .map(|n| format!("{n}={}", env.spec.limits.get(n).copied().unwrap_or(0)))
+                .collect::<Vec<_>>()
+                .join(","),
+            limit_keys: env
+                .spec
+                .workers
+                .limits
+                .iter()
+                .map(|n| format!("{}{n}", job_table::LIMIT_KEY))
+                .collect(),
         })
     }
 }

@@ -54,7 +54,9 @@ fn lookup(table: &'static [Key], path: &str) -> Option<String> {
     };
     match key.kind {
         // Tags, variables and subnets are keyed by the user's own names.
-        Kind::Names | Kind::Optional(&Kind::Names) => key.each.map(|text| fill(text, key)),
+        Kind::Names | Kind::Optional(&Kind::Names) | Kind::Counts => {
+            key.each.map(|text| fill(text, key))
+        }
         Kind::Network => lookup(keys::EXPLICIT_NETWORK, rest),
         Kind::Image | Kind::Optional(&Kind::Image) => lookup(keys::IMAGE_FROM_SOURCE, rest),
         Kind::Settings(inner) | Kind::Optional(&Kind::Settings(inner)) => lookup(inner, rest),

@@ -93,7 +93,7 @@ fn described(field: &str, kind: Kind, defaults: &Value) -> Value {
             .map(|s| json!(super::duration::Seconds(s).to_string()))
             .unwrap_or(Value::Null),
         (Kind::Network, _) => json!("default"),
-        (Kind::Settings(_) | Kind::Names, _) => Value::Null,
+        (Kind::Settings(_) | Kind::Names | Kind::Counts, _) => Value::Null,
         (_, v) => v,
     };
     if !default.is_null() {
@@ -122,6 +122,10 @@ fn of(field: &str, kind: Kind, defaults: &Value) -> Value {
         Kind::Names => json!({
             "type": ["object", "null"],
             "additionalProperties": {"type": TEXT_TYPES},
+        }),
+        Kind::Counts => json!({
+            "type": ["object", "null"],
+            "additionalProperties": {"type": "integer", "minimum": 0, "maximum": u32::MAX},
         }),
         Kind::Network => {
             let mut explicit = settings(field, EXPLICIT_NETWORK, defaults);

@@ -33,6 +33,8 @@ pub enum Kind {
     Settings(&'static [Key]),
     /// A mapping of the user's own names to text (tags, subnets); empty means none.
     Names,
+    /// A mapping of the user's own names to whole numbers (`limits`); empty means none.
+    Counts,
     /// `default`, or a mapping with `vpc` and `subnets` (`Network`).
     Network,
     /// An image reference, or a mapping with `build` (`ImageSetting`).
@@ -129,6 +131,11 @@ impl Setting for Seconds {
 /// A mapping of the user's own names (tags, variables, subnets) to text.
 impl Setting for BTreeMap<String, String> {
     const KIND: Kind = Kind::Names;
+}
+
+/// A mapping of the user's own names to whole numbers (`limits`).
+impl Setting for BTreeMap<String, u32> {
+    const KIND: Kind = Kind::Counts;
 }
 
 /// Free-form: an IAM condition block, whose own rules check it.

@@ -83,8 +83,14 @@ settings! {
         /// (docs/jobs.md). Absent: neither.
         pub jobs: Option<JobsSpec>
             => "a mapping with {keys and} (optional; absent: no job table and no response queue; `jobs: {}` turns them on with the defaults)",
+        /// Limits the environment's workers share (`workers.limits`): at most N jobs at once
+        /// hold a limit, across every stage that names it (docs/workers.md, "Limits shared
+        /// across stages"). The slots are items of the job lease table: needs `jobs`.
+        pub limits: BTreeMap<String, u32>
+            => "a mapping of limit names to the most jobs that may hold each at once, across every stage whose workers.limits names it (optional; needs jobs)";
+            each "a name of 1 to 32 lowercase letters, digits and hyphens, and a whole number from 1 to 1000",
         pub workers: WorkersSpec
-            => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged, dev_principals; for ec2: ami, instance_type or instance_types, spot, warm_pool, gpu, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip, job_timeout; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days, job_timeout",
+            => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged, dev_principals; for ec2: ami, instance_type or instance_types, spot, warm_pool, gpu, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip, job_timeout, limits; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days, job_timeout, limits",
         pub scaling: ScalingSpec
             => "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric, scale_in",
         /// The IAM role qfleet assumes in each target's account (`targets`), by name: the ARN is
@@ -113,7 +119,7 @@ settings! {
 
 impl StackFile {
     /// What the top level of a stack file accepts.
-    pub(super) const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, sources, alarms, alerts, dashboard, jobs, workers, scaling, stages, deploy_role, targets, rollout";
+    pub(super) const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, sources, alarms, alerts, dashboard, jobs, limits, workers, scaling, stages, deploy_role, targets, rollout";
 }
 
 choices! {
@@ -981,6 +987,11 @@ settings! {
         /// timed out, and retried or dead-lettered as a failure is. Absent: no limit.
         pub job_timeout: Option<Seconds>
             => "a duration from 1s to 12h (optional; EC2 and Fargate workers): an attempt that runs longer is stopped, and retried or dead-lettered as a failure is; a function's limit is workers.lambda.timeout",
+        /// The limits (`limits`) each of these workers' jobs holds a slot of while it runs
+        /// (EC2 and Fargate): a job over one waits, its message held, and is no failure.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub limits: Vec<String>
+            => "a list of names from limits (optional; EC2 and Fargate workers): each job holds a slot of each while it runs, and waits, its message held, while one is full",
         /// Plain settings the worker gets as environment variables (both kinds).
         pub environment: BTreeMap<String, String>
             => "a mapping of environment variable names to plain values the worker gets (not secrets: see workers.secrets)";
@@ -1045,6 +1056,7 @@ impl Default for WorkersSpec {
             warm_pool: None,
             gpu: None,
             job_timeout: None,
+            limits: Vec::new(),
             min: 1,
             max: 2,
             network: Network::Default,

@@ -112,7 +112,7 @@ impl Walker<'_> {
                 }
             }
             // An empty value means the defaults; `~` is not a mapping.
-            Kind::Settings(_) | Kind::Names
+            Kind::Settings(_) | Kind::Names | Kind::Counts
                 if v.is_null() && self.locations.explicit_null(field) =>
             {
                 let message = format!(
@@ -147,6 +147,20 @@ impl Walker<'_> {
                             self.push(field.to_string(), false, message, None);
                         } else if !is_scalar(item) {
                             self.wrong(&join(field, &key_text(k)), "a text value", item);
+                        }
+                    }
+                }
+                other => self.wrong(field, &expected(kind), other),
+            },
+            Kind::Counts => match v {
+                Value::Null => {}
+                Value::Mapping(m) => {
+                    for (k, item) in m {
+                        if is_scalar(untag(k)) {
+                            self.value(&join(field, &key_text(k)), item, Kind::UInt);
+                        } else {
+                            let message = format!("expected a name, found {}", describe(k));
+                            self.push(field.to_string(), false, message, None);
                         }
                     }
                 }
@@ -283,6 +297,7 @@ fn expected(kind: Kind) -> String {
         Kind::Optional(inner) => expected(*inner),
         Kind::Settings(_) => "a mapping of settings".into(),
         Kind::Names => "a mapping of names to values".into(),
+        Kind::Counts => "a mapping of names to whole numbers".into(),
         Kind::Network => "`default` or a mapping with vpc and subnets".into(),
         Kind::Image => "an image reference or a mapping with build".into(),
         Kind::List(inner) => format!("a list, each item {}", expected(*inner)),

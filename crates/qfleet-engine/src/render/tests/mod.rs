@@ -494,7 +494,10 @@ fn user_data_writes_the_environment_and_starts_the_reference_worker() {
         .as_str()
         .unwrap();
     // The reference worker as one file, with what it shares with the handler.
-    assert_eq!(packed, crate::render::embed::gzip_base64(&shipped_worker()));
+    assert_eq!(
+        packed,
+        crate::render::embed::gzip_base64_line(&shipped_worker())
+    );
     // Its hash is in the user data: a new worker (or shared module) is a new launch template
     // version.
     let hash = super::sha256_hex(&shipped_worker());
@@ -775,6 +778,7 @@ mod iam_limits;
 mod job_sweeper;
 mod lambda;
 mod lambda_rollback;
+mod limits;
 mod network;
 mod pipeline;
 mod retry;

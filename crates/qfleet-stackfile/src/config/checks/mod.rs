@@ -12,6 +12,7 @@ mod data;
 mod fargate;
 pub mod gpu;
 mod lambda;
+mod limits;
 pub(super) mod network;
 mod permissions;
 mod sources;
@@ -298,6 +299,7 @@ pub fn check(env: &Environment) -> Vec<InputError> {
 
     data::check_bucket(&mut c, env);
     data::check_jobs(&mut c, env);
+    limits::check(&mut c, env);
     sources::check_schedule_names(&mut c, env);
     if env.pipeline.is_empty() && !c.src.sets("stages") {
         check_stage(&mut c, env);
@@ -330,6 +332,7 @@ pub fn check(env: &Environment) -> Vec<InputError> {
 /// kind and its scaling.
 fn check_stage(c: &mut Checker, env: &Environment) {
     permissions::check(c, env);
+    limits::check_workers(c, env);
     data::check_queue(c, env);
     sources::check(c, env);
     match env.spec.workers.kind {

@@ -260,6 +260,7 @@ mod gpu;
 mod input;
 mod lambda;
 mod language;
+mod limits;
 mod network;
 mod permissions;
 mod retry;

@@ -123,7 +123,7 @@ fn accepted(kind: Kind) -> &'static str {
         Kind::Image => "public.ecr.aws/org/worker:1",
         Kind::List(Kind::Settings(_)) => "[]",
         Kind::List(_) => "[x]",
-        Kind::Optional(_) | Kind::Settings(_) | Kind::Names => "",
+        Kind::Optional(_) | Kind::Settings(_) | Kind::Names | Kind::Counts => "",
     }
 }
 
@@ -218,7 +218,7 @@ fn json_cannot_tell(sample: &str, kind: Kind) -> bool {
         || matches!(kind, Kind::Optional(inner) if matches!(inner, Kind::Int | Kind::UInt | Kind::Float | Kind::Duration));
     match sample {
         // One null: `tags:` (no tags) and `tags: ~` (an error) are the same.
-        "~" | "null" => matches!(kind, Kind::Settings(_) | Kind::Names),
+        "~" | "null" => matches!(kind, Kind::Settings(_) | Kind::Names | Kind::Counts),
         // `0x10` is 16, a whole number but not a number to serde_yaml; `1e3` is 1000.0, an
         // integer to JSON Schema; `007` is text in a YAML value but 7 where a number goes.
         "0x10" | "0o17" | "-0x1" | "1e3" | "007" => numeric,
