@@ -156,6 +156,10 @@ def lease_until(seconds):
     return {"S": job_now(t * 1000)}, {"N": str(int(t) + 86400)}
 
 
+def say_limits(what):
+    print("qfleet-jobs limits: %s" % what, file=sys.stderr, flush=True)
+
+
 def names_of(*texts):
     return {w: w[1:] for t in texts for w in re.findall(r"#\w+", t)}
 
@@ -551,7 +555,7 @@ class Jobs:
     def slots(self, wait):
         """Before an attempt: a slot of each limit the stage names (docs/workers.md, "Limits
         shared across stages"). A job over a limit waits, its message held and its record
-        `queued`: no attempt, no failure. `wait(seconds)` is True once the worker stops: then
+        unchanged: no attempt, no failure. `wait(seconds)` is True once the worker stops: then
         False, nothing held. A table that cannot be read holds the job too (fail closed)."""
         said = False
         while self.cfg.limits:
@@ -560,16 +564,18 @@ class Jobs:
                     return True
             except JobTableError as e:
                 if not said:
-                    print("qfleet-jobs limits: %s" % e, file=sys.stderr, flush=True)
+                    say_limits(e)
                     said = True
             self.free()
             if wait(0.5 + random.random()):
                 return False
         return True
 
-    def _hold(self):
+    def _hold(self, seconds=None):
         """A slot's time: 1.5 heartbeats' worth (one beats every half visibility timeout)."""
-        return max(1.5 * (self.lease() if callable(self.lease) else self.lease or 60), 30)
+        if seconds is None:
+            seconds = self.lease() if callable(self.lease) else self.lease or 60
+        return max(1.5 * seconds, 30)
 
     def _slot(self, name, n):
         """One free slot of limit `name` (`n` slots) taken: a slot is free when no item holds
@@ -578,12 +584,11 @@ class Jobs:
         past = now - LIMIT_SKEW
         if self._holder is None:
             self._holder = "%s/%s" % (self._worker() or "unknown", os.urandom(6).hex())
+        cond, projection = "#key = :k", "#upload, #held_until, #holder"
         got = self._call(self._name("lease_table", "JobLeaseTable"), "query",
-                         ConsistentRead=True, KeyConditionExpression="#key = :k",
-                         ProjectionExpression="#upload, #held_until, #holder",
-                         ExpressionAttributeNames={"#key": "key", "#upload": "upload",
-                                                   "#held_until": "held_until",
-                                                   "#holder": "holder"},
+                         ConsistentRead=True, KeyConditionExpression=cond,
+                         ProjectionExpression=projection,
+                         ExpressionAttributeNames=names_of(cond, projection),
                          ExpressionAttributeValues={":k": {"S": key}})
         taken = {i["upload"]["S"] for i in (got or {}).get("Items", [])
                  if float(i["held_until"]["N"]) >= past and
@@ -614,12 +619,12 @@ class Jobs:
                 self._lease("delete_item", JobRef(key, slot), "#holder = :me",
                             {":me": {"S": self._holder}})
             except JobTableError as e:
-                print("qfleet-jobs limits: %s" % e, file=sys.stderr, flush=True)
+                say_limits(e)
 
     def beat(self, seconds):
         """The heartbeat's, after a visibility extension: the lease of the job on its last
         attempt, and the slots held, end when the message's visibility does."""
-        until = time.time() + max(seconds * 1.5, 30)
+        until = time.time() + self._hold(seconds)
         with self._held:
             held = list(self.held)
         for key, slot in held:
@@ -632,10 +637,9 @@ class Jobs:
                     with self._held:
                         if (key, slot) in self.held:
                             self.held.remove((key, slot))
-                    print("qfleet-jobs limits: %s %s was taken by another worker" % (key, slot),
-                          file=sys.stderr, flush=True)
+                    say_limits("%s %s was taken by another worker" % (key, slot))
             except JobTableError as e:  # the job goes on; the slot's time may run out
-                print("qfleet-jobs limits: %s" % e, file=sys.stderr, flush=True)
+                say_limits(e)
         if self.leased:
             self.renew(self.leased[0], seconds)
 

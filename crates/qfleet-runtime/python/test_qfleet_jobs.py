@@ -897,6 +897,20 @@ def test_a_retrying_attempt_says_when_the_next_one_comes(aws):
     assert i["state"]["S"] == "failed" and "retry_at" not in i["history"]["L"][-1]["M"]
 
 
+def late(run_ref, ended):
+    """`run_ref` reached 0.8 s late by an attempt's thread (the worker's own call, on the main
+    thread, at once); `ended` set once the late call returns."""
+    def slow(*a, **k):
+        if threading.current_thread() is threading.main_thread():
+            return run_ref(*a, **k)
+        time.sleep(0.8)
+        try:
+            return run_ref(*a, **k)
+        finally:
+            ended.set()
+    return slow
+
+
 def test_an_attempt_given_up_before_it_began_never_runs_nor_writes(aws, monkeypatch):
     """A thread slower to start than workers.job_timeout (a loaded machine, a slow table):
     given up before its job began, it neither starts the record nor runs the job."""
@@ -906,15 +920,7 @@ def test_an_attempt_given_up_before_it_began_never_runs_nor_writes(aws, monkeypa
     aws.sqs.send_message(QueueUrl=q, MessageBody=event("uploads/late.txt", v))
     ran, ended = [], threading.Event()
     w.job = lambda *a, **k: ran.append(a)
-    run_ref = w.jobs.run_ref
-
-    def late(*a, **k):
-        time.sleep(0.8)
-        try:
-            return run_ref(*a, **k)
-        finally:
-            ended.set()
-    w.jobs.run_ref = late
+    w.jobs.run_ref = late(w.jobs.run_ref, ended)
     assert w.run() == 3
     assert ended.wait(10)
     assert ran == []
@@ -928,17 +934,7 @@ def test_an_attempt_given_up_before_it_began_never_runs_nor_writes(aws, monkeypa
     w2.cfg.job_timeout, w2.jobs.cfg.max_receives = 0.3, 1
     w2.job = w.job
     ended.clear()
-    run_ref2 = w2.jobs.run_ref
-
-    def late2(*a, **k):
-        if threading.current_thread() is threading.main_thread():
-            return run_ref2(*a, **k)  # the worker's own record of the time-out
-        time.sleep(0.8)
-        try:
-            return run_ref2(*a, **k)
-        finally:
-            ended.set()
-    w2.jobs.run_ref = late2
+    w2.jobs.run_ref = late(w2.jobs.run_ref, ended)
     v2 = aws.s3.put_object(Bucket=BUCKET, Key="uploads/late2.txt", Body=b"x")["VersionId"]
     aws.sqs.send_message(QueueUrl=q2, MessageBody=event("uploads/late2.txt", v2))
     assert w2.run() == 3

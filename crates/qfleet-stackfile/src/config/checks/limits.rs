@@ -38,12 +38,8 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         );
     }
     // A limit no stage names bounds nothing: refused, as a name mistyped on one side would be.
+    let stages = env.stages();
     for name in limits.keys() {
-        let stages: Vec<&Environment> = if env.pipeline.is_empty() {
-            vec![env]
-        } else {
-            env.pipeline.iter().collect()
-        };
         if !stages.iter().any(|s| s.spec.workers.limits.contains(name)) {
             c.fail(
                 &format!("limits.{name}"),
