@@ -23,8 +23,9 @@
 //! - [`drift`]: CloudFormation drift detection plus qfleet's fleet checks;
 //! - [`teardown`]: deleting environments without losing data by accident;
 //! - [`stack_outputs`]: the stacks' outputs, merged and as shell variables;
-//! - [`targets`]: many targets: waves and their bakes, StackSets (plan, calls, read-back),
-//!   where a target's stacks are, whole units' accounts;
+//! - [`placement`]: where an environment's stacks are and how they roll out: targets, copies,
+//!   whole units' accounts, waves and their bakes, StackSets (plan, calls, read-back), and
+//!   their own errors;
 //! - [`ownership`]: which stacks and accounts a stack file may act on (qfleet's marks, `accounts`);
 //! - [`environments`]: what qfleet made in an account and region, and what a file no longer makes;
 //! - [`import`]: another tool's workload as a stack file (`qfleet import copilot`);
@@ -62,7 +63,7 @@ pub(crate) mod deploy;
 /// data (checked against AWS's resource schemas by an integration test).
 pub mod replacement {
     pub use crate::deploy::STATEFUL_TYPES;
-    pub use crate::targets::CREATE_ONLY;
+    pub use crate::placement::CREATE_ONLY;
 }
 pub(crate) mod dlq;
 pub(crate) mod drift;
@@ -76,6 +77,7 @@ pub(crate) mod lock;
 pub(crate) mod logs;
 pub(crate) mod output;
 pub(crate) mod ownership;
+pub(crate) mod placement;
 pub(crate) mod render;
 pub(crate) mod send;
 pub(crate) mod session;
@@ -84,7 +86,6 @@ pub(crate) mod snapshot;
 pub(crate) mod stack_outputs;
 pub(crate) mod status;
 pub(crate) mod submit;
-pub(crate) mod targets;
 pub(crate) mod teardown;
 pub(crate) mod validate;
 pub(crate) mod worker_env;

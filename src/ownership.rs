@@ -398,7 +398,7 @@ mod tests {
     #[tokio::test]
     async fn mocked_the_data_stack_of_a_stack_set_target_is_its_instances_marked_as_the_file() {
         use crate::aws::mock::{Rules, instance_stacks, list_instances, stack_sets, state};
-        use crate::targets::{StackNames, instances_of};
+        use crate::placement::{StackNames, instances_of};
         use aws_smithy_mocks::mock;
         const A: &str = "111122223333";
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
@@ -428,7 +428,7 @@ mod tests {
                 let at = StackNames {
                     stack_set: Some(instances_of(admin, &canary).await.unwrap()),
                 };
-                crate::targets::check_data_stack(&target.cfn, &target.sts, &canary, &at).await
+                crate::placement::check_data_stack(&target.cfn, &target.sts, &canary, &at).await
             }
         };
         assert_eq!(
@@ -485,7 +485,7 @@ mod tests {
             .clients();
             let aws =
                 crate::aws::Aws::with_clients([((file.base.spec.region.clone(), None), admin)]);
-            let found = crate::targets::stacks_of(&aws, &canary).await;
+            let found = crate::placement::stacks_of(&aws, &canary).await;
             if refused {
                 let e = found.unwrap_err();
                 assert_eq!(e.exit_code(), crate::error::Exit::Refused);

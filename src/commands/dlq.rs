@@ -81,7 +81,7 @@ pub(crate) fn run(args: DlqArgs, g: &Global, out: Output) -> Result<crate::error
     }
     let action = args.action.action();
     let stage = args.stage.as_deref();
-    let results = crate::targets::each_located(&session, |clients, env, at| {
+    let results = crate::placement::each_located(&session, |clients, env, at| {
         let action = &action;
         async move { dlq::act(&clients, env, at, action, stage, out).await }
     });

@@ -19,7 +19,7 @@ pub struct DriftArgs {
 
 pub(crate) fn run(args: DriftArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let session = super::session_of_accounts(&args.envs, g)?;
-    let reports = crate::targets::each_located(&session, |clients, env, at| async move {
+    let reports = crate::placement::each_located(&session, |clients, env, at| async move {
         drift::check(&clients, env, at, Polling::default()).await
     });
     out.print(&Drifts {

@@ -66,7 +66,7 @@ pub(crate) fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::erro
         limit: args.limit,
     };
     let cancel = args.cancel;
-    let result = crate::targets::each_located(&session, |clients, env, at| {
+    let result = crate::placement::each_located(&session, |clients, env, at| {
         let q = query.clone();
         async move { find(&clients, env, &at?, &q, cancel).await }
     })
@@ -86,7 +86,7 @@ pub(crate) fn run(args: JobsArgs, g: &Global, out: Output) -> Result<crate::erro
 async fn find(
     clients: &crate::aws::Clients,
     env: &crate::config::Environment,
-    at: &crate::targets::StackNames,
+    at: &crate::placement::StackNames,
     q: &Query,
     cancel: bool,
 ) -> Result<jobs::Found> {

@@ -71,9 +71,9 @@ fn load_environments_from(
 fn session(words: &[String], g: &Global) -> Result<Session> {
     if let Some((t, base)) = words
         .iter()
-        .find_map(|t| Some((t, crate::targets::account_pick(t)?.0)))
+        .find_map(|t| Some((t, crate::placement::account_pick(t)?.0)))
     {
-        return Err(crate::error::Usage::AccountDeployedAlone {
+        return Err(crate::placement::Usage::AccountDeployedAlone {
             name: t.clone(),
             base: base.to_string(),
         }
@@ -89,7 +89,7 @@ fn session(words: &[String], g: &Global) -> Result<Session> {
 /// The session of a command that reads or tears down each account of an environment
 /// (`status`, `outputs`, `drift`, `dlq`, `send`, `jobs`, `logs`, `teardown`): a target that
 /// stands for a whole AWS Organizations unit is each account of it
-/// ([`crate::targets::of_accounts`]), and `ENV-TARGET@ACCOUNT` picks one.
+/// ([`crate::placement::of_accounts`]), and `ENV-TARGET@ACCOUNT` picks one.
 fn session_of_accounts(words: &[String], g: &Global) -> Result<Session> {
     session_reading(words, g, crate::config::Reading::All)
 }
@@ -109,8 +109,9 @@ fn session_reading(
 ) -> Result<Session> {
     let files = crate::config::StackFiles::reading(reading);
     let load = |t: &[String]| load_environments_from(t, g, &files);
-    let open =
-        |t: &[String]| crate::targets::of_accounts(t, load, g.aws_settings(), g.concurrency.into());
+    let open = |t: &[String]| {
+        crate::placement::of_accounts(t, load, g.aws_settings(), g.concurrency.into())
+    };
     let placed = words
         .iter()
         .any(|t| crate::environments::Place::pick(t).is_some());

@@ -26,7 +26,7 @@ pub(crate) fn run(args: OutputsArgs, g: &Global, out: Output) -> Result<crate::e
         }
         .into());
     }
-    let results = crate::targets::each_located(&session, |clients, env, at| async move {
+    let results = crate::placement::each_located(&session, |clients, env, at| async move {
         read(&clients, env, at).await
     });
     out.print(&Outputs {

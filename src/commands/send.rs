@@ -52,7 +52,7 @@ pub(crate) fn run(args: SendArgs, g: &Global, out: Output) -> Result<crate::erro
         args.timeout,
         args.keep,
     )?;
-    let result = crate::targets::each_located(&session, |clients, env, at| {
+    let result = crate::placement::each_located(&session, |clients, env, at| {
         let request = request.clone();
         async move { send::send(&clients, env, &at?, &request).await }
     })

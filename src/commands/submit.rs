@@ -82,7 +82,7 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
         args.resend,
     )?
     .with_group(args.group)?;
-    let result = crate::targets::each_located(&session, |clients, env, at| {
+    let result = crate::placement::each_located(&session, |clients, env, at| {
         let request = request.clone();
         let stage = args.stage.clone();
         async move {
@@ -116,7 +116,7 @@ fn backfill(
     )?
     .with_group(args.group.clone())?;
     let lines = submit::Lines::read(path, args.id_field.as_deref(), &template)?;
-    let result = crate::targets::each_located(session, |clients, env, at| {
+    let result = crate::placement::each_located(session, |clients, env, at| {
         let lines = lines.clone();
         let stage = args.stage.clone();
         async move {

@@ -9,8 +9,8 @@ use super::{EnvOutcome, InFlight, Mode, Options};
 use crate::config::Environment;
 use crate::error::{Error, Interruption, Result};
 use crate::output::Output;
+use crate::placement::{self, Wave};
 use crate::session::Session;
-use crate::targets::{self, Wave};
 use std::time::Instant;
 
 /// Deploys (or plans) every environment of `session`; `printing` says how the end is told.
@@ -37,7 +37,7 @@ pub(crate) fn all(
         together: super::quota::Together::of(&session.envs),
         ..opts
     };
-    let waves = targets::waves(&session.envs);
+    let waves = placement::waves(&session.envs);
     let done = if mode == Mode::Deploy && waves.len() > 1 {
         // This run is a rollout (of one file's waves or several files' merged): every
         // environment of it is baked, so none is deployed in express mode unasked.
@@ -136,7 +136,7 @@ fn peak_warnings(session: &Session, out: Output, reporter: &Reporter) {
     }
 }
 
-/// The waves deployed in turn through the session ([`targets::run`]); `None` on Ctrl-C.
+/// The waves deployed in turn through the session ([`placement::run`]); `None` on Ctrl-C.
 fn in_waves(
     session: &Session,
     waves: &[Wave],
@@ -153,10 +153,10 @@ fn in_waves(
         let stop = std::sync::atomic::AtomicBool::new(false);
         let stop = &stop;
         session.all_of_until_interrupted(envs, |clients, env| async move {
-            targets::watch_target(&session.aws, &clients, env, bake, stop).await
+            placement::watch_target(&session.aws, &clients, env, bake, stop).await
         })
     };
-    let done = targets::run(waves, opts.resume, |n| out.note(n), deploy, watch)?;
+    let done = placement::run(waves, opts.resume, |n| out.note(n), deploy, watch)?;
     // In the command line's order, as every other command reports its environments.
     let mut done = done;
     let mut ordered = Vec::with_capacity(done.len());
@@ -215,7 +215,7 @@ pub(super) fn some(
         let file = std::sync::Arc::clone(&file.file);
         let note = |n: String| out.note(format!("{}: {n}", file.name()));
         // The account that holds the stack sets, when the file names it, before anything else.
-        let admin = session.block_on(targets::admin_clients(
+        let admin = session.block_on(placement::admin_clients(
             &session.aws,
             &file.base,
             file.name(),
@@ -273,7 +273,7 @@ pub(super) fn some(
                 })
                 .cloned()
                 .collect();
-            let results = targets::protect_all(session, &admin, reached)?;
+            let results = placement::protect_all(session, &admin, reached)?;
             for (name, result) in results {
                 if let Some(o) = outcomes.iter_mut().find(|o| o.environment == name) {
                     for line in super::through_sets::protected(o, result) {
@@ -293,8 +293,8 @@ pub(super) fn some(
     Some(ordered)
 }
 
-/// What a rollout in waves reads of a target's deploy ([`targets::run`]).
-impl targets::Deployed for super::EnvOutcome {
+/// What a rollout in waves reads of a target's deploy ([`placement::run`]).
+impl placement::Deployed for super::EnvOutcome {
     fn environment(&self) -> &str {
         &self.environment
     }

@@ -91,9 +91,9 @@ pub(crate) struct Options {
     /// `--over-quota`: go on when the EC2 vCPU quotas cannot hold `workers.max` ([`quota`]).
     pub(crate) over_quota: bool,
     /// `--resume`: a rollout in waves passes a wave deployed already whose bake has run out
-    /// without a look at its alarms ([`crate::targets`]).
+    /// without a look at its alarms ([`crate::placement`]).
     pub(crate) resume: bool,
-    /// This run deploys in several waves ([`crate::targets::waves`] of its environments): set by the
+    /// This run deploys in several waves ([`crate::placement::waves`] of its environments): set by the
     /// deploy session, not by a flag.
     pub(crate) rollout: bool,
     /// What the stack files made and no longer make, found before the deploy: a target's

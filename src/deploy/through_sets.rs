@@ -1,12 +1,12 @@
 //! A deploy (or plan) of a stack file's targets through CloudFormation StackSets: the wave
-//! is [`crate::targets`]'s; here each target's result becomes its deploy outcome, and the
+//! is [`crate::placement`]'s; here each target's result becomes its deploy outcome, and the
 //! termination protection set after the wave is told in it.
 
 use super::{Action, EnvOutcome, Mode, Options, StackOutcome};
 use crate::aws::Clients;
 use crate::config::{Environment, TargetFile};
 use crate::error::{Error, ErrorReport, Exit, Result};
-use crate::targets::{Run, SetOutcome, Step};
+use crate::placement::{Run, SetOutcome, Step};
 use std::collections::BTreeMap;
 
 /// Deploys (or plans) the targets `envs` of one wave of `file` through StackSets, with
@@ -26,7 +26,7 @@ pub(super) async fn wave(
         allow_replacement: opts.allow_replacement,
         polling: opts.polling,
     };
-    let done = crate::targets::wave(admin, file, envs, &run, note).await;
+    let done = crate::placement::wave(admin, file, envs, &run, note).await;
     envs.iter()
         .zip(done)
         .map(|(env, t)| {

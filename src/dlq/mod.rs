@@ -15,8 +15,8 @@ use crate::aws::dead_letters::{self, MoveTask, Peeked};
 use crate::aws::queues::{self, Depth, Queue};
 use crate::config::Environment;
 use crate::error::{Error, Interruption, Refusal, Result};
+use crate::placement::StackNames;
 use crate::render::ResourceNames;
-use crate::targets::StackNames;
 use serde::Serialize;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -39,7 +39,8 @@ pub(crate) async fn locate(
     env: &Environment,
     at: &StackNames,
 ) -> Result<Queues> {
-    let data_stack = crate::targets::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
+    let data_stack =
+        crate::placement::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
     let name = ResourceNames::of(env).queue;
     let missing = |what: &str| {
         Error::aws(format!(

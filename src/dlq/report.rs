@@ -8,7 +8,7 @@ use crate::aws::dead_letters::MoveTask;
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
 use crate::output::{Document, Environment as EnvDoc, Output, Report};
-use crate::targets::StackNames;
+use crate::placement::StackNames;
 use serde::Serialize;
 
 /// What to do with the dead-letter queue.

@@ -23,8 +23,8 @@ use crate::aws::cfn::drift_detection;
 use crate::aws::poll::Polling;
 use crate::config::Environment;
 use crate::error::{Error, Exit, Result};
+use crate::placement::StackNames;
 use crate::snapshot::{self, Fact, Scope, Snapshot};
-use crate::targets::StackNames;
 use serde::Serialize;
 
 pub use text::text;
@@ -156,7 +156,7 @@ async fn detect(
 /// The stacks whose deployed template is not what the stack file renders now: the data stack
 /// and each stage's fleet stack ([`snapshot::as_file`]).
 fn undeployed(snaps: &[Snapshot], env: &Environment, at: &StackNames) -> Result<Vec<String>> {
-    let wanted = crate::targets::wanted_templates(env, at)?;
+    let wanted = crate::placement::wanted_templates(env, at)?;
     let deployed: Vec<&snapshot::StackSnapshot> = std::iter::once(&snaps[0].data)
         .chain(snaps.iter().map(|s| &s.fleet))
         .collect();

@@ -789,7 +789,7 @@ fn the_job_tables_settings_and_the_response_queue_are_checked() {
 #[test]
 fn a_stack_sets_targets_undeployed_changes_are_against_its_stack_sets_templates() {
     use crate::aws::cfn::stack_sets::Instance;
-    use crate::targets::StackSetTarget;
+    use crate::placement::StackSetTarget;
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
     let file = crate::config::load(&p).unwrap();
     let env = file.targets[0].clone();

@@ -76,7 +76,7 @@ impl Place {
     /// `orders-us1@us-east-1` or `orders-us1@111122223333/us-east-1` on a command line: the
     /// environment `orders-us1` whose stacks are in that Region (and account). `None` for
     /// anything else: a path (`ci/job@2/orders.yaml`), one account of a whole unit
-    /// (`orders-eu@111122223333`, [`crate::targets::account_pick`]), or an `@` not followed
+    /// (`orders-eu@111122223333`, [`crate::placement::account_pick`]), or an `@` not followed
     /// by a Region's code.
     pub(crate) fn pick(arg: &str) -> Option<(&str, Place)> {
         let (name, place) = arg.rsplit_once(PLACE_MARK)?;

@@ -116,6 +116,30 @@ impl schemars::JsonSchema for Exit {
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A feature's own error, held as [`Usage::Of`] or [`Refusal::Of`]: the feature keeps its
+/// variants and their words (e.g. [`crate::placement::Usage`]), and this module, which the
+/// feature's `From` picks the class of, keeps the exit code and the JSON `kind`.
+#[derive(Debug)]
+pub struct Of(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl Of {
+    pub(crate) fn new(e: impl std::error::Error + Send + Sync + 'static) -> Of {
+        Of(Box::new(e))
+    }
+}
+
+impl fmt::Display for Of {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Of {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
 pub use crate::config::InputError;
 
 /// Everything qfleet can fail with; each kind has its exit code.

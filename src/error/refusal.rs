@@ -83,17 +83,6 @@ pub enum Refusal {
         stack: String,
         lacks: Vec<String>,
     },
-    /// A stack set with the file's stack set name but without the file's marks (`lacks`):
-    /// neither it nor its instances are the file's.
-    #[error(
-        "{env}: stack set {set} is not qfleet's for this stack file: it lacks {}. qfleet changes only the stack sets it created for the file, and their instances; nothing was changed. Rename the environment, or remove that stack set",
-        .lacks.join(" and ")
-    )]
-    StackSetNotOurs {
-        env: String,
-        set: String,
-        lacks: Vec<String>,
-    },
     /// The credentials' account is not one the stack file (`file`) allows.
     #[error(
         "{env}: the credentials are for account {account}, and {} allows only {} (accounts); nothing was read or changed. Use credentials of an allowed account, or add this one to accounts",
@@ -106,30 +95,6 @@ pub enum Refusal {
         file: PathBuf,
         allowed: Vec<String>,
     },
-    /// A service-managed stack set with automatic deployment on: StackSets deploys it to
-    /// accounts the stack file does not name, and deletes it from accounts leaving a unit.
-    #[error(
-        "stack set {set} has automatic deployment on (or its description does not say it is off): StackSets deploys it to every account added to its units and deletes its instances (and their data) from an account that leaves one, accounts {file} does not name; nothing was changed. Turn automatic deployment off (aws cloudformation update-stack-set --stack-set-name {set} --use-previous-template --parameters ParameterKey=TemplateFingerprint,UsePreviousValue=true --capabilities CAPABILITY_IAM --auto-deployment Enabled=false, adding ParameterKey=ImageId,UsePreviousValue=true when its template has that parameter, and --call-as DELEGATED_ADMIN from a delegated administrator: this updates every instance with what it has) or rename the environment"
-    )]
-    StackSetAutoDeployment { set: String, file: String },
-    /// A stack set of a file whose targets each stand for a whole unit without automatic
-    /// deployment on, or without RetainStacksOnAccountRemoval.
-    #[error(
-        "stack set {set} does not have automatic deployment on with RetainStacksOnAccountRemoval, and for a fleet's stack set DependsOn naming the data stack set (or its description does not say so), and {file}'s targets each stand for a whole AWS Organizations unit (rollout.auto_deployment): without them, an account that joins a unit would not get the environment (or its fleet would start before its queue), or one that leaves would lose its stacks and their data; nothing was changed. Turn it on (aws cloudformation update-stack-set --stack-set-name {set} --use-previous-template --parameters ParameterKey=TemplateFingerprint,UsePreviousValue=true --capabilities CAPABILITY_IAM --auto-deployment Enabled=true,RetainStacksOnAccountRemoval=true (for a fleet's stack set also DependsOn=[the data stack set's ARN]), adding ParameterKey=ImageId,UsePreviousValue=true when its template has that parameter, and --call-as DELEGATED_ADMIN from a delegated administrator: this updates every instance with what it has), then deploy again"
-    )]
-    StackSetAutoDeploymentOff { set: String, file: String },
-    /// The credentials' account is not the one the StackSets file (`file`) acts on its stack
-    /// sets from (`expected`, `rollout.administration_account` or its administration role's).
-    #[error(
-        "{env}: the credentials are for account {account}, and {} acts on its stack sets from account {expected} (rollout.administration_account, or the account of rollout.administration_role); nothing was read or changed. Use credentials of account {expected}",
-        .file.display()
-    )]
-    WrongAdministrationAccount {
-        env: String,
-        account: String,
-        file: PathBuf,
-        expected: String,
-    },
 
     // deploy
     /// The change sets lose data and `--allow-replacement` was not given.
@@ -138,16 +103,6 @@ pub enum Refusal {
         loss_list(.losses)
     )]
     DataLoss { env: String, losses: Vec<Loss> },
-    /// A StackSets template change whose preview could not be made, without
-    /// `--allow-replacement`: whether it loses data is unknown.
-    #[error(
-        "{env}: stack set {set}'s template change could not be previewed ({why}), so whether it removes or replaces a resource holding data is unknown; nothing was changed here. Pass --allow-replacement to go ahead"
-    )]
-    PreviewUnread {
-        env: String,
-        set: String,
-        why: String,
-    },
     /// A change set computed after the question (of `stack`) loses data (`resources`) the
     /// preview did not show.
     #[error(
@@ -170,12 +125,6 @@ pub enum Refusal {
         why: String,
         file: String,
     },
-    /// A stack set's template changes for a wave that has no instance of it yet while other
-    /// waves have: StackSets updates a template only through instances it names.
-    #[error(
-        "stack set {set}'s template changes, and this wave has no instance of it that an update can reach (none yet, or only INOPERABLE ones) while other waves have: StackSets gives a stack set a new template only through the instances an update names, and would create this wave's with the old one. Deploy a wave that has an instance first (its targets' environments), then this one; nothing was changed"
-    )]
-    StackSetWave { set: String },
     /// A target of a later wave than the one the rollout stopped at (`by` says why).
     #[error("not deployed: the rollout stopped at wave {wave} ({by}); nothing was changed here")]
     NotDeployed { wave: u32, by: String },
@@ -244,6 +193,9 @@ pub enum Refusal {
     /// The teardown's reasons, each described.
     #[error(transparent)]
     Teardown(#[from] TeardownRefusal),
+    /// A feature's own refusal (placement's, …), in its words.
+    #[error(transparent)]
+    Of(super::Of),
     /// A teardown without `--yes` and no terminal to ask on.
     #[error(
         "not deleting {} without confirmation: no terminal to ask on; pass --yes",

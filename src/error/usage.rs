@@ -33,12 +33,6 @@ pub enum Usage {
         "{env}: --as-workers needs the workers' role to trust you: add your role's or user's ARN to workers.dev_principals and deploy (an opt-in: they may then do all the workers may)"
     )]
     DevAsWorkersNotTrusted { env: String },
-    /// `env` or `dev` for a target deployed through StackSets: its stacks' names are
-    /// StackSets' own, which the workers' variables name.
-    #[error(
-        "{env} is deployed through StackSets, whose stacks are named by StackSets (StackSet-…): the workers' variables that name them are not known here, so {command} cannot give them as the fleet has them; read them from an instance's /etc/qfleet/worker.env or the task definition"
-    )]
-    WorkerEnvNotDirect { env: String, command: &'static str },
     /// A command that acts on one environment, given a name for several.
     #[error("{command} takes one environment; `{named}` names {count}")]
     OneEnvironment {
@@ -51,16 +45,6 @@ pub enum Usage {
         "--shell takes one environment ({count} named: their KEY=value lines would overwrite each other)"
     )]
     ShellOneEnvironment { count: usize },
-    /// A stack set whose permission model is not the one its stack file says.
-    #[error(
-        "stack set {set} has {has} permissions, and {file} says {wanted} (rollout.permission_model): a stack set keeps its permission model once it has instances; nothing was changed. Keep the model the stack set has, or tear the targets down before changing it"
-    )]
-    StackSetPermissionModel {
-        set: String,
-        has: String,
-        file: String,
-        wanted: String,
-    },
     /// `iam-policy` of targets (`targets`) in several accounts: a policy is one account's.
     #[error(
         "iam-policy prints one account's policy, and these targets are in {accounts}; pass --account ID for that account's targets, or name the targets of one account (their environments' names)"
@@ -82,22 +66,6 @@ pub enum Usage {
         /// `region`, or `role`.
         what: &'static str,
     },
-    /// `iam-policy` for StackSets targets and other environments at once.
-    #[error(
-        "iam-policy for {stack_sets} (deployed through CloudFormation StackSets) and {other} at once: the account of a StackSets file's policy is the one that holds its stack sets, and the others' is the one they live in; print their policies one run each"
-    )]
-    StackSetsMixed { stack_sets: String, other: String },
-    /// `iam-policy` for a service-managed file acted on as the management account and one
-    /// acted on as a delegated administrator: an account is one or the other.
-    #[error(
-        "iam-policy for {holder} (rollout.call_as: self, the organization's management account) and {delegated} (rollout.call_as: delegated_admin) at once: the management account is not a delegated administrator, so one account's policy cannot serve both; print their policies one run each"
-    )]
-    CallAsMixed { holder: String, delegated: String },
-    /// A StackSets deploy without `--yes`: there is no change set to ask about.
-    #[error(
-        "{file}: not deploying stack sets without --yes: StackSets has no change set to preview per instance; review `qfleet plan` (each target's stack sets and instances), then deploy with --yes (nothing was changed)"
-    )]
-    StackSetsUnconfirmed { file: String },
     /// The targets of a stack file in `rollout.mode: stack_sets` cannot share a template.
     /// No environment was left to act on (`what`: `act on`, `send to`).
     #[error("no environment to {what}")]
@@ -128,26 +96,6 @@ pub enum Usage {
     /// A stack file that could not be found or read (its words are the stack file's).
     #[error(transparent)]
     StackFile(crate::config::FileError),
-    /// `ENV@ACCOUNT` for an account of a unit-wide target where it has no stacks, or for an
-    /// environment that is no unit-wide target.
-    #[error(
-        "`{name}`: {}",
-        match .accounts {
-            None => format!("`{}` is not a target that stands for a whole AWS Organizations unit (rollout.auto_deployment), so it has no accounts to pick with @ACCOUNT; name it without @", .base),
-            Some(a) if a.is_empty() => format!("{} has no stacks in any account of its unit yet (no stack set instance in its region)", .base),
-            Some(a) => format!("{} has no stacks in that account; the accounts of its unit where it has: {}", .base, a.join(", ")),
-        }
-    )]
-    NoSuchAccount {
-        name: String,
-        base: String,
-        accounts: Option<Vec<String>>,
-    },
-    /// `ENV@ACCOUNT` named to `deploy` or `plan`: a unit is deployed whole.
-    #[error(
-        "`{name}`: the accounts of a target that stands for a whole AWS Organizations unit are deployed together (StackSets deploys the unit, and an account that joins it): plan or deploy `{base}`"
-    )]
-    AccountDeployedAlone { name: String, base: String },
     /// The same environment named twice on the command line.
     #[error("environment `{env}` is named twice")]
     NamedTwice { env: String },
@@ -366,6 +314,9 @@ pub enum Usage {
     /// targets do not merge, a policy IAM would not take, its IAM reference unreadable.
     #[error(transparent)]
     Engine(qfleet_engine::Error),
+    /// A feature's own usage error (placement's, …), in its words.
+    #[error(transparent)]
+    Of(super::Of),
 
     // import
     #[error("cannot read Copilot manifest {}: {source}", .path.display())]

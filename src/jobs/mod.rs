@@ -14,8 +14,8 @@ use crate::aws::Clients;
 use crate::aws::job_table::{self, Job};
 use crate::config::Environment;
 use crate::error::{Error, Refusal, Result, Usage};
+use crate::placement::StackNames;
 use crate::render::ids;
-use crate::targets::StackNames;
 use std::time::{Duration, SystemTime};
 
 /// What to show.
@@ -111,7 +111,7 @@ pub(crate) fn has_table(env: &Environment) -> Result<()> {
 /// workers read it there too). An error when the stack file has no `jobs:`, or the data stack
 /// holds no table yet (not deployed with `jobs:`).
 /// The job table the data stack `stack` (its name there, see
-/// [`crate::targets::check_data_stack`]) lists.
+/// [`crate::placement::check_data_stack`]) lists.
 pub(crate) async fn table_name(
     clients: &Clients,
     env: &Environment,
@@ -149,7 +149,7 @@ pub(crate) async fn read(
     q: &Query,
 ) -> Result<Found> {
     has_table(env)?;
-    let data = crate::targets::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
+    let data = crate::placement::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
     let table = table_name(clients, env, &data).await?;
     let now = SystemTime::now();
     let keep = |j: &Job| {

@@ -104,7 +104,7 @@ pub(crate) async fn job_terms(
         terms.push(job_term(&stored));
     }
     if env.spec.jobs.is_some() {
-        let at = crate::targets::stacks_of(aws, env).await?;
+        let at = crate::placement::stacks_of(aws, env).await?;
         let q = crate::jobs::Query {
             key: Some(id.to_string()),
             state: None,

@@ -198,7 +198,7 @@ impl Request {
 pub(crate) async fn send(
     clients: &Clients,
     env: &Environment,
-    at: &crate::targets::StackNames,
+    at: &crate::placement::StackNames,
     request: &Request,
 ) -> Result<Journey> {
     let Request {
@@ -211,7 +211,8 @@ pub(crate) async fn send(
     let (key, body, until, timeout, keep) = (key.as_str(), body.clone(), *until, *timeout, *keep);
     // The uploads feed a pipeline's first stage.
     let names = ResourceNames::of(env.stages()[0]);
-    let data_stack = crate::targets::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
+    let data_stack =
+        crate::placement::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
     let account = account::id(&clients.sts).await?;
     let bucket = format!("{}-{account}-{}", names.bucket, clients.region);
     let queue_url = queues::url_of(&clients.sqs, &names.queue)

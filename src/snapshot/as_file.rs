@@ -1,6 +1,6 @@
 //! Whether a deployed stack holds what the stack file renders now: its fingerprint parameter
 //! (every deploy sets it to the template's) against the fingerprint of the template the file
-//! renders for it (`crate::targets::wanted_templates`; `drift`'s undeployed changes; `status`,
+//! renders for it (`crate::placement::wanted_templates`; `drift`'s undeployed changes; `status`,
 //! before it reads a schedule's next run from the file).
 
 use super::{Fact, StackSnapshot};

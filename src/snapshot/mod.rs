@@ -16,8 +16,8 @@ use crate::aws::queues::Queue;
 use crate::aws::topics::{self, Subscription};
 use crate::aws::{Clients, autoscaling};
 use crate::config::Environment;
+use crate::placement::StackNames;
 use crate::render::{ResourceNames, ids};
-use crate::targets::StackNames;
 pub use fact::Fact;
 pub use images::ImageRepository;
 pub use jobs::{JobTable, JobsScope};
@@ -194,7 +194,7 @@ pub(crate) struct Snapshot {
     /// (see [`crate::ownership`]). Not in the JSON.
     pub owner: Option<String>,
     /// The environment whose marks its stacks carry: its own, or its stack file's for the
-    /// stack sets' instances of a target deployed through StackSets ([`crate::targets::stacks_of`]).
+    /// stack sets' instances of a target deployed through StackSets ([`crate::placement::stacks_of`]).
     /// Not in the JSON.
     pub marked_as: String,
     pub region: String,

@@ -13,7 +13,7 @@ use crate::aws::Clients;
 use crate::aws::cfn::stacks;
 use crate::config::Environment;
 use crate::error::{Error, Result};
-use crate::targets::StackNames;
+use crate::placement::StackNames;
 use std::collections::BTreeMap;
 
 /// `QueueUrl` → `QUEUE_URL`.

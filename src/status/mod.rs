@@ -24,8 +24,8 @@ use crate::aws::Why;
 use crate::aws::monitoring::{Alarm, Percentiles};
 use crate::aws::queues::Queue;
 use crate::config::{Environment, WorkerKind};
+use crate::placement::StackNames;
 use crate::snapshot::{self, Fact, Scope, Snapshot, StackSnapshot};
-use crate::targets::StackNames;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -341,7 +341,7 @@ struct StackSummary {
     termination_protection: Option<bool>,
     /// Where the stack comes from, when not deployed under its own name.
     #[serde(flatten)]
-    origin: crate::targets::Origin,
+    origin: crate::placement::Origin,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -477,12 +477,12 @@ async fn gather_at(
     }
     let names = match names {
         Ok(n) => n,
-        Err(e) => return refused(env, crate::targets::LOCATING, e),
+        Err(e) => return refused(env, crate::placement::LOCATING, e),
     };
     let names = &names;
     let stages = env.stages();
     // What the file renders, to tell whether the data stack holds its schedules as they are.
-    let wanted = &crate::targets::wanted_templates(env, names).ok();
+    let wanted = &crate::placement::wanted_templates(env, names).ok();
     let mut read = futures::future::join_all(stages.iter().map(|stage| async move {
         let snap = snapshot::read_at(clients, stage, Scope::STATUS, names).await;
         let workers = &stage.spec.workers;

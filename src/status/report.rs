@@ -83,7 +83,7 @@ pub(crate) fn show(
     watch: Option<u64>,
 ) -> Result<crate::error::Exit> {
     loop {
-        let statuses = crate::targets::each_located(session, |clients, env, at| async move {
+        let statuses = crate::placement::each_located(session, |clients, env, at| async move {
             super::gather_at(&clients, env, at).await
         });
         let found = crate::environments::Found::of(

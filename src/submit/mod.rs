@@ -17,8 +17,8 @@ use crate::aws::job_table::{self, Job};
 use crate::aws::{Clients, queues};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
+use crate::placement::StackNames;
 use crate::render::ResourceNames;
-use crate::targets::StackNames;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -431,7 +431,7 @@ async fn job_table_of(
     match env.spec.jobs {
         Some(_) => {
             let data =
-                crate::targets::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
+                crate::placement::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
             Ok(Some(crate::jobs::table_name(clients, env, &data).await?))
         }
         None => Ok(None),

@@ -1,9 +1,9 @@
 //! The teardown of a target its stack file deploys through StackSets (`rollout.mode:
 //! stack_sets`). Its stacks are read and decided on in its account and region like any
-//! environment's ([`crate::targets::stacks_of`]); each stack qfleet decided to delete goes as its
+//! environment's ([`crate::placement::stacks_of`]); each stack qfleet decided to delete goes as its
 //! stack set's instance, in the same order (the fleet first, the data after the second look),
 //! then the stack sets this teardown covers are tidied ([`tidy`]); the StackSets calls are
-//! [`crate::targets`]'s (`remove.rs`). Both are in the teardown's question; a teardown that
+//! [`crate::placement`]'s (`remove.rs`). Both are in the teardown's question; a teardown that
 //! finds no stack asks about them alone.
 //!
 //! StackSets runs one operation at a time on a stack set: the targets of one file torn down
@@ -14,7 +14,7 @@ use super::event::{Event, StackAction};
 use super::schedule::Turn;
 use super::{Ctx, TeardownOutcome};
 use crate::error::{Error, Result};
-use crate::targets::StackSetTarget;
+use crate::placement::StackSetTarget;
 
 /// Deletes the instance whose stack is `stack`, and waits for the operation's result for this
 /// account and region.
@@ -78,11 +78,11 @@ async fn delete_and_wait(
     turn: &mut Turn,
     started: impl FnOnce(&str),
 ) -> Result<std::result::Result<(), String>> {
-    let op = crate::targets::delete_instance(t, set, unit, keep_stack).await?;
+    let op = crate::placement::delete_instance(t, set, unit, keep_stack).await?;
     started(&op);
     turn.give_back();
     let _under_way = at.opts.schedule.waiting();
-    crate::targets::instance_deleted(t, set, &op, at.opts.polling).await
+    crate::placement::instance_deleted(t, set, &op, at.opts.polling).await
 }
 
 /// After the stacks: for each stack set in `sets`, this target's instance that has no stack is
@@ -104,7 +104,7 @@ pub(super) async fn tidy(
         let _one_at_a_time = lock.lock().await;
         turn.take().await;
         let Some(leftover) =
-            crate::targets::leftover_instance(t, &at.env.name, set, stacks_absent).await?
+            crate::placement::leftover_instance(t, &at.env.name, set, stacks_absent).await?
         else {
             continue;
         };
@@ -122,7 +122,7 @@ pub(super) async fn tidy(
                 t.account, t.region, i.status
             ));
         }
-        let left = crate::targets::instances_left(t, set, at.opts.polling).await?;
+        let left = crate::placement::instances_left(t, set, at.opts.polling).await?;
         if let Some(other) = left.first() {
             at.reporter.line(format!(
                 "stack set {set}: kept, {} instance{} left (in {} {}{})",
@@ -134,7 +134,7 @@ pub(super) async fn tidy(
             ));
             continue;
         }
-        crate::targets::delete_stack_set(t, set).await?;
+        crate::placement::delete_stack_set(t, set).await?;
         at.reporter
             .line(format!("stack set {set}: deleted (no instance left)"));
         out.deleted.push(format!("stack set {set}"));

@@ -34,8 +34,8 @@ use crate::config::Environment;
 use crate::error::{self, Error, ErrorReport, Exit, Result, Usage};
 use crate::output::Question;
 use crate::output::words::count;
+use crate::placement::StackNames;
 use crate::snapshot::{self, Scope};
-use crate::targets::StackNames;
 use decide::{Allowed, DataAtRisk, Decision, Plan, Refusal};
 use event::Reporter;
 use serde::Serialize;
@@ -70,7 +70,7 @@ pub(crate) struct Options {
     /// The slots and the poll budget shared by the run's environments (clones share them).
     pub(crate) schedule: Schedule,
     /// One StackSets operation at a time per stack set among the run's targets.
-    pub(crate) rollout_locks: crate::targets::SetLocks,
+    pub(crate) rollout_locks: crate::placement::SetLocks,
 }
 
 impl Options {
@@ -403,7 +403,7 @@ async fn locked(
             // sets they would leave empty, hold nothing; they go once confirmed.
             if let Some(t) = &names.stack_set {
                 let sets = sets_covered(env, opts, t);
-                let left = crate::targets::leftover_instances(t, &sets, true).await?;
+                let left = crate::placement::leftover_instances(t, &sets, true).await?;
                 if !left.is_empty() {
                     let preview: Vec<String> =
                         left.iter().map(|x| format!("  - delete {x}")).collect();
@@ -439,7 +439,7 @@ async fn locked(
     out.log_group = plan.log_group.as_ref().and_then(LogGroupHeld::of);
     out.log_groups = plan.log_groups().filter_map(LogGroupHeld::of).collect();
     let label = |s: &str| match &names.stack_set {
-        Some(t) => crate::targets::instance_label(t, s),
+        Some(t) => crate::placement::instance_label(t, s),
         None => s.to_string(),
     };
     let step = |s: &str| format!("delete {}", label(s));
@@ -675,7 +675,7 @@ async fn confirmed(
 fn sets_covered(
     env: &Environment,
     opts: &Options,
-    t: &crate::targets::StackSetTarget,
+    t: &crate::placement::StackSetTarget,
 ) -> Vec<String> {
     let mut own: Vec<String> = env
         .stages()

@@ -58,7 +58,7 @@ pub(crate) fn all(session: &Session, opts: &Options, out: Output) -> Result<Torn
     let (outcomes, places): (Vec<TeardownOutcome>, Vec<Place>) = session
         .each_until_interrupted(|clients, env| {
             let (opts, reporter) = (opts.clone(), &reporter);
-            let stacks = crate::targets::stacks_of(&session.aws, env);
+            let stacks = crate::placement::stacks_of(&session.aws, env);
             let at = crate::environments::place_of(&session.aws, env);
             async move {
                 let account = match at.account {

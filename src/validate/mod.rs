@@ -17,7 +17,7 @@ pub(crate) struct Checked<'a> {
     pub stacks: Vec<RenderedStack>,
     pub warnings: Vec<String>,
     /// The size of the template each stack is deployed with where it is not its own rendered
-    /// one ([`crate::targets::shown::deployed_sizes`]), by stack name.
+    /// one ([`crate::placement::shown::deployed_sizes`]), by stack name.
     pub deployed_bytes: BTreeMap<String, usize>,
 }
 
@@ -43,7 +43,7 @@ pub(crate) fn check_all(envs: &[Environment], details: bool) -> Result<Validated
     }
     for (c, sizes) in checked
         .iter_mut()
-        .zip(crate::targets::shown::deployed_sizes(envs)?)
+        .zip(crate::placement::shown::deployed_sizes(envs)?)
     {
         c.deployed_bytes = sizes;
     }
@@ -178,7 +178,7 @@ fn json<'a>(c: &'a Checked) -> Body<'a> {
             .map(|s| Stack {
                 role: s.role,
                 stack_name: &s.stack_name,
-                set: crate::targets::shown::set_of(env, &s.stack_name),
+                set: crate::placement::shown::set_of(env, &s.stack_name),
                 bytes: bytes(c, s),
             })
             .collect(),
@@ -204,7 +204,7 @@ fn json<'a>(c: &'a Checked) -> Body<'a> {
             wave: t.wave,
             waves: t.file.waves(),
             bake_seconds: (t.file.waves() > 1).then(|| crate::config::bake(env)),
-            mode: crate::targets::shown::mode(env, unit_role_arn(env)),
+            mode: crate::placement::shown::mode(env, unit_role_arn(env)),
         }),
         warnings,
     }
@@ -227,7 +227,7 @@ struct TargetBody<'a> {
     /// with one wave.
     bake_seconds: Option<u64>,
     #[serde(flatten)]
-    mode: crate::targets::shown::Mode<'a>,
+    mode: crate::placement::shown::Mode<'a>,
 }
 
 /// The stack files and rendered templates checked, one object per environment.
@@ -274,7 +274,7 @@ struct Stack<'a> {
     /// by (CloudFormation names the instance's stack `StackSet-…`).
     stack_name: &'a str,
     #[serde(flatten)]
-    set: crate::targets::shown::SetOf,
+    set: crate::placement::shown::SetOf,
     /// The template's size (for a target deployed through StackSets, its stack set's).
     bytes: usize,
 }
@@ -333,7 +333,7 @@ fn rows(checked: &[Checked]) -> String {
     bakes.sort();
     let mut files: Vec<String> = Vec::new();
     for c in checked {
-        if let Some(line) = crate::targets::shown::line(c.env)
+        if let Some(line) = crate::placement::shown::line(c.env)
             .map(|l| format!("{}: {l}", c.env.source.display()))
             .filter(|l| !files.contains(l))
         {
@@ -419,7 +419,7 @@ fn details(c: &Checked, out: &Output) {
     out.line(format!("{}: valid ({})", env.source.display(), env.name));
     let names: Vec<String> = stacks
         .iter()
-        .map(|s| crate::targets::shown::stack_label(env, &s.stack_name))
+        .map(|s| crate::placement::shown::stack_label(env, &s.stack_name))
         .collect();
     let width = names.iter().map(|n| n.len()).max().unwrap_or(0).max(28);
     for (s, name) in stacks.iter().zip(&names) {
@@ -448,7 +448,7 @@ fn details(c: &Checked, out: &Output) {
             t.file.waves()
         ));
     }
-    if let Some(line) = crate::targets::shown::line(env) {
+    if let Some(line) = crate::placement::shown::line(env) {
         out.line(format!("  {line}"));
     }
     for stage in env.stages() {

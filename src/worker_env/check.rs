@@ -169,9 +169,13 @@ pub(super) async fn run(
     let queue_url = vars.get("QFLEET_QUEUE_URL").cloned().unwrap_or_default();
     let probes = async {
         let mut rules = Vec::new();
-        let sent =
-            crate::submit::submit(clients, stage, &crate::targets::StackNames::own(), request)
-                .await?;
+        let sent = crate::submit::submit(
+            clients,
+            stage,
+            &crate::placement::StackNames::own(),
+            request,
+        )
+        .await?;
         let si = stage.stage.as_ref().map_or(0, |s| s.index) as u64;
         let job_table = table.map(|t| (t, retention));
         let (worked, named, record) = follow(

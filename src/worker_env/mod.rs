@@ -105,7 +105,7 @@ fn read(
 ) -> Result<(String, BTreeMap<String, String>)> {
     // Fail closed: a StackSets instance's stacks are not named as the templates name them.
     if !env.deployed_directly() {
-        return Err(crate::error::Usage::WorkerEnvNotDirect {
+        return Err(crate::placement::Usage::WorkerEnvNotDirect {
             env: env.name.clone(),
             command,
         }

@@ -211,7 +211,7 @@ async fn a_target_whose_credentials_are_of_another_account_is_refused_before_any
 /// the canary is deployed, its alarms cannot be read, and the rollout stops there (fail closed)
 /// with the second wave untouched; `--resume` passes the canary, deployed already with a bake of
 /// 0s, and finishes the rollout. The alarms' verdicts themselves are covered by the mocked tests of
-/// src/targets/waves.
+/// src/placement/waves.
 #[tokio::test]
 async fn a_rollout_stops_after_the_canary_when_its_alarms_cannot_be_read_and_resume_finishes_it() {
     let dir = tempfile::tempdir().unwrap();

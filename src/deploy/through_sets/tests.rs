@@ -6,8 +6,8 @@ use super::*;
 use crate::aws::cfn::stack_sets::Group;
 use crate::aws::mock::Rules;
 use crate::config::LoadedFile;
+use crate::placement::{groups, preferences, protect};
 use crate::render::{FINGERPRINT_PARAMETER, fingerprint};
-use crate::targets::{groups, preferences, protect};
 use aws_sdk_cloudformation::operation::describe_stack_set::{
     DescribeStackSetError, DescribeStackSetOutput,
 };

@@ -786,7 +786,7 @@ async fn mocked_status_of_a_stack_set_target_reads_its_instances_stacks() {
         ..Default::default()
     }
     .clients();
-    let names = crate::targets::instances_of(admin, &env)
+    let names = crate::placement::instances_of(admin, &env)
         .await
         .map(|t| StackNames { stack_set: Some(t) });
     let s = gather_at(&clients, &env, names).await;
@@ -843,7 +843,7 @@ async fn mocked_status_of_a_stack_set_target_reads_its_instances_stacks() {
         ..Default::default()
     }
     .clients();
-    let names = crate::targets::instances_of(broken, &env)
+    let names = crate::placement::instances_of(broken, &env)
         .await
         .map(|t| StackNames { stack_set: Some(t) });
     let s = gather_at(&clients, &env, names).await;
@@ -885,7 +885,7 @@ async fn mocked_an_instance_skipped_as_suspended_is_no_answer() {
         ..Default::default()
     }
     .clients();
-    let err = crate::targets::instances_of(admin, &env)
+    let err = crate::placement::instances_of(admin, &env)
         .await
         .unwrap_err()
         .to_string();
@@ -903,7 +903,7 @@ async fn mocked_an_instance_skipped_as_suspended_is_no_answer() {
 #[tokio::test]
 async fn mocked_a_whole_units_accounts_are_found_in_its_stack_sets_instances() {
     use crate::aws::mock::{list_instances, list_instances_in_unit, stack_sets, state};
-    use crate::targets::{accounts_in, instances_of};
+    use crate::placement::{accounts_in, instances_of};
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org-units.yaml");
     let eu = crate::config::load(&p).unwrap().targets.remove(0);
     let st = state(&[
@@ -1004,7 +1004,7 @@ fn an_account_is_picked_only_of_a_whole_unit() {
     };
     let pick = |args: &[&str]| {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        crate::targets::of_accounts(&args, load, crate::aws::Settings::default(), 1)
+        crate::placement::of_accounts(&args, load, crate::aws::Settings::default(), 1)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default()

@@ -12,7 +12,7 @@ use crate::aws::mock::{
 };
 use crate::aws::poll::Polling;
 use crate::config::Environment;
-use crate::targets::{StackNames, instances_of};
+use crate::placement::{StackNames, instances_of};
 use crate::teardown::{Options, environment_at};
 use aws_sdk_cloudformation::Client as Cfn;
 use aws_sdk_cloudformation::operation::{
@@ -438,7 +438,7 @@ fn a_stack_set_target_names_its_own_stacks_only_through_its_instances() {
         reason: None,
         stack_id: stack.map(|s| format!("arn:aws:cloudformation:eu-west-1:{A}:stack/{s}/guid")),
     };
-    let target = crate::targets::StackSetTarget {
+    let target = crate::placement::StackSetTarget {
         admin: Rules::default().clients(),
         file: "fleetsets".into(),
         owner: None,

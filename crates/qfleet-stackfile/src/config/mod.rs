@@ -451,14 +451,14 @@ impl Environment {
     /// Whether qfleet deploys its stacks itself, under the names it gives them
     /// ([`Environment::stack_names`]) in the environment's account and region: every
     /// environment but a target the file deploys through another service (StackSets), whose
-    /// stacks that service names and which only `crate::targets` of the root reaches.
+    /// stacks that service names and which only `crate::placement` of the root reaches.
     pub fn deployed_directly(&self) -> bool {
         !self.through_stack_sets()
     }
 
     /// The name its resources and stacks are named with: its name, but for one account of a
     /// target that stands for a whole AWS Organizations unit (`orders-eu@111122223333`, see
-    /// `crate::targets::of_account`) the target's (`orders-eu`): every account of the unit
+    /// `crate::placement::of_account` of the root) the target's (`orders-eu`): every account of the unit
     /// has the same template, keyed by region alone, while each account is an environment of
     /// its own to every command (its row, its outcome, its teardown).
     pub fn resource_name(&self) -> &str {
@@ -469,7 +469,7 @@ impl Environment {
 
     /// Whether this is a target that stands for a whole AWS Organizations unit
     /// ([`targets::unit_wide`]) as the file names it, its accounts not yet found
-    /// (once found, each is an environment of its own, `crate::targets::of_account`).
+    /// (once found, each is an environment of its own, `crate::placement::of_account` of the root).
     pub fn whole_unit(&self) -> bool {
         self.through_stack_sets()
             && targets::unit_wide(&self.spec)

@@ -1,7 +1,7 @@
 //! An account of a whole unit's target: an environment of its own, named `ENV@ACCOUNT`.
 
 use crate::config::{self, Environment};
-use crate::targets::{account_pick, of_account};
+use crate::placement::{account_pick, of_account};
 use std::path::PathBuf;
 
 const EU: &str = "111111111111";

@@ -33,6 +33,7 @@
 //! ([`super::instance_changes`]), and a deploy needs `--yes` (no question: a template does not say
 //! what a change replaces).
 
+use super::Usage;
 use super::plan::{self, Step};
 use super::{instance_changes, judge};
 use crate::aws::Clients;
@@ -40,7 +41,7 @@ use crate::aws::cfn::changesets::Change;
 use crate::aws::cfn::stack_sets::{self, Desired, Group, Instance, Preferences};
 use crate::aws::poll::Polling;
 use crate::config::{Environment, PermissionModel, TargetFile};
-use crate::error::{Error, ErrorReport, Exit, Result, Usage};
+use crate::error::{Error, ErrorReport, Exit, Result};
 use crate::output::words::count;
 use crate::render::{FINGERPRINT_PARAMETER, Place, RenderedStack, StackRole, fingerprint};
 use std::collections::BTreeMap;

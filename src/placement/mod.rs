@@ -1,5 +1,6 @@
-//! A stack file's targets (`targets` in the stack file): one file deployed to several
-//! accounts and regions. This module owns what happens to targets once the file is loaded
+//! Placement: where an environment's stacks are and how they roll out. A stack file's
+//! targets (`targets` in the stack file) deploy one file to several accounts and regions;
+//! its copies (`copies`) deploy it several times in one. This module owns what happens to targets once the file is loaded
 //! ([`crate::config`] reads and checks them, each a typed [`crate::config::Target`] holding
 //! its loaded file), and answers, for every command, where an environment's stacks are:
 //! under their own names, or, for a target deployed through StackSets, as its file's stack
@@ -16,20 +17,25 @@
 //! - `apply.rs`: the wave's calls made and followed to their end, then read back;
 //! - `judge.rs`: the read-back judged: a target passes only on positive evidence;
 //! - `instance_changes.rs`, `template_diff.rs`: what a stack set's change does to each instance;
+//! - `policy_account.rs`: the account a deploying policy is for (`iam-policy`);
 //! - `protect.rs`: termination protection on the stacks StackSets creates;
 //! - `remove.rs`: a target's stack set instances removed (`teardown`);
 //! - `origin.rs`: where a stack comes from (its stack set and instance), as `status` says it;
-//!   `shown.rs`: how a target is deployed and with which templates, as `validate` shows it.
+//!   `shown.rs`: how a target is deployed and with which templates, as `validate` shows it;
+//! - `error.rs`: what placement refuses, in its own words (the exit codes stay
+//!   [`crate::error`]'s).
 //!
 //! The commands (`deploy`, `status`, `teardown`, `iam-policy`, …) call this module; only
 //! [`crate::aws::cfn::stack_sets`] below it talks to StackSets.
 
 mod accounts;
 mod apply;
+mod error;
 mod instance_changes;
 mod judge;
 mod origin;
 mod plan;
+mod policy_account;
 mod protect;
 mod remove;
 pub(crate) mod shown;
@@ -39,10 +45,13 @@ mod waves;
 
 pub use template_diff::CREATE_ONLY;
 
+pub(crate) use error::{Refusal, Usage};
+
 pub(crate) use accounts::{account_pick, each_located, of_accounts};
 pub(crate) use apply::{Run, SetOutcome, wave};
 pub(crate) use origin::{LOCATING, Origin};
 pub(crate) use plan::Step;
+pub(crate) use policy_account::{in_account, policy_account};
 pub(crate) use protect::protect_all;
 pub(crate) use remove::{
     SetLocks, delete_instance, delete_stack_set, instance_deleted, instance_label, instances_left,

@@ -3,10 +3,11 @@
 //! rest, grouped as StackSets takes them. Pure: the walk that makes the calls is
 //! [`super::apply`].
 
+use super::{Refusal, Usage};
 use crate::aws::cfn::changesets::Change;
 use crate::aws::cfn::stack_sets::{Group, Instance, Preferences, StackSet};
 use crate::config::{Environment, PermissionModel};
-use crate::error::{Error, Refusal, Usage};
+use crate::error::Error;
 use crate::render::Place;
 
 /// What happens to one target in one stack set.
@@ -258,7 +259,7 @@ pub(super) fn refusals(
                     })
                     .collect();
                 (!losses.is_empty()).then(|| {
-                    Refusal::DataLoss {
+                    crate::error::Refusal::DataLoss {
                         env: p.environment.clone(),
                         losses,
                     }

@@ -98,7 +98,7 @@ pub(crate) fn of_accounts(
             .iter()
             .any(|e| e.name == *base && e.whole_unit())
         {
-            return Err(Usage::NoSuchAccount {
+            return Err(super::Usage::NoSuchAccount {
                 name: pick.to_string(),
                 base: base.to_string(),
                 accounts: None,
@@ -118,7 +118,7 @@ pub(crate) fn of_accounts(
                 .filter(|e| e.resource_name() == *base && e.name != *base)
                 .filter_map(|e| e.target.as_ref()?.account.clone())
                 .collect();
-            return Err(Usage::NoSuchAccount {
+            return Err(super::Usage::NoSuchAccount {
                 name: pick.to_string(),
                 base: base.to_string(),
                 accounts: Some(accounts),
@@ -183,7 +183,7 @@ where
 /// stack sets' instances in its region named in its unit (as ListStackInstances says; an
 /// instance there of another unit, or of none, is no target's of this file and is left
 /// alone), each as the environment it is to every command
-/// ([`crate::targets::of_account`], named `orders-eu@111122223333`), in the
+/// ([`crate::placement::of_account`], named `orders-eu@111122223333`), in the
 /// unit its data stack's instance was created in, sorted by account. Empty: no instance in the
 /// region (nothing deployed). Read in the account and region that hold the stack sets; a
 /// stack set that could not be read, or is not the file's, is an error, never "no account".
