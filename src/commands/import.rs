@@ -2,7 +2,9 @@
 
 use super::Global;
 use crate::config::FileError as Missing;
+use crate::environments::errors::Usage as Named;
 use crate::error::{Result, Usage};
+use crate::import::errors::Usage as Import;
 use crate::import::{self, Options};
 use crate::output::Output;
 use clap::{Args, Subcommand};
@@ -100,10 +102,7 @@ fn written_region(g: &Global) -> Option<String> {
 
 pub(crate) fn run(args: ImportArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let ImportFrom::Copilot(args) = args.from;
-    let text = std::fs::read_to_string(&args.path).map_err(|source| Usage::ManifestUnreadable {
-        path: args.path.clone(),
-        source,
-    })?;
+    let text = import::read_manifest(&args.path)?;
     let region = written_region(g);
     // The Copilot application: --app, else the workspace's (copilot/.workspace).
     let app = args.app.clone().or_else(|| workspace_app(&args.path));
@@ -168,25 +167,21 @@ fn taken(name: &str, app: Option<&str>, stacks_dir: &std::path::Path) -> Result<
             Some(of) => of.source.path.clone(),
             None => return Ok(()),
         },
-        Err(Error::Usage(
-            Usage::StackFile(Missing::UnknownEnvironment { .. } | Missing::NoStackFile { .. })
-            | Usage::NotInFile { .. },
-        )) => return Ok(()),
-        Err(Error::Usage(Usage::DeclaredTwice { files, .. })) => match files.first() {
-            Some(f) => f.clone(),
-            None => return Ok(()),
+        Err(Error::Usage(Usage::StackFile(
+            Missing::UnknownEnvironment { .. } | Missing::NoStackFile { .. },
+        ))) => return Ok(()),
+        Err(e) => match Named::file_naming(&e) {
+            Some(Some(file)) => file,
+            Some(None) => return Ok(()),
+            // Whether a file makes it could not be read: said, never taken for "none".
+            None => return Err(e),
         },
-        Err(Error::Usage(
-            Usage::FileAndDeclared { file, .. } | Usage::FileAndMember { file, .. },
-        )) => file,
-        // Whether a file makes it could not be read: said, never taken for "none".
-        Err(e) => return Err(e),
     };
     let suggested = match app {
         Some(app) if !name.starts_with(&format!("{app}-")) => format!("{app}-{name}"),
         _ => format!("{name}-2"),
     };
-    Err(Usage::ImportNameTaken {
+    Err(Import::ImportNameTaken {
         name: name.to_string(),
         file,
         suggested,

@@ -42,7 +42,7 @@ fn state_of(failed: bool, state: Option<String>) -> Result<Option<String>> {
         (true, _) => Ok(Some("failed".to_string())),
         (false, Some(s)) if !jobs::STATES.contains(&s.as_str()) => {
             let allowed = jobs::STATES.join(", ");
-            Err(Usage::JobState { state: s, allowed }.into())
+            Err(crate::jobs::errors::Usage::JobState { state: s, allowed }.into())
         }
         (false, s) => Ok(s),
     }

@@ -73,7 +73,7 @@ fn session(words: &[String], g: &Global) -> Result<Session> {
         .iter()
         .find_map(|t| Some((t, crate::placement::account_pick(t)?.0)))
     {
-        return Err(crate::placement::Usage::AccountDeployedAlone {
+        return Err(crate::placement::errors::Usage::AccountDeployedAlone {
             name: t.clone(),
             base: base.to_string(),
         }
@@ -120,7 +120,7 @@ fn session_reading(
     }
     if !placed {
         match open(words) {
-            Err(crate::error::Error::Usage(crate::error::Usage::NotInFile { .. })) => {}
+            Err(e) if crate::environments::errors::Usage::not_in_file(&e) => {}
             other => return unambiguous(preflight(other?)?, words, g, &files),
         }
     }
@@ -150,7 +150,7 @@ fn refuse_place_flags(g: &Global) -> Result<()> {
         (None, Some(_)) => "--role-arn",
         (None, None) => return Ok(()),
     };
-    Err(crate::error::Usage::PlaceWithFlag {
+    Err(crate::environments::errors::Usage::PlaceWithFlag {
         flag: flag.to_string(),
     }
     .into())
@@ -177,12 +177,11 @@ impl Elsewhere {
                 e.at_places.push((name.to_string(), place));
                 continue;
             }
-            match load(std::slice::from_ref(t)) {
-                Err(crate::error::Error::Usage(crate::error::Usage::NotInFile {
-                    name,
-                    file,
-                    known,
-                })) => e.retired.push((name, file, known)),
+            let loaded = load(std::slice::from_ref(t));
+            match loaded.as_ref().err().and_then(|e| e.of()) {
+                Some(crate::environments::errors::Usage::NotInFile { name, file, known }) => {
+                    e.retired.push((name.clone(), file.clone(), known.clone()))
+                }
                 _ => e.named.push(t.clone()),
             }
         }
@@ -205,7 +204,14 @@ impl Elsewhere {
             let found = crate::environments::named(&session.aws, &of, &name, None);
             match session.block_on(found)? {
                 Some(env) => session.envs.push(env),
-                None => return Err(crate::error::Usage::NotInFile { name, file, known }.into()),
+                None => {
+                    return Err(crate::environments::errors::Usage::NotInFile {
+                        name,
+                        file,
+                        known,
+                    }
+                    .into());
+                }
             }
         }
         for (name, place) in self.at_places {

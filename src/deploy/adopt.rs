@@ -13,7 +13,7 @@ use crate::aws::cfn::changesets::{self, Import, Request};
 use crate::aws::cfn::stacks::StackState;
 use crate::aws::{Clients, account, buckets};
 use crate::config::Environment;
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Result};
 use crate::output::Spinner;
 use crate::render::{ResourceNames, check, ids};
 use aws_sdk_cloudformation::types::StackStatus;
@@ -42,7 +42,7 @@ pub(super) async fn kept_bucket(
     let tags = buckets::tags(&clients.s3, &name).await?;
     let lacks = crate::ownership::lacks_tags(&env.name, env.spec.owner.as_deref(), &tags);
     if !lacks.is_empty() && !adopt {
-        return Err(Refusal::BucketNotOurs {
+        return Err(crate::deploy::errors::Refusal::BucketNotOurs {
             env: env.name.clone(),
             bucket: name,
             lacks,

@@ -12,7 +12,7 @@
 use crate::aws::Clients;
 use crate::aws::chat::{self, ConfiguredTeam, SlackWorkspace};
 use crate::config::Environment;
-use crate::error::{Error, Refusal, Result};
+use crate::error::Result;
 
 /// Where a workspace or a team is authorised (the console's "Configure new client").
 pub(crate) const CONSOLE: &str = "https://console.aws.amazon.com/chatbot/home#/chat-clients";
@@ -57,10 +57,11 @@ pub(super) async fn check(clients: &Clients, env: &Environment) -> Result<Vec<St
     if refused.is_empty() {
         return Ok(notes);
     }
-    Err(Error::Refused(Refusal::ChatNotAuthorised {
+    Err(crate::deploy::errors::Refusal::ChatNotAuthorised {
         env: env.name.clone(),
         why: refused,
-    }))
+    }
+    .into())
 }
 
 #[derive(Debug, PartialEq)]

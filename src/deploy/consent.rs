@@ -4,7 +4,7 @@
 
 use super::Options;
 use crate::aws::cfn::changesets::Change;
-use crate::error::{self, Error, Refusal, Usage};
+use crate::error::{self, Error, Refusal};
 
 /// A change that would lose data, and the stack it belongs to.
 pub(super) struct Loss<'a> {
@@ -47,7 +47,7 @@ pub(super) fn decide(env: &str, losses: &[Loss], opts: &Options) -> Decision {
     }
     if !opts.can_prompt {
         return Decision::Refuse(
-            Usage::ChangeSetsUnconfirmed {
+            crate::deploy::errors::Usage::ChangeSetsUnconfirmed {
                 env: env.to_string(),
             }
             .into(),
@@ -118,10 +118,14 @@ mod tests {
             decide(&loss, opts(true, true, false)),
             Decision::Go
         ));
+        let Decision::Refuse(e) = decide(&[], opts(false, false, false)) else {
+            panic!("not refused without a terminal or --yes")
+        };
         assert!(matches!(
-            decide(&[], opts(false, false, false)),
-            Decision::Refuse(Error::Usage(Usage::ChangeSetsUnconfirmed { env })) if env == "lab"
+            e.of(),
+            Some(crate::deploy::errors::Usage::ChangeSetsUnconfirmed { env }) if env == "lab"
         ));
+        assert_eq!(e.exit_code(), crate::error::Exit::Input);
         assert!(matches!(
             decide(&[], opts(false, false, true)),
             Decision::Ask { loses_data: false }

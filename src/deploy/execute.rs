@@ -15,7 +15,7 @@ use crate::aws::cfn::operation_events;
 use crate::aws::cfn::stack_events::{self, ResourceEvent};
 use crate::aws::cfn::stacks::{self, StackState};
 use crate::aws::error::{AwsError, Kind};
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Result};
 use crate::output::Spinner;
 use crate::render::StackRole;
 
@@ -232,7 +232,7 @@ async fn unseen(
                 Error::aws(format!("{name} disappeared while it was being deployed"))
             });
         }
-        return Err(Refusal::UnpreviewedLoss {
+        return Err(crate::deploy::errors::Refusal::UnpreviewedLoss {
             stack: name.to_string(),
             env: env.name.clone(),
             resources: losses.iter().map(|l| l.to_string()).collect(),

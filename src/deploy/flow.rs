@@ -18,7 +18,7 @@ use crate::aws::cfn::changesets;
 use crate::aws::cfn::stacks;
 use crate::aws::error::AwsError;
 use crate::config::{Environment, WorkerKind};
-use crate::error::{Error, Refusal, Result, RunningStage};
+use crate::error::{Error, Result};
 use crate::output::Question;
 use crate::render::{self, StackRole};
 
@@ -66,7 +66,7 @@ async fn take_lock(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<crate::
     let lock = match crate::lock::take(cx.clients, env, &account, "deploy").await {
         Ok(lock) => lock,
         Err(e) => {
-            if matches!(e, Error::Refused(Refusal::Locked { .. })) {
+            if matches!(e.of(), Some(crate::lock::errors::Refusal::Locked { .. })) {
                 locked_out(cx, done).await;
             }
             return Err(e);
@@ -552,7 +552,7 @@ async fn removed_stages(cx: &Ctx<'_>, prepared: &[Prepared]) -> Option<Error> {
         let fleet = format!("{prefix}{stage}-fleet");
         match stacks::describe(cfn, &fleet).await {
             Ok(None) => {}
-            Ok(Some(_)) => running.push(RunningStage {
+            Ok(Some(_)) => running.push(super::errors::RunningStage {
                 stage: stage.to_string(),
                 fleet,
             }),
@@ -563,7 +563,7 @@ async fn removed_stages(cx: &Ctx<'_>, prepared: &[Prepared]) -> Option<Error> {
         return None;
     }
     Some(
-        Refusal::RunningStages {
+        crate::deploy::errors::Refusal::RunningStages {
             env: env.name.clone(),
             file: env.source.display(),
             running,

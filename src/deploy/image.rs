@@ -23,7 +23,7 @@ use crate::aws::Clients;
 use crate::aws::cfn::stacks;
 use crate::aws::registry;
 use crate::config::Environment;
-use crate::error::{Error, Refusal, Result, ToolFailure};
+use crate::error::{Error, Result, ToolFailure};
 use crate::package::BuildFailure;
 use crate::package::engine::{self, Engine};
 use crate::package::image::{ImageBuild, is_built_tag};
@@ -74,7 +74,7 @@ async fn promotion(
     let ecr = &cx.clients.ecr;
     let source = format!("qfleet/{from}");
     let unready = |why: String| -> Error {
-        Refusal::PromotionUnready {
+        crate::deploy::errors::Refusal::PromotionUnready {
             env: cx.env.name.clone(),
             stage: stage.name.clone(),
             from: from.to_string(),
@@ -116,7 +116,7 @@ async fn promotion(
     };
     match ours {
         Some(m) if m.digest == theirs.digest => Ok(Promoted::Here(m)),
-        Some(m) => Err(Refusal::PromotedTagTaken {
+        Some(m) => Err(crate::deploy::errors::Refusal::PromotedTagTaken {
             env: cx.env.name.clone(),
             from: from.to_string(),
             image: format!("{repository}:{tag} ({})", m.digest),
@@ -332,7 +332,7 @@ async fn exists_and_ours(cx: &Ctx<'_>, name: &str) -> Result<bool> {
     let tags = registry::tags(ecr, &r.repository_arn).await?;
     let lacks = crate::ownership::lacks_tags(env.resource_name(), env.spec.owner.as_deref(), &tags);
     if !lacks.is_empty() {
-        return Err(Refusal::RepositoryNotOurs {
+        return Err(crate::deploy::errors::Refusal::RepositoryNotOurs {
             env: env.name.clone(),
             repository: name.to_string(),
             lacks,

@@ -14,6 +14,7 @@ mod changeset;
 mod chat;
 mod consent;
 mod desired;
+pub(crate) mod errors;
 mod event;
 mod execute;
 mod express;

@@ -19,7 +19,7 @@
 use crate::aws::Clients;
 use crate::aws::quotas::{self, InstanceType};
 use crate::config::{Environment, WorkerKind};
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
 pub(crate) use crate::aws::quotas::Market;
@@ -261,11 +261,12 @@ pub(super) async fn check(
         }));
         return Ok(notes);
     }
-    Err(Error::Refused(Refusal::OverQuota {
+    Err(crate::deploy::errors::Refusal::OverQuota {
         env: env.name.clone(),
         region: clients.region.clone(),
         why: refused,
-    }))
+    }
+    .into())
 }
 
 /// `workers.gpu` against what EC2 says of each type: at least `count` GPUs, of the model

@@ -2,6 +2,7 @@
 //! its messages name), one message in full, sending them back to the job queue with SQS's
 //! message-move task, and purging them only with a confirmation that names the count.
 
+pub(crate) mod errors;
 mod report;
 
 pub(crate) use report::{Action, act};
@@ -14,7 +15,7 @@ use crate::aws::Clients;
 use crate::aws::dead_letters::{self, MoveTask, Peeked};
 use crate::aws::queues::{self, Depth, Queue};
 use crate::config::Environment;
-use crate::error::{Error, Interruption, Refusal, Result};
+use crate::error::{Error, Interruption, Result};
 use crate::placement::StackNames;
 use crate::render::ResourceNames;
 use serde::Serialize;
@@ -823,7 +824,7 @@ pub(crate) async fn purge(
             dead_letters::purge(&clients.sqs, &q.dead_letter.url).await?;
             Ok(held)
         }
-        Some(n) => Err(Refusal::PurgeCountMismatch {
+        Some(n) => Err(crate::dlq::errors::Refusal::PurgeCountMismatch {
             env: env.name.clone(),
             queue: q.dead_letter.name.clone(),
             held,
@@ -831,7 +832,7 @@ pub(crate) async fn purge(
             target: target(env),
         }
         .into()),
-        None => Err(Refusal::PurgeUnconfirmed {
+        None => Err(crate::dlq::errors::Refusal::PurgeUnconfirmed {
             env: env.name.clone(),
             queue: q.dead_letter.name.clone(),
             held,

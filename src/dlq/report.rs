@@ -6,7 +6,7 @@ use super::{Letter, Listing};
 use crate::aws::Clients;
 use crate::aws::dead_letters::MoveTask;
 use crate::config::Environment;
-use crate::error::{Error, Result, Usage};
+use crate::error::{Error, Result};
 use crate::output::{Document, Environment as EnvDoc, Output, Report};
 use crate::placement::StackNames;
 use serde::Serialize;
@@ -133,7 +133,7 @@ async fn act_on_stages(
                     return Ok(());
                 }
             }
-            return Err(Usage::NoMessageInAnyStage {
+            return Err(crate::dlq::errors::Usage::NoMessageInAnyStage {
                 env: env.name.clone(),
                 id: id.to_string(),
             }
@@ -141,7 +141,7 @@ async fn act_on_stages(
         }
         (Action::Redrive { .. } | Action::Purge { .. }, several) => {
             let names: Vec<String> = several.iter().filter_map(|s| named(s)).collect();
-            return Err(Usage::StageNeeded {
+            return Err(crate::dlq::errors::Usage::StageNeeded {
                 action: action.name(),
                 env: env.name.clone(),
                 stages: names,
@@ -182,7 +182,7 @@ async fn act_on(
         Action::Show { id } => match super::show(clients, env, at, id).await? {
             Some((message, body)) => Done::Shown { message, body },
             None => {
-                return Err(Usage::NoMessage {
+                return Err(crate::dlq::errors::Usage::NoMessage {
                     who,
                     env: env.name.clone(),
                     id: id.to_string(),
@@ -194,7 +194,7 @@ async fn act_on(
             match super::redrive_job(clients, env, at, id).await? {
                 Some(moved) => Done::JobRedriven(moved),
                 None => {
-                    return Err(Usage::NoDeadLetterOfJob {
+                    return Err(crate::dlq::errors::Usage::NoDeadLetterOfJob {
                         who,
                         env: env.name.clone(),
                         job: id.to_string(),

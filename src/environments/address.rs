@@ -8,7 +8,7 @@ use super::Place;
 use crate::aws::Aws;
 use crate::aws::cfn::stacks;
 use crate::config::{Environment, StackFiles};
-use crate::error::{Error, Result, Usage};
+use crate::error::{Error, Result};
 use std::path::Path;
 
 /// Where `env` is: its Region (`--region` where the file lets it), and its account where its
@@ -98,15 +98,18 @@ pub(crate) async fn at_place(
                 }
             }
         }
-        Err(Error::Usage(Usage::NotInFile { file, .. })) => {
-            if let Some(r) = super::named(aws, &files.load(&file)?, name, Some(place)).await? {
-                found.push(r);
+        Err(e) => match e.of::<super::errors::Usage>() {
+            Some(super::errors::Usage::NotInFile { file, .. }) => {
+                let file = file.clone();
+                if let Some(r) = super::named(aws, &files.load(&file)?, name, Some(place)).await? {
+                    found.push(r);
+                }
+                searched.push(file);
             }
-            searched.push(file);
-        }
-        // No file makes the name: the file whose target or copy it was may have made it.
-        Err(Error::Usage(_)) => {}
-        Err(other) => return Err(other),
+            // No file makes the name: the file whose target or copy it was may have made it.
+            _ if matches!(e, Error::Usage(_)) => {}
+            _ => return Err(e),
+        },
     }
     for base in super::base_files(name, stacks_dir) {
         if searched.iter().any(|p| super::same_file(p, &base)) {
@@ -147,7 +150,7 @@ pub(crate) async fn at_place(
                 place.address(name)
             ))),
         },
-        super::identity::Reach::None => Err(Usage::NotAtPlace {
+        super::identity::Reach::None => Err(crate::environments::errors::Usage::NotAtPlace {
             name: name.to_string(),
             place: place.describe(),
             stacks_dir: stacks_dir.to_path_buf(),
@@ -155,21 +158,23 @@ pub(crate) async fn at_place(
                 .to_string(),
         }
         .into()),
-        super::identity::Reach::Several(list) => Err(Usage::Ambiguous {
-            name: place.address(name),
-            candidates: list
-                .iter()
-                .map(|(e, address)| {
-                    let files: Vec<String> = e
-                        .makers
-                        .iter()
-                        .map(|m| m.file.display().to_string())
-                        .collect();
-                    format!("{address} (made by {})", files.join(" and "))
-                })
-                .collect(),
+        super::identity::Reach::Several(list) => {
+            Err(crate::environments::errors::Usage::Ambiguous {
+                name: place.address(name),
+                candidates: list
+                    .iter()
+                    .map(|(e, address)| {
+                        let files: Vec<String> = e
+                            .makers
+                            .iter()
+                            .map(|m| m.file.display().to_string())
+                            .collect();
+                        format!("{address} (made by {})", files.join(" and "))
+                    })
+                    .collect(),
+            }
+            .into())
         }
-        .into()),
     }
 }
 
@@ -363,7 +368,7 @@ pub(crate) async fn check_unambiguous(
             (reached.len() > 1).then(|| reached.iter().map(said).collect())
         };
         if let Some(candidates) = several {
-            return Err(Usage::Ambiguous {
+            return Err(crate::environments::errors::Usage::Ambiguous {
                 name: arg.to_string(),
                 candidates,
             }

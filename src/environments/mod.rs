@@ -19,6 +19,7 @@
 mod address;
 mod alone;
 mod directory;
+pub(crate) mod errors;
 pub(crate) mod identity;
 mod names;
 mod report;

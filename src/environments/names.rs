@@ -62,7 +62,7 @@ fn resolve(target: &str, stacks_dir: &Path, files: &StackFiles) -> Result<Vec<En
                 .map(|(p, _)| p)
                 .collect();
             if !others.is_empty() {
-                return Err(Usage::FileAndDeclared {
+                return Err(crate::environments::errors::Usage::FileAndDeclared {
                     name: target.to_string(),
                     file: path,
                     declared_by: others,
@@ -79,7 +79,7 @@ fn resolve(target: &str, stacks_dir: &Path, files: &StackFiles) -> Result<Vec<En
                     .load(&base_path)
                     .is_ok_and(|base| base.expand().iter().any(|e| e.name == target))
             {
-                return Err(Usage::FileAndMember {
+                return Err(crate::environments::errors::Usage::FileAndMember {
                     name: target.to_string(),
                     file: path,
                     of: base_path,
@@ -120,7 +120,7 @@ fn by_file_name(
                 }
                 // A file of targets or copies named like it, without this one: say its own.
                 if names.len() > 1 || names.first().is_some_and(|n| n != base) {
-                    return Ok(Err(Usage::NotInFile {
+                    return Ok(Err(crate::environments::errors::Usage::NotInFile {
                         name: target.to_string(),
                         file: path,
                         known: names,
@@ -191,7 +191,7 @@ fn by_declared_name(
     match found.len() {
         0 => match declared_without(target, stacks_dir, files)? {
             // `class-99` of a file that declares `class` with copies class-01 … class-24.
-            Some((file, known)) => Err(Usage::NotInFile {
+            Some((file, known)) => Err(crate::environments::errors::Usage::NotInFile {
                 name: target.to_string(),
                 file,
                 known,
@@ -200,7 +200,7 @@ fn by_declared_name(
             None => Ok(None),
         },
         1 => Ok(found.pop().map(|(_, envs)| envs)),
-        _ => Err(Usage::DeclaredTwice {
+        _ => Err(crate::environments::errors::Usage::DeclaredTwice {
             name: target.to_string(),
             files: found.into_iter().map(|(p, _)| p).collect(),
         }
@@ -281,9 +281,11 @@ fn declared_by(
 /// that can hold a matching name are read: one whose file name (or `environment:`), alone or
 /// followed by a copy's `-NN`, matches. A broken file that cannot match is none of its business.
 fn resolve_glob(target: &str, stacks_dir: &Path, files: &StackFiles) -> Result<Vec<Environment>> {
-    let pattern = glob::Pattern::new(target).map_err(|source| Usage::BadPattern {
-        pattern: target.to_string(),
-        source,
+    let pattern = glob::Pattern::new(target).map_err(|source| {
+        crate::environments::errors::Usage::BadPattern {
+            pattern: target.to_string(),
+            source,
+        }
     })?;
     let mut matched = Vec::new();
     let mut problems = Vec::new();
@@ -310,7 +312,7 @@ fn resolve_glob(target: &str, stacks_dir: &Path, files: &StackFiles) -> Result<V
         return Err(Error::Input(problems));
     }
     if matched.is_empty() {
-        return Err(Usage::NoMatch {
+        return Err(crate::environments::errors::Usage::NoMatch {
             pattern: target.to_string(),
             stacks_dir: stacks_dir.to_path_buf(),
         }

@@ -796,7 +796,7 @@ pub(crate) async fn named(
         [] => return Ok(None),
         [one] => one,
         several => {
-            return Err(crate::error::Usage::Ambiguous {
+            return Err(crate::environments::errors::Usage::Ambiguous {
                 name: name.to_string(),
                 candidates: several
                     .iter()

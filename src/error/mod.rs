@@ -25,7 +25,7 @@ pub(crate) use signal::{
 };
 
 pub use interruption::{Followed, Interruption, LeftBehind, Stopped};
-pub use refusal::{Loss, Refusal, RunningStage, TeardownRefusal};
+pub use refusal::{Loss, Refusal};
 pub use signal::Signal;
 pub use tool::ToolFailure;
 pub use usage::Usage;
@@ -214,6 +214,15 @@ impl Error {
                 Error::Aws(e) => e.rollback().cloned(),
                 _ => None,
             },
+        }
+    }
+
+    /// A feature's own error (a usage error or a refusal), when it is a `T`: for a caller
+    /// that decides on it (`environments::errors::Usage::NotInFile`, …), never to word it.
+    pub(crate) fn of<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        match self {
+            Error::Usage(Usage::Of(o)) | Error::Refused(Refusal::Of(o)) => o.0.downcast_ref(),
+            _ => None,
         }
     }
 

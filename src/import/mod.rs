@@ -5,6 +5,7 @@
 //! runs before anyone sees it.
 
 mod copilot;
+pub(crate) mod errors;
 mod report;
 mod stack_file;
 mod written;
@@ -13,10 +14,21 @@ pub(crate) use copilot::{Options, import as from_copilot};
 pub(crate) use written::write;
 
 // For the tests elsewhere in the crate.
+/// A Copilot manifest's text, or why it cannot be read (exit 2).
+pub(crate) fn read_manifest(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| {
+        errors::Usage::ManifestUnreadable {
+            path: path.to_path_buf(),
+            source,
+        }
+        .into()
+    })
+}
+
 #[cfg(test)]
 pub(crate) use written::schema;
 
-use crate::error::{Error, Usage};
+use crate::error::Error;
 use report::Report;
 use std::path::Path;
 
@@ -73,7 +85,7 @@ fn checked(
                 report,
             });
         }
-        Err(crate::config::Error::Input(problems)) => Usage::ImportInvalid {
+        Err(crate::config::Error::Input(problems)) => crate::import::errors::Usage::ImportInvalid {
             manifest: source.to_path_buf(),
             problems,
         }

@@ -2,7 +2,7 @@
 //! never over an existing file) with the report on stderr, or the document with both.
 
 use super::Imported;
-use crate::error::{Result, Usage};
+use crate::error::Result;
 use crate::output::{Document, Environment, Output, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -18,14 +18,16 @@ pub(crate) struct Written {
 pub(crate) fn write(imported: Imported, to: Option<&Path>) -> Result<Written> {
     if let Some(path) = to {
         if path.exists() {
-            return Err(Usage::ImportExists {
+            return Err(crate::import::errors::Usage::ImportExists {
                 path: path.to_path_buf(),
             }
             .into());
         }
-        std::fs::write(path, &imported.stack_file).map_err(|source| Usage::ImportUnwritable {
-            path: path.to_path_buf(),
-            source,
+        std::fs::write(path, &imported.stack_file).map_err(|source| {
+            crate::import::errors::Usage::ImportUnwritable {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
     }
     Ok(Written {

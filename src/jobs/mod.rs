@@ -2,6 +2,7 @@
 //! upload key's jobs with their whole history, or the jobs changed lately, filtered by state;
 //! read from the job table the workers keep.
 
+pub(crate) mod errors;
 mod report;
 
 pub(crate) use report::Jobs;
@@ -13,7 +14,7 @@ pub(crate) use report::schema;
 use crate::aws::Clients;
 use crate::aws::job_table::{self, Job};
 use crate::config::Environment;
-use crate::error::{Error, Refusal, Result, Usage};
+use crate::error::{Error, Result};
 use crate::placement::StackNames;
 use crate::render::ids;
 use std::time::{Duration, SystemTime};
@@ -100,7 +101,7 @@ pub(crate) struct Whereabouts {
 pub(crate) fn has_table(env: &Environment) -> Result<()> {
     match env.spec.jobs {
         Some(_) => Ok(()),
-        None => Err(Usage::NoJobTable {
+        None => Err(crate::jobs::errors::Usage::NoJobTable {
             env: env.name.clone(),
         }
         .into()),
@@ -230,7 +231,7 @@ pub(crate) async fn cancel(
     };
     let found = read(clients, env, at, &q).await?;
     if found.jobs.is_empty() {
-        return Err(Usage::NoJob {
+        return Err(crate::jobs::errors::Usage::NoJob {
             env: env.name.clone(),
             id: id.to_string(),
             table: found.table,
@@ -264,7 +265,7 @@ pub(crate) async fn cancel(
             .iter()
             .map(|j| format!("{} ({})", j.state, j.upload))
             .collect();
-        return Err(Refusal::JobNotWaiting {
+        return Err(crate::jobs::errors::Refusal::JobNotWaiting {
             env: env.name.clone(),
             id: id.to_string(),
             states,

@@ -98,7 +98,7 @@ pub(crate) fn of_accounts(
             .iter()
             .any(|e| e.name == *base && e.whole_unit())
         {
-            return Err(super::Usage::NoSuchAccount {
+            return Err(super::errors::Usage::NoSuchAccount {
                 name: pick.to_string(),
                 base: base.to_string(),
                 accounts: None,
@@ -118,7 +118,7 @@ pub(crate) fn of_accounts(
                 .filter(|e| e.resource_name() == *base && e.name != *base)
                 .filter_map(|e| e.target.as_ref()?.account.clone())
                 .collect();
-            return Err(super::Usage::NoSuchAccount {
+            return Err(super::errors::Usage::NoSuchAccount {
                 name: pick.to_string(),
                 base: base.to_string(),
                 accounts: Some(accounts),

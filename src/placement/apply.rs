@@ -33,7 +33,7 @@
 //! ([`super::instance_changes`]), and a deploy needs `--yes` (no question: a template does not say
 //! what a change replaces).
 
-use super::Usage;
+use super::errors::Usage;
 use super::plan::{self, Step};
 use super::{instance_changes, judge};
 use crate::aws::Clients;

@@ -22,7 +22,7 @@
 //! - `remove.rs`: a target's stack set instances removed (`teardown`);
 //! - `origin.rs`: where a stack comes from (its stack set and instance), as `status` says it;
 //!   `shown.rs`: how a target is deployed and with which templates, as `validate` shows it;
-//! - `error.rs`: what placement refuses, in its own words (the exit codes stay
+//! - `errors.rs`: what placement refuses, in its own words (the exit codes stay
 //!   [`crate::error`]'s).
 //!
 //! The commands (`deploy`, `status`, `teardown`, `iam-policy`, …) call this module; only
@@ -30,7 +30,7 @@
 
 mod accounts;
 mod apply;
-mod error;
+pub(crate) mod errors;
 mod instance_changes;
 mod judge;
 mod origin;
@@ -44,8 +44,6 @@ mod template_diff;
 mod waves;
 
 pub use template_diff::CREATE_ONLY;
-
-pub(crate) use error::{Refusal, Usage};
 
 pub(crate) use accounts::{account_pick, each_located, of_accounts};
 pub(crate) use apply::{Run, SetOutcome, wave};

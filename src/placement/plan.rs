@@ -3,7 +3,7 @@
 //! rest, grouped as StackSets takes them. Pure: the walk that makes the calls is
 //! [`super::apply`].
 
-use super::{Refusal, Usage};
+use super::errors::{Refusal, Usage};
 use crate::aws::cfn::changesets::Change;
 use crate::aws::cfn::stack_sets::{Group, Instance, Preferences, StackSet};
 use crate::config::{Environment, PermissionModel};

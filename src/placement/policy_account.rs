@@ -3,7 +3,7 @@
 //! account's that holds its stack sets; a direct target's, the account it names; else
 //! `--account`'s or the credentials'.
 
-use super::Usage as PlacementUsage;
+use super::errors::Usage as PlacementUsage;
 use crate::aws::{Aws, Settings, account};
 use crate::config::Environment;
 use crate::error::{Result, Usage};
@@ -35,7 +35,7 @@ pub(crate) fn in_account(envs: Vec<Environment>, flag: Option<&str>) -> Result<V
         .into_iter()
         .partition(|e| account(e).is_none_or(|a| a == flag));
     if !left.is_empty() && !kept.iter().any(|e| account(e).is_some()) {
-        return Err(Usage::TargetAccounts {
+        return Err(crate::placement::errors::Usage::TargetAccounts {
             accounts: format!("{}, not {flag} (--account)", by_account(&left, account)),
         }
         .into());
@@ -76,7 +76,7 @@ pub(crate) fn policy_account(
         .map(|e| crate::config::partition(&e.spec.region).unwrap_or("aws"))
         .collect();
     if partitions.len() > 1 {
-        return Err(Usage::Partitions {
+        return Err(crate::placement::errors::Usage::Partitions {
             partitions: partitions.into_iter().collect::<Vec<_>>().join(" and "),
         }
         .into());
@@ -118,7 +118,7 @@ pub(crate) fn policy_account(
         .filter_map(|e| crate::config::administration_account(e))
         .collect();
     if admin.len() > 1 {
-        return Err(Usage::TargetAccounts {
+        return Err(crate::placement::errors::Usage::TargetAccounts {
             accounts: admin.into_iter().collect::<Vec<_>>().join(", "),
         }
         .into());
@@ -153,7 +153,7 @@ pub(crate) fn policy_account(
         if let Some(f) = flag.as_deref().filter(|f| !named.contains(f)) {
             accounts.push_str(&format!(", {f} (--account)"));
         }
-        return Err(Usage::TargetAccounts { accounts }.into());
+        return Err(crate::placement::errors::Usage::TargetAccounts { accounts }.into());
     }
     let flag = flag.or_else(|| named.first().map(|a| a.to_string()));
     let region = envs.first().map_or("us-east-1", |e| e.spec.region.as_str());

@@ -196,7 +196,7 @@ pub(super) async fn describe_ours(
     };
     let lacks = crate::ownership::lacks_tags(file, owner, &current.tags);
     if !lacks.is_empty() {
-        return Err(super::Refusal::StackSetNotOurs {
+        return Err(super::errors::Refusal::StackSetNotOurs {
             env: env.to_string(),
             set: set.to_string(),
             lacks,
@@ -245,7 +245,7 @@ pub(crate) async fn admin_clients(aws: &Aws, file: &Environment, env: &str) -> R
     if let Some(expected) = crate::config::administration_account(file) {
         let account = crate::aws::account::id(&admin.sts).await?;
         if account != expected {
-            return Err(super::Refusal::WrongAdministrationAccount {
+            return Err(super::errors::Refusal::WrongAdministrationAccount {
                 env: env.to_string(),
                 account,
                 file: file.source.path.clone(),
@@ -417,7 +417,7 @@ pub(crate) async fn check_data_stack(
             if missing.is_empty() {
                 return Ok(name);
             }
-            Err(crate::error::Refusal::StackNotOurs {
+            Err(crate::ownership::errors::Refusal::StackNotOurs {
                 env: env.name.clone(),
                 stack: state.name.clone(),
                 lacks: missing,

@@ -30,7 +30,7 @@ use crate::aws::Clients;
 use crate::aws::cfn::{stack_events, stacks};
 use crate::aws::monitoring::{self, Alarm};
 use crate::config::Environment;
-use crate::error::{Error, Refusal};
+use crate::error::Error;
 use std::time::{Duration, SystemTime};
 
 /// What a rollout needs to know of a target's deploy, and how it marks one it stops.
@@ -566,7 +566,7 @@ fn unfinished<O: Deployed>(outcomes: &[O]) -> Option<String> {
 
 /// The outcome of a deployed target whose alarms stopped the rollout.
 fn stop<O: Deployed>(o: &mut O, env: &Environment, wave: u32, why: String) {
-    let e = Error::from(Refusal::RolloutStopped {
+    let e = Error::from(crate::placement::errors::Refusal::RolloutStopped {
         wave,
         why,
         file: env.source.display(),
@@ -576,7 +576,7 @@ fn stop<O: Deployed>(o: &mut O, env: &Environment, wave: u32, why: String) {
 
 /// The outcome of a target the rollout did not reach.
 fn not_deployed<O: Deployed>(env: &Environment, wave: u32, by: &str) -> O {
-    let e = Error::from(Refusal::NotDeployed {
+    let e = Error::from(crate::placement::errors::Refusal::NotDeployed {
         wave,
         by: by.to_string(),
     });

@@ -1,6 +1,7 @@
 //! `qfleet render`: the templates of the offline engine (crates/qfleet-engine), written to a
 //! folder or printed, and the document the command prints.
 
+pub(crate) mod errors;
 pub(crate) use qfleet_engine::render::*;
 
 mod report;

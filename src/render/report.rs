@@ -3,7 +3,7 @@
 //! the document, with each template or the file it was written to.
 
 use crate::config::Environment;
-use crate::error::{Result, Usage};
+use crate::error::Result;
 use crate::output::{Document, Environment as EnvDoc, Output, Report};
 use qfleet_engine::render::{RenderedStack, StackRole};
 use schemars::JsonSchema;
@@ -139,17 +139,21 @@ pub(crate) fn stack_set_files(envs: &[Environment]) -> Result<Vec<crate::config:
 
 /// Writes one file per stack into `dir` (created), returning their paths.
 fn write(dir: &Path, stacks: &[RenderedStack]) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|source| Usage::OutDirUncreatable {
-        dir: dir.to_path_buf(),
-        source,
+    std::fs::create_dir_all(dir).map_err(|source| {
+        crate::render::errors::Usage::OutDirUncreatable {
+            dir: dir.to_path_buf(),
+            source,
+        }
     })?;
     let mut written = Vec::new();
     for s in stacks {
         let p = dir.join(&s.file_name);
-        std::fs::write(&p, &s.template).map_err(|source| Usage::OutFileUnwritable {
-            dir: dir.to_path_buf(),
-            path: p.clone(),
-            source,
+        std::fs::write(&p, &s.template).map_err(|source| {
+            crate::render::errors::Usage::OutFileUnwritable {
+                dir: dir.to_path_buf(),
+                path: p.clone(),
+                source,
+            }
         })?;
         written.push(p);
     }

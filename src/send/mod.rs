@@ -17,6 +17,7 @@
 //! a queue busy with other jobs may hide the rise, and the send then says it cannot tell.
 
 mod cleanup;
+pub(crate) mod errors;
 mod job;
 mod report;
 
@@ -28,7 +29,7 @@ pub(crate) use report::schema;
 
 use crate::aws::{Clients, account, dead_letters, queues};
 use crate::config::Environment;
-use crate::error::{Error, Result, Usage};
+use crate::error::{Error, Result};
 use crate::render::ResourceNames;
 use aws_sdk_s3::primitives::ByteStream;
 use serde::Serialize;
@@ -164,20 +165,22 @@ impl Request {
         keep: bool,
     ) -> Result<Request> {
         let body = match file {
-            Some(p) => std::fs::read(p).map_err(|source| Usage::JobUnreadable {
-                path: p.to_path_buf(),
-                source,
-            })?,
+            Some(p) => {
+                std::fs::read(p).map_err(|source| crate::jobs::errors::Usage::JobUnreadable {
+                    path: p.to_path_buf(),
+                    source,
+                })?
+            }
             None => format!("qfleet send: a test job for {}\n", env.name).into_bytes(),
         };
         if !env.stages()[0].spec.sources.takes_uploads() {
-            return Err(Usage::NoUploads {
+            return Err(crate::send::errors::Usage::NoUploads {
                 env: env.name.clone(),
             }
             .into());
         }
         if until == Until::Queue && looks(env) == 0 {
-            return Err(Usage::UntilQueue {
+            return Err(crate::send::errors::Usage::UntilQueue {
                 max_receive_count: env.stages()[0].spec.queue.max_receive_count,
             }
             .into());
@@ -225,7 +228,7 @@ pub(crate) async fn send(
         })?;
     let rest = key
         .strip_prefix(env.spec.bucket.upload_prefix.as_str())
-        .ok_or_else(|| Usage::NotUnderPrefix {
+        .ok_or_else(|| crate::send::errors::Usage::NotUnderPrefix {
             key: key.to_string(),
             prefix: env.spec.bucket.upload_prefix.clone(),
         })?;

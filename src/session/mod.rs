@@ -2,9 +2,10 @@
 //! command line, the clients for each one's region, at most a number of them at a time, on
 //! one runtime; and the stages of an environment a command acts on.
 
+pub(crate) mod errors;
 use crate::aws::{Aws, Clients, Settings};
 use crate::config::Environment;
-use crate::error::{Error, Result, Usage};
+use crate::error::{Error, Result};
 
 /// The stages of `env` a command acts on: the one `--stage` names, or every stage (a
 /// one-stage environment is its own one stage).
@@ -21,7 +22,7 @@ pub fn chosen_stages<'a>(
         .filter_map(|s| s.stage.as_ref().map(|s| s.name.as_str()))
         .collect();
     if names.is_empty() {
-        return Err(Usage::NoStages {
+        return Err(crate::session::errors::Usage::NoStages {
             stage: name.to_string(),
             file: env.source.display(),
         }
@@ -32,7 +33,7 @@ pub fn chosen_stages<'a>(
         .find(|s| s.stage.as_ref().is_some_and(|s| s.name == name))
     {
         Some(s) => Ok(vec![s]),
-        None => Err(Usage::UnknownStage {
+        None => Err(crate::session::errors::Usage::UnknownStage {
             stage: name.to_string(),
             file: env.source.display(),
             stages: names.iter().map(|n| n.to_string()).collect(),
@@ -198,7 +199,7 @@ pub fn check_target_flags(envs: &[Environment], settings: &Settings) -> Result<(
         } else {
             continue;
         };
-        return Err(Usage::TargetFlag {
+        return Err(crate::session::errors::Usage::TargetFlag {
             flag,
             env: env.name.clone(),
             file: env.source.display(),

@@ -4,6 +4,7 @@
 //! - `runs.rs`: the command's result, every environment's run or tuning (their text and
 //!   charts are the crate's), its JSON, exit code and chart files.
 
+pub(crate) mod errors;
 mod runs;
 
 pub(crate) use crate::sim::compare::{TypeSpec, parse_types};

@@ -6,7 +6,7 @@
 
 use super::{Assumptions, Pipeline, Report, run_result, run_text, tune};
 use crate::config::Environment;
-use crate::error::{Exit, Result, Usage};
+use crate::error::{Exit, Result};
 use crate::output::{Document, Environment as EnvDoc, Output, Report as Printed, envelope};
 use crate::sim::compare::Comparison;
 use serde::Serialize;
@@ -90,10 +90,13 @@ fn draw(base: &Path, env: &str, several: bool, r: &mut Report) -> Result<()> {
         Some(stage) => format!("{env}/{stage}"),
         None => env.to_string(),
     };
-    let svg = super::chart::svg(&title, r).map_err(|why| Usage::ChartUndrawable { why })?;
-    std::fs::write(&path, svg).map_err(|source| Usage::ChartUnwritable {
-        path: path.clone(),
-        source,
+    let svg = super::chart::svg(&title, r)
+        .map_err(|why| crate::simulate::errors::Usage::ChartUndrawable { why })?;
+    std::fs::write(&path, svg).map_err(|source| {
+        crate::simulate::errors::Usage::ChartUnwritable {
+            path: path.clone(),
+            source,
+        }
     })?;
     r.chart = Some(path.display().to_string());
     Ok(())

@@ -34,7 +34,7 @@ pub(crate) struct Lines {
 }
 
 fn line_error(path: &Path, line: usize, why: String) -> Error {
-    Usage::JobLine {
+    crate::submit::errors::Usage::JobLine {
         path: path.to_path_buf(),
         line,
         why,
@@ -47,9 +47,11 @@ impl Lines {
     /// (`--id-field`'s value, else a new UUID) unique in the file. The attributes, group and
     /// `--resend` are `template`'s, for every job.
     pub(crate) fn read(path: &Path, id_field: Option<&str>, template: &Request) -> Result<Lines> {
-        let text = std::fs::read_to_string(path).map_err(|source| Usage::JobUnreadable {
-            path: path.to_path_buf(),
-            source,
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            crate::jobs::errors::Usage::JobUnreadable {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         let mut jobs = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();

@@ -4,6 +4,7 @@
 //! already done is a duplicate (nothing is sent), and `--wait` follows the job's record (never
 //! the response queue, which is the application's) to its end.
 
+pub(crate) mod errors;
 mod lines;
 mod report;
 
@@ -76,12 +77,12 @@ impl Request {
     ) -> Result<Request> {
         let body = match (body, file) {
             (Some(b), None) => b,
-            (None, Some(p)) => {
-                std::fs::read_to_string(p).map_err(|source| Usage::JobUnreadable {
+            (None, Some(p)) => std::fs::read_to_string(p).map_err(|source| {
+                crate::jobs::errors::Usage::JobUnreadable {
                     path: p.to_path_buf(),
                     source,
-                })?
-            }
+                }
+            })?,
             _ => {
                 return Err(Usage::FlagValue {
                     flag: "BODY",

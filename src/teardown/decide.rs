@@ -2,9 +2,9 @@
 //! data-bearing resource the templates declare must be found absent, or read with its numbers,
 //! before anything is deleted. What could not be checked is a refusal, never "empty".
 
+use super::errors::TeardownRefusal;
 use crate::aws::buckets::Version;
 use crate::aws::cfn::stacks::StackState;
-use crate::error::TeardownRefusal;
 use crate::output::words::count;
 use crate::render::ids;
 use crate::snapshot::{Fact, ImageRepository};

@@ -7,6 +7,7 @@
 mod decide;
 mod delete;
 mod endpoints;
+pub(crate) mod errors;
 mod event;
 mod images;
 mod instances;
@@ -31,7 +32,7 @@ use crate::aws::cfn::stacks;
 use crate::aws::poll::Polling;
 use crate::aws::{Clients, buckets};
 use crate::config::Environment;
-use crate::error::{self, Error, ErrorReport, Exit, Result, Usage};
+use crate::error::{Error, ErrorReport, Exit, Result};
 use crate::output::Question;
 use crate::output::words::count;
 use crate::placement::StackNames;
@@ -295,7 +296,7 @@ fn refuse(
         Error::aws(refusal)
     } else {
         out.exit_code = Exit::Refused;
-        error::Refusal::Teardown(refusal).into()
+        refusal.into()
     }
 }
 
@@ -628,7 +629,7 @@ async fn confirmed(
         return Ok(true);
     }
     if !opts.can_prompt {
-        return Err(error::Refusal::TeardownUnconfirmed {
+        return Err(crate::teardown::errors::Refusal::TeardownUnconfirmed {
             stacks: what.to_vec(),
         }
         .into());
@@ -725,7 +726,7 @@ async fn read(
         .into_iter()
         .find(|s| s.stage.as_ref().is_some_and(|s| s.name == name))
         .filter(|_| opts.only_fleet)
-        .ok_or_else(|| Usage::TeardownStage {
+        .ok_or_else(|| crate::teardown::errors::Usage::TeardownStage {
             env: env.name.clone(),
             stage: name.to_string(),
         })?;
@@ -978,7 +979,7 @@ async fn recheck_and_purge(
         ),
     );
     match buckets::contents(&clients.s3, &bucket).await? {
-        Some(left) if left.objects > 0 => Err(error::Refusal::ObjectsArrived {
+        Some(left) if left.objects > 0 => Err(crate::teardown::errors::Refusal::ObjectsArrived {
             env: env.name.clone(),
             bucket,
             objects: left.objects,

@@ -2,8 +2,9 @@
 //! on their settings; one summary per environment (`--details`, or a single one) or a row
 //! each, the warnings said once for every environment they concern; and the document.
 
+pub(crate) mod errors;
 use crate::config::Environment;
-use crate::error::{Result, Usage};
+use crate::error::Result;
 use crate::output::words::{self, count};
 use crate::output::{Document, Environment as EnvDoc, Output, Report};
 use crate::render::{self, RenderedStack, StackRole, check};
@@ -150,7 +151,7 @@ pub(crate) fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
     let stacks = render::render(env)?;
     let problems: Vec<String> = stacks.iter().flat_map(check::check).collect();
     if !problems.is_empty() {
-        return Err(Usage::TemplateProblems {
+        return Err(crate::validate::errors::Usage::TemplateProblems {
             env: env.name.clone(),
             problems,
         }

@@ -7,7 +7,7 @@
 
 use super::{Tables, signal};
 use crate::config::Environment;
-use crate::error::{Error, Exit, Refusal, Result};
+use crate::error::{Error, Exit, Result};
 use crate::output::Output;
 use crate::session::Session;
 use std::collections::BTreeMap;
@@ -274,20 +274,20 @@ pub(crate) fn run(
 ) -> Result<Exit> {
     out.text_only("dev runs a worker in the foreground and prints its lines, as text; use `qfleet env ENV -o json` for the settings as JSON")?;
     if stage.spec.workers.kind == crate::config::WorkerKind::Lambda {
-        return Err(crate::error::Usage::DevFunction {
+        return Err(crate::worker_env::errors::Usage::DevFunction {
             env: env.name.clone(),
         }
         .into());
     }
     // Said before any call: the role would refuse anyone it does not trust.
     if dev.as_workers && stage.spec.workers.dev_principals.is_empty() {
-        return Err(crate::error::Usage::DevAsWorkersNotTrusted {
+        return Err(crate::worker_env::errors::Usage::DevAsWorkersNotTrusted {
             env: env.name.clone(),
         }
         .into());
     }
     if env.termination_protection() && !dev.on_protected {
-        return Err(Refusal::DevOnProtected {
+        return Err(crate::worker_env::errors::Refusal::DevOnProtected {
             env: env.name.clone(),
         }
         .into());

@@ -3,6 +3,7 @@
 //! are read from the rendered fleet template as CloudFormation fills them in, in the account
 //! the credentials are for; secrets are named with where they come from, never printed.
 
+pub(crate) mod errors;
 use crate::config::Environment;
 use crate::error::{Error, Exit, Result};
 use crate::output::{Document, Output, Report};
@@ -105,7 +106,7 @@ fn read(
 ) -> Result<(String, BTreeMap<String, String>)> {
     // Fail closed: a StackSets instance's stacks are not named as the templates name them.
     if !env.deployed_directly() {
-        return Err(crate::placement::Usage::WorkerEnvNotDirect {
+        return Err(crate::placement::errors::Usage::WorkerEnvNotDirect {
             env: env.name.clone(),
             command,
         }

@@ -15,7 +15,7 @@ use super::{Described, Market, Need, Reading, Verdict, label, needs, own, per_ma
 use crate::aws::Clients;
 use crate::aws::quotas;
 use crate::config::{Environment, WorkerKind};
-use crate::error::{Error, Refusal, Result};
+use crate::error::Result;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -142,14 +142,15 @@ impl Together {
             }));
             return Ok(notes);
         }
-        Err(Error::Refused(Refusal::OverQuota {
+        Err(crate::deploy::errors::Refusal::OverQuota {
             env: stage.name.clone(),
             region: clients.region.clone(),
             why: refused
                 .into_iter()
                 .map(|why| format!("with this deploy's other fleets in {at}: {why}"))
                 .collect(),
-        }))
+        }
+        .into())
     }
 }
 

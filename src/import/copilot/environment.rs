@@ -52,7 +52,7 @@ pub(crate) fn beside(service: &Path, env: &str) -> Result<Option<EnvManifest>, E
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {
-            return Err(crate::error::Usage::ManifestUnreadable { path, source }.into());
+            return Err(crate::import::errors::Usage::ManifestUnreadable { path, source }.into());
         }
     };
     let source = SourceFile::new(path.clone(), text.clone());

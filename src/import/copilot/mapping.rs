@@ -8,7 +8,7 @@ use super::Options;
 use super::manifest::{Manifest, duration, text_of};
 use crate::config::SecretSource;
 use crate::config::duration::Seconds;
-use crate::error::{InputError, Result, Usage};
+use crate::error::{InputError, Result};
 use crate::import::report::{Item, Report};
 use crate::import::stack_file::{Draft, Node};
 use serde_yaml_ng::Value;
@@ -278,7 +278,7 @@ impl Mapper<'_> {
                     None => environment_name(&self.m.name),
                 };
                 if !crate::config::valid_name(&n) {
-                    return Err(Usage::ServiceName {
+                    return Err(crate::import::errors::Usage::ServiceName {
                         manifest: self.m.source.path.clone(),
                         service: self.m.name.clone(),
                         max_len: crate::config::MAX_NAME_LEN,

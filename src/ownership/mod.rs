@@ -9,13 +9,14 @@
 //! teardown, drift, dlq and send); dlq and send also act only when the data stack is the
 //! environment's.
 
+pub(crate) mod errors;
 use crate::aws::account;
 use crate::aws::cfn::stacks::StackState;
 use crate::config::{
     COPY_TAG, ENVIRONMENT_TAG, Environment, FILE_TAG, KIND_TAG, OWNER_TAG, STACK_FILE_TAG,
     TARGET_TAG, TARGETS_TAG,
 };
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
 /// The tags that mark a stack as this environment's: put on every stack qfleet deploys. The
@@ -179,7 +180,7 @@ pub fn refusal(env: &Environment, state: &StackState) -> Option<Error> {
         return None;
     }
     Some(
-        Refusal::StackNotOurs {
+        crate::ownership::errors::Refusal::StackNotOurs {
             env: env.name.clone(),
             stack: state.name.clone(),
             lacks: missing,
@@ -209,7 +210,7 @@ pub fn account_allowed(env: &Environment, account: &str) -> Result<()> {
     if allowed.is_empty() || allowed.iter().any(|a| a == account) {
         return Ok(());
     }
-    Err(Refusal::WrongAccount {
+    Err(crate::ownership::errors::Refusal::WrongAccount {
         env: env.name.clone(),
         account: account.to_string(),
         file: env.source.path.clone(),

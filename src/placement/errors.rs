@@ -8,6 +8,16 @@ use std::path::PathBuf;
 /// A flag, a name or a file that placement cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Usage {
+    /// `iam-policy` of targets (`targets`) in several accounts: a policy is one account's.
+    #[error(
+        "iam-policy prints one account's policy, and these targets are in {accounts}; pass --account ID for that account's targets, or name the targets of one account (their environments' names)"
+    )]
+    TargetAccounts { accounts: String },
+    /// iam-policy for environments of several AWS partitions.
+    #[error(
+        "iam-policy prints one account's policy, and an account is in one partition: these environments are in the partitions {partitions}; name the environments of one"
+    )]
+    Partitions { partitions: String },
     /// `env` or `dev` for a target deployed through StackSets: its stacks' names are
     /// StackSets' own, which the workers' variables name.
     #[error(
@@ -66,6 +76,20 @@ pub(crate) enum Usage {
 /// could lose data or reach accounts the file does not name (exit 4).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Refusal {
+    /// A rollout in waves stopped at a target deployed in `wave`: `why` (an alarm in ALARM,
+    /// alarms that could not be read, or not OK at the bake's end); `file` names the stack
+    /// file for `--resume`.
+    #[error(
+        "after wave {wave} was deployed, {why}; the rollout stopped there and the later waves were not deployed. Once it is dealt with, `qfleet deploy {file}` goes on once the wave's alarms are OK, or `--resume` once its bake has run out, from the next wave"
+    )]
+    RolloutStopped {
+        wave: u32,
+        why: String,
+        file: String,
+    },
+    /// A target of a later wave than the one the rollout stopped at (`by` says why).
+    #[error("not deployed: the rollout stopped at wave {wave} ({by}); nothing was changed here")]
+    NotDeployed { wave: u32, by: String },
     /// A stack set with the file's stack set name but without the file's marks (`lacks`):
     /// neither it nor its instances are the file's.
     #[error(

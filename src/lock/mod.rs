@@ -4,10 +4,11 @@
 //! naming the holder; a holder that crashed frees it [`crate::aws::locks::LEASE`] after its
 //! last renewal. Reading commands (`plan`, `status`, …) never take it.
 
+pub(crate) mod errors;
 use crate::aws::Clients;
 use crate::aws::locks::{self, Held, Holder, Taken};
 use crate::config::Environment;
-use crate::error::{Refusal, Result};
+use crate::error::Result;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -156,7 +157,7 @@ pub(crate) async fn take(
         Taken::Busy {
             holder: other,
             renewed_ago,
-        } => Err(Refusal::Locked {
+        } => Err(crate::lock::errors::Refusal::Locked {
             env: env.name.clone(),
             by: other.map_or_else(
                 || {
@@ -273,7 +274,7 @@ impl EnvLock {
     /// A lock another run took over, or one whose write fails, is a refusal (fail closed).
     pub(crate) async fn confirm(&self) -> Result<()> {
         self.renew().await.map_err(|why| {
-            Refusal::LockLost {
+            crate::lock::errors::Refusal::LockLost {
                 env: self.environment().to_string(),
                 why,
             }

@@ -1,0 +1,29 @@
+//! The errors of `qfleet send`, in their own words.
+//! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2
+//! and a `Refusal` 4.
+
+use crate::error::Error;
+
+/// A flag, a name or a file this feature cannot act on (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Usage {
+    /// `send --until queue` where a look could send the job to the dead-letter queue.
+    #[error(
+        "--until queue looks into the job queue, and each look counts as a receive toward queue.max_receive_count ({max_receive_count}): a single look could send a job to the dead-letter queue. Use --until processed"
+    )]
+    UntilQueue { max_receive_count: i64 },
+    /// `send` to an environment whose uploads feed no queue (`sources.uploads: false`).
+    #[error(
+        "{env} takes no uploads (sources.uploads: false), so an uploaded file would make no job: send a job with `qfleet submit {env} BODY`"
+    )]
+    NoUploads { env: String },
+    /// An object key outside the bucket's upload prefix.
+    #[error("{key} is not under the upload prefix {prefix}")]
+    NotUnderPrefix { key: String, prefix: String },
+}
+
+impl From<Usage> for Error {
+    fn from(e: Usage) -> Self {
+        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
+    }
+}

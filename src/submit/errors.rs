@@ -1,0 +1,24 @@
+//! The errors of `qfleet submit`, in their own words.
+//! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2
+//! and a `Refusal` 4.
+
+use crate::error::Error;
+use std::path::PathBuf;
+
+/// A flag, a name or a file this feature cannot act on (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Usage {
+    /// `submit --lines`: a line that is not a job SQS and the workers take.
+    #[error("{}:{line}: {why}", .path.display())]
+    JobLine {
+        path: PathBuf,
+        line: usize,
+        why: String,
+    },
+}
+
+impl From<Usage> for Error {
+    fn from(e: Usage) -> Self {
+        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
+    }
+}
