@@ -244,6 +244,15 @@ fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
             crate::config::WorkerKind::Lambda => None,
             _ => spec.workers.job_timeout.map(|t| t.0),
         },
+        limit: match spec.workers.kind {
+            crate::config::WorkerKind::Lambda => None,
+            _ => w
+                .limits
+                .iter()
+                .filter_map(|name| spec.limits.get(name))
+                .min()
+                .map(|&n| u64::from(n)),
+        },
     })
 }
 
@@ -525,6 +534,7 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
             done
         };
     }
+    shared_limits(&stages, &mut reports);
     let end_to_end = if a.failure_rate > 0.0 {
         EndToEnd {
             latency: None,
@@ -554,6 +564,38 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
         stages: reports,
         end_to_end,
     })
+}
+
+/// A limit (`limits`) that several stages' workers name: each stage runs alone in the model,
+/// with every slot of it, so the stages together may run fewer jobs at once than shown. Said
+/// on each of those stages, in its limits and its verdict.
+fn shared_limits(stages: &[&Environment], reports: &mut [Report]) {
+    let named = |s: &Environment, name: &str| {
+        s.spec.workers.kind != WorkerKind::Lambda && s.spec.workers.limits.iter().any(|l| l == name)
+    };
+    let stage_name = |s: &Environment| s.stage.as_ref().map_or(s.name.clone(), |x| x.name.clone());
+    for (i, stage) in stages.iter().enumerate() {
+        for name in &stage.spec.workers.limits {
+            let others: Vec<String> = stages
+                .iter()
+                .enumerate()
+                .filter(|(j, s)| *j != i && named(s, name))
+                .map(|(_, s)| stage_name(s))
+                .collect();
+            let Some(n) = stage.spec.limits.get(name).filter(|_| !others.is_empty()) else {
+                continue;
+            };
+            let said = format!(
+                "the limit {name} ({} at once) is shared with stage {}: each stage is simulated alone with all {n} slots, so together they may run fewer at once than shown",
+                crate::text::words::count(u64::from(*n), "job", "jobs"),
+                others.join(", ")
+            );
+            let r = &mut reports[i];
+            r.goal.reason.push_str("; ");
+            r.goal.reason.push_str(&said);
+            r.limits.push(said);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The limits beside the scaling that decide a message's fate, each pinned: a Lambda
 //! function's timeout per batch, its batching window and partial batch responses; a
-//! processing time beyond the visibility timeout on workers that do not extend it; and the
-//! rest of a run at rest, counted in closed form, the same as stepped through.
+//! processing time beyond the visibility timeout on workers that do not extend it; a
+//! concurrency limit (`workers.limits`), alone or shared by stages; and the rest of a run at
+//! rest, counted in closed form, the same as stepped through.
 
 use super::model::{self, Fleet, Outcome, Params, STEP_THROUGH};
 use super::tests::{assumptions, burst, ec2, env, fargate, fixed, high_resolution, params};
@@ -309,4 +310,98 @@ fn a_run_whose_fleet_has_less_headroom_than_the_margin_warns() {
             .headroom
             .is_none()
     );
+}
+
+/// `workers.limits`: ten workers under a limit of two work on two messages at a time; the
+/// other eight wait, billed. Without the limit the ten clear the burst five times sooner.
+#[test]
+fn a_concurrency_limit_runs_no_more_jobs_at_once_than_its_slots() {
+    let mut p = params(ec2(10, 10, 5.0), 600);
+    p.seconds_per_message = 2.0;
+    let arrivals = burst(100, 0, 600);
+    let free = model::run(&p, &arrivals);
+    p.limit = Some(2);
+    let held = model::run(&p, &arrivals);
+    assert_eq!((free.processed, held.processed), (100, 100));
+    assert_eq!((free.held_by_limit, held.held_by_limit), (0, 8));
+    // Two at a time, 2 s each: the last of 100 is done at 100 s; ten at a time, at 20 s.
+    assert_eq!(held.max_latency(), Some(100), "{held:?}");
+    assert_eq!(free.max_latency(), Some(20), "{free:?}");
+    assert!(held.minutes.iter().all(|m| m.in_flight <= 2), "{held:?}");
+    // The same ten instances are billed either way while they run.
+    assert_eq!(held.minutes[0].in_service, 10);
+    // A limit above what the fleet can run changes nothing.
+    p.limit = Some(10);
+    let roomy = model::run(&p, &arrivals);
+    assert_eq!(roomy.max_latency(), free.max_latency());
+    assert_eq!(roomy.held_by_limit, 0);
+}
+
+/// A stage's limit is the smallest of those its workers name; a report says when the limit
+/// held workers back.
+#[test]
+fn a_stage_runs_under_the_smallest_limit_its_workers_name_and_says_so() {
+    let e = env(
+        "region: eu-west-1\njobs: {}\nlimits: {db: 3, api: 2}\nscaling: {max_latency_seconds: 600, seconds_per_message: 2}\nworkers:\n  min: 6\n  max: 6\n  limits: [db, api]\n",
+    );
+    let a = assumptions("burst:60@0s");
+    assert_eq!(super::params(&e, &a).unwrap().limit, Some(2));
+    let r = simulate(&e, &a).unwrap();
+    assert!(
+        r.limits
+            .iter()
+            .any(|l| l.starts_with("at most 2 jobs ran at once (workers.limits): up to 4 more")),
+        "{:?}",
+        r.limits
+    );
+    assert!(
+        r.goal.reason.contains("at most 2 jobs ran at once"),
+        "{}",
+        r.goal.reason
+    );
+    // Without workers.limits the same fleet runs six at once.
+    let e = env(
+        "region: eu-west-1\nscaling: {max_latency_seconds: 600, seconds_per_message: 2}\nworkers:\n  min: 6\n  max: 6\n",
+    );
+    assert_eq!(super::params(&e, &a).unwrap().limit, None);
+}
+
+/// Two stages naming one limit each run alone in the model: each says that together they
+/// may run fewer at once; a stage with a limit of its own says nothing of the kind.
+#[test]
+fn a_limit_shared_by_two_stages_is_said_on_each_as_an_upper_bound() {
+    let e = crate::config::parse(
+        "stacks/p.yaml".into(),
+        "environment: p\nregion: eu-west-1\nlab: true\njobs: {}\nlimits: {db: 2, own: 1}\nstages:\n  - name: one\n    workers: {min: 2, max: 2, limits: [db]}\n    scaling: {max_latency_seconds: 120, seconds_per_message: 1}\n  - name: two\n    fed_by: objects\n    prefix: one-done/\n    workers: {min: 2, max: 2, limits: [db, own]}\n    scaling: {max_latency_seconds: 120, seconds_per_message: 1}\n".to_string(),
+    )
+    .unwrap()
+    .into_only();
+    let mut a = assumptions("steady:1/s");
+    a.duration = Some(600);
+    let p = simulate_pipeline(&e, &a).unwrap();
+    for (i, other) in [(0, "two"), (1, "one")] {
+        let r = &p.stages[i];
+        let shared: Vec<&String> = r
+            .limits
+            .iter()
+            .filter(|l| l.contains("is shared"))
+            .collect();
+        assert_eq!(shared.len(), 1, "{:?}", r.limits);
+        assert!(
+            shared[0].starts_with(&format!(
+                "the limit db (2 jobs at once) is shared with stage {other}: each stage is simulated alone"
+            )),
+            "{}",
+            shared[0]
+        );
+        assert!(
+            r.goal.reason.contains(shared[0].as_str()),
+            "{}",
+            r.goal.reason
+        );
+    }
+    // Stage two runs under its own limit of one; stage one, which does not name it, under
+    // db's two.
+    assert_eq!(super::params(e.stages()[1], &a).unwrap().limit, Some(1));
+    assert_eq!(super::params(e.stages()[0], &a).unwrap().limit, Some(2));
 }

@@ -122,6 +122,11 @@ pub struct Params {
     /// EC2 and Fargate, `workers.job_timeout`: an attempt longer than this is stopped by the
     /// worker and fails as any failure does (seconds).
     pub job_timeout: Option<u64>,
+    /// EC2 and Fargate, `workers.limits`: the most jobs of this stage that run at once, the
+    /// smallest of the limits its workers name. A worker over it waits for a slot, its
+    /// message held: it is billed, and its message neither waits visible nor is worked on
+    /// (the backlog metric counts it in flight, as a visible one would be counted).
+    pub limit: Option<u64>,
 }
 
 /// One minute of the timeline, as of its end.
@@ -195,6 +200,9 @@ pub struct Outcome {
     pub billed_at_end: u64,
     /// The billed workers on average over the run's second half.
     pub billed_second_half: f64,
+    /// `Params::limit`: the most worker slots (messages a fleet could work on at once) that
+    /// stood idle at a second's start while messages waited, because the limit was full.
+    pub held_by_limit: u64,
     /// The run stopped once it had missed the goal it was given for sure (`run_until`): its
     /// figures are partial, and it did not meet that goal.
     pub missed_early: bool,
@@ -614,7 +622,12 @@ fn drive<S: Scaler>(
         q.arrive(now_tick, n);
         out.arrived += n;
         minute.arrived += n;
-        let slots = scaler.open(q.visible);
+        let open = scaler.open(q.visible);
+        // docs/workers.md, "Limits shared across stages": no more jobs run than the limit.
+        let slots = p.limit.map_or(open, |limit| open.min(limit));
+        if q.visible > 0 {
+            out.held_by_limit = out.held_by_limit.max(open - slots);
+        }
         for k in 0..TICKS {
             let i = work.slot(now_tick + k);
             let done = work.finish(i);

@@ -284,7 +284,8 @@ pub struct Report {
     pub goal: Goal,
     /// The limits beside the scaling that decided some messages' fate in the worst run, in
     /// words (each also in the verdict): the function's timeout, the batching window, a
-    /// visibility timeout outlasted, partial batch responses.
+    /// visibility timeout outlasted, partial batch responses, a concurrency limit
+    /// (`workers.limits`) full or shared with other stages.
     pub limits: Vec<String>,
     pub minutes: Vec<Minute>,
     /// When the goal is missed: the smallest change of one setting that meets it, each one
@@ -719,6 +720,15 @@ fn limits_of(p: &Params, o: &Outcome) -> Vec<String> {
                 Some(_) => ", after its wait (queue.retry)",
                 None => ", after the visibility timeout",
             }
+        ));
+    }
+    if let Some(limit) = p.limit
+        && o.held_by_limit > 0
+    {
+        out.push(format!(
+            "at most {} at once (workers.limits): up to {} more worker slots waited for one while messages waited, billed",
+            crate::text::words::count(limit, "job ran", "jobs ran"),
+            o.held_by_limit
         ));
     }
     if o.outlasted_visibility > 0 {

@@ -36,6 +36,7 @@ pub fn params(fleet: Fleet, duration: u64) -> Params {
         extends_visibility: true,
         retry: None,
         job_timeout: None,
+        limit: None,
     }
 }
 

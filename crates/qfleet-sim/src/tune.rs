@@ -791,9 +791,16 @@ impl Search<'_> {
             self.goal,
             self.a.margin * 100.0
         );
+        // workers.limits: more workers than the limit's slots only wait for one.
+        let limited = self.base.limit.map_or(String::new(), |n| {
+            format!(
+                " (at most {} at once, the limit in workers.limits, however many workers: a larger limit, if what it protects allows)",
+                crate::text::words::count(n, "job runs", "jobs run")
+            )
+        });
         match worst.0 {
             Some(p99) => format!(
-                "{within}: even {MAX_COUNT} always on give p99 {p99} s under {}; the smallest goal they meet is {p99} s (scaling.max_latency_seconds: {p99}), or a shorter processing time",
+                "{within}: even {MAX_COUNT} always on give p99 {p99} s under {}{limited}; the smallest goal they meet is {p99} s (scaling.max_latency_seconds: {p99}), or a shorter processing time",
                 worst.1
             ),
             None => format!(

@@ -195,3 +195,23 @@ fn without_a_price_the_choices_are_ranked_by_the_resources_used_and_say_so() {
         "{text}"
     );
 }
+
+/// workers.limits: a goal that the limit's slots cannot meet is met by no count of workers,
+/// and the reason names the limit.
+#[test]
+fn when_a_limit_holds_the_jobs_back_no_count_meets_and_the_reason_names_it() {
+    let e = envs(
+        "region: eu-west-1\nlab: true\njobs: {}\nlimits: {db: 1}\nworkers:\n  kind: fargate\n  image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1\n  min: 1\n  max: 4\n  limits: [db]\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\nscaling:\n  target_backlog_per_instance: 0.8\n",
+    );
+    let mut flags = a("poisson:1/s");
+    flags.duration = Some(600);
+    flags.seconds_per_message = Some(2.0);
+    flags.max_latency = Some(60.0);
+    let t = tune(&e[0], &flags).unwrap();
+    assert!(t.choices.is_empty(), "{:?}", t.choices);
+    let why = t.reason.unwrap();
+    assert!(
+        why.contains("at most 1 job runs at once, the limit in workers.limits"),
+        "{why}"
+    );
+}
