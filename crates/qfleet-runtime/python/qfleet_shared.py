@@ -466,15 +466,19 @@ def next_stage_send(url, body, m, dest):
     """SendMessage's arguments for the next stage. A FIFO queue (a name ending in .fifo) takes
     the message group of the message worked on (its own id when it has none), and a
     deduplication id from that message and the object written: a retry within SQS's 5-minute
-    deduplication interval sends no second copy (docs/workers.md). `m`, the message worked on,
-    in either spelling (message_job's)."""
+    deduplication interval sends no second copy (docs/workers.md). A standard queue takes the
+    message's group when it has one: its tenant, which SQS's fair queues keep apart in every
+    stage ("In standard queues, using MessageGroupId enables fair queues", SQS Developer
+    Guide). `m`, the message worked on, in either spelling (message_job's)."""
     args = {"QueueUrl": url, "MessageBody": body}
+    m = m or {}
+    group = (m.get("Attributes") or m.get("attributes") or {}).get("MessageGroupId")
     if url.endswith(".fifo"):
-        m = m or {}
         mid = m.get("MessageId") or m.get("messageId") or ""
-        group = (m.get("Attributes") or m.get("attributes") or {}).get("MessageGroupId")
         args["MessageGroupId"] = group or mid or hashlib.sha256(dest.encode()).hexdigest()
         args["MessageDeduplicationId"] = hashlib.sha256(f"{mid}\n{dest}".encode()).hexdigest()
+    elif group:
+        args["MessageGroupId"] = group
     return args
 
 

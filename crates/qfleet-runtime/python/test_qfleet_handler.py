@@ -434,7 +434,10 @@ def test_to_a_fifo_next_stage_a_message_keeps_its_group_and_is_sent_once(aws, mo
     args = qh.next_stage_send(nxt, "{}", {"messageId": "m-1"}, "mid/a.txt")
     assert args["MessageGroupId"] == "m-1", "a message without a group is a group of its own"
     plain = qh.next_stage_send("https://sqs/q", "{}", record, "mid/a.txt")
-    assert set(plain) == {"QueueUrl", "MessageBody"}, "a standard queue takes neither"
+    assert plain == {"QueueUrl": "https://sqs/q", "MessageBody": "{}",
+                     "MessageGroupId": "customer-9"}, "a standard queue: the tenant alone"
+    plain = qh.next_stage_send("https://sqs/q", "{}", {"messageId": "m-1"}, "mid/a.txt")
+    assert set(plain) == {"QueueUrl", "MessageBody"}, "no group: none made up"
 
 
 @pytest.mark.parametrize("body", [

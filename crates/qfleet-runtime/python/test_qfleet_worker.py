@@ -908,6 +908,28 @@ def test_a_fifo_stage_works_a_group_in_order_and_passes_its_group_on(aws):
     assert {m["Attributes"]["MessageGroupId"] for m in msgs} == {"customer-7"}
 
 
+def test_a_standard_stage_passes_a_jobs_tenant_on_and_makes_none_up(aws):
+    """Fair shares in a pipeline: a job sent with a message group (`qfleet submit --group`, a
+    tenant of SQS's fair queues) reaches the next standard queue in the same group; a job
+    without one reaches it without one (each message its own tenant), never in a made-up
+    group."""
+    src = aws.sqs.create_queue(QueueName=QUEUE + "-fair")["QueueUrl"]
+    nxt = aws.sqs.create_queue(QueueName=QUEUE + "-fair-next")["QueueUrl"]
+    put(aws, "uploads/t.txt")
+    put(aws, "uploads/u.txt")
+    aws.sqs.send_message(QueueUrl=src, MessageBody=json.dumps(s3_event("uploads/t.txt")),
+                         MessageGroupId="customer-7")
+    aws.sqs.send_message(QueueUrl=src, MessageBody=json.dumps(s3_event("uploads/u.txt")))
+    w = worker(aws, env={"QFLEET_QUEUE_URL": src, "QFLEET_PROCESSED_PREFIX": "mid/",
+                         "QFLEET_NEXT_QUEUE_URL": nxt})
+    w.run(max_messages=2)
+    msgs = aws.sqs.receive_message(QueueUrl=nxt, MaxNumberOfMessages=10,
+                                   AttributeNames=["MessageGroupId"])["Messages"]
+    groups = {qw.parse_body(m["Body"])[0][1]: (m.get("Attributes") or {}).get("MessageGroupId")
+              for m in msgs}
+    assert groups == {"mid/t.txt": "customer-7", "mid/u.txt": None}
+
+
 def test_without_a_next_queue_nothing_is_sent(aws):
     nxt = aws.sqs.create_queue(QueueName=QUEUE + "-next")["QueueUrl"]
     put(aws, "uploads/1.txt")
