@@ -534,7 +534,7 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
             done
         };
     }
-    shared_limits(&stages, &mut reports);
+    let shared = shared_limits(&stages, &mut reports);
     let end_to_end = if a.failure_rate > 0.0 {
         EndToEnd {
             latency: None,
@@ -557,7 +557,14 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
                 p99: o.percentile(99.0),
                 max: o.max_latency(),
             }),
-            basis: "estimated first in, first out: the n-th message the last stage finishes is taken as the n-th upload (the model counts messages, not which is which)".into(),
+            basis: format!(
+                "estimated first in, first out: the n-th message the last stage finishes is taken as the n-th upload (the model counts messages, not which is which){}",
+                if shared {
+                    "; a limit several stages share is counted whole in each, so it may be longer"
+                } else {
+                    ""
+                }
+            ),
         }
     };
     Ok(Pipeline {
@@ -567,9 +574,10 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
 }
 
 /// A limit (`limits`) that several stages' workers name: each stage runs alone in the model,
-/// with every slot of it, so the stages together may run fewer jobs at once than shown. Said
-/// on each of those stages, in its limits and its verdict.
-fn shared_limits(stages: &[&Environment], reports: &mut [Report]) {
+/// as if it had the limit to itself, so the stages together may run fewer jobs at once than shown. Said
+/// on each of those stages, in its limits and its verdict; whether any was.
+fn shared_limits(stages: &[&Environment], reports: &mut [Report]) -> bool {
+    let mut any = false;
     let named = |s: &Environment, name: &str| {
         s.spec.workers.kind != WorkerKind::Lambda && s.spec.workers.limits.iter().any(|l| l == name)
     };
@@ -586,7 +594,7 @@ fn shared_limits(stages: &[&Environment], reports: &mut [Report]) {
                 continue;
             };
             let said = format!(
-                "the limit {name} ({} at once) is shared with stage {}: each stage is simulated alone with all {n} slots, so together they may run fewer at once than shown",
+                "the limit {name} ({} at once) is shared with stage {}: each stage is simulated as if it had the limit to itself, so together they may run fewer at once than shown",
                 crate::text::words::count(u64::from(*n), "job", "jobs"),
                 others.join(", ")
             );
@@ -594,8 +602,10 @@ fn shared_limits(stages: &[&Environment], reports: &mut [Report]) {
             r.goal.reason.push_str("; ");
             r.goal.reason.push_str(&said);
             r.limits.push(said);
+            any = true;
         }
     }
+    any
 }
 
 #[cfg(test)]

@@ -330,6 +330,24 @@ fn a_concurrency_limit_runs_no_more_jobs_at_once_than_its_slots() {
     assert!(held.minutes.iter().all(|m| m.in_flight <= 2), "{held:?}");
     // The same ten instances are billed either way while they run.
     assert_eq!(held.minutes[0].in_service, 10);
+    // A light load the limit never holds back: no slot waited, nothing said.
+    let light: Vec<u64> = (0..600).map(|s| u64::from(s % 10 == 0)).collect();
+    p.limit = Some(2);
+    let calm = model::run(&p, &light);
+    assert_eq!(calm.held_by_limit, 0, "{calm:?}");
+    // Several messages per instance: the limit bounds jobs, not instances.
+    let mut q = params(ec2(2, 2, 5.0), 600);
+    q.seconds_per_message = 2.0;
+    if let Fleet::Ec2 { per_instance, .. } = &mut q.fleet {
+        *per_instance = 4;
+    }
+    q.limit = Some(3);
+    let shared = model::run(&q, &arrivals);
+    assert_eq!(shared.held_by_limit, 5, "{shared:?}");
+    assert!(
+        shared.minutes.iter().all(|m| m.in_flight <= 3),
+        "{shared:?}"
+    );
     // A limit above what the fleet can run changes nothing.
     p.limit = Some(10);
     let roomy = model::run(&p, &arrivals);
@@ -389,7 +407,7 @@ fn a_limit_shared_by_two_stages_is_said_on_each_as_an_upper_bound() {
         assert_eq!(shared.len(), 1, "{:?}", r.limits);
         assert!(
             shared[0].starts_with(&format!(
-                "the limit db (2 jobs at once) is shared with stage {other}: each stage is simulated alone"
+                "the limit db (2 jobs at once) is shared with stage {other}: each stage is simulated as if it had the limit to itself"
             )),
             "{}",
             shared[0]
@@ -400,6 +418,13 @@ fn a_limit_shared_by_two_stages_is_said_on_each_as_an_upper_bound() {
             r.goal.reason
         );
     }
+    assert!(
+        p.end_to_end
+            .basis
+            .contains("a limit several stages share is counted whole in each"),
+        "{}",
+        p.end_to_end.basis
+    );
     // Stage two runs under its own limit of one; stage one, which does not name it, under
     // db's two.
     assert_eq!(super::params(e.stages()[1], &a).unwrap().limit, Some(1));

@@ -201,7 +201,8 @@ pub struct Outcome {
     /// The billed workers on average over the run's second half.
     pub billed_second_half: f64,
     /// `Params::limit`: the most worker slots (messages a fleet could work on at once) that
-    /// stood idle at a second's start while messages waited, because the limit was full.
+    /// stood idle at a second's start because the limit was full: slots that had a job in
+    /// hand or a message waiting for them, beyond the limit's.
     pub held_by_limit: u64,
     /// The run stopped once it had missed the goal it was given for sure (`run_until`): its
     /// figures are partial, and it did not meet that goal.
@@ -625,9 +626,10 @@ fn drive<S: Scaler>(
         let open = scaler.open(q.visible);
         // docs/workers.md, "Limits shared across stages": no more jobs run than the limit.
         let slots = p.limit.map_or(open, |limit| open.min(limit));
-        if q.visible > 0 {
-            out.held_by_limit = out.held_by_limit.max(open - slots);
-        }
+        // The workers the limit keeps idle: those that have work (a job in hand or a message
+        // waiting) beyond its slots.
+        let wanted = (work.busy + q.visible).min(open);
+        out.held_by_limit = out.held_by_limit.max(wanted.saturating_sub(slots));
         for k in 0..TICKS {
             let i = work.slot(now_tick + k);
             let done = work.finish(i);

@@ -189,8 +189,12 @@ enum Grow {
 struct Space {
     /// The lowest `min`: 0 when the file starts from zero (or sets 0), else 1.
     min_lo: u64,
-    /// The file's `max`: family `Max` starts at it, `Min` never goes below it.
+    /// The file's `max`: family `Max` starts at it, `Min` never goes below it (at most
+    /// `cap`).
     max0: u64,
+    /// The most workers the search tries: [`MAX_COUNT`], or as many as `workers.limits` lets
+    /// work at once (`Params::limit` ÷ messages per worker, rounded up): more only wait.
+    cap: u64,
     combos: Vec<Combo>,
     /// The file's own scaling, for the lines.
     file_scale_in: ScaleInSetting,
@@ -349,19 +353,27 @@ fn checks(load: &Load, seed: u64, margin: f64, duration: u64) -> Vec<Check> {
 
 /// The file's bounds and the combinations of target, scale-in and metric tried.
 fn space(env: &Environment, base: &Params) -> Space {
-    let (min0, max0, file_scale_in, file_high_resolution) = match &base.fleet {
+    let (min0, max0, file_scale_in, file_high_resolution, per_worker) = match &base.fleet {
         Fleet::Ec2 {
             min,
             max,
             scale_in,
             high_resolution,
+            per_instance,
             ..
-        } => (*min, *max, *scale_in, *high_resolution),
+        } => (*min, *max, *scale_in, *high_resolution, *per_instance),
         Fleet::Fargate {
-            min, max, scale_in, ..
-        } => (*min, *max, *scale_in, false),
-        Fleet::Lambda { .. } => (0, 0, ScaleIn::Tracking, false),
+            min,
+            max,
+            scale_in,
+            per_task,
+            ..
+        } => (*min, *max, *scale_in, false, *per_task),
+        Fleet::Lambda { .. } => (0, 0, ScaleIn::Tracking, false, 1),
     };
+    let cap = base.limit.map_or(MAX_COUNT, |n| {
+        n.div_ceil(per_worker.max(1)).clamp(1, MAX_COUNT)
+    });
     let file_scale_in = ScaleInSetting::of(file_scale_in);
     let mut targets = vec![TargetOf::File];
     targets.extend([0.5, 0.7, 0.9].map(TargetOf::Fixed));
@@ -388,7 +400,8 @@ fn space(env: &Environment, base: &Params) -> Space {
     }
     Space {
         min_lo: u64::from(min0 > 0),
-        max0: max0.max(1),
+        max0: max0.max(1).min(cap),
+        cap,
         combos,
         file_scale_in,
         file_high_resolution,
@@ -595,7 +608,8 @@ impl Search<'_> {
     /// A family's smallest count that meets the load given, when any does.
     fn search(&mut self, combo: Combo, grow: Grow) -> Option<Candidate> {
         let first = self.first(grow);
-        let (count, report) = smallest(first, &mut |n| self.meets_given(combo, grow, n))?;
+        let cap = self.space.cap;
+        let (count, report) = smallest(first, cap, &mut |n| self.meets_given(combo, grow, n))?;
         let p99 = report.range.iter().filter_map(|x| x.p99).max();
         Some(Candidate {
             combo,
@@ -615,7 +629,8 @@ impl Search<'_> {
             let p99 = s.passes_checks(combo, grow, n)?;
             Some((report, p99))
         };
-        let (count, (report, p99)) = smallest(c.count, &mut |n| passes(self, n))?;
+        let cap = self.space.cap;
+        let (count, (report, p99)) = smallest(c.count, cap, &mut |n| passes(self, n))?;
         let given = report.range.iter().filter_map(|x| x.p99).max();
         Some(Candidate {
             count,
@@ -756,10 +771,11 @@ impl Search<'_> {
         }
     }
 
-    /// Why nothing was found, with numbers: the most the search tries, `MAX_COUNT` workers
-    /// always on, and its worst p99 under the load and the checks; the smallest goal it meets.
+    /// Why nothing was found, with numbers: the most the search tries, `cap` workers always
+    /// on, and its worst p99 under the load and the checks; the smallest goal it meets.
     fn nothing_found(&mut self) -> String {
-        let all = (MAX_COUNT, MAX_COUNT);
+        let cap = self.space.cap;
+        let all = (cap, cap);
         let p = self.params(self.space.combos[0], all);
         let mut worst: (Option<u64>, String) = (None, "the load given".to_string());
         let loads: Vec<(String, Vec<u64>, u64)> = std::iter::once((
@@ -786,25 +802,30 @@ impl Search<'_> {
                 }
             }
         }
+        // workers.limits: more workers than the limit's slots would only wait for one.
+        let limited = match self.base.limit {
+            Some(n) if cap < MAX_COUNT => format!(
+                " (at most {} at once, the limit in workers.limits: more workers would only wait; a larger limit, if what it protects allows)",
+                crate::text::words::count(n, "job runs", "jobs run")
+            ),
+            _ => String::new(),
+        };
         let within = format!(
-            "nothing within {MAX_COUNT} workers meets the {} s goal under the load and every check (Poisson arrivals, {:.0} % more load)",
+            "nothing within {}{limited} meets the {} s goal under the load and every check (Poisson arrivals, {:.0} % more load)",
+            match cap {
+                1 => "1 worker".to_string(),
+                n => format!("{n} workers"),
+            },
             self.goal,
             self.a.margin * 100.0
         );
-        // workers.limits: more workers than the limit's slots only wait for one.
-        let limited = self.base.limit.map_or(String::new(), |n| {
-            format!(
-                " (at most {} at once, the limit in workers.limits, however many workers: a larger limit, if what it protects allows)",
-                crate::text::words::count(n, "job runs", "jobs run")
-            )
-        });
         match worst.0 {
             Some(p99) => format!(
-                "{within}: even {MAX_COUNT} always on give p99 {p99} s under {}{limited}; the smallest goal they meet is {p99} s (scaling.max_latency_seconds: {p99}), or a shorter processing time",
+                "{within}: even {cap} always on give p99 {p99} s under {}; the smallest goal they meet is {p99} s (scaling.max_latency_seconds: {p99}), or a shorter processing time",
                 worst.1
             ),
             None => format!(
-                "{within}: even {MAX_COUNT} always on dead-letter over 1 % of the messages under {} (the visibility timeout or the function's limits decide it: see `qfleet simulate` without --tune)",
+                "{within}: even {cap} always on dead-letter over 1 % of the messages under {} (the visibility timeout or the function's limits decide it: see `qfleet simulate` without --tune)",
                 worst.1
             ),
         }
@@ -821,21 +842,21 @@ fn file_target(env: &Environment, goal: f64, seconds_per_message: f64, max: u64)
     }
 }
 
-/// The smallest count from `lo` (at least 1) up to [`MAX_COUNT`] whose run meets the goal:
+/// The smallest count from `lo` (at least 1) up to `cap` whose run meets the goal:
 /// doubling steps until one does, then a binary search below it (more workers never do
 /// worse, assumed; the value returned is always a run that met it).
-fn smallest<T>(lo: u64, meets: &mut dyn FnMut(u64) -> Option<T>) -> Option<(u64, T)> {
+fn smallest<T>(lo: u64, cap: u64, meets: &mut dyn FnMut(u64) -> Option<T>) -> Option<(u64, T)> {
     let lo = lo.max(1);
-    if lo > MAX_COUNT {
+    if lo > cap {
         return None;
     }
     let (mut fail, mut step) = (lo - 1, 1u64);
     let (mut hi, mut best) = loop {
-        let m = (fail + step).min(MAX_COUNT);
+        let m = (fail + step).min(cap);
         if let Some(c) = meets(m) {
             break (m, c);
         }
-        if m == MAX_COUNT {
+        if m == cap {
             return None;
         }
         fail = m;

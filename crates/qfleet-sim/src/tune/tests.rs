@@ -135,14 +135,17 @@ fn the_lines_carry_the_goal_and_processing_time_from_flags_and_every_change_and_
 #[test]
 fn the_smallest_count_is_found_by_doubling_then_halving_and_is_always_a_run_that_met() {
     let mut tried = Vec::new();
-    let found = smallest(3, &mut |n| {
+    let found = smallest(3, MAX_COUNT, &mut |n| {
         tried.push(n);
         (n >= 37).then_some(n)
     });
     assert_eq!(found, Some((37, 37)));
     assert!(tried.len() < 16, "{tried:?}");
-    assert_eq!(smallest(1, &mut |n| (n > MAX_COUNT).then_some(())), None);
-    assert_eq!(smallest(5, &mut |n| Some(n)), Some((5, 5)));
+    assert_eq!(
+        smallest(1, MAX_COUNT, &mut |n| (n > MAX_COUNT).then_some(())),
+        None
+    );
+    assert_eq!(smallest(5, MAX_COUNT, &mut |n| Some(n)), Some((5, 5)));
 }
 
 #[test]
@@ -211,7 +214,25 @@ fn when_a_limit_holds_the_jobs_back_no_count_meets_and_the_reason_names_it() {
     assert!(t.choices.is_empty(), "{:?}", t.choices);
     let why = t.reason.unwrap();
     assert!(
-        why.contains("at most 1 job runs at once, the limit in workers.limits"),
+        why.starts_with("nothing within 1 worker (at most 1 job runs at once, the limit in workers.limits: more workers would only wait"),
         "{why}"
     );
+}
+
+/// A limit of 3 slots: the choices run at most 3 workers, whatever the file's max (more only
+/// wait, billed), and a goal the slots meet is met.
+#[test]
+fn with_a_limit_no_choice_runs_more_workers_than_its_slots() {
+    let e = envs(
+        "region: eu-west-1\nlab: true\njobs: {}\nlimits: {db: 3}\nworkers:\n  kind: fargate\n  image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1\n  min: 1\n  max: 20\n  limits: [db]\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      eu-west-1a: subnet-0123456789abcdef0\n      eu-west-1b: subnet-0123456789abcdef1\nscaling:\n  target_backlog_per_instance: 0.8\n",
+    );
+    let mut flags = a("poisson:0.5/s");
+    flags.duration = Some(1_800);
+    flags.seconds_per_message = Some(2.0);
+    flags.max_latency = Some(600.0);
+    let t = tune(&e[0], &flags).unwrap();
+    assert!(!t.choices.is_empty(), "{:?}", t.reason);
+    for c in &t.choices {
+        assert!(c.max <= 3, "{c:?}");
+    }
 }
