@@ -2,7 +2,7 @@
 
 use super::Global;
 use crate::deploy::{self, Mode, Options, Printing};
-use crate::error::{Result, Usage};
+use crate::error::Result;
 use crate::output::Output;
 use clap::Args;
 use std::io::IsTerminal;
@@ -126,7 +126,7 @@ pub(crate) fn deploy(args: DeployArgs, g: &Global, out: Output) -> Result<crate:
     if !args.yes && !can_prompt {
         // The stack files' own problems come first: they are what to fix.
         super::load_environments(&args.envs, g)?;
-        return Err(Usage::DeployUnconfirmed.into());
+        return Err(crate::deploy::errors::Usage::DeployUnconfirmed.into());
     }
     let opts = Options {
         yes: args.yes,

@@ -17,7 +17,7 @@ pub struct EnvironmentsArgs {
 
 pub fn run(args: EnvironmentsArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     if args.all_regions && g.region.is_some() {
-        return Err(crate::import::errors::Usage::EnvironmentsRegions.into());
+        return Err(crate::environments::errors::Usage::EnvironmentsRegions.into());
     }
     let session = super::Session::open(Vec::new(), g.aws_settings(), g.concurrency.into())?;
     // The region listed, or asked for the account's Regions: --region, else the one the
@@ -35,7 +35,7 @@ pub fn run(args: EnvironmentsArgs, g: &Global, out: Output) -> Result<crate::err
             crate::aws::ec2::enabled_regions(&clients.ec2).await
         })?,
         (false, Some(one)) => vec![one],
-        (false, None) => return Err(crate::import::errors::Usage::EnvironmentsRegion.into()),
+        (false, None) => return Err(crate::environments::errors::Usage::EnvironmentsRegion.into()),
     };
     let listing = session.block_on(crate::environments::listing(
         &session.aws,

@@ -7,6 +7,11 @@ use crate::error::Error;
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Usage {
+    /// `deploy` without `--yes` and no terminal to ask on.
+    #[error(
+        "not deploying without confirmation: there is no terminal to ask on; pass --yes (nothing was read or changed)"
+    )]
+    DeployUnconfirmed,
     /// An environment's change sets, with no terminal to ask on and no `--yes`.
     #[error(
         "{env}: not executing the change sets without confirmation: no terminal to ask on; pass --yes"

@@ -1,6 +1,5 @@
 //! The errors of finding an environment by its name, in their own words.
-//! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2
-//! and a `Refusal` 4.
+//! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2.
 
 use crate::error::Error;
 use std::path::PathBuf;
@@ -8,6 +7,16 @@ use std::path::PathBuf;
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Usage {
+    /// `qfleet environments` with no region to list.
+    #[error(
+        "qfleet environments lists one region: give --region (or set AWS_REGION, or a region in the profile), or --all-regions for every Region enabled for the account"
+    )]
+    EnvironmentsRegion,
+    /// `qfleet environments --all-regions` with `--region`.
+    #[error(
+        "--all-regions lists every Region enabled for the account; --region names one: give one of them"
+    )]
+    EnvironmentsRegions,
     /// An environment name that several stack files declare.
     #[error(
         "`{name}` is declared by several stack files ({}); name the file instead",
@@ -148,5 +157,61 @@ fn account_pick_hint(name: &str) -> &'static str {
             "; ENV-TARGET@ACCOUNT names one account (its 12 digits) of a target that stands for a whole AWS Organizations unit (rollout.auto_deployment), in status, outputs, drift, dlq, send, jobs, logs and teardown"
         }
         false => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The callers that decide on a name's error (a retired target or copy looked for in AWS,
+    /// `import`'s check of a name taken) read it through `Error::of`: each variant they
+    /// decide on is told apart, and any other error is none of them.
+    #[test]
+    fn a_names_error_is_told_apart_through_the_shared_error() {
+        let file = PathBuf::from("stacks/orders.yaml");
+        let not_in: Error = Usage::NotInFile {
+            name: "orders-eu9".into(),
+            file: file.clone(),
+            known: vec!["orders-eu1".into()],
+        }
+        .into();
+        assert!(Usage::not_in_file(&not_in));
+        assert_eq!(Usage::file_naming(&not_in), Some(None));
+        let twice: Error = Usage::DeclaredTwice {
+            name: "orders".into(),
+            files: vec![file.clone(), PathBuf::from("stacks/b.yaml")],
+        }
+        .into();
+        assert!(!Usage::not_in_file(&twice));
+        assert_eq!(Usage::file_naming(&twice), Some(Some(file.clone())));
+        for e in [
+            Usage::FileAndDeclared {
+                name: "orders".into(),
+                file: file.clone(),
+                declared_by: vec![PathBuf::from("stacks/b.yaml")],
+            },
+            Usage::FileAndMember {
+                name: "orders".into(),
+                file: file.clone(),
+                of: PathBuf::from("stacks/b.yaml"),
+            },
+        ] {
+            assert_eq!(Usage::file_naming(&e.into()), Some(Some(file.clone())));
+        }
+        // Another feature's error, or a shared one, is none of these.
+        let other: Error = crate::error::Usage::NamedTwice {
+            env: "orders".into(),
+        }
+        .into();
+        assert!(!Usage::not_in_file(&other));
+        assert_eq!(Usage::file_naming(&other), None);
+        let ambiguous: Error = Usage::Ambiguous {
+            name: "orders".into(),
+            candidates: vec![],
+        }
+        .into();
+        assert_eq!(Usage::file_naming(&ambiguous), None);
+        assert_eq!(ambiguous.exit_code(), crate::error::Exit::Input);
     }
 }

@@ -117,7 +117,7 @@ impl schemars::JsonSchema for Exit {
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A feature's own error, held as [`Usage::Of`] or [`Refusal::Of`]: the feature keeps its
-/// variants and their words (e.g. [`crate::placement::Usage`]), and this module, which the
+/// variants and their words (e.g. [`crate::placement::errors::Usage`]), and this module, which the
 /// feature's `From` picks the class of, keeps the exit code and the JSON `kind`.
 #[derive(Debug)]
 pub struct Of(Box<dyn std::error::Error + Send + Sync + 'static>);

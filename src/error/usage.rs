@@ -36,11 +36,6 @@ pub enum Usage {
     /// No environment was left to act on (`what`: `act on`, `send to`).
     #[error("no environment to {what}")]
     NoEnvironment { what: &'static str },
-    /// `deploy` without `--yes` and no terminal to ask on.
-    #[error(
-        "not deploying without confirmation: there is no terminal to ask on; pass --yes (nothing was read or changed)"
-    )]
-    DeployUnconfirmed,
     /// `status --watch` with a single-document output.
     #[error("--watch prints a document per refresh: use --output ndjson (one document per line)")]
     WatchNeedsNdjson,

@@ -1,6 +1,5 @@
 //! The errors of `qfleet import`, in their own words.
-//! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2
-//! and a `Refusal` 4.
+//! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2.
 
 use crate::error::Error;
 use crate::error::InputError;
@@ -44,16 +43,6 @@ pub(crate) enum Usage {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// `qfleet environments` with no region to list.
-    #[error(
-        "qfleet environments lists one region: give --region (or set AWS_REGION, or a region in the profile), or --all-regions for every Region enabled for the account"
-    )]
-    EnvironmentsRegion,
-    /// `qfleet environments --all-regions` with `--region`.
-    #[error(
-        "--all-regions lists every Region enabled for the account; --region names one: give one of them"
-    )]
-    EnvironmentsRegions,
     /// An import whose environment name a stack file of the stacks directory already makes:
     /// the two files would deploy over each other's stacks.
     #[error(

@@ -14,6 +14,13 @@ pub(crate) use copilot::{Options, import as from_copilot};
 pub(crate) use written::write;
 
 // For the tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) use written::schema;
+
+use crate::error::Error;
+use report::Report;
+use std::path::Path;
+
 /// A Copilot manifest's text, or why it cannot be read (exit 2).
 pub(crate) fn read_manifest(path: &Path) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|source| {
@@ -24,13 +31,6 @@ pub(crate) fn read_manifest(path: &Path) -> Result<String, Error> {
         .into()
     })
 }
-
-#[cfg(test)]
-pub(crate) use written::schema;
-
-use crate::error::Error;
-use report::Report;
-use std::path::Path;
 
 /// An import's result.
 #[derive(Debug, Clone)]

@@ -1,6 +1,5 @@
 //! The errors of the lock of one run at a time, in their own words.
-//! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2
-//! and a `Refusal` 4.
+//! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Refusal` exits 4.
 
 use crate::error::Error;
 
