@@ -440,6 +440,26 @@ def test_to_a_fifo_next_stage_a_message_keeps_its_group_and_is_sent_once(aws, mo
     assert set(plain) == {"QueueUrl", "MessageBody"}, "no group: none made up"
 
 
+def test_a_standard_stage_passes_a_tenant_on_when_its_record_carries_it(aws, monkeypatch):
+    """Fair shares down a pipeline on Lambda: a record from a standard queue whose attributes
+    carry its group (a tenant) goes on to the next standard queue in that group; one without
+    goes on without. AWS's examples show the group on FIFO records only, so the docs do not
+    count on it; when it is there, it is kept."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    nxt = sqs.create_queue(QueueName=QUEUE + "-fair-next")["QueueUrl"]
+    monkeypatch.setenv("QFLEET_PROCESSED_PREFIX", "mid/")
+    monkeypatch.setenv("QFLEET_NEXT_QUEUE_URL", nxt)
+    put(aws, "uploads/t.txt")
+    put(aws, "uploads/u.txt")
+    tenant = sqs_record(s3_event("uploads/t.txt"))
+    tenant["attributes"]["MessageGroupId"] = "customer-3"
+    assert run(tenant, sqs_record(s3_event("uploads/u.txt"))) == {"batchItemFailures": []}
+    msgs = sqs.receive_message(QueueUrl=nxt, MaxNumberOfMessages=10,
+                               AttributeNames=["MessageGroupId"])["Messages"]
+    groups = sorted((m.get("Attributes") or {}).get("MessageGroupId") or "-" for m in msgs)
+    assert groups == ["-", "customer-3"], msgs
+
+
 @pytest.mark.parametrize("body", [
     "not json at all",
     json.dumps({"Type": "Notification", "Message": "not json either"}),

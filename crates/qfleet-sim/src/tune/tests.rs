@@ -235,4 +235,11 @@ fn with_a_limit_no_choice_runs_more_workers_than_its_slots() {
     for c in &t.choices {
         assert!(c.max <= 3, "{c:?}");
     }
+    // Four messages a worker: one worker holds all three slots (3 ÷ 4, rounded up).
+    flags.per_instance = 4;
+    let t = tune(&e[0], &flags).unwrap();
+    assert!(!t.choices.is_empty(), "{:?}", t.reason);
+    for c in &t.choices {
+        assert_eq!(c.max, 1, "{c:?}");
+    }
 }
