@@ -2,7 +2,7 @@
 //! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2
 //! and a `Refusal` 4.
 
-use crate::error::Error;
+crate::error::classes!(usage: Usage, refused: Refusal);
 
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -17,12 +17,6 @@ pub(crate) enum Usage {
         "{env}: not executing the change sets without confirmation: no terminal to ask on; pass --yes"
     )]
     ChangeSetsUnconfirmed { env: String },
-}
-
-impl From<Usage> for Error {
-    fn from(e: Usage) -> Self {
-        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
-    }
 }
 
 /// Why this feature would not go on: data would be lost, or what it would act on is not
@@ -110,12 +104,6 @@ pub(crate) enum Refusal {
         bucket: String,
         lacks: Vec<String>,
     },
-}
-
-impl From<Refusal> for Error {
-    fn from(e: Refusal) -> Self {
-        Error::Refused(crate::error::Refusal::Of(crate::error::Of::new(e)))
-    }
 }
 
 fn running_stages(env: &str, file: &str, running: &[RunningStage]) -> String {

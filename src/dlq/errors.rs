@@ -2,7 +2,7 @@
 //! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2
 //! and a `Refusal` 4.
 
-use crate::error::Error;
+crate::error::classes!(usage: Usage, refused: Refusal);
 
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -44,12 +44,6 @@ pub(crate) enum Usage {
     },
 }
 
-impl From<Usage> for Error {
-    fn from(e: Usage) -> Self {
-        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
-    }
-}
-
 /// Why this feature would not go on: data would be lost, or what it would act on is not
 /// its own (exit 4).
 #[derive(Debug, thiserror::Error)]
@@ -76,10 +70,4 @@ pub(crate) enum Refusal {
         held: u64,
         target: String,
     },
-}
-
-impl From<Refusal> for Error {
-    fn from(e: Refusal) -> Self {
-        Error::Refused(crate::error::Refusal::Of(crate::error::Of::new(e)))
-    }
 }

@@ -4,6 +4,8 @@
 use crate::error::Error;
 use std::path::PathBuf;
 
+crate::error::classes!(usage: Usage);
+
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Usage {
@@ -119,12 +121,6 @@ impl Usage {
             }
             _ => None,
         }
-    }
-}
-
-impl From<Usage> for Error {
-    fn from(e: Usage) -> Self {
-        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
     }
 }
 

@@ -116,6 +116,31 @@ impl schemars::JsonSchema for Exit {
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A feature's error types and their classes, the one place that says which exits how: a
+/// `usage` type exits 2 (JSON `kind` `usage`), a `refused` one 4 (`refused`), each held as
+/// [`Usage::Of`] or [`Refusal::Of`]. In a feature's `errors.rs`:
+/// `crate::error::classes!(usage: Usage, refused: Refusal);`.
+macro_rules! classes {
+    ($($class:ident: $t:ty),+ $(,)?) => {
+        $(crate::error::classes!(@one $class $t);)+
+    };
+    (@one usage $t:ty) => {
+        impl From<$t> for crate::error::Error {
+            fn from(e: $t) -> Self {
+                crate::error::Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
+            }
+        }
+    };
+    (@one refused $t:ty) => {
+        impl From<$t> for crate::error::Error {
+            fn from(e: $t) -> Self {
+                crate::error::Error::Refused(crate::error::Refusal::Of(crate::error::Of::new(e)))
+            }
+        }
+    };
+}
+pub(crate) use classes;
+
 /// A feature's own error, held as [`Usage::Of`] or [`Refusal::Of`]: the feature keeps its
 /// variants and their words (e.g. [`crate::placement::errors::Usage`]), and this module, which the
 /// feature's `From` picks the class of, keeps the exit code and the JSON `kind`.

@@ -1,9 +1,10 @@
 //! The errors of `qfleet import`, in their own words.
 //! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2.
 
-use crate::error::Error;
 use crate::error::InputError;
 use std::path::PathBuf;
+
+crate::error::classes!(usage: Usage);
 
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -54,12 +55,6 @@ pub(crate) enum Usage {
         file: PathBuf,
         suggested: String,
     },
-}
-
-impl From<Usage> for Error {
-    fn from(e: Usage) -> Self {
-        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
-    }
 }
 
 fn import_problems(problems: &[InputError]) -> String {

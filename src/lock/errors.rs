@@ -1,7 +1,7 @@
 //! The errors of the lock of one run at a time, in their own words.
 //! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Refusal` exits 4.
 
-use crate::error::Error;
+crate::error::classes!(refused: Refusal);
 
 /// Why this feature would not go on: data would be lost, or what it would act on is not
 /// its own (exit 4).
@@ -23,10 +23,4 @@ pub(crate) enum Refusal {
         "{env}: this run's lock could not be confirmed before its first change ({why}); nothing was changed. Another run may be changing {env}: check it with `qfleet status {env}`, then run again"
     )]
     LockLost { env: String, why: String },
-}
-
-impl From<Refusal> for Error {
-    fn from(e: Refusal) -> Self {
-        Error::Refused(crate::error::Refusal::Of(crate::error::Of::new(e)))
-    }
 }

@@ -1,8 +1,9 @@
 //! The errors of what qfleet may act on, in their own words.
 //! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Refusal` exits 4.
 
-use crate::error::Error;
 use std::path::PathBuf;
+
+crate::error::classes!(refused: Refusal);
 
 /// Why this feature would not go on: data would be lost, or what it would act on is not
 /// its own (exit 4).
@@ -30,10 +31,4 @@ pub(crate) enum Refusal {
         stack: String,
         lacks: Vec<String>,
     },
-}
-
-impl From<Refusal> for Error {
-    fn from(e: Refusal) -> Self {
-        Error::Refused(crate::error::Refusal::Of(crate::error::Of::new(e)))
-    }
 }

@@ -2,8 +2,9 @@
 //! where its stacks are. [`crate::error`] gives each the exit code of its class (a [`Usage`]
 //! exits 2, a [`Refusal`] 4) through [`crate::error::Of`]; no other module words these.
 
-use crate::error::{Error, Of};
 use std::path::PathBuf;
+
+crate::error::classes!(usage: Usage, refused: Refusal);
 
 /// A flag, a name or a file that placement cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -143,22 +144,10 @@ pub(crate) enum Refusal {
     StackSetWave { set: String },
 }
 
-impl From<Usage> for Error {
-    fn from(e: Usage) -> Self {
-        Error::Usage(crate::error::Usage::Of(Of::new(e)))
-    }
-}
-
-impl From<Refusal> for Error {
-    fn from(e: Refusal) -> Self {
-        Error::Refused(crate::error::Refusal::Of(Of::new(e)))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Exit;
+    use crate::error::{Error, Exit};
 
     /// Placement words its errors; their class keeps the exit code and the JSON kind they had
     /// in the shared enums: a usage error exits 2 as `usage`, a refusal 4 as `refused`, each

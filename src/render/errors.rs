@@ -1,8 +1,9 @@
 //! The errors of `qfleet render`, in their own words.
 //! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2.
 
-use crate::error::Error;
 use std::path::PathBuf;
+
+crate::error::classes!(usage: Usage);
 
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -18,10 +19,4 @@ pub(crate) enum Usage {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-impl From<Usage> for Error {
-    fn from(e: Usage) -> Self {
-        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
-    }
 }

@@ -1,7 +1,7 @@
 //! The errors of `qfleet send`, in their own words.
 //! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2.
 
-use crate::error::Error;
+crate::error::classes!(usage: Usage);
 
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -19,10 +19,4 @@ pub(crate) enum Usage {
     /// An object key outside the bucket's upload prefix.
     #[error("{key} is not under the upload prefix {prefix}")]
     NotUnderPrefix { key: String, prefix: String },
-}
-
-impl From<Usage> for Error {
-    fn from(e: Usage) -> Self {
-        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
-    }
 }

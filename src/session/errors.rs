@@ -1,7 +1,7 @@
 //! The errors of a command line's environments and stages, in their own words.
 //! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2.
 
-use crate::error::Error;
+crate::error::classes!(usage: Usage);
 
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -27,10 +27,4 @@ pub(crate) enum Usage {
         file: String,
         stages: Vec<String>,
     },
-}
-
-impl From<Usage> for Error {
-    fn from(e: Usage) -> Self {
-        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
-    }
 }

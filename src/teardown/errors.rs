@@ -2,7 +2,7 @@
 //! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2
 //! and a `Refusal` 4.
 
-use crate::error::Error;
+crate::error::classes!(usage: Usage, refused: Refusal, refused: TeardownRefusal);
 
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -11,12 +11,6 @@ pub(crate) enum Usage {
         "{env}: --stage {stage} names no stage of the stack file, or comes without --only fleet"
     )]
     TeardownStage { env: String, stage: String },
-}
-
-impl From<Usage> for Error {
-    fn from(e: Usage) -> Self {
-        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
-    }
 }
 
 /// Why this feature would not go on: data would be lost, or what it would act on is not
@@ -39,12 +33,6 @@ pub(crate) enum Refusal {
         bucket: String,
         objects: u64,
     },
-}
-
-impl From<Refusal> for Error {
-    fn from(e: Refusal) -> Self {
-        Error::Refused(crate::error::Refusal::Of(crate::error::Of::new(e)))
-    }
 }
 
 /// `3 objects`, `1 object`, `1,200 objects`.
@@ -101,11 +89,5 @@ impl TeardownRefusal {
             msg.push_str(" (checked again after the fleet was deleted; the data stack stays)");
         }
         msg
-    }
-}
-
-impl From<TeardownRefusal> for Error {
-    fn from(e: TeardownRefusal) -> Self {
-        Error::Refused(crate::error::Refusal::Of(crate::error::Of::new(e)))
     }
 }

@@ -1,7 +1,7 @@
 //! The errors of `qfleet validate`, in their own words.
 //! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2.
 
-use crate::error::Error;
+crate::error::classes!(usage: Usage);
 
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -9,10 +9,4 @@ pub(crate) enum Usage {
     /// Problems `cfn-lint`-like checks found in the rendered templates.
     #[error("the rendered templates of {env} have problems:\n  {}", .problems.join("\n  "))]
     TemplateProblems { env: String, problems: Vec<String> },
-}
-
-impl From<Usage> for Error {
-    fn from(e: Usage) -> Self {
-        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
-    }
 }

@@ -2,7 +2,7 @@
 //! [`crate::error`] keeps the exit codes: through [`crate::error::Of`], a `Usage` exits 2
 //! and a `Refusal` 4.
 
-use crate::error::Error;
+crate::error::classes!(usage: Usage, refused: Refusal);
 
 /// A flag, a name or a file this feature cannot act on (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -19,12 +19,6 @@ pub(crate) enum Usage {
     DevAsWorkersNotTrusted { env: String },
 }
 
-impl From<Usage> for Error {
-    fn from(e: Usage) -> Self {
-        Error::Usage(crate::error::Usage::Of(crate::error::Of::new(e)))
-    }
-}
-
 /// Why this feature would not go on: data would be lost, or what it would act on is not
 /// its own (exit 4).
 #[derive(Debug, thiserror::Error)]
@@ -34,10 +28,4 @@ pub(crate) enum Refusal {
         "{env} is protected: a worker run by `qfleet dev` takes its real jobs from its queue; nothing was started. Give --on-protected to run it there anyway"
     )]
     DevOnProtected { env: String },
-}
-
-impl From<Refusal> for Error {
-    fn from(e: Refusal) -> Self {
-        Error::Refused(crate::error::Refusal::Of(crate::error::Of::new(e)))
-    }
 }
