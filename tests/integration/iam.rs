@@ -770,6 +770,10 @@ const WORKER_REFUSALS: Reasons = &[
         "test_a_fifo_stage_works_a_group_in_order_and_passes_its_group_on",
         "two FIFO stages of a pipeline, each with its own role; render's fifo tests check both grants",
     ),
+    (
+        "test_a_standard_stage_passes_a_jobs_tenant_on_and_makes_none_up",
+        "two stages of a pipeline, each with its own role; render's pipeline tests check the send grant",
+    ),
 ];
 
 #[test]
@@ -930,6 +934,10 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
             (
                 "test_to_a_fifo_next_stage_a_message_keeps_its_group_and_is_sent_once",
                 "a FIFO pipeline's stage, which writes under its next stage's prefix; render's fifo tests check the send grant",
+            ),
+            (
+                "test_a_standard_stage_passes_a_tenant_on_when_its_record_carries_it",
+                "a pipeline's stage, which writes under its next stage's prefix; render's pipeline tests check the send grant",
             ),
             (
                 "test_a_wait_that_cannot_be_set_leaves_the_message_to_the_queue",
