@@ -5,8 +5,8 @@
 //! A value CloudFormation did not report is shown as such, never as unchanged; a modification
 //! it did not detail says so.
 
-use crate::aws::cfn::changesets::details::{KNOWN_AFTER_APPLY, TRUNCATED};
-use crate::aws::cfn::changesets::{Change, PropertyChange};
+use crate::aws::{KNOWN_AFTER_APPLY, TRUNCATED};
+use crate::aws::{PropertyChange, ResourceChange as Change};
 use aws_sdk_cloudformation::types::ChangeAction;
 
 /// How many characters of a value the text preview shows.

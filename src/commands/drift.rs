@@ -1,7 +1,7 @@
 //! `qfleet drift ENV...`: exit 0 in sync, 3 drifted, 1 could not check (all or part).
 
 use super::Global;
-use crate::aws::poll::Polling;
+use crate::aws::Polling;
 use crate::drift;
 use crate::drift::Drifts;
 use crate::error::Result;

@@ -32,7 +32,7 @@ pub fn run(args: EnvironmentsArgs, g: &Global, out: Output) -> Result<crate::err
                 .aws
                 .clients(at.as_deref().unwrap_or("us-east-1"))
                 .await;
-            crate::aws::ec2::enabled_regions(&clients.ec2).await
+            crate::aws::enabled_regions(&clients.ec2).await
         })?,
         (false, Some(one)) => vec![one],
         (false, None) => return Err(crate::environments::errors::Usage::EnvironmentsRegion.into()),

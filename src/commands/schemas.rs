@@ -37,7 +37,7 @@ fn events() -> serde_json::Map<String, Value> {
     crate::output::document_schema::Shared::default()
         .add::<crate::deploy::Event>()
         .add::<crate::teardown::Event>()
-        .add::<crate::output::Resource<crate::aws::cfn::stack_events::ResourceEvent>>()
+        .add::<crate::output::Resource<crate::aws::ResourceEvent>>()
         .definitions(
             "event",
             "An event of a deploy, plan or teardown as --output ndjson prints it live (src/deploy/event.rs, src/teardown/event.rs, and the per-resource one in src/output/event.rs); generated from those types: an event not listed here breaks the contract",

@@ -9,9 +9,9 @@ use super::Ctx;
 use super::desired::{DesiredStack, FINGERPRINT_PARAMETER, Param};
 use super::event::Event;
 use super::recover;
-use crate::aws::cfn::changesets::{self, Import, Request};
-use crate::aws::cfn::stacks::StackState;
-use crate::aws::{Clients, account, buckets};
+use crate::aws::Clients;
+use crate::aws::StackState;
+use crate::aws::{self, ChangeSetRequest as Request, ResourceToImport as Import};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::Spinner;
@@ -30,16 +30,16 @@ pub(super) async fn kept_bucket(
     env: &Environment,
     adopt: bool,
 ) -> Result<Option<(String, Vec<String>)>> {
-    let account = account::id(&clients.sts).await?;
+    let account = aws::account_id(&clients.sts).await?;
     let name = format!(
         "{}-{account}-{}",
         ResourceNames::of(env).bucket,
         clients.region
     );
-    if !buckets::exists(&clients.s3, &name).await? {
+    if !aws::bucket_exists(&clients.s3, &name).await? {
         return Ok(None);
     }
-    let tags = buckets::tags(&clients.s3, &name).await?;
+    let tags = aws::bucket_tags(&clients.s3, &name).await?;
     let lacks = crate::ownership::lacks_tags(&env.name, env.spec.owner.as_deref(), &tags);
     if !lacks.is_empty() && !adopt {
         return Err(crate::deploy::errors::Refusal::BucketNotOurs {
@@ -116,7 +116,7 @@ pub(super) async fn import(
         ..desired.request(true)
     };
     spinner.set("importing the kept bucket");
-    let cs_name = changesets::new_name();
+    let cs_name = aws::new_change_set_name();
     inflight.add(
         cfn,
         name,
@@ -125,9 +125,9 @@ pub(super) async fn import(
         Some(desired.role_arn.clone()),
     );
     let result = async {
-        let id = changesets::create(cfn, &req, &cs_name).await?;
+        let id = aws::create_change_set(cfn, &req, &cs_name).await?;
         inflight.identified(&cs_name, &id);
-        let cs = changesets::computed(cfn, name, &id, opts.polling).await?;
+        let cs = aws::computed(cfn, name, &id, opts.polling).await?;
         reporter.line(format!(
             "{name}: bucket {bucket} was kept by an earlier teardown; importing it into the new stack first\n{}",
             crate::changes::changes(&cs.changes)
@@ -161,7 +161,7 @@ pub(super) async fn import(
         }
         Err(e) => {
             // Not executed: the change set and the empty review stack go.
-            let _ = changesets::delete(cfn, &cs_name, name).await;
+            let _ = aws::delete_change_set(cfn, &cs_name, name).await;
             recover::abandon_review_stack(cfn, name, desired.role_arn.as_deref()).await;
             inflight.done(&cs_name);
             Err(e)

@@ -1,9 +1,9 @@
 //! What a change set means for data: which changes lose it, and a switch of worker kind.
 
-use crate::aws::cfn::changesets::Change;
+use crate::aws::ResourceChange as Change;
 use aws_sdk_cloudformation::types::ChangeAction;
 
-pub use crate::aws::cfn::changesets::STATEFUL_TYPES;
+pub use crate::aws::STATEFUL_TYPES;
 
 /// What a change that loses data does, in words.
 pub(super) fn describe_loss(c: &Change) -> String {
@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn a_property_that_requires_recreation_loses_data_whatever_replacement_says() {
         let mut c = change("Modify", "AWS::SQS::Queue", Some("False"));
-        c.details = Some(vec![crate::aws::cfn::changesets::PropertyChange {
+        c.details = Some(vec![crate::aws::PropertyChange {
             name: Some("FifoQueue".into()),
             requires_recreation: Some("Always".into()),
             ..Default::default()

@@ -10,7 +10,7 @@
 //! - not read (no permission, another partition, an error): a warning that it is unchecked.
 
 use crate::aws::Clients;
-use crate::aws::chat::{self, ConfiguredTeam, SlackWorkspace};
+use crate::aws::{self, ConfiguredTeam, SlackWorkspace};
 use crate::config::Environment;
 use crate::error::Result;
 
@@ -23,13 +23,13 @@ pub(super) async fn check(clients: &Clients, env: &Environment) -> Result<Vec<St
     };
     let mut notes = Vec::new();
     let mut refused = Vec::new();
-    let other_partition = chat::api_region(&env.spec.region).is_none();
+    let other_partition = aws::chat_api_region(&env.spec.region).is_none();
     if let Some(slack) = &alerts.slack {
         let read = match other_partition {
             true => {
                 Err("Amazon Q Developer in chat applications has no API in this partition".into())
             }
-            false => chat::slack_workspaces(&clients.chatbot)
+            false => aws::slack_workspaces(&clients.chatbot)
                 .await
                 .map_err(|e| e.to_string()),
         };
@@ -44,7 +44,7 @@ pub(super) async fn check(clients: &Clients, env: &Environment) -> Result<Vec<St
             true => {
                 Err("Amazon Q Developer in chat applications has no API in this partition".into())
             }
-            false => chat::teams(&clients.chatbot)
+            false => aws::chat_teams(&clients.chatbot)
                 .await
                 .map_err(|e| e.to_string()),
         };
@@ -147,8 +147,8 @@ fn teams_verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::fake::Fake;
     use crate::aws::mock::Rules;
-    use crate::aws::signed::fake::Fake;
 
     fn env(alerts: &str) -> Environment {
         crate::config::parse(

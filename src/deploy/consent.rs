@@ -3,7 +3,7 @@
 //! and on a terminal the question says data would be lost.
 
 use super::Options;
-use crate::aws::cfn::changesets::Change;
+use crate::aws::ResourceChange as Change;
 use crate::error::{self, Error, Refusal};
 
 /// A change that would lose data, and the stack it belongs to.

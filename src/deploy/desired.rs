@@ -1,10 +1,10 @@
 //! What a stack should look like after a deploy: template, parameters, tags, protection; and
 //! whether the deployed stack already looks like that (the fast no-op check).
 
-pub use crate::aws::cfn::changesets::Param;
-use crate::aws::cfn::changesets::{Request, Triggers};
-use crate::aws::cfn::stacks::StackState;
-use crate::aws::network::Placement;
+use crate::aws::NetworkPlacement as Placement;
+pub use crate::aws::StackParameter as Param;
+use crate::aws::StackState;
+use crate::aws::{ChangeSetRequest as Request, RollbackTriggers as Triggers};
 use crate::config::Environment;
 use crate::render::{RenderedStack, StackRole};
 use std::collections::BTreeMap;
@@ -162,7 +162,7 @@ mod tests {
                 assert_eq!(req.tags.get(&k), Some(&v), "{}", d.name);
             }
             assert_eq!(req.tags.get("cost").map(String::as_str), Some("lab"));
-            let mut state = crate::aws::cfn::stacks::StackState::new(
+            let mut state = crate::aws::StackState::new(
                 &d.name,
                 aws_sdk_cloudformation::types::StackStatus::UpdateComplete,
             );

@@ -3,8 +3,8 @@
 //! (`schemas/output/common.json#/$defs/event`); a test validates one of each against it.
 
 use super::Action;
-use crate::aws::cfn::changesets::Change;
-use crate::aws::cfn::operation_events::Validation;
+use crate::aws::ResourceChange as Change;
+use crate::aws::Validation;
 use serde::Serialize;
 
 /// The progress reporter of a deploy or plan.

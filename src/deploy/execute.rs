@@ -10,11 +10,10 @@ use super::desired::DesiredStack;
 use super::event::Event;
 use super::prepare::{self, Prepared, Step};
 use super::{Action, StackOutcome, adopt, recover};
-use crate::aws::cfn::changesets::{self, ChangeSet};
-use crate::aws::cfn::operation_events;
-use crate::aws::cfn::stack_events::{self, ResourceEvent};
-use crate::aws::cfn::stacks::{self, StackState};
-use crate::aws::error::{AwsError, Kind};
+use crate::aws::ResourceEvent;
+use crate::aws::StackState;
+use crate::aws::{self, ChangeSet};
+use crate::aws::{AwsError, ErrorKind as Kind};
 use crate::error::{Error, Result};
 use crate::output::Spinner;
 use crate::render::StackRole;
@@ -73,7 +72,7 @@ pub(super) async fn apply(cx: &Ctx<'_>, p: &Prepared, spinner: &Spinner) -> Resu
     let (action, state) = match &p.step {
         Step::Nothing => (Action::NoChanges, p.state.clone()),
         Step::Protection => {
-            stacks::set_termination_protection(cfn, &d.name, d.termination_protection).await?;
+            aws::set_termination_protection(cfn, &d.name, d.termination_protection).await?;
             reporter.line(format!(
                 "{}: termination protection turned {}",
                 d.name,
@@ -89,7 +88,7 @@ pub(super) async fn apply(cx: &Ctx<'_>, p: &Prepared, spinner: &Spinner) -> Resu
             let done = run(cx, d, cs, *creating, spinner).await;
             if done.is_err() && !inflight.was_executed(&cs.id) {
                 // Not executed: neither the change set nor the review stack it made stays.
-                let _ = changesets::delete(cfn, &cs.id, &d.name).await;
+                let _ = aws::delete_change_set(cfn, &cs.id, &d.name).await;
                 if *creating && p.state.is_none() {
                     recover::abandon_review_stack(cfn, &d.name, d.role_arn.as_deref()).await;
                 }
@@ -161,7 +160,7 @@ async fn cool_down_and_create(
     tokio::time::sleep(opts.queue_name_cooldown).await;
     // Created again only from nothing: a failed create that rolled back holds nothing and is
     // deleted first; a stack in any other state is not created over.
-    match stacks::describe(&clients.cfn, name).await? {
+    match aws::describe_stack(&clients.cfn, name).await? {
         None => {}
         Some(s) if s.is_failed_create() => {
             recover::delete_failed(cx, name, spinner).await?;
@@ -225,10 +224,10 @@ async fn unseen(
         .map(|c| c.logical_id.as_str())
         .collect();
     if cs.empty || !losses.is_empty() {
-        let _ = changesets::delete(cfn, &cs.id, name).await;
+        let _ = aws::delete_change_set(cfn, &cs.id, name).await;
         inflight.done(&cs.id);
         if cs.empty {
-            return stacks::describe(cfn, name).await?.ok_or_else(|| {
+            return aws::describe_stack(cfn, name).await?.ok_or_else(|| {
                 Error::aws(format!("{name} disappeared while it was being deployed"))
             });
         }
@@ -241,7 +240,7 @@ async fn unseen(
     }
     let result = run(cx, d, &cs, creating, spinner).await;
     if result.is_err() && !inflight.was_executed(&cs.id) {
-        let _ = changesets::delete(cfn, &cs.id, name).await;
+        let _ = aws::delete_change_set(cfn, &cs.id, name).await;
         if creating {
             recover::abandon_review_stack(cfn, name, d.role_arn.as_deref()).await;
         }
@@ -270,7 +269,7 @@ async fn run(
     let since = if creating {
         None
     } else {
-        stack_events::newest_event_id(cfn, name).await?
+        aws::newest_event_id(cfn, name).await?
     };
     reporter
         .ledger
@@ -286,15 +285,15 @@ async fn run(
         // The failures of this operation, read per operation where CloudFormation offers it
         // (DescribeEvents); otherwise, or when that read fails, the stack events seen while
         // following it.
-        let per_operation = match operation_events::operation_of(&finished.events) {
-            Some(op) => operation_events::failures_of(cfn, name, op)
+        let per_operation = match aws::operation_of(&finished.events) {
+            Some(op) => aws::failures_of(cfn, name, op)
                 .await
                 .ok()
                 .filter(|f| f.iter().any(|e| e.is_failure() && !e.is_stack_event())),
             None => None,
         };
         let failures = per_operation.as_deref().unwrap_or(&finished.events);
-        let cause = match stack_events::root_cause(failures) {
+        let cause = match aws::root_cause(failures) {
             Some(e) => format!(
                 "root cause: {} ({}) {}: {}",
                 e.logical_id,
@@ -338,7 +337,7 @@ async fn run(
     }
     // Unknown (not in the answer) is set, not assumed.
     if final_state.termination_protection != Some(d.termination_protection) {
-        stacks::set_termination_protection(cfn, name, d.termination_protection).await?;
+        aws::set_termination_protection(cfn, name, d.termination_protection).await?;
     }
     reporter.line(format!("{name}: {}", final_state.status.as_str()));
     Ok(final_state)
@@ -346,7 +345,7 @@ async fn run(
 
 /// What a fleet stack's rollback alarms add to its failure: the stage it is the fleet of, and
 /// whether `qfleet jobs` has records to show.
-fn rolled_back(cx: &Ctx<'_>, stack: &str, cause: &crate::aws::rollback::RollbackCause) -> String {
+fn rolled_back(cx: &Ctx<'_>, stack: &str, cause: &crate::aws::RollbackCause) -> String {
     let env = cx.env;
     let stage = env
         .pipeline

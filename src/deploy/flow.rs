@@ -14,9 +14,8 @@ use super::execute::ledger_step;
 use super::network::fleet_network;
 use super::prepare::{self, Prepared};
 use super::{Action, Mode, StackOutcome, recover};
-use crate::aws::cfn::changesets;
-use crate::aws::cfn::stacks;
-use crate::aws::error::AwsError;
+use crate::aws;
+use crate::aws::AwsError;
 use crate::config::{Environment, WorkerKind};
 use crate::error::{Error, Result};
 use crate::output::Question;
@@ -61,7 +60,7 @@ pub(super) async fn run(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<En
 /// unknown ([`locked_out`]). Taken over from a run that never released it: said.
 async fn take_lock(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) -> Result<crate::lock::EnvLock> {
     let env = cx.env;
-    let account = crate::aws::account::id(&cx.clients.sts).await?;
+    let account = crate::aws::account_id(&cx.clients.sts).await?;
     cx.reporter.ledger.account(&env.name, &account);
     let lock = match crate::lock::take(cx.clients, env, &account, "deploy").await {
         Ok(lock) => lock,
@@ -102,7 +101,7 @@ async fn locked_out(cx: &Ctx<'_>, done: &mut Vec<StackOutcome>) {
     let read = futures::future::join_all(
         stacks
             .iter()
-            .map(|(name, _)| stacks::describe(&cx.clients.cfn, name)),
+            .map(|(name, _)| aws::describe_stack(&cx.clients.cfn, name)),
     )
     .await;
     let plan = format!("`qfleet plan {}` previews them", env.name);
@@ -225,7 +224,7 @@ async fn locked(
 /// deploy decides on before anything else (a no-op deploy costs these calls and nothing more).
 pub(super) struct Read {
     rendered: Vec<render::RenderedStack>,
-    states: Vec<Option<stacks::StackState>>,
+    states: Vec<Option<aws::StackState>>,
     desired: Vec<Desired>,
     /// Whether they deploy in express mode.
     express: bool,
@@ -266,7 +265,7 @@ async fn read(cx: &Ctx<'_>) -> Result<Read> {
     let states = futures::future::try_join_all(
         rendered
             .iter()
-            .map(|s| stacks::describe(&clients.cfn, &s.stack_name)),
+            .map(|s| aws::describe_stack(&clients.cfn, &s.stack_name)),
     )
     .await?;
     adoptions(cx, &states)?;
@@ -466,7 +465,7 @@ async fn prepare_both(
 /// Stacks of the environment's names that lack its marks (see [`crate::ownership`]) are
 /// refused before any change set is made, unless `--adopt` takes them over: then each is
 /// named in a warning, and the preview and the question (or `--yes`) follow as for any change.
-fn adoptions(cx: &Ctx<'_>, states: &[Option<stacks::StackState>]) -> Result<()> {
+fn adoptions(cx: &Ctx<'_>, states: &[Option<aws::StackState>]) -> Result<()> {
     for state in states.iter().flatten() {
         let Some(refused) = crate::ownership::refusal(cx.env, state) else {
             continue;
@@ -526,7 +525,7 @@ async fn removed_stages(cx: &Ctx<'_>, prepared: &[Prepared]) -> Option<Error> {
             removed.join(", ")
         )))
     };
-    let resources = match stacks::resources(cfn, &data.desired.name).await {
+    let resources = match aws::stack_resources(cfn, &data.desired.name).await {
         Ok(Some(r)) => r,
         Ok(None) => {
             return cannot(format!(
@@ -550,7 +549,7 @@ async fn removed_stages(cx: &Ctx<'_>, prepared: &[Prepared]) -> Option<Error> {
             return cannot(format!("the queue {id} does not name its stage"));
         };
         let fleet = format!("{prefix}{stage}-fleet");
-        match stacks::describe(cfn, &fleet).await {
+        match aws::describe_stack(cfn, &fleet).await {
             Ok(None) => {}
             Ok(Some(_)) => running.push(super::errors::RunningStage {
                 stage: stage.to_string(),
@@ -775,7 +774,7 @@ async fn execute_all(
 async fn desire(
     cx: &Ctx<'_>,
     stack: &render::RenderedStack,
-    state: Option<&stacks::StackState>,
+    state: Option<&aws::StackState>,
     express: bool,
     endpoints: Option<&crate::render::reach::EndpointPlan>,
 ) -> Result<Desired> {
@@ -832,7 +831,7 @@ async fn desire(
 async fn check_network(
     cx: &Ctx<'_>,
     stack: &render::RenderedStack,
-    state: Option<&stacks::StackState>,
+    state: Option<&aws::StackState>,
     network: Option<&super::FleetNetwork>,
 ) -> Result<Vec<String>> {
     let Ctx {
@@ -873,7 +872,7 @@ async fn check_network(
 async fn prepare_stack(
     cx: &Ctx<'_>,
     stack: &render::RenderedStack,
-    state: Option<stacks::StackState>,
+    state: Option<aws::StackState>,
     desired: Desired,
     checked: Vec<String>,
 ) -> Result<Prepared> {
@@ -899,7 +898,7 @@ async fn prepare_stack(
 fn endpoints_left(
     env: &Environment,
     stack: &str,
-    changes: &[crate::aws::cfn::changesets::Change],
+    changes: &[crate::aws::ResourceChange],
 ) -> Option<String> {
     let left: Vec<&str> = changes
         .iter()
@@ -923,7 +922,7 @@ fn endpoints_left(
 fn workers_subnets(
     env: &Environment,
     network: Option<&super::FleetNetwork>,
-    state: Option<&stacks::StackState>,
+    state: Option<&aws::StackState>,
 ) -> Option<(String, Vec<String>)> {
     match (network, &env.spec.workers.network) {
         (Some(super::FleetNetwork::Place(p)), _) => {
@@ -1064,7 +1063,7 @@ async fn discard_strictly(cx: &Ctx<'_>, prepared: &[Prepared]) -> Result<()> {
             continue;
         }
         let name = &p.desired.name;
-        let deleted = changesets::delete(&clients.cfn, &cs.id, name).await;
+        let deleted = aws::delete_change_set(&clients.cfn, &cs.id, name).await;
         // Only a review stack this run made: one that stood before is someone's first deploy.
         if creating && p.state.is_none() {
             recover::abandon_review_stack_and_wait(

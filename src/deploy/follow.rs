@@ -2,8 +2,8 @@
 //! the stack's spinner kept current, until the operation ends.
 
 use super::Ctx;
-use crate::aws::cfn::stack_wait::{self, Finished};
-use crate::aws::poll::Polling;
+use crate::aws::Polling;
+use crate::aws::{self, WaitFinished as Finished};
 use crate::error::Result;
 use crate::output::Spinner;
 
@@ -18,7 +18,7 @@ pub(super) async fn follow(
 ) -> Result<Finished> {
     let Ctx { reporter, .. } = *cx;
     let cfn = &cx.clients.cfn;
-    Ok(stack_wait::until_settled(
+    Ok(aws::until_settled(
         cfn,
         stack,
         since,
@@ -34,7 +34,7 @@ pub(super) async fn follow(
 
 /// A stack operation's resource event, as AWS access reads it, is what the output layer prints
 /// on its line (deploy's and teardown's waits alike).
-impl crate::output::ResourceLine for crate::aws::cfn::stack_events::ResourceEvent {
+impl crate::output::ResourceLine for crate::aws::ResourceEvent {
     fn stack(&self) -> &str {
         &self.stack
     }

@@ -19,9 +19,8 @@
 //! matches one of the image's tags; a rule with `tagStatus: any` must come last.
 
 use super::Ctx;
+use crate::aws;
 use crate::aws::Clients;
-use crate::aws::cfn::stacks;
-use crate::aws::registry;
 use crate::config::Environment;
 use crate::error::{Error, Result, ToolFailure};
 use crate::package::BuildFailure;
@@ -49,13 +48,13 @@ struct Promotion {
     /// The environment it comes from, and its repository (`qfleet/FROM`).
     from: String,
     repository: String,
-    manifest: registry::Manifest,
+    manifest: aws::ImageManifest,
 }
 
 /// Where a stage that promotes stands.
 enum Promoted {
     /// This environment's repository holds the tag as that image already.
-    Here(registry::Manifest),
+    Here(aws::ImageManifest),
     /// It lacks it: the deploy copies it.
     Copy(Promotion),
 }
@@ -82,12 +81,12 @@ async fn promotion(
         }
         .into()
     };
-    let Some(r) = registry::repository(ecr, &source).await? else {
+    let Some(r) = aws::repository(ecr, &source).await? else {
         return Err(unready(format!(
             "this account and Region have no repository {source}"
         )));
     };
-    let marks = registry::tags(ecr, &r.repository_arn).await?;
+    let marks = aws::repository_tags(ecr, &r.repository_arn).await?;
     let mark = marks
         .get(crate::config::ENVIRONMENT_TAG)
         .map(String::as_str);
@@ -101,17 +100,17 @@ async fn promotion(
             }
         )));
     }
-    let Some(theirs) = registry::manifest(ecr, &source, tag).await? else {
+    let Some(theirs) = aws::image_manifest(ecr, &source, tag).await? else {
         return Err(unready(format!(
             "{source} holds no image {tag}: {from} was not deployed with these build inputs"
         )));
     };
     // A layer ECR's API cannot write (its parts' quotas) is refused before anything changes.
-    if let Err(why) = registry::blobs(&theirs) {
+    if let Err(why) = aws::image_blobs(&theirs) {
         return Err(unready(format!("{source}:{tag} cannot be copied: {why}")));
     }
     let ours = match exists {
-        true => registry::manifest(ecr, repository, tag).await?,
+        true => aws::image_manifest(ecr, repository, tag).await?,
         false => None,
     };
     match ours {
@@ -136,7 +135,7 @@ async fn promotion(
 async fn runs_there(cx: &Ctx<'_>, stage: &Environment, from: &str, tag: &str) -> String {
     let stack = stage.fleet_stack_name_in(from);
     let source = format!("qfleet/{from}");
-    match stacks::template(&cx.clients.cfn, &stack).await {
+    match aws::stack_template(&cx.clients.cfn, &stack).await {
         Ok(Some(t)) => {
             let running = running_tags(&t, &source);
             if running.iter().any(|r| r == tag) {
@@ -180,7 +179,7 @@ fn local_name(repository: &str, tag: &str) -> String {
 
 /// Whether the repository has `tag`; a read that fails is an error, never "not there".
 async fn there(clients: &Clients, repository: &str, tag: &str) -> Result<bool> {
-    Ok(registry::tag_exists(&clients.ecr, repository, tag).await?)
+    Ok(aws::image_tag_exists(&clients.ecr, repository, tag).await?)
 }
 
 /// Whether the registry scans the repository's images on push: the account's setting, which
@@ -188,11 +187,11 @@ async fn there(clients: &Clients, repository: &str, tag: &str) -> Result<bool> {
 /// vulnerabilities": the registry's scan filters decide; the repository-level setting is
 /// deprecated). A read that fails is said as unchecked.
 async fn scan_note(clients: &Clients, stage: &str, repository: &str) -> String {
-    match registry::scan_on_push(&clients.ecr, repository).await {
-        Ok(registry::ScanOnPush::On { scan_type }) => {
+    match aws::scan_on_push(&clients.ecr, repository).await {
+        Ok(aws::ScanOnPush::On { scan_type }) => {
             format!("{stage}: the registry scans {repository} on push ({scan_type})")
         }
-        Ok(registry::ScanOnPush::Off) => format!(
+        Ok(aws::ScanOnPush::Off) => format!(
             "{stage}: the registry does not scan {repository} on push: its scanning configuration has no filter for it (an account-wide setting: aws ecr put-registry-scanning-configuration)"
         ),
         Err(e) => {
@@ -326,10 +325,10 @@ pub(super) async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
 async fn exists_and_ours(cx: &Ctx<'_>, name: &str) -> Result<bool> {
     let ecr = &cx.clients.ecr;
     let env = cx.env;
-    let Some(r) = registry::repository(ecr, name).await? else {
+    let Some(r) = aws::repository(ecr, name).await? else {
         return Ok(false);
     };
-    let tags = registry::tags(ecr, &r.repository_arn).await?;
+    let tags = aws::repository_tags(ecr, &r.repository_arn).await?;
     let lacks = crate::ownership::lacks_tags(env.resource_name(), env.spec.owner.as_deref(), &tags);
     if !lacks.is_empty() {
         return Err(crate::deploy::errors::Refusal::RepositoryNotOurs {
@@ -351,7 +350,7 @@ async fn ensure_repository(cx: &Ctx<'_>, name: &str, existed: bool) -> Result<()
     let env = cx.env;
     let mut tags = env.spec.tags.clone();
     tags.extend(crate::ownership::marks(env, false));
-    registry::create_repository(&cx.clients.ecr, name, env.spec.kms_key.as_deref(), &tags).await?;
+    aws::create_repository(&cx.clients.ecr, name, env.spec.kms_key.as_deref(), &tags).await?;
     cx.reporter
         .line(format!("{}: created the ECR repository {name}", env.name));
     Ok(())
@@ -366,7 +365,7 @@ pub(super) async fn push(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
     };
     ensure_repository(cx, &first.repository, first.existed).await?;
     if ready.iter().any(|r| r.built.is_some()) {
-        let login = registry::login(&cx.clients.ecr).await?;
+        let login = aws::registry_login(&cx.clients.ecr).await?;
         for r in ready {
             let Some((engine, local)) = &r.built else {
                 continue;
@@ -423,16 +422,16 @@ pub(super) async fn push(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
         }
     }
     let kept = kept_tags(cx.clients, cx.env).await?;
-    registry::put_lifecycle_policy(&cx.clients.ecr, &first.repository, &policy(&kept)).await?;
+    aws::put_lifecycle_policy(&cx.clients.ecr, &first.repository, &policy(&kept)).await?;
     if cx
         .env
         .stages()
         .iter()
         .any(|s| s.spec.workers.kind == crate::config::WorkerKind::Lambda)
     {
-        let account = crate::aws::account::id(&cx.clients.sts).await?;
+        let account = crate::aws::account_id(&cx.clients.sts).await?;
         let text = lambda_pull_policy(cx.env, &cx.clients.region, &account);
-        registry::set_repository_policy(&cx.clients.ecr, &first.repository, &text).await?;
+        aws::set_repository_policy(&cx.clients.ecr, &first.repository, &text).await?;
     }
     Ok(())
 }
@@ -448,7 +447,7 @@ async fn copy(cx: &Ctx<'_>, r: &Ready, p: &Promotion) -> Result<()> {
     let spinner = cx.reporter.spinner(&r.stage);
     spinner.set(format!("copying the image {}:{}", p.repository, r.tag));
     let progress = |line: String| spinner.set(format!("copying the image: {line}"));
-    let copied = registry::copy_image(
+    let copied = aws::copy_image(
         &cx.clients.ecr,
         (&p.repository, &r.repository),
         &r.tag,
@@ -541,7 +540,8 @@ async fn kept_tags(clients: &Clients, env: &Environment) -> Result<Vec<String>> 
         let repository = crate::config::image_repository(stage);
         // A template that cannot be read is an error: a guess could let the running image
         // expire.
-        if let Some(template) = stacks::template(&clients.cfn, &stage.fleet_stack_name()).await? {
+        if let Some(template) = aws::stack_template(&clients.cfn, &stage.fleet_stack_name()).await?
+        {
             kept.extend(running_tags(&template, &repository));
         }
     }

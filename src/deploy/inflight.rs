@@ -3,7 +3,7 @@
 //! before CreateChangeSet is sent (by its name), so that Ctrl-C while it is being created still
 //! finds it.
 
-use crate::aws::cfn::changesets;
+use crate::aws;
 use std::sync::{Arc, Mutex};
 
 /// How long an interrupted run waits for the answer to an ExecuteChangeSet on its way before
@@ -83,18 +83,18 @@ impl InFlight {
     pub(super) async fn execute(
         &self,
         cfn: &aws_sdk_cloudformation::Client,
-        cs: &changesets::ChangeSet,
+        cs: &aws::ChangeSet,
         disable_rollback: bool,
     ) -> crate::aws::Result<()> {
         self.executing(&cs.id);
         self.set_sending(&cs.id, true);
         let (this, cfn, cs) = (self.clone(), cfn.clone(), cs.clone());
         let call = tokio::spawn(async move {
-            let answer = changesets::execute(&cfn, &cs, disable_rollback).await;
+            let answer = aws::execute_change_set(&cfn, &cs, disable_rollback).await;
             if let Err(e) = &answer
                 && !matches!(
                     e.kind,
-                    crate::aws::error::Kind::Unreachable | crate::aws::error::Kind::Malformed
+                    crate::aws::ErrorKind::Unreachable | crate::aws::ErrorKind::Malformed
                 )
             {
                 this.refused(&cs.id);
@@ -106,7 +106,7 @@ impl InFlight {
             Ok(answer) => answer,
             Err(e) => Err(crate::aws::AwsError::with_kind(
                 format!("executing a change set: the call's task ended: {e}"),
-                crate::aws::error::Kind::Unreachable,
+                crate::aws::ErrorKind::Unreachable,
             )),
         }
     }
@@ -193,7 +193,7 @@ impl InFlight {
     async fn delete_unexecuted(&self, say: &impl Fn(String)) {
         let pending: Vec<Pending> = self.list().clone();
         for p in pending.into_iter().filter(|p| !p.executing) {
-            match changesets::delete(&p.cfn, &p.change_set, &p.stack).await {
+            match aws::delete_change_set(&p.cfn, &p.change_set, &p.stack).await {
                 Ok(()) => say(format!(
                     "{}: deleted the unexecuted change set of {}",
                     p.environment, p.stack

@@ -4,7 +4,7 @@
 //! without changes, and one for each that could not be planned.
 
 use super::{Action, EnvOutcome, StackOutcome};
-use crate::aws::cfn::changesets::Change;
+use crate::aws::ResourceChange as Change;
 use crate::changes::{self as preview, MARKDOWN_WIDTH};
 
 /// A value as inline code that survives a table cell: pipes escaped, a backtick inside handled.
@@ -214,7 +214,7 @@ pub(super) fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::cfn::changesets::PropertyChange;
+    use crate::aws::PropertyChange;
     use crate::render::StackRole;
     use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
 

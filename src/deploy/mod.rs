@@ -52,8 +52,8 @@ pub(crate) use event::{Event, tests::one_of_each as one_event_of_each};
 pub(crate) use summary::schema;
 
 use crate::aws::Clients;
-use crate::aws::cfn::changesets::Change;
-use crate::aws::poll::Polling;
+use crate::aws::Polling;
+use crate::aws::ResourceChange as Change;
 use crate::config::Environment;
 use crate::error::ErrorReport;
 use crate::render::StackRole;

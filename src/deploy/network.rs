@@ -5,8 +5,8 @@
 use super::Options;
 use super::desired::FleetNetwork;
 use crate::aws::Clients;
-use crate::aws::cfn::stacks::StackState;
-use crate::aws::network::{self, Placement};
+use crate::aws::StackState;
+use crate::aws::{self, NetworkPlacement as Placement};
 use crate::config::{Environment, Network};
 use crate::error::Result;
 
@@ -41,7 +41,7 @@ pub(super) async fn fleet_network(
                 Some("instance") => w.types(),
                 _ => Vec::new(),
             };
-            network::default_placement(&clients.ec2, &clients.region, &types)
+            aws::default_placement(&clients.ec2, &clients.region, &types)
                 .await
                 .map(FleetNetwork::Place)
                 .map_err(Into::into)
@@ -81,7 +81,7 @@ pub(super) async fn check_network_references(
     };
     if !groups.is_empty() {
         let ids: Vec<String> = groups.iter().map(|(_, id, _)| id.to_string()).collect();
-        let found = network::security_groups(&clients.ec2, &ids).await?;
+        let found = aws::security_groups(&clients.ec2, &ids).await?;
         let mut elsewhere: Vec<(&str, &str, &str)> = Vec::new();
         for (field, id, worn) in &groups {
             let why = match found.get(*id) {
@@ -103,7 +103,7 @@ pub(super) async fn check_network_references(
     }
     if !lists.is_empty() {
         let ids: Vec<String> = lists.iter().map(|(_, id)| id.to_string()).collect();
-        let found = network::prefix_lists(&clients.ec2, &ids).await?;
+        let found = aws::prefix_lists(&clients.ec2, &ids).await?;
         for (field, id) in &lists {
             if !found.contains(*id) {
                 problems.push(env.source.error(
@@ -149,7 +149,7 @@ async fn egress_group_problems<'f>(
         let active = match peered.get(other) {
             Some(a) => *a,
             None => {
-                let a = !network::active_peerings(&clients.ec2, vpc, other)
+                let a = !aws::active_peerings(&clients.ec2, vpc, other)
                     .await?
                     .is_empty();
                 peered.insert(other, a);
@@ -159,7 +159,7 @@ async fn egress_group_problems<'f>(
         if active {
             continue;
         }
-        let gateway = match network::shared_transit_gateways(&clients.ec2, vpc, other).await {
+        let gateway = match aws::shared_transit_gateways(&clients.ec2, vpc, other).await {
             Ok(shared) if !shared.is_empty() => format!(
                 " They share transit gateway {}, but a transit gateway carries group references in inbound rules only, never in an outbound rule such as this one.",
                 shared.join(", ")
@@ -188,12 +188,12 @@ async fn check_vpc_and_subnets(
     n: &crate::config::ExplicitNetwork,
 ) -> Result<Vec<crate::error::InputError>> {
     let region = &clients.region;
-    if !network::vpc_exists(&clients.ec2, &n.vpc).await? {
+    if !aws::vpc_exists(&clients.ec2, &n.vpc).await? {
         let why = format!("VPC {} does not exist in {region}", n.vpc);
         return Ok(vec![env.source.error("workers.network.vpc", why)]);
     }
     let ids: Vec<String> = n.subnets.values().cloned().collect();
-    let found = network::subnets(&clients.ec2, &ids).await?;
+    let found = aws::subnets(&clients.ec2, &ids).await?;
     let mut problems = Vec::new();
     for (zone, id) in &n.subnets {
         let why = match found.get(id) {

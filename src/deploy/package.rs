@@ -7,7 +7,7 @@
 //! or uploaded again.
 
 use super::Ctx;
-use crate::aws::{account, buckets};
+use crate::aws;
 use crate::config::Environment;
 use crate::error::{Error, Result, ToolFailure};
 use crate::package::{self, BuildFailure, Package};
@@ -39,13 +39,13 @@ pub(super) async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
     let mut ready: Vec<Ready> = Vec::new();
     for stage in cx.env.stages() {
         let Some(p) = of(stage) else { continue };
-        let account = account::id(&cx.clients.sts).await?;
+        let account = aws::account_id(&cx.clients.sts).await?;
         let bucket = bucket(stage, &account, &cx.clients.region);
         let key = p.key();
         if ready.iter().any(|r| r.bucket == bucket && r.key == key) {
             continue;
         }
-        let bytes = if buckets::object_exists(&cx.clients.s3, &bucket, &key).await? {
+        let bytes = if aws::object_exists(&cx.clients.s3, &bucket, &key).await? {
             cx.reporter.line(format!(
                 "{}: the function's package s3://{bucket}/{key} is already there",
                 stage.name
@@ -96,7 +96,7 @@ pub(super) async fn upload(cx: &Ctx<'_>, ready: &[Ready]) -> Result<()> {
     for r in ready {
         let Some(bytes) = &r.bytes else { continue };
         let size = bytes.len() as u64;
-        buckets::put_object(&cx.clients.s3, &r.bucket, &r.key, bytes.clone()).await?;
+        aws::put_object(&cx.clients.s3, &r.bucket, &r.key, bytes.clone()).await?;
         cx.reporter.line(format!(
             "{}: uploaded the function's package s3://{}/{} ({})",
             cx.env.name,

@@ -9,8 +9,8 @@ use super::adopt;
 use super::desired::DesiredStack;
 use super::event::Event;
 use super::{Action, Mode, recover};
-use crate::aws::cfn::changesets::{self, Change, ChangeSet};
-use crate::aws::cfn::stacks::StackState;
+use crate::aws::StackState;
+use crate::aws::{self, ChangeSet, ResourceChange as Change};
 use crate::error::{Error, Result};
 use crate::output::Spinner;
 use crate::render::{StackRole, ids};
@@ -141,7 +141,7 @@ pub(super) async fn change_set(
     } = *cx;
     let cfn = &cx.clients.cfn;
     let name = &desired.name;
-    let cs_name = changesets::new_name();
+    let cs_name = aws::new_change_set_name();
     inflight.add(
         cfn,
         name,
@@ -151,10 +151,10 @@ pub(super) async fn change_set(
     );
     let mut id = None;
     let created = async {
-        let made = match changesets::create(cfn, &desired.request(creating), &cs_name).await {
+        let made = match aws::create_change_set(cfn, &desired.request(creating), &cs_name).await {
             Ok(made) => made,
             // Refused because nothing would change: no change set was made, so none is left.
-            Err(e) if !creating && changesets::is_nothing_to_update(&e) => {
+            Err(e) if !creating && aws::is_nothing_to_update(&e) => {
                 inflight.done(&cs_name);
                 return Ok(ChangeSet::empty(&cs_name, name));
             }
@@ -162,7 +162,7 @@ pub(super) async fn change_set(
         };
         let id = id.insert(made);
         inflight.identified(&cs_name, id);
-        let mut cs = changesets::computed(cfn, name, id, opts.polling).await?;
+        let mut cs = aws::computed(cfn, name, id, opts.polling).await?;
         if !cs.empty {
             cs.read_validation(cfn).await;
         }
@@ -175,7 +175,7 @@ pub(super) async fn change_set(
             // Whatever went wrong after CreateChangeSet (a wait that ran out, an answer that
             // could not be read), the change set is not left behind on the stack.
             if let Some(id) = &id {
-                let _ = changesets::delete(cfn, id, name).await;
+                let _ = aws::delete_change_set(cfn, id, name).await;
                 inflight.done(id);
             }
             inflight.done(&cs_name);
@@ -240,7 +240,7 @@ async fn nothing_to_change(
     let name = desired.name.clone();
     // The empty change set, when CloudFormation made one (not when it refused to).
     if let Some(id) = made {
-        changesets::delete(cfn, id, &name).await?;
+        aws::delete_change_set(cfn, id, &name).await?;
         inflight.done(id);
     }
     if owns_stack {
@@ -381,7 +381,7 @@ pub(super) async fn prepare(
                 let standing = match &watched {
                     Some(_) => {
                         spinner.set("reading the rollback alarms");
-                        crate::aws::rollback::standing(&cx.clients.cloudwatch, &name)
+                        crate::aws::standing_alarms(&cx.clients.cloudwatch, &name)
                             .await
                             .map_err(|e| e.to_string())
                     }
@@ -417,7 +417,7 @@ pub(super) async fn prepare(
             .map(|c| c.logical_id.as_str())
             .collect();
         if !replaced.is_empty() {
-            let _ = changesets::delete(cfn, &cs.id, &name).await;
+            let _ = aws::delete_change_set(cfn, &cs.id, &name).await;
             inflight.done(&cs.id);
             return Err(Error::aws(format!(
                 "{name} is in {}: CloudFormation goes on from there only with rollback disabled, and then refuses changes that replace a resource ({}); roll the stack back first (`aws cloudformation rollback-stack --stack-name {name}`), or tear it down with `qfleet teardown {}` and deploy again",

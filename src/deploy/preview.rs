@@ -93,10 +93,7 @@ pub(super) fn block(prepared: &[Prepared], reporter: &Reporter) -> String {
 /// the topic's ARN or the schedule's name, which says nothing to a reader), from the template
 /// deployed: `Schedule842bd2b0 is schedule nightly`. A removed one is no longer in the
 /// template, and is left unnamed.
-fn sources_named(
-    template: &str,
-    changes: &[crate::aws::cfn::changesets::Change],
-) -> Option<String> {
+fn sources_named(template: &str, changes: &[crate::aws::ResourceChange]) -> Option<String> {
     let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(template).ok()?;
     let named: Vec<String> = changes
         .iter()
@@ -130,7 +127,7 @@ fn not_served_note(api: &crate::aws::NotServed) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::aws::cfn::changesets::Change;
+    use crate::aws::ResourceChange as Change;
     use aws_sdk_cloudformation::types::ChangeAction;
 
     /// A source's hashed logical id is named in the preview: the schedule by its name, a topic

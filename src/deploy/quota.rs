@@ -17,12 +17,12 @@
 //!   saying so.
 
 use crate::aws::Clients;
-use crate::aws::quotas::{self, InstanceType};
+use crate::aws::{self, InstanceType};
 use crate::config::{Environment, WorkerKind};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
-pub(crate) use crate::aws::quotas::Market;
+pub(crate) use crate::aws::Market;
 
 fn label(m: Market) -> &'static str {
     match m {
@@ -54,7 +54,7 @@ pub(crate) struct Reading {
     pub(crate) value: Result<f64, String>,
     /// `value` is AWS's default: the account has no applied value for this quota.
     pub(crate) default: bool,
-    pub(crate) usage: Result<quotas::Usage, String>,
+    pub(crate) usage: Result<aws::QuotaUsage, String>,
 }
 
 /// What one market of the fleet needs of one quota: its instances and the most vCPUs any of
@@ -212,7 +212,7 @@ pub(super) async fn check(
         return Ok(Vec::new());
     }
     let types: Vec<String> = w.types().into_iter().map(str::to_string).collect();
-    let described: Described = quotas::instance_types(&clients.ec2, &types)
+    let described: Described = aws::describe_instance_types(&clients.ec2, &types)
         .await
         .map(|list| list.into_iter().map(|t| (t.name.clone(), t)).collect())
         .map_err(|e| e.to_string());
@@ -359,7 +359,7 @@ fn needs(types: &[String], described: &Described, markets: Vec<(Market, u32)>) -
                     .ok()
                     .and_then(|d| d.get(t))
                     .map(|d| d.vcpus);
-                match (quotas::quota_name(t, market), vcpus) {
+                match (aws::quota_name(t, market), vcpus) {
                     (Some(name), Some(v)) => {
                         let e = need.vcpus.entry(name.to_string()).or_insert((v, v));
                         *e = (e.0.min(v), e.1.max(v));
@@ -378,29 +378,25 @@ async fn read(clients: &Clients, needs: &[Need]) -> BTreeMap<String, Reading> {
     let names: std::collections::BTreeSet<&String> =
         needs.iter().flat_map(|n| n.vcpus.keys()).collect();
     let sq = &clients.servicequotas;
-    let listed = quotas::ec2_quotas(sq).await.map_err(|e| e.to_string());
-    let mut defaults: Option<std::result::Result<Vec<quotas::Quota>, String>> = None;
+    let listed = aws::ec2_quotas(sq).await.map_err(|e| e.to_string());
+    let mut defaults: Option<std::result::Result<Vec<aws::Quota>, String>> = None;
     let mut out = BTreeMap::new();
     for name in names {
         let applied = match &listed {
             Err(e) => Err(e.clone()),
-            Ok(list) => Ok(list.iter().find(|q| quotas::is(q, name)).cloned()),
+            Ok(list) => Ok(list.iter().find(|q| aws::quota_is(q, name)).cloned()),
         };
         let found = match applied {
             Err(e) => Err(e),
             Ok(Some(q)) => Ok(Some((q, false))),
             Ok(None) => {
                 if defaults.is_none() {
-                    defaults = Some(
-                        quotas::ec2_default_quotas(sq)
-                            .await
-                            .map_err(|e| e.to_string()),
-                    );
+                    defaults = Some(aws::ec2_default_quotas(sq).await.map_err(|e| e.to_string()));
                 }
                 match defaults.as_ref() {
                     Some(Ok(list)) => Ok(list
                         .iter()
-                        .find(|q| quotas::is(q, name))
+                        .find(|q| aws::quota_is(q, name))
                         .cloned()
                         .map(|q| (q, true))),
                     Some(Err(e)) => Err(format!(
@@ -428,7 +424,7 @@ async fn read(clients: &Clients, needs: &[Need]) -> BTreeMap<String, Reading> {
                     .ok_or_else(|| "Service Quotas gave no value".to_string()),
                 default,
                 usage: match &q.usage_metric {
-                    Some(m) => quotas::usage(&clients.cloudwatch, m)
+                    Some(m) => aws::quota_usage(&clients.cloudwatch, m)
                         .await
                         .map_err(|e| e.to_string()),
                     None => Err("the quota names no usage metric".into()),
@@ -448,7 +444,7 @@ async fn own(
     described: &Described,
 ) -> Option<BTreeMap<Market, BTreeMap<String, u32>>> {
     let name = crate::render::ResourceNames::of(env).asg;
-    let group = crate::aws::autoscaling::group(&clients.autoscaling, &name)
+    let group = crate::aws::auto_scaling_group(&clients.autoscaling, &name)
         .await
         .ok()?;
     let described = described.as_ref().ok()?;
@@ -457,7 +453,7 @@ async fn own(
         let t = i.instance_type.as_deref()?;
         let v = described.get(t).map(|d| d.vcpus)?;
         for market in [Market::OnDemand, Market::Spot] {
-            if let Some(q) = quotas::quota_name(t, market) {
+            if let Some(q) = aws::quota_name(t, market) {
                 *out.entry(market)
                     .or_default()
                     .entry(q.to_string())

@@ -16,8 +16,8 @@
 //! team or environment serves these workers too.
 
 use crate::aws::Clients;
-use crate::aws::cfn::stacks::StackState;
-use crate::aws::network::{self, Endpoint, WayOut};
+use crate::aws::StackState;
+use crate::aws::{self, VpcEndpoint as Endpoint, WayOut};
 use crate::config::{EndpointsMode, Environment, Network};
 use crate::error::{Error, Result};
 use crate::render::reach::EndpointPlan;
@@ -53,7 +53,7 @@ pub(super) async fn check(
 ) -> Result<Vec<String>> {
     let (services, unknown) = crate::render::reach::aws_services(template)
         .map_err(|e| Error::aws(format!("reading the fleet template's roles: {e}")))?;
-    let ways = network::ways_out(&clients.ec2, vpc, subnets).await?;
+    let ways = aws::ways_out(&clients.ec2, vpc, subnets).await?;
     if let Some(s) = subnets.iter().find(|s| !ways.contains_key(*s)) {
         // Fail closed: a subnet whose route table is not found is not one "with a way out".
         return Err(Error::aws(format!(
@@ -89,7 +89,7 @@ pub(super) async fn check(
         );
         return Ok(notes);
     }
-    let endpoints = network::vpc_endpoints(&clients.ec2, &clients.region, vpc).await?;
+    let endpoints = aws::vpc_endpoints(&clients.ec2, &clients.region, vpc).await?;
     let tables: Vec<&str> = shut.values().map(|w| w.route_table.as_str()).collect();
     let creates = matches!(&env.spec.workers.network, Network::Explicit(n) if n.endpoints == EndpointsMode::Create);
     let data_stack = env.data_stack_name();
@@ -235,7 +235,7 @@ pub(super) async fn endpoint_parameters(
 ) -> Result<(BTreeMap<String, String>, Vec<String>)> {
     let ec2 = &clients.ec2;
     let stack = env.data_stack_name();
-    let endpoints = network::vpc_endpoints(ec2, &clients.region, &plan.vpc).await?;
+    let endpoints = aws::vpc_endpoints(ec2, &clients.region, &plan.vpc).await?;
     // The endpoints this stack made: its resources' physical ids, where it says it made one.
     let made_before = state.is_some_and(|s| {
         s.parameters
@@ -246,7 +246,7 @@ pub(super) async fn endpoint_parameters(
     // resources: none is "ours", so an endpoint of the VPC counts as someone else's and is
     // used, never made a second time.
     let physical: BTreeMap<String, String> = match made_before {
-        true => crate::aws::cfn::stacks::resources(&clients.cfn, &stack)
+        true => crate::aws::stack_resources(&clients.cfn, &stack)
             .await?
             .unwrap_or_default()
             .into_iter()
@@ -255,7 +255,7 @@ pub(super) async fn endpoint_parameters(
         false => BTreeMap::new(),
     };
     let subnets = create_subnets(env);
-    let ways = network::ways_out(ec2, &plan.vpc, &subnets).await?;
+    let ways = aws::ways_out(ec2, &plan.vpc, &subnets).await?;
     let mut tables: Vec<String> = Vec::new();
     for s in &subnets {
         let Some(w) = ways.get(s) else {
@@ -313,8 +313,8 @@ pub(super) async fn endpoint_parameters(
     let (placed, mut zone_notes) = match making.is_empty() {
         true => (BTreeMap::new(), Vec::new()),
         false => {
-            let offered = network::endpoint_service_zones(ec2, &clients.region, &making).await?;
-            let zones = network::subnet_zones(ec2, &plan.subnets).await?;
+            let offered = aws::endpoint_service_zones(ec2, &clients.region, &making).await?;
+            let zones = aws::subnet_zones(ec2, &plan.subnets).await?;
             let keys = subnet_keys(env, &plan.subnets);
             place(&Placing {
                 stack: &stack,
@@ -334,7 +334,7 @@ pub(super) async fn endpoint_parameters(
         if interface_made > 0 {
             check_dns(env, ec2, &plan.vpc).await?;
         }
-        let cidrs = network::vpc_cidrs(ec2, &plan.vpc).await?;
+        let cidrs = aws::vpc_cidrs(ec2, &plan.vpc).await?;
         if cidrs.len() > 5 {
             return Err(Error::aws(format!(
                 "{} has {} IPv4 CIDR blocks; the endpoints qfleet makes admit HTTPS from at most 5: make the endpoints yourself and leave out workers.network.endpoints",
@@ -369,8 +369,8 @@ pub(super) async fn endpoint_parameters(
 
 /// Refuses at `workers.network.endpoints` when the VPC's DNS resolution or DNS hostnames is
 /// off, or cannot be read.
-async fn check_dns(env: &Environment, ec2: &crate::aws::ec2::Ec2, vpc: &str) -> Result<()> {
-    for (name, on) in network::dns_attributes(ec2, vpc).await? {
+async fn check_dns(env: &Environment, ec2: &crate::aws::Ec2, vpc: &str) -> Result<()> {
+    for (name, on) in aws::vpc_dns_attributes(ec2, vpc).await? {
         let why = match on {
             Some(true) => continue,
             Some(false) => format!(
@@ -403,9 +403,9 @@ struct Placing<'a> {
     /// The plan's subnets in order, each with the stage and zone key that name it.
     keys: &'a [(&'a Environment, String, String)],
     /// The subnets' zones, as DescribeSubnets gives them.
-    zones: &'a BTreeMap<String, network::SubnetZone>,
+    zones: &'a BTreeMap<String, aws::SubnetZone>,
     /// The services' zones, as DescribeVpcEndpointServices gives them.
-    offered: &'a BTreeMap<String, network::OfferedZones>,
+    offered: &'a BTreeMap<String, aws::OfferedZones>,
 }
 
 /// The subnets each interface endpoint goes in: those of the workers' subnets whose zone
@@ -417,7 +417,7 @@ struct Placing<'a> {
 /// of the subnet"), and DescribeVpcEndpointServices names the zones that do
 /// (<https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcEndpointServices.html>).
 /// us-east-1's use1-az3 lacks many services, and its name differs per account, so the answer
-/// is matched by zone id where it gives ids ([`network::OfferedZones::offers`]).
+/// is matched by zone id where it gives ids ([`aws::OfferedZones::offers`]).
 ///
 /// A team wants the deploy to work, and the workers in a zone without the service still reach
 /// it: the endpoint's private DNS name "resolves to the private IP addresses of the endpoint
@@ -431,7 +431,7 @@ fn place(p: &Placing<'_>) -> Result<(Placed, Vec<String>)> {
     let region = p.region;
     let label = |subnet: &str| -> String {
         match p.zones.get(subnet) {
-            Some(network::SubnetZone { name, id: Some(id) }) => format!("{name} ({id})"),
+            Some(aws::SubnetZone { name, id: Some(id) }) => format!("{name} ({id})"),
             Some(z) => z.name.clone(),
             None => subnet.to_string(),
         }

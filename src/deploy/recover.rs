@@ -5,8 +5,7 @@
 use super::Ctx;
 use super::Mode;
 use super::event::Event;
-use crate::aws::cfn::stacks::{self, StackState};
-use crate::aws::cfn::{changesets, stack_events, stack_wait};
+use crate::aws::{self, StackState};
 use crate::error::{Error, Result};
 use crate::output::Spinner;
 use aws_sdk_cloudformation::Client;
@@ -15,10 +14,10 @@ use aws_sdk_cloudformation::types::StackStatus;
 /// Deletes the stack a never-executed CREATE change set left in REVIEW_IN_PROGRESS. It holds
 /// no resources; anything else is left alone.
 pub(super) async fn abandon_review_stack(cfn: &Client, name: &str, service_role: Option<&str>) {
-    if let Ok(Some(s)) = stacks::describe(cfn, name).await
+    if let Ok(Some(s)) = aws::describe_stack(cfn, name).await
         && s.is_review()
     {
-        let _ = stacks::delete(cfn, name, &[], service_role).await;
+        let _ = aws::delete_stack(cfn, name, &[], service_role).await;
     }
 }
 
@@ -34,7 +33,7 @@ async fn recover_review_stack(cx: &Ctx<'_>, name: &str) -> Result<()> {
         ..
     } = *cx;
     let cfn = &cx.clients.cfn;
-    let sets = changesets::list(cfn, name).await?;
+    let sets = aws::list_change_sets(cfn, name).await?;
     if let Some((_, other)) = sets.iter().find(|(_, n)| !n.starts_with("qfleet-")) {
         return Err(Error::aws(format!(
             "{name} is in REVIEW_IN_PROGRESS with change set {other}, which qfleet did not create; finish or delete that review first"
@@ -49,10 +48,9 @@ async fn recover_review_stack(cx: &Ctx<'_>, name: &str) -> Result<()> {
         reporter.line(format!("{found}; deploy deletes it and creates the stack"));
         return Ok(());
     }
-    let since = stack_events::newest_event_id(cfn, name).await?;
-    stacks::delete(cfn, name, &[], env.spec.service_role_arn.as_deref()).await?;
-    let finished =
-        stack_wait::until_settled(cfn, name, since, opts.polling, |_| {}, |_| {}).await?;
+    let since = aws::newest_event_id(cfn, name).await?;
+    aws::delete_stack(cfn, name, &[], env.spec.service_role_arn.as_deref()).await?;
+    let finished = aws::until_settled(cfn, name, since, opts.polling, |_| {}, |_| {}).await?;
     if let Some(s) = finished.state {
         return Err(Error::aws(format!(
             "{name}: deleting the empty review stack ended in {}",
@@ -75,8 +73,8 @@ pub(super) async fn delete_failed(cx: &Ctx<'_>, name: &str, spinner: &Spinner) -
     let Ctx { env, opts, .. } = *cx;
     let cfn = &cx.clients.cfn;
     spinner.set("deleting the failed stack");
-    let since = stack_events::newest_event_id(cfn, name).await?;
-    stacks::delete(cfn, name, &[], env.spec.service_role_arn.as_deref()).await?;
+    let since = aws::newest_event_id(cfn, name).await?;
+    aws::delete_stack(cfn, name, &[], env.spec.service_role_arn.as_deref()).await?;
     let finished = super::follow::follow(cx, name, since, opts.polling, spinner).await?;
     match finished.state {
         Some(s) if s.status == StackStatus::DeleteFailed => Err(Error::aws(format!(
@@ -97,17 +95,18 @@ pub(super) async fn abandon_review_stack_and_wait(
     cfn: &Client,
     name: &str,
     service_role: Option<&str>,
-    polling: crate::aws::poll::Polling,
+    polling: crate::aws::Polling,
 ) {
-    if let Ok(Some(s)) = stacks::describe(cfn, name).await
+    if let Ok(Some(s)) = aws::describe_stack(cfn, name).await
         && s.is_review()
     {
-        let since = stack_events::newest_event_id(cfn, name)
+        let since = aws::newest_event_id(cfn, name).await.ok().flatten();
+        if aws::delete_stack(cfn, name, &[], service_role)
             .await
-            .ok()
-            .flatten();
-        if stacks::delete(cfn, name, &[], service_role).await.is_ok() && since.is_some() {
-            let _ = stack_wait::until_settled(cfn, name, since, polling, |_| {}, |_| {}).await;
+            .is_ok()
+            && since.is_some()
+        {
+            let _ = aws::until_settled(cfn, name, since, polling, |_| {}, |_| {}).await;
         }
     }
 }
@@ -143,7 +142,7 @@ pub(super) async fn settle(
                     status: Some(st.clone()),
                     reason: None,
                 });
-                let since = stack_events::newest_event_id(cfn, name).await?;
+                let since = aws::newest_event_id(cfn, name).await?;
                 state = super::follow::follow(cx, name, since, opts.polling, spinner)
                     .await?
                     .state;
@@ -165,8 +164,8 @@ pub(super) async fn settle(
                 reporter.line(format!(
                     "{name}: UPDATE_ROLLBACK_FAILED; continuing the rollback before deploying"
                 ));
-                let since = stack_events::newest_event_id(cfn, name).await?;
-                stacks::continue_update_rollback(cfn, name, role).await?;
+                let since = aws::newest_event_id(cfn, name).await?;
+                aws::continue_update_rollback(cfn, name, role).await?;
                 let finished =
                     super::follow::follow(cx, name, since, opts.polling, spinner).await?;
                 if finished
@@ -174,7 +173,7 @@ pub(super) async fn settle(
                     .as_ref()
                     .is_some_and(|s| s.status == StackStatus::UpdateRollbackFailed)
                 {
-                    let cause = stack_events::root_cause(&finished.events)
+                    let cause = aws::root_cause(&finished.events)
                         .map(|e| {
                             format!(
                                 "{} ({}): {}",

@@ -6,7 +6,7 @@
 //! never "no alarm".
 
 use super::Ctx;
-use crate::aws::rollback::{self, RollbackCause};
+use crate::aws::{self, RollbackCause};
 use aws_smithy_types::DateTime;
 use std::time::{Duration, SystemTime};
 
@@ -23,7 +23,7 @@ pub(super) fn began() -> SystemTime {
 /// What the rollback alarms of `stack` say of its failed update since `began`.
 pub(super) async fn cause(cx: &Ctx<'_>, stack: &str, began: SystemTime) -> RollbackCause {
     let since = DateTime::from(began.checked_sub(CLOCK_SKEW).unwrap_or(began));
-    match rollback::fired_since(&cx.clients.cloudwatch, stack, since).await {
+    match aws::alarms_fired_since(&cx.clients.cloudwatch, stack, since).await {
         Ok(alarms) => RollbackCause {
             stack: stack.to_string(),
             alarms,
@@ -49,13 +49,13 @@ pub(super) fn sentences(
     if let Some(why) = &cause.unknown {
         return format!(
             ". Whether one of its rollback alarms ({}*) stopped it is unknown: {why}",
-            rollback::prefix(&cause.stack)
+            aws::rollback_alarm_prefix(&cause.stack)
         );
     }
     if cause.alarms.is_empty() {
         return format!(
             ". None of its rollback alarms ({}*) went into ALARM since the deploy began: the cause is the one above",
-            rollback::prefix(&cause.stack)
+            aws::rollback_alarm_prefix(&cause.stack)
         );
     }
     let fired: Vec<String> = cause
@@ -101,7 +101,7 @@ pub(super) fn sentences(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::rollback::FiredAlarm;
+    use crate::aws::FiredAlarm;
 
     fn cause(alarms: Vec<FiredAlarm>, unknown: Option<&str>) -> RollbackCause {
         RollbackCause {
@@ -163,7 +163,7 @@ mod tests {
             }],
             None,
         );
-        let e: crate::error::Error = crate::aws::error::AwsError::new("deploying failed")
+        let e: crate::error::Error = crate::aws::AwsError::new("deploying failed")
             .with_rollback(c)
             .into();
         let json = serde_json::to_value(e.report()).unwrap();

@@ -424,7 +424,7 @@ mod tests {
     /// in the JSON; the text says FAILED for its stack and counts none of them as made.
     #[test]
     fn a_failed_instance_reads_failed_and_its_previewed_changes_are_not_counted() {
-        let change = crate::aws::cfn::changesets::Change {
+        let change = crate::aws::ResourceChange {
             action: aws_sdk_cloudformation::types::ChangeAction::Modify,
             logical_id: "Queue".into(),
             resource_type: "AWS::SQS::Queue".into(),

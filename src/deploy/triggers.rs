@@ -28,8 +28,8 @@
 //! - Alarms that cannot be read give no trigger, and the deploy says that this update does not
 //!   roll back on them: never a guess at their state.
 
-use crate::aws::cfn::changesets::Triggers;
-use crate::aws::rollback::StandingAlarm;
+use crate::aws::RollbackTriggers as Triggers;
+use crate::aws::StandingAlarm;
 use std::collections::BTreeSet;
 
 /// How long CloudFormation watches the triggers after an update that brings a new worker

@@ -11,7 +11,7 @@
 //! them: then the workers' definition changing (the launch template, the task definition, the
 //! function) is a new version, the one before not known.
 
-use crate::aws::cfn::changesets::Change;
+use crate::aws::ResourceChange as Change;
 use crate::config::{LambdaDeployment, WorkerKind};
 use aws_sdk_cloudformation::types::ChangeAction;
 use schemars::JsonSchema;
@@ -205,7 +205,7 @@ pub(super) fn said(stack: &str, v: &NewVersion) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::cfn::changesets::PropertyChange;
+    use crate::aws::PropertyChange;
 
     const TEMPLATE: &str = "Resources:\n  LaunchTemplate:\n    Type: AWS::EC2::LaunchTemplate\n  RollbackFailedJobsAlarm:\n    Type: AWS::CloudWatch::Alarm\n    Properties:\n      Dimensions:\n        - Name: Environment\n          Value: shop\n        - Name: Version\n          Value: \"bbbbbbbbbbbb\"\n";
 

@@ -12,8 +12,8 @@ pub(crate) use report::{Action, act};
 pub(crate) use report::schema;
 
 use crate::aws::Clients;
-use crate::aws::dead_letters::{self, MoveTask, Peeked};
-use crate::aws::queues::{self, Depth, Queue};
+use crate::aws::{self, MoveTask, Peeked};
+use crate::aws::{Queue, QueueDepth as Depth};
 use crate::config::Environment;
 use crate::error::{Error, Interruption, Result};
 use crate::placement::StackNames;
@@ -49,20 +49,20 @@ pub(crate) async fn locate(
             env.name, env.name
         ))
     };
-    let url = queues::url_of(&clients.sqs, &name)
+    let url = aws::queue_url(&clients.sqs, &name)
         .await?
         .ok_or_else(|| missing(&format!("queue {name} does not exist")))?;
-    let queue = queues::read(&clients.sqs, &url)
+    let queue = aws::read_queue(&clients.sqs, &url)
         .await?
         .ok_or_else(|| missing(&format!("queue {name} does not exist")))?;
     let dead_letter_arn = queue
         .dead_letter_target()
         .ok_or_else(|| missing(&format!("queue {name} has no redrive policy")))?;
-    let dlq_name = queues::queue_name(&dead_letter_arn).to_string();
-    let dlq_url = queues::url_of(&clients.sqs, &dlq_name)
+    let dlq_name = aws::queue_name(&dead_letter_arn).to_string();
+    let dlq_url = aws::queue_url(&clients.sqs, &dlq_name)
         .await?
         .ok_or_else(|| missing(&format!("its dead-letter queue {dlq_name} does not exist")))?;
-    let dead_letter = queues::read(&clients.sqs, &dlq_url)
+    let dead_letter = aws::read_queue(&clients.sqs, &dlq_url)
         .await?
         .ok_or_else(|| missing(&format!("its dead-letter queue {dlq_name} does not exist")))?;
     let queue_arn = queue
@@ -225,8 +225,7 @@ async fn with_jobs(
                 });
                 continue;
             }
-            let record =
-                crate::aws::job_table::job(&clients.dynamodb, &table, &key, &upload).await?;
+            let record = crate::aws::job_record(&clients.dynamodb, &table, &key, &upload).await?;
             letter.jobs.push(LetterJob {
                 state: record.as_ref().map(|j| j.state.clone()),
                 error: record.and_then(|j| j.error),
@@ -291,7 +290,7 @@ pub(crate) async fn list(
     max: usize,
 ) -> Result<Listing> {
     let q = locate(clients, env, at).await?;
-    let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max).await?;
+    let peeked = aws::peek_letters(&clients.sqs, &q.dead_letter.url, max).await?;
     let now = SystemTime::now();
     let mut messages: Vec<Letter> = peeked.iter().map(|p| Letter::of(p, now)).collect();
     with_jobs(clients, env, &q.data_stack, &peeked, &mut messages).await?;
@@ -320,7 +319,7 @@ pub(crate) async fn show(
     let q = locate(clients, env, at).await?;
     // The whole queue, at most: a peek holds nothing back.
     let max = (q.dead_letter.depth.total() as usize).clamp(10, 1000);
-    let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max).await?;
+    let peeked = aws::peek_letters(&clients.sqs, &q.dead_letter.url, max).await?;
     let now = SystemTime::now();
     let Some(p) = peeked.into_iter().find(|p| p.id == id) else {
         return Ok(None);
@@ -351,10 +350,10 @@ pub(crate) async fn redrive(
 ) -> Result<(MoveTask, bool)> {
     let q = locate(clients, env, at).await?;
     let sqs = &clients.sqs;
-    let (handle, resumed) = match dead_letters::latest_move(sqs, &q.dead_letter_arn).await? {
+    let (handle, resumed) = match aws::latest_move(sqs, &q.dead_letter_arn).await? {
         Some(t) if t.running() => (t.handle.clone(), true),
         _ => (
-            Some(dead_letters::start_move(sqs, &q.dead_letter_arn, &q.queue_arn, rate).await?),
+            Some(aws::start_move(sqs, &q.dead_letter_arn, &q.queue_arn, rate).await?),
             false,
         ),
     };
@@ -371,7 +370,7 @@ pub(crate) async fn redrive(
                 Some(h) => matches!(
                     tokio::time::timeout(
                         CANCEL_WAIT.min(crate::error::time_left()),
-                        dead_letters::cancel_move(sqs, h),
+                        aws::cancel_move(sqs, h),
                     )
                     .await,
                     Ok(Ok(_))
@@ -388,7 +387,7 @@ pub(crate) async fn redrive(
             .into());
         }
         delay = (delay * 2).min(Duration::from_secs(5));
-        let Some(task) = dead_letters::latest_move(sqs, &q.dead_letter_arn).await? else {
+        let Some(task) = aws::latest_move(sqs, &q.dead_letter_arn).await? else {
             return Err(Error::aws(format!(
                 "{}: the redrive started but SQS lists no move task for {}",
                 env.name, q.dead_letter.name
@@ -457,19 +456,17 @@ pub(crate) async fn whereabouts(
         let read = &letters[&index];
         let seen = seen_in(j, read);
         // Only now, for a failed job not there: whether a redrive sent it back.
-        let redriven =
-            match (&seen, read, j.state.as_str()) {
-                (Seen::Absent, Ok((_, q)), "failed") => Some(
-                    match dead_letters::latest_move_started(&clients.sqs, &q.dead_letter_arn).await
-                    {
-                        Ok(at) => redriven_after(at, j.finished_at.as_deref()),
-                        Err(e) => Some(format!(
-                            "whether a redrive sent it back could not be read ({e})"
-                        )),
-                    },
-                ),
-                _ => None,
-            };
+        let redriven = match (&seen, read, j.state.as_str()) {
+            (Seen::Absent, Ok((_, q)), "failed") => Some(
+                match aws::latest_move_started(&clients.sqs, &q.dead_letter_arn).await {
+                    Ok(at) => redriven_after(at, j.finished_at.as_deref()),
+                    Err(e) => Some(format!(
+                        "whether a redrive sent it back could not be read ({e})"
+                    )),
+                },
+            ),
+            _ => None,
+        };
         let dlq = read.as_ref().ok().map(|(_, q)| q.dead_letter.name.as_str());
         out.push(placed(stage, j, dlq, seen, redriven.flatten()));
     }
@@ -490,10 +487,7 @@ enum Seen {
 }
 
 /// Whether the job `j`'s dead letter is among `read` (a stage's dead letters as peeked).
-fn seen_in(
-    j: &crate::aws::job_table::Job,
-    read: &std::result::Result<DeadLetters, String>,
-) -> Seen {
+fn seen_in(j: &crate::aws::Job, read: &std::result::Result<DeadLetters, String>) -> Seen {
     let (peeked, q) = match read {
         Ok(l) => l,
         Err(why) => return Seen::Unread(why.clone()),
@@ -517,7 +511,7 @@ const JOB_QUEUE_NOT_LOOKED: &str = "not looked for in the job queue: reading a m
 /// (`seen`) and, for a failed job not there, a redrive after its failure (`redriven`).
 fn placed(
     stage: &Environment,
-    j: &crate::aws::job_table::Job,
+    j: &crate::aws::Job,
     dlq: Option<&str>,
     seen: Seen,
     redriven: Option<String>,
@@ -591,7 +585,7 @@ async fn dead_letters_of(
 ) -> std::result::Result<DeadLetters, String> {
     let q = locate(clients, env, at).await.map_err(|e| e.to_string())?;
     let max = (q.dead_letter.depth.total() as usize).clamp(10, MAX_READ);
-    let peeked = dead_letters::peek(&clients.sqs, &q.dead_letter.url, max)
+    let peeked = aws::peek_letters(&clients.sqs, &q.dead_letter.url, max)
         .await
         .map_err(|e| e.to_string())?;
     Ok((peeked, q))
@@ -655,11 +649,11 @@ pub(crate) async fn redrive_job(
             .iter()
             .filter(|k| !k.is_empty() && k.len() <= MAX_JOB_ID)
         {
-            before.extend(crate::aws::job_table::jobs_of(&clients.dynamodb, table, key).await?);
+            before.extend(crate::aws::jobs_of(&clients.dynamodb, table, key).await?);
         }
     }
     let max = (q.dead_letter.depth.total() as usize).clamp(10, MAX_READ);
-    let found = dead_letters::move_one(
+    let found = aws::move_one_letter(
         &clients.sqs,
         (&q.dead_letter.url, &q.queue.url),
         max,
@@ -730,7 +724,7 @@ pub(crate) async fn redrive_job(
 }
 
 /// The attribute a job sent as a message carries its id in (docs/jobs.md).
-const JOB_ID: &str = crate::aws::dead_letters::JOB_ID_ATTRIBUTE;
+const JOB_ID: &str = crate::aws::JOB_ID_ATTRIBUTE;
 
 /// At most this many dead letters are read to find one.
 const MAX_READ: usize = 1000;
@@ -768,7 +762,7 @@ async fn record_after_move(
     env: &Environment,
     table: &str,
     (key, upload): (String, String),
-    read: Option<&crate::aws::job_table::Job>,
+    read: Option<&crate::aws::Job>,
     sent: &str,
 ) -> LetterJob {
     let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
@@ -776,7 +770,7 @@ async fn record_after_move(
     let mut error = None;
     if let Some(j) = read.filter(|j| j.state == "failed")
         && let Some(seq) = j.seq
-        && let Err(e) = crate::aws::job_table::redriven(
+        && let Err(e) = crate::aws::job_redriven(
             db,
             table,
             (&key, &upload),
@@ -788,7 +782,7 @@ async fn record_after_move(
     {
         error = Some(format!("moved as {sent}; the record was not updated: {e}"));
     }
-    match crate::aws::job_table::job(db, table, &key, &upload).await {
+    match crate::aws::job_record(db, table, &key, &upload).await {
         Ok(now) => LetterJob {
             state: now.as_ref().map(|j| j.state.clone()),
             error: error.or_else(|| now.and_then(|j| j.error)),
@@ -821,7 +815,7 @@ pub(crate) async fn purge(
     match confirm {
         _ if held == 0 => Ok(0),
         Some(n) if n == held => {
-            dead_letters::purge(&clients.sqs, &q.dead_letter.url).await?;
+            aws::purge_queue(&clients.sqs, &q.dead_letter.url).await?;
             Ok(held)
         }
         Some(n) => Err(crate::dlq::errors::Refusal::PurgeCountMismatch {
@@ -849,8 +843,8 @@ mod tests {
     const JOBS_URL: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-wh-jobs";
     const DLQ_URL: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-wh-dlq";
 
-    fn job(key: &str, state: &str) -> crate::aws::job_table::Job {
-        crate::aws::job_table::Job {
+    fn job(key: &str, state: &str) -> crate::aws::Job {
+        crate::aws::Job {
             key: key.into(),
             upload: crate::jobs::MESSAGE_UPLOAD.into(),
             state: state.into(),

@@ -4,7 +4,7 @@
 
 use super::{Letter, Listing};
 use crate::aws::Clients;
-use crate::aws::dead_letters::MoveTask;
+use crate::aws::MoveTask;
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::output::{Document, Environment as EnvDoc, Output, Report};
@@ -383,7 +383,7 @@ fn text(who: &str, done: &Done, out: &Output) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::dead_letters::Peeked;
+    use crate::aws::Peeked;
 
     fn peeked(body: &str, job_id: Option<&str>) -> Peeked {
         Peeked {

@@ -5,7 +5,7 @@
 
 use super::findings::Findings;
 use super::{Difference, DriftReport, Source};
-use crate::aws::cfn::drift_detection::PropertyDrift;
+use crate::aws::PropertyDrift;
 use crate::config::{Environment, Feed, WorkerKind};
 use crate::render::ids;
 use crate::snapshot::{Fact, Snapshot, StackSnapshot};

@@ -5,7 +5,7 @@
 //! never in sync.
 
 use super::findings::Findings;
-use crate::aws::autoscaling;
+use crate::aws;
 use crate::config::Environment;
 use crate::render::ids;
 use crate::snapshot::{Fact, Snapshot, StackSnapshot};
@@ -33,7 +33,9 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         let old: Vec<&str> = g
             .instances
             .iter()
-            .filter(|i| autoscaling::is_outdated(i.launch_template_version.as_deref(), version))
+            .filter(|i| {
+                aws::launch_template_outdated(i.launch_template_version.as_deref(), version)
+            })
             .map(|i| i.id.as_str())
             .collect();
         if !old.is_empty() {

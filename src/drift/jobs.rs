@@ -3,7 +3,7 @@
 //! unchecked, never in sync.
 
 use super::findings::Findings;
-use crate::aws::job_table::{INDEX, TTL_ATTRIBUTE};
+use crate::aws::{JOB_INDEX as INDEX, JOB_TTL_ATTRIBUTE as TTL_ATTRIBUTE};
 use crate::config::Environment;
 use crate::render::ids;
 use crate::snapshot::{Fact, Snapshot};

@@ -18,9 +18,9 @@ pub(crate) use report::Drifts;
 #[cfg(test)]
 pub(crate) use report::schema;
 
+use crate::aws;
 use crate::aws::Clients;
-use crate::aws::cfn::drift_detection;
-use crate::aws::poll::Polling;
+use crate::aws::Polling;
 use crate::config::Environment;
 use crate::error::{Error, Exit, Result};
 use crate::placement::StackNames;
@@ -146,9 +146,9 @@ async fn detect(
     clients: &Clients,
     stack: &snapshot::StackSnapshot,
     polling: Polling,
-) -> Option<crate::aws::Result<Vec<drift_detection::PropertyDrift>>> {
+) -> Option<crate::aws::Result<Vec<aws::PropertyDrift>>> {
     match &stack.state {
-        Fact::Known(_) => Some(drift_detection::detect(&clients.cfn, &stack.name, polling).await),
+        Fact::Known(_) => Some(aws::detect_drift(&clients.cfn, &stack.name, polling).await),
         _ => None,
     }
 }

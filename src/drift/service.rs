@@ -105,7 +105,7 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::services::{Provider, Service};
+    use crate::aws::{EcsService as Service, StrategyItem as Provider};
     use crate::snapshot::Fact;
 
     fn env() -> Environment {

@@ -3,11 +3,11 @@
 
 use super::*;
 use crate::aws::AwsError;
-use crate::aws::autoscaling::{Group, ScalingPolicy};
-use crate::aws::buckets::Notification;
-use crate::aws::cfn::drift_detection::PropertyDrift;
-use crate::aws::queues::Queue;
-use crate::aws::topics::Subscription;
+use crate::aws::BucketNotification as Notification;
+use crate::aws::PropertyDrift;
+use crate::aws::Queue;
+use crate::aws::Subscription;
+use crate::aws::{AutoScalingGroup as Group, ScalingPolicy};
 use crate::render::{FINGERPRINT_PARAMETER, fingerprint};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -279,7 +279,7 @@ fn cloudformation_differences_and_missing_resources_are_reported_with_their_sour
 /// A Lambda environment: the function and its queue mapping against the stack file.
 mod lambda {
     use super::*;
-    use crate::aws::functions::{Function, Mapping};
+    use crate::aws::{EventSourceMapping as Mapping, Function};
 
     fn env() -> Environment {
         crate::config::parse(
@@ -728,7 +728,7 @@ mod pipeline {
 /// response queue's encryption.
 #[test]
 fn the_job_tables_settings_and_the_response_queue_are_checked() {
-    use crate::aws::job_table::Settings;
+    use crate::aws::JobTableSettings as Settings;
     let e = crate::config::parse(
         PathBuf::from("stacks/dr.yaml"),
         "region: eu-west-1\nlab: true\njobs: {}\n".into(),
@@ -788,7 +788,7 @@ fn the_job_tables_settings_and_the_response_queue_are_checked() {
 /// a changed one is named as the stack is there.
 #[test]
 fn a_stack_sets_targets_undeployed_changes_are_against_its_stack_sets_templates() {
-    use crate::aws::cfn::stack_sets::Instance;
+    use crate::aws::StackInstance as Instance;
     use crate::placement::StackSetTarget;
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
     let file = crate::config::load(&p).unwrap();
@@ -850,7 +850,7 @@ fn a_stack_sets_targets_undeployed_changes_are_against_its_stack_sets_templates(
             "an older template".to_string(),
         ),
     ] {
-        let mut state = crate::aws::cfn::stacks::StackState::new(
+        let mut state = crate::aws::StackState::new(
             name,
             aws_sdk_cloudformation::types::StackStatus::UpdateComplete,
         );

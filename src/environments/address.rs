@@ -5,8 +5,8 @@
 //! exactly the one meant, and asks when a name alone does not say which.
 
 use super::Place;
+use crate::aws;
 use crate::aws::Aws;
-use crate::aws::cfn::stacks;
 use crate::config::{Environment, StackFiles};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -66,7 +66,7 @@ pub(crate) async fn at_place(
         Some(_) => {
             let clients = aws.clients(&place.region).await;
             Some(
-                crate::aws::account::id(&clients.sts)
+                crate::aws::account_id(&clients.sts)
                     .await
                     .map_err(Error::from)?,
             )
@@ -196,7 +196,7 @@ async fn moved_here(aws: &Aws, env: &Environment, place: &Place) -> Result<Optio
         return Ok(None);
     }
     let clients = aws.clients(&place.region).await;
-    let Some(data) = stacks::describe(&clients.cfn, &env.data_stack_name())
+    let Some(data) = aws::describe_stack(&clients.cfn, &env.data_stack_name())
         .await
         .map_err(Error::from)?
     else {
@@ -211,7 +211,7 @@ async fn moved_here(aws: &Aws, env: &Environment, place: &Place) -> Result<Optio
     }
     // Its stacks there must be the ones its environment is made of now: a stage the file
     // dropped since is refused, never left behind unseen (as `named` does).
-    let names = stacks::names(&clients.cfn, "qfleet-")
+    let names = aws::stack_names(&clients.cfn, "qfleet-")
         .await
         .map_err(Error::from)?;
     let own = env.stack_names();
@@ -318,7 +318,7 @@ pub(crate) async fn check_unambiguous(
         (true, Some(env)) => {
             let clients = aws.clients(&aws.region_for(&env.spec.region)).await;
             Some(
-                crate::aws::account::id(&clients.sts)
+                crate::aws::account_id(&clients.sts)
                     .await
                     .map_err(Error::from)?,
             )

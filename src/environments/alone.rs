@@ -6,8 +6,8 @@
 //! up here only name what to read.
 
 use super::{Made, Place};
+use crate::aws;
 use crate::aws::Aws;
-use crate::aws::cfn::stacks;
 use crate::config::Environment;
 use crate::error::{Error, Result};
 
@@ -21,7 +21,7 @@ pub(crate) async fn from_stacks(
     place: &Place,
 ) -> Result<Option<Environment>> {
     let clients = aws.clients(&place.region).await;
-    let Some(data) = stacks::describe(&clients.cfn, &format!("qfleet-{name}-data"))
+    let Some(data) = aws::describe_stack(&clients.cfn, &format!("qfleet-{name}-data"))
         .await
         .map_err(Error::from)?
     else {
@@ -40,7 +40,7 @@ pub(crate) async fn from_stacks(
             .address(name)
         )));
     }
-    let names = stacks::names(&clients.cfn, &format!("qfleet-{name}-"))
+    let names = aws::stack_names(&clients.cfn, &format!("qfleet-{name}-"))
         .await
         .map_err(Error::from)?;
     let Some(made) = Made::of(&data, &names).filter(|m| m.environment == name) else {
@@ -52,7 +52,7 @@ pub(crate) async fn from_stacks(
             .strip_prefix(&format!("qfleet-{name}--"))
             .and_then(|s| s.strip_suffix("-fleet"))
             .map(str::to_string);
-        let resources = stacks::resources(&clients.cfn, stack)
+        let resources = aws::stack_resources(&clients.cfn, stack)
             .await
             .map_err(Error::from)?
             .unwrap_or_default();

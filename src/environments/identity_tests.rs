@@ -6,7 +6,7 @@
 //! the stacks as their marks ([`crate::ownership::marks`]) say.
 
 use super::*;
-use crate::aws::cfn::stacks::StackState;
+use crate::aws::StackState;
 use aws_sdk_cloudformation::types::StackStatus;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};

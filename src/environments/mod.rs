@@ -38,7 +38,7 @@ pub(crate) use report::schema;
 #[cfg(test)]
 pub(crate) use search::{Retired, Unchecked};
 
-use crate::aws::cfn::stacks::StackState;
+use crate::aws::StackState;
 use crate::config::{
     COPY_TAG, ENVIRONMENT_TAG, FILE_TAG, KIND_TAG, MOVED_TAG, OWNER_TAG, STACK_FILE_TAG,
     TARGET_TAG, TARGETS_TAG,

@@ -1,7 +1,7 @@
 //! The search for the environments a stack file made and no longer makes.
 
 use super::{Made, Recorded};
-use crate::aws::cfn::stacks;
+use crate::aws;
 use crate::aws::{Aws, Clients};
 use crate::config::Environment;
 use crate::error::{Error, Result};
@@ -161,7 +161,7 @@ impl Found {
                     why: e.to_string(),
                     credentials: matches!(
                         &e,
-                        Error::Aws(a) if a.kind == crate::aws::error::Kind::Credentials
+                        Error::Aws(a) if a.kind == crate::aws::ErrorKind::Credentials
                     ),
                 }),
             }
@@ -386,7 +386,7 @@ async fn where_they_are(
             continue;
         }
         let clients = crate::session::clients_for(aws, env).await;
-        let names = stacks::names(&clients.cfn, "qfleet-").await?;
+        let names = aws::stack_names(&clients.cfn, "qfleet-").await?;
         let place = super::Place {
             account: at.0.clone(),
             region: at.1.clone(),
@@ -444,7 +444,7 @@ async fn moved_from(
             continue;
         }
         let clients = aws.clients(&at.region).await;
-        let names = stacks::names(&clients.cfn, &format!("qfleet-{name}-")).await?;
+        let names = aws::stack_names(&clients.cfn, &format!("qfleet-{name}-")).await?;
         for m in read(&clients, &names, std::slice::from_ref(&name), &[]).await? {
             found.push((m, at.clone()));
         }
@@ -465,7 +465,7 @@ async fn moved_from(
         return Ok(scanned);
     };
     let home = aws.region_for(&fresh.spec.region);
-    let regions = crate::aws::ec2::enabled_regions(&aws.clients(&home).await.ec2).await?;
+    let regions = crate::aws::enabled_regions(&aws.clients(&home).await.ec2).await?;
     let name = fresh.resource_name().to_string();
     let others: Vec<&String> = regions.iter().filter(|r| **r != home).collect();
     for chunk in others.chunks(AT_ONCE) {
@@ -473,7 +473,7 @@ async fn moved_from(
             let stack = format!("qfleet-{name}-data");
             async move {
                 let clients = aws.clients(region).await;
-                (region, stacks::describe(&clients.cfn, &stack).await)
+                (region, aws::describe_stack(&clients.cfn, &stack).await)
             }
         }))
         .await;
@@ -489,7 +489,7 @@ async fn moved_from(
             }
             // Its fleet stacks by their names there: one listing of that Region.
             let clients = aws.clients(region).await;
-            let names = stacks::names(&clients.cfn, &format!("qfleet-{name}-")).await?;
+            let names = aws::stack_names(&clients.cfn, &format!("qfleet-{name}-")).await?;
             let m = Made::of(&state, &names).unwrap_or(m);
             scanned.insert((name.clone(), region.to_string()));
             found.push((
@@ -587,7 +587,7 @@ async fn of_file_envs(aws: &Aws, envs: &[&Environment]) -> Result<Vec<Retired>> 
             let clients = aws
                 .clients_as(&aws.region_for(&r.region), role.as_deref())
                 .await;
-            let names = stacks::names(&clients.cfn, "qfleet-").await?;
+            let names = aws::stack_names(&clients.cfn, "qfleet-").await?;
             places.insert(at.clone(), (clients, names));
         }
         let Some((clients, names)) = places.get(&at) else {
@@ -871,7 +871,7 @@ async fn read(
 /// The kind of worker is read from a workers' stack (the data stack does not say it): the
 /// environment's own fleet stack, else its first stage's.
 pub(crate) async fn every(clients: &Clients) -> Result<Vec<Made>> {
-    let names = stacks::names(&clients.cfn, "qfleet-").await?;
+    let names = aws::stack_names(&clients.cfn, "qfleet-").await?;
     let mut made = read_where(clients, &names, |n| n.ends_with("-data")).await?;
     let fleets: Vec<Option<String>> = made
         .iter()
@@ -887,7 +887,7 @@ pub(crate) async fn every(clients: &Clients) -> Result<Vec<Made>> {
     for (chunk, fleets) in made.chunks_mut(AT_ONCE).zip(fleets.chunks(AT_ONCE)) {
         let read = futures::future::join_all(fleets.iter().map(|f| async move {
             match f {
-                Some(f) => stacks::describe(&clients.cfn, f).await,
+                Some(f) => aws::describe_stack(&clients.cfn, f).await,
                 None => Ok(None),
             }
         }))
@@ -916,7 +916,7 @@ async fn read_where(
     let mut made = Vec::new();
     for chunk in data.chunks(AT_ONCE) {
         let read =
-            futures::future::join_all(chunk.iter().map(|n| stacks::describe(&clients.cfn, n)))
+            futures::future::join_all(chunk.iter().map(|n| aws::describe_stack(&clients.cfn, n)))
                 .await;
         for state in read {
             // None: deleted between the listing and the read, so nothing made there now.

@@ -178,7 +178,7 @@ pub enum Error {
     Usage(#[from] Usage),
     /// An AWS call or operation failed (exit 1); the SDK error is its source.
     #[error(transparent)]
-    Aws(#[from] crate::aws::error::AwsError),
+    Aws(#[from] crate::aws::AwsError),
     /// qfleet refused to go on because data would be lost, or what it would act on is not its
     /// own (exit 4).
     #[error(transparent)]
@@ -253,7 +253,7 @@ impl Error {
 
     /// An AWS operation that failed without an SDK error (a stack that ended badly, …).
     pub(crate) fn aws(msg: impl fmt::Display) -> Error {
-        Error::Aws(crate::aws::error::AwsError::new(msg.to_string()))
+        Error::Aws(crate::aws::AwsError::new(msg.to_string()))
     }
 }
 
@@ -271,7 +271,7 @@ pub struct ErrorReport {
     /// A deploy whose fleet stack's update failed: which of its rollback alarms fired (only
     /// then present).
     #[serde(skip_serializing_if = "Option::is_none")]
-    rollback: Option<crate::aws::rollback::RollbackCause>,
+    rollback: Option<crate::aws::RollbackCause>,
 }
 
 impl fmt::Display for ErrorReport {

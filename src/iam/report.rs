@@ -125,7 +125,7 @@ mod tests {
         ] {
             assert_eq!(
                 qfleet_engine::iam::lock_bucket(account, region),
-                crate::aws::locks::bucket_name(account, region)
+                crate::aws::lock_bucket_name(account, region)
             );
         }
     }

@@ -12,7 +12,7 @@ pub(crate) use report::Jobs;
 pub(crate) use report::schema;
 
 use crate::aws::Clients;
-use crate::aws::job_table::{self, Job};
+use crate::aws::{self, Job};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::placement::StackNames;
@@ -119,7 +119,7 @@ pub(crate) async fn table_name(
     stack: &str,
 ) -> Result<String> {
     has_table(env)?;
-    let resources = crate::aws::cfn::stacks::resources(&clients.cfn, stack)
+    let resources = crate::aws::stack_resources(&clients.cfn, stack)
         .await?
         .unwrap_or_default();
     match resources.get(ids::JOB_TABLE) {
@@ -158,7 +158,7 @@ pub(crate) async fn read(
     };
     if let Some(given) = &q.key {
         let mut key = stored_key(env, given);
-        let mut jobs: Vec<Job> = job_table::jobs_of(&clients.dynamodb, &table, &key)
+        let mut jobs: Vec<Job> = aws::jobs_of(&clients.dynamodb, &table, &key)
             .await?
             .into_iter()
             .filter(keep)
@@ -166,7 +166,7 @@ pub(crate) async fn read(
         // A job sent as a message is kept under its id as given (docs/jobs.md), never under
         // the upload prefix.
         if key != *given {
-            let sent: Vec<Job> = job_table::jobs_of(&clients.dynamodb, &table, given)
+            let sent: Vec<Job> = aws::jobs_of(&clients.dynamodb, &table, given)
                 .await?
                 .into_iter()
                 .filter(|j| j.upload == MESSAGE_UPLOAD && keep(j))
@@ -192,7 +192,7 @@ pub(crate) async fn read(
         });
     }
     let (mut jobs, others): (Vec<Job>, Vec<Job>) =
-        job_table::changed_since(&clients.dynamodb, &table, now - q.since, now)
+        aws::jobs_changed_since(&clients.dynamodb, &table, now - q.since, now)
             .await?
             .into_iter()
             .filter(|j| !crate::snapshot::job_expired(j, now))
@@ -200,7 +200,7 @@ pub(crate) async fn read(
     let more = jobs.len().saturating_sub(q.limit);
     jobs.truncate(q.limit);
     // The index carries no queued_at, received_at or seq: read from the items shown.
-    job_table::fill(&clients.dynamodb, &table, &mut jobs, |_| true, q.limit).await?;
+    aws::fill_jobs(&clients.dynamodb, &table, &mut jobs, |_| true, q.limit).await?;
     Ok(Found {
         table,
         key: None,
@@ -246,7 +246,7 @@ pub(crate) async fn cancel(
         .filter(|j| matches!(j.state.as_str(), "queued" | "retrying"))
     {
         let db = &clients.dynamodb;
-        if job_table::cancel(
+        if aws::cancel_job(
             db,
             &found.table,
             (&j.key, &j.upload),

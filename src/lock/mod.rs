@@ -1,12 +1,12 @@
 //! One run at a time per environment: `deploy` and `teardown` hold an environment's lock while
 //! they change it ([`crate::aws::locks`]: an object per environment in qfleet's lock bucket
 //! of its account and Region, taken with S3's conditional writes). A second run refuses,
-//! naming the holder; a holder that crashed frees it [`crate::aws::locks::LEASE`] after its
+//! naming the holder; a holder that crashed frees it [`crate::aws::LOCK_LEASE`] after its
 //! last renewal. Reading commands (`plan`, `status`, …) never take it.
 
 pub(crate) mod errors;
 use crate::aws::Clients;
-use crate::aws::locks::{self, Held, Holder, Taken};
+use crate::aws::{self, HeldLock as Held, LockHolder as Holder, LockTaken as Taken};
 use crate::config::Environment;
 use crate::error::Result;
 use std::collections::BTreeMap;
@@ -31,7 +31,7 @@ async fn lock_bucket(clients: &Clients, account: &str) -> Result<String> {
     if let Some(bucket) = known.get(&key) {
         return Ok(bucket.clone());
     }
-    let bucket = locks::ensure_bucket(&clients.s3, account, &clients.region).await?;
+    let bucket = aws::ensure_lock_bucket(&clients.s3, account, &clients.region).await?;
     known.insert(key, bucket.clone());
     Ok(bucket)
 }
@@ -70,7 +70,7 @@ pub(crate) fn left_behind(env: &str) -> Option<crate::error::LeftBehind> {
         what: "its lock (one run at a time), held by this run".to_string(),
         cleanup: format!(
             "released as this run ends; else another run may take it {} minutes after its last renewal",
-            locks::LEASE.as_secs() / 60
+            aws::LOCK_LEASE.as_secs() / 60
         ),
     })
 }
@@ -78,7 +78,7 @@ pub(crate) fn left_behind(env: &str) -> Option<crate::error::LeftBehind> {
 /// An access denied on the lock bucket, with what to do: a deploying policy printed before
 /// qfleet took locks has no grant on it (`qfleet iam-policy` prints it now).
 fn policy_hint(e: crate::error::Error, env: &str) -> crate::error::Error {
-    use crate::aws::error::{AwsError, Kind};
+    use crate::aws::{AwsError, ErrorKind as Kind};
     match e {
         crate::error::Error::Aws(a) if a.kind == Kind::AccessDenied => {
             crate::error::Error::Aws(AwsError::with_kind(
@@ -134,7 +134,7 @@ pub(crate) async fn take(
         pid: Some(std::process::id()),
         write: 0,
     };
-    let taken = locks::take(&clients.s3, &bucket, account, &holder, &ended)
+    let taken = aws::take_lock(&clients.s3, &bucket, account, &holder, &ended)
         .await
         .map_err(|e| policy_hint(e.into(), &env.name))?;
     match taken {
@@ -147,9 +147,9 @@ pub(crate) async fn take(
             // CreateChangeSet or DeleteStack that lands after this run has read the stacks).
             // Its requests land first.
             let wait = match after {
-                locks::After::Nobody | locks::After::Stale { .. } => std::time::Duration::ZERO,
-                locks::After::Ended(_) => SETTLE,
-                locks::After::Released(ago) => SETTLE.saturating_sub(ago),
+                aws::LockAfter::Nobody | aws::LockAfter::Stale { .. } => std::time::Duration::ZERO,
+                aws::LockAfter::Ended(_) => SETTLE,
+                aws::LockAfter::Released(ago) => SETTLE.saturating_sub(ago),
             };
             tokio::time::sleep(wait).await;
             Ok(lock)
@@ -172,7 +172,7 @@ pub(crate) async fn take(
                 || "when, S3 did not say".to_string(),
                 |ago| format!("{} s ago", ago.as_secs()),
             ),
-            lease: locks::LEASE.as_secs() / 60,
+            lease: aws::LOCK_LEASE.as_secs() / 60,
         }
         .into()),
     }
@@ -181,7 +181,7 @@ pub(crate) async fn take(
 /// What to say of a lock taken over from a run that never released it (`after`): from whom
 /// (what it ran, who, on which host and process, since when) and why it could be taken.
 /// `None` for a new lock, or one released.
-fn taken_over(after: &locks::After, bucket: &str, env: &str) -> Option<String> {
+fn taken_over(after: &aws::LockAfter, bucket: &str, env: &str) -> Option<String> {
     let whose = |h: &Holder| {
         let mut at = Vec::new();
         // The host as written (`studio pid:[4026531836]`): its name, without the namespace.
@@ -200,12 +200,12 @@ fn taken_over(after: &locks::After, bucket: &str, env: &str) -> Option<String> {
         )
     };
     match after {
-        locks::After::Nobody | locks::After::Released(_) => None,
-        locks::After::Ended(h) => Some(format!(
+        aws::LockAfter::Nobody | aws::LockAfter::Released(_) => None,
+        aws::LockAfter::Ended(h) => Some(format!(
             "this run took over {}: that process has ended (killed or crashed) without releasing it, so what it was changing may be half done; this run goes on from where the stacks stand",
             whose(h)
         )),
-        locks::After::Stale {
+        aws::LockAfter::Stale {
             holder,
             renewed_ago,
         } => Some(format!(
@@ -220,7 +220,7 @@ fn taken_over(after: &locks::After, bucket: &str, env: &str) -> Option<String> {
 }
 
 impl EnvLock {
-    /// The lock held, with its renewal every [`locks::RENEW_EVERY`] started; `taken_over`:
+    /// The lock held, with its renewal every [`aws::LOCK_RENEW_EVERY`] started; `taken_over`:
     /// from whom, when from a run that never released it.
     fn renewed(
         s3: aws_sdk_s3::Client,
@@ -240,7 +240,7 @@ impl EnvLock {
         let this = lock.clone();
         let task = tokio::spawn(async move {
             loop {
-                tokio::time::sleep(locks::RENEW_EVERY).await;
+                tokio::time::sleep(aws::LOCK_RENEW_EVERY).await;
                 if let Err(why) = this.renew().await {
                     *guard(&this.0.lost) = Some(why);
                 }
@@ -259,7 +259,7 @@ impl EnvLock {
     /// or the write failed.
     async fn renew(&self) -> std::result::Result<(), String> {
         let _writing = self.0.writing.lock().await;
-        match locks::renew(&self.0.s3, &self.held(), &self.0.holder).await {
+        match aws::renew_lock(&self.0.s3, &self.held(), &self.0.holder).await {
             Ok(Some(next)) => {
                 *guard(&self.0.held) = next;
                 Ok(())
@@ -307,7 +307,7 @@ impl EnvLock {
         let env = &self.0.holder.environment;
         let lost = guard(&self.0.lost).clone();
         let held = self.held();
-        let released = locks::release(&self.0.s3, &held, &self.0.holder, interrupted).await;
+        let released = aws::release_lock(&self.0.s3, &held, &self.0.holder, interrupted).await;
         // Out of the run's locks once its release was answered, whatever the answer.
         guard(&HELD).retain(|l| !Arc::ptr_eq(&l.0, &self.0));
         match released {
@@ -323,7 +323,7 @@ impl EnvLock {
             )),
             Err(e) => Some(format!(
                 "{env}: its lock could not be released ({e}); another run may take it {} minutes after its last renewal",
-                locks::LEASE.as_secs() / 60
+                aws::LOCK_LEASE.as_secs() / 60
             )),
         }
     }
@@ -630,7 +630,7 @@ mod tests {
         };
         let bucket = "qfleet-locks-1-eu-west-1";
         assert_eq!(
-            taken_over(&locks::After::Ended(gone.clone()), bucket, "lab").as_deref(),
+            taken_over(&aws::LockAfter::Ended(gone.clone()), bucket, "lab").as_deref(),
             Some(
                 "this run took over the lock of qfleet deploy run by ana@studio (pid 4242) (host studio, pid 4242, taken 2026-11-28T03:00:00Z): that process has ended (killed or crashed) without releasing it, so what it was changing may be half done; this run goes on from where the stacks stand"
             )
@@ -642,7 +642,7 @@ mod tests {
             pid: None,
             ..gone
         };
-        let stale = locks::After::Stale {
+        let stale = aws::LockAfter::Stale {
             holder: Some(ci),
             renewed_ago: std::time::Duration::from_secs(420),
         };
@@ -652,7 +652,7 @@ mod tests {
                 "this run took over the lock of qfleet teardown run by https://github.com/acme/orders/actions/runs/42 (taken 2026-11-28T03:00:00Z): it was not renewed for 7 min (S3's clock; a holder renews it every minute), so that run crashed or lost its way to S3; if it still runs, two runs may change lab at once: check it with `qfleet status lab`"
             )
         );
-        let unreadable = locks::After::Stale {
+        let unreadable = aws::LockAfter::Stale {
             holder: None,
             renewed_ago: std::time::Duration::from_secs(3600),
         };
@@ -663,10 +663,10 @@ mod tests {
             ),
             "{said}"
         );
-        assert_eq!(taken_over(&locks::After::Nobody, bucket, "lab"), None);
+        assert_eq!(taken_over(&aws::LockAfter::Nobody, bucket, "lab"), None);
         assert_eq!(
             taken_over(
-                &locks::After::Released(std::time::Duration::from_secs(1)),
+                &aws::LockAfter::Released(std::time::Duration::from_secs(1)),
                 bucket,
                 "lab"
             ),
@@ -678,7 +678,7 @@ mod tests {
     /// failure stays as it was.
     #[test]
     fn an_access_denied_on_the_lock_bucket_says_to_print_the_policy_again() {
-        use crate::aws::error::{AwsError, Kind};
+        use crate::aws::{AwsError, ErrorKind as Kind};
         let denied = crate::error::Error::Aws(AwsError::with_kind(
             "reading the lock bucket qfleet-locks-1-eu-west-1: access denied (HTTP 403)",
             Kind::AccessDenied,
@@ -719,8 +719,8 @@ mod tests {
             });
             let tags = mock!(aws_sdk_s3::Client::get_bucket_tagging).then_output(|| {
                 let tag = aws_sdk_s3::types::Tag::builder()
-                    .key(locks::BUCKET_TAG.0)
-                    .value(locks::BUCKET_TAG.1)
+                    .key(aws::LOCK_BUCKET_TAG.0)
+                    .value(aws::LOCK_BUCKET_TAG.1)
                     .build()
                     .unwrap();
                 aws_sdk_s3::operation::get_bucket_tagging::GetBucketTaggingOutput::builder()

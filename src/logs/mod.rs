@@ -14,7 +14,7 @@ pub(crate) use report::{Options, show};
 pub(crate) use report::schema;
 
 use crate::aws::Clients;
-use crate::aws::logs::{self, Event};
+use crate::aws::{self, LogEvent as Event};
 use crate::config::{Environment, WorkerKind};
 use crate::error::{Error, Result};
 use crate::kinds::LogGroup;
@@ -226,7 +226,7 @@ pub(crate) async fn read(
     // a longer one (a long job id, many attempts) reads every line, and the reader keeps the
     // ones that hold a term.
     let filter = server_pattern(kind, &query.terms);
-    let events = logs::events(&clients.logs, &group, query.start_ms, filter.as_deref())
+    let events = aws::log_events(&clients.logs, &group, query.start_ms, filter.as_deref())
     .await?
     .ok_or_else(|| {
         Error::aws(format!(

@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn a_resource_event_is_listed_in_the_contract_and_named_resource() {
-        let e = crate::aws::cfn::stack_events::ResourceEvent {
+        let e = crate::aws::ResourceEvent {
             event_id: "e-1".into(),
             stack: "qfleet-lab-data".into(),
             logical_id: "Queue".into(),

@@ -10,8 +10,8 @@
 //! environment's.
 
 pub(crate) mod errors;
-use crate::aws::account;
-use crate::aws::cfn::stacks::StackState;
+use crate::aws;
+use crate::aws::StackState;
 use crate::config::{
     COPY_TAG, ENVIRONMENT_TAG, Environment, FILE_TAG, KIND_TAG, OWNER_TAG, STACK_FILE_TAG,
     TARGET_TAG, TARGETS_TAG,
@@ -195,7 +195,7 @@ pub async fn check_account(sts: &aws_sdk_sts::Client, env: &Environment) -> Resu
     if allowed_accounts(env).is_empty() {
         return Ok(());
     }
-    let id = account::id(sts).await?;
+    let id = aws::account_id(sts).await?;
     account_allowed(env, &id)
 }
 
@@ -398,7 +398,9 @@ mod tests {
     /// stacks as instances).
     #[tokio::test]
     async fn mocked_the_data_stack_of_a_stack_set_target_is_its_instances_marked_as_the_file() {
-        use crate::aws::mock::{Rules, instance_stacks, list_instances, stack_sets, state};
+        use crate::aws::{
+            mock::Rules, mock::instance_stacks, mock::list_instances, mock::stack_sets, mock::state,
+        };
         use crate::placement::{StackNames, instances_of};
         use aws_smithy_mocks::mock;
         const A: &str = "111122223333";
@@ -459,7 +461,7 @@ mod tests {
     #[tokio::test]
     async fn mocked_locating_a_stack_set_target_refuses_credentials_of_another_account_than_the_stack_sets_one()
      {
-        use crate::aws::mock::{Rules, list_instances, stack_sets, state};
+        use crate::aws::{mock::Rules, mock::list_instances, mock::stack_sets, mock::state};
         use aws_smithy_mocks::mock;
         const ADMIN: &str = "999999999999";
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");

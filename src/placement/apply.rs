@@ -1,6 +1,6 @@
 //! A wave of a stack file's targets through CloudFormation StackSets (`rollout.mode:
 //! stack_sets`, with self-managed or service-managed permissions, see
-//! [`crate::aws::cfn::stack_sets`]): a stack set per stack of the environment in the account
+//! [`crate::aws::create_stack_set`]): a stack set per stack of the environment in the account
 //! and region qfleet runs in (the file's `region`), a stack instance per target. Per stack
 //! set, in the stacks' order (the data first):
 //!
@@ -14,7 +14,7 @@
 //!    (<https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStackSet.html>);
 //!    the wave's other groups, and an instance of the wave still OUTDATED (its wave was
 //!    stopped), get the template the stack set holds through UpdateStackInstances, which
-//!    changes nothing of the stack set ([`stack_sets::update_instances`]); an INOPERABLE
+//!    changes nothing of the stack set ([`aws::update_stack_instances`]); an INOPERABLE
 //!    instance is named in no call;
 //! 3. CreateStackInstances creates the wave's missing instances, once the stack set holds the
 //!    new template;
@@ -37,9 +37,12 @@ use super::errors::Usage;
 use super::plan::{self, Step};
 use super::{instance_changes, judge};
 use crate::aws::Clients;
-use crate::aws::cfn::changesets::Change;
-use crate::aws::cfn::stack_sets::{self, Desired, Group, Instance, Preferences};
-use crate::aws::poll::Polling;
+use crate::aws::Polling;
+use crate::aws::ResourceChange as Change;
+use crate::aws::{
+    self, DeploymentGroup as Group, DesiredStackSet as Desired,
+    OperationPreferences as Preferences, StackInstance as Instance,
+};
 use crate::config::{Environment, PermissionModel, TargetFile};
 use crate::error::{Error, ErrorReport, Exit, Result};
 use crate::output::words::count;
@@ -47,7 +50,7 @@ use crate::render::{FINGERPRINT_PARAMETER, Place, RenderedStack, StackRole, fing
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use stack_sets::{MAX_POLLS, operation_token};
+use crate::aws::{STACK_SET_MAX_POLLS as MAX_POLLS, stack_set_operation_token as operation_token};
 
 /// How a wave is run: planned (nothing changes) or deployed, and the flags that decide what
 /// a deploy may do.
@@ -155,7 +158,7 @@ pub(crate) async fn wave(
 
 /// What the calls of one stack set share.
 struct SetCall<'a> {
-    api: stack_sets::Api<'a>,
+    api: aws::StackSetApi<'a>,
     name: &'a str,
     desired: Desired<'a>,
     prefs: Preferences,
@@ -185,7 +188,7 @@ async fn one_set(
     ));
     let r = &base.spec.rollout;
     let call = SetCall {
-        api: stack_sets::Api::new(&admin.cfn, super::stack_names::call_as(base)),
+        api: aws::StackSetApi::new(&admin.cfn, super::stack_names::call_as(base)),
         name,
         desired: Desired {
             name,
@@ -210,7 +213,7 @@ async fn one_set(
         c.parameters.get(FINGERPRINT_PARAMETER) != parameters.get(FINGERPRINT_PARAMETER)
     });
     let instances = match &current {
-        Some(_) => stack_sets::instances(call.api, name).await?,
+        Some(_) => aws::stack_instances(call.api, name).await?,
         None => Vec::new(),
     };
     let mut steps = plan::steps(wave, &instances, new_template);
@@ -269,7 +272,7 @@ impl SetCall<'_> {
             auto_deployment: unit_wide.then_some(depends_on.as_slice()),
             ..self.desired.clone()
         };
-        Ok(stack_sets::create(self.api, &desired).await?)
+        Ok(aws::create_stack_set(self.api, &desired).await?)
     }
 
     /// The new template given to the stack set alone (no instance an update reaches).
@@ -277,10 +280,18 @@ impl SetCall<'_> {
         let name = self.name;
         let token = operation_token(name);
         (self.note)(format!("stack set {name}: updating its template"));
-        let id = stack_sets::update(self.api, &self.desired, None, &self.prefs, &token).await?;
-        let op = stack_sets::wait(self.api, name, &id, self.run.polling, MAX_POLLS, &[]).await?;
+        let id = aws::update_stack_set(self.api, &self.desired, None, &self.prefs, &token).await?;
+        let op = aws::wait_for_stack_set_operation(
+            self.api,
+            name,
+            &id,
+            self.run.polling,
+            MAX_POLLS,
+            &[],
+        )
+        .await?;
         if op.status != "SUCCEEDED" {
-            return Err(Error::from(crate::aws::error::AwsError::new(format!(
+            return Err(Error::from(crate::aws::AwsError::new(format!(
                 "updating stack set {name}'s template: the operation {}{}",
                 op.status,
                 op.reason.map(|r| format!(" ({r})")).unwrap_or_default()
@@ -362,16 +373,16 @@ impl<'a> Walk<'a> {
             where_(group)
         ));
         let op = match step {
-            Step::Create => stack_sets::create_instances(api, name, group, prefs, &token).await,
+            Step::Create => aws::create_stack_instances(api, name, group, prefs, &token).await,
             // The template goes in the first update AWS takes: each UpdateStackSet that names
             // a template marks every instance OUTDATED first (the ones updated by an earlier
             // call of this wave too); the later ones, and the instances brought up to date,
             // get the template the stack set holds through UpdateStackInstances, which leaves
             // the other instances as they are.
             Step::Update if !self.holds_template => {
-                stack_sets::update(api, &call.desired, Some(group), prefs, &token).await
+                aws::update_stack_set(api, &call.desired, Some(group), prefs, &token).await
             }
-            _ => stack_sets::update_instances(api, name, group, prefs, &token).await,
+            _ => aws::update_stack_instances(api, name, group, prefs, &token).await,
         };
         if step == Step::Update {
             self.tried_update = true;
@@ -379,7 +390,17 @@ impl<'a> Walk<'a> {
         }
         let places = self.awaited(step, &mine);
         let ended = match op {
-            Ok(id) => stack_sets::wait(api, name, &id, call.run.polling, MAX_POLLS, &places).await,
+            Ok(id) => {
+                aws::wait_for_stack_set_operation(
+                    api,
+                    name,
+                    &id,
+                    call.run.polling,
+                    MAX_POLLS,
+                    &places,
+                )
+                .await
+            }
             Err(e) => Err(e),
         };
         for &i in &mine {
@@ -435,14 +456,18 @@ impl<'a> Walk<'a> {
             async move {
                 match p.whole_unit() {
                     true => {
-                        stack_sets::region_settled(api, name, &p.region, p.unit.as_deref(), polling)
-                            .await
+                        aws::stack_set_region_settled(
+                            api,
+                            name,
+                            &p.region,
+                            p.unit.as_deref(),
+                            polling,
+                        )
+                        .await
                     }
-                    false => {
-                        stack_sets::instance_settled(api, name, &p.account, &p.region, polling)
-                            .await
-                            .map(|i| i.into_iter().collect())
-                    }
+                    false => aws::stack_instance_settled(api, name, &p.account, &p.region, polling)
+                        .await
+                        .map(|i| i.into_iter().collect()),
                 }
             }
         }))
@@ -573,7 +598,7 @@ impl Told<'_> {
 /// The ARN of the data stack set that stack set `name` of a unit-wide file waits for in an
 /// account that joins a unit ([`Desired::auto_deployment`]); none for the data stack set.
 async fn dependencies(
-    api: stack_sets::Api<'_>,
+    api: aws::StackSetApi<'_>,
     file: &Environment,
     name: &str,
 ) -> Result<Vec<String>> {
@@ -581,7 +606,10 @@ async fn dependencies(
     if name == data {
         return Ok(Vec::new());
     }
-    match stack_sets::describe(api, &data).await?.and_then(|d| d.arn) {
+    match aws::describe_stack_set(api, &data)
+        .await?
+        .and_then(|d| d.arn)
+    {
         Some(arn) => Ok(vec![arn]),
         None => Err(Error::aws(format!(
             "stack set {name} is created with automatic deployment, which must wait for stack set {data} in an account that joins a unit, and {data} could not be read with its ARN; nothing was created"

@@ -2,7 +2,7 @@
 //! StackSets makes no change set per instance, so qfleet compares the templates.
 
 use super::plan::Step;
-use crate::aws::cfn::stack_sets::{self, Instance};
+use crate::aws::{self, StackInstance as Instance};
 use crate::render::{Place, RenderedStack};
 
 /// What each target's instance of stack set `set` gets, as a change set would say it
@@ -15,12 +15,12 @@ use crate::render::{Place, RenderedStack};
 pub(super) fn previews(
     name: &str,
     set: &RenderedStack,
-    current: Option<&stack_sets::StackSet>,
+    current: Option<&aws::StackSet>,
     instances: &[Instance],
     wave: &[Place],
     steps: &[Step],
     note: &(dyn Fn(String) + Sync),
-) -> Vec<Result<Vec<crate::aws::cfn::changesets::Change>, String>> {
+) -> Vec<Result<Vec<crate::aws::ResourceChange>, String>> {
     use crate::render::{instantiate, long_form};
     let new = long_form(&set.template);
     let old = current.map(|c| match c.template.as_deref() {

@@ -3,7 +3,7 @@
 //! account and region SUCCEEDED, its instance CURRENT, a whole unit's accounts the same in
 //! the results and the listing); anything else says why not. Pure.
 
-use crate::aws::cfn::stack_sets::{self, Instance};
+use crate::aws::{self, StackInstance as Instance};
 use crate::error::Error;
 use crate::output::words::count;
 use crate::render::Place;
@@ -13,7 +13,7 @@ pub(super) const INOPERABLE: &str = "INOPERABLE: a deletion (or an import) of th
 
 /// The error of a target whose instance of stack set `set` was not deployed, and why.
 pub(super) fn instance_error(set: &str, p: &Place, why: &str) -> Error {
-    Error::from(crate::aws::error::AwsError::new(format!(
+    Error::from(crate::aws::AwsError::new(format!(
         "stack set {set}'s instance{} in {}: {why}",
         if p.whole_unit() { "s" } else { "" },
         p.label()
@@ -131,7 +131,7 @@ pub(super) fn listed_current(instance: Option<&Instance>) -> Result<(), String> 
 }
 
 /// A target's result in an ended operation: its account and region SUCCEEDED, else why not.
-pub(super) fn judged(op: &stack_sets::Operation, p: &Place) -> Result<(), String> {
+pub(super) fn judged(op: &aws::StackSetOperation, p: &Place) -> Result<(), String> {
     let of_op = || match &op.reason {
         Some(r) => format!("the operation {} ({r})", op.status),
         None => format!("the operation {}", op.status),
@@ -139,7 +139,7 @@ pub(super) fn judged(op: &stack_sets::Operation, p: &Place) -> Result<(), String
     if p.whole_unit() {
         // Each account's result, and the operation's own: one the failure tolerance let
         // through, or that stopped, is not the whole unit deployed.
-        let here: Vec<&stack_sets::InstanceResult> =
+        let here: Vec<&aws::StackInstanceResult> =
             op.results.iter().filter(|r| r.region == p.region).collect();
         let failed: Vec<String> = here
             .iter()

@@ -26,7 +26,7 @@
 //!   [`crate::error`]'s).
 //!
 //! The commands (`deploy`, `status`, `teardown`, `iam-policy`, …) call this module; only
-//! [`crate::aws::cfn::stack_sets`] below it talks to StackSets.
+//! AWS access (`qfleet-aws`: [`crate::aws::create_stack_set`] and the rest) talks to StackSets below it.
 
 mod accounts;
 mod apply;

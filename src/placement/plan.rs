@@ -4,8 +4,11 @@
 //! [`super::apply`].
 
 use super::errors::{Refusal, Usage};
-use crate::aws::cfn::changesets::Change;
-use crate::aws::cfn::stack_sets::{Group, Instance, Preferences, StackSet};
+use crate::aws::ResourceChange as Change;
+use crate::aws::{
+    DeploymentGroup as Group, OperationPreferences as Preferences, StackInstance as Instance,
+    StackSet,
+};
 use crate::config::{Environment, PermissionModel};
 use crate::error::Error;
 use crate::render::Place;

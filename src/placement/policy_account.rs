@@ -4,7 +4,7 @@
 //! `--account`'s or the credentials'.
 
 use super::errors::Usage as PlacementUsage;
-use crate::aws::{Aws, Settings, account};
+use crate::aws::{self, Aws, Settings};
 use crate::config::Environment;
 use crate::error::{Result, Usage};
 use std::collections::BTreeSet;
@@ -171,7 +171,7 @@ pub(crate) fn policy_account(
             crate::session::runtime()?
                 .block_on(async {
                     let clients = aws.clients(&region).await;
-                    account::id(&clients.sts).await
+                    aws::account_id(&clients.sts).await
                 })
                 .map_err(crate::error::Error::from)
         }

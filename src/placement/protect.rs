@@ -1,8 +1,8 @@
 //! Termination protection on the stacks StackSets creates for a target: StackSets takes no
 //! such setting, so qfleet sets it on each instance's stack after the wave.
 
+use crate::aws;
 use crate::aws::Clients;
-use crate::aws::cfn::stack_sets;
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::session::Session;
@@ -81,15 +81,15 @@ pub(crate) async fn protect(
         let Some(id) = instance.stack_id.as_deref() else {
             continue;
         };
-        let name = stack_sets::stack_name_of(id);
-        let Some(state) = crate::aws::cfn::stacks::describe(&target.cfn, id).await? else {
+        let name = aws::stack_name_of(id);
+        let Some(state) = crate::aws::describe_stack(&target.cfn, id).await? else {
             return Err(Error::aws(format!(
                 "{}: the stack {name} of its stack set {set}'s instance is not there",
                 env.name
             )));
         };
         if state.termination_protection != Some(want) {
-            crate::aws::cfn::stacks::set_termination_protection(&target.cfn, id, want).await?;
+            crate::aws::set_termination_protection(&target.cfn, id, want).await?;
             changed.push((
                 set.clone(),
                 format!(

@@ -15,8 +15,8 @@
 //! together take turns on each stack set ([`SetLocks`]).
 
 use super::stack_names::StackSetTarget;
-use crate::aws::cfn::stack_sets::{self, Instance, MAX_POLLS};
-use crate::aws::poll::Polling;
+use crate::aws::Polling;
+use crate::aws::{self, STACK_SET_MAX_POLLS as MAX_POLLS, StackInstance as Instance};
 use crate::error::Result;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -52,14 +52,14 @@ pub(crate) async fn delete_instance(
     unit: Option<&str>,
     keep_stack: bool,
 ) -> Result<String> {
-    Ok(stack_sets::delete_instance(
+    Ok(aws::delete_stack_instance(
         t.api(),
         set,
         &t.account,
         unit,
         &t.region,
         keep_stack,
-        &stack_sets::operation_token(set),
+        &aws::stack_set_operation_token(set),
     )
     .await?)
 }
@@ -73,7 +73,8 @@ pub(crate) async fn instance_deleted(
     polling: Polling,
 ) -> Result<std::result::Result<(), String>> {
     let here = [(t.account.as_str(), t.region.as_str())];
-    let ended = stack_sets::wait(t.api(), set, op, polling, MAX_POLLS, &here).await?;
+    let ended =
+        aws::wait_for_stack_set_operation(t.api(), set, op, polling, MAX_POLLS, &here).await?;
     let of_op = format!(
         "the operation {}{}",
         ended.status,
@@ -110,10 +111,10 @@ pub(crate) async fn leftover_instances(
 ) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for set in sets {
-        if stack_sets::describe(t.api(), set).await?.is_none() {
+        if aws::describe_stack_set(t.api(), set).await?.is_none() {
             continue;
         }
-        let instances = stack_sets::instances(t.api(), set).await?;
+        let instances = aws::stack_instances(t.api(), set).await?;
         if instances.iter().any(|i| leftover(t, i, stacks_absent)) {
             out.push(format!(
                 "stack set {set}'s instance in {} {} (no stack there)",
@@ -144,7 +145,7 @@ pub(crate) async fn leftover_instance(
     {
         return Ok(None);
     }
-    let instances = stack_sets::instances(t.api(), set).await?;
+    let instances = aws::stack_instances(t.api(), set).await?;
     Ok(Some(
         instances
             .into_iter()
@@ -168,10 +169,10 @@ pub(crate) async fn instances_left(
     polling: Polling,
 ) -> Result<Vec<Instance>> {
     let gone = (t.account.as_str(), t.region.as_str());
-    Ok(stack_sets::instances_after_deleting(t.api(), set, gone, polling).await?)
+    Ok(aws::stack_instances_after_deleting(t.api(), set, gone, polling).await?)
 }
 
 /// Deletes stack set `set`, left without any instance.
 pub(crate) async fn delete_stack_set(t: &StackSetTarget, set: &str) -> Result<()> {
-    Ok(stack_sets::delete(t.api(), set).await?)
+    Ok(aws::delete_stack_set(t.api(), set).await?)
 }

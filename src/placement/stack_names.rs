@@ -9,7 +9,7 @@
 //! the account and region that hold them), never guessed from a name; a stack set without the
 //! file's marks is not the file's, and its instances are no target's.
 
-use crate::aws::cfn::stack_sets::{self, Api, CallAs, Instance};
+use crate::aws::{self, CallAs, StackInstance as Instance, StackSetApi as Api};
 use crate::aws::{Aws, Clients};
 use crate::config::Environment;
 use crate::error::{Error, Result};
@@ -57,7 +57,7 @@ impl StackNames {
             .get(own)
             .and_then(|(_, i)| i.as_ref())
             .and_then(|i| i.stack_id.as_deref())
-            .map(|id| stack_sets::stack_name_of(id).to_string())
+            .map(|id| aws::stack_name_of(id).to_string())
     }
 
     /// The environment whose marks the stacks carry.
@@ -124,7 +124,7 @@ impl StackSetTarget {
             let stack = i
                 .as_ref()
                 .and_then(|i| i.stack_id.as_deref())
-                .map(stack_sets::stack_name_of);
+                .map(aws::stack_name_of);
             (own == name || stack == Some(name)).then_some((set.as_str(), i.as_ref()))
         })
     }
@@ -190,8 +190,8 @@ pub(super) async fn describe_ours(
     env: &str,
     file: &str,
     owner: Option<&str>,
-) -> Result<Option<stack_sets::StackSet>> {
-    let Some(current) = stack_sets::describe(api, set).await? else {
+) -> Result<Option<aws::StackSet>> {
+    let Some(current) = aws::describe_stack_set(api, set).await? else {
         return Ok(None);
     };
     let lacks = crate::ownership::lacks_tags(file, owner, &current.tags);
@@ -243,7 +243,7 @@ pub(crate) async fn admin_clients(aws: &Aws, file: &Environment, env: &str) -> R
         .clients_as(&aws.region_for(&file.spec.region), None)
         .await;
     if let Some(expected) = crate::config::administration_account(file) {
-        let account = crate::aws::account::id(&admin.sts).await?;
+        let account = crate::aws::account_id(&admin.sts).await?;
         if account != expected {
             return Err(super::errors::Refusal::WrongAdministrationAccount {
                 env: env.to_string(),
@@ -285,7 +285,7 @@ pub(crate) async fn instances_of(admin: Clients, env: &Environment) -> Result<St
         let owner = env.spec.owner.as_deref();
         let found = match describe_ours(api, &set, &env.name, &file, owner).await? {
             None => None,
-            Some(_) => stack_sets::instance_in(api, &set, &account, &region).await?,
+            Some(_) => aws::stack_instance_in(api, &set, &account, &region).await?,
         };
         // StackSets skips a suspended account, and its instance then names no stack although
         // one may be there with its data ("SKIPPED_SUSPENDED_ACCOUNT: The operation in the
@@ -354,7 +354,7 @@ pub(super) async fn unit_sets(
         let instances = match describe_ours(api, &set, &env.name, file, owner).await? {
             None => None,
             Some(_) => Some(
-                stack_sets::instances(api, &set)
+                aws::stack_instances(api, &set)
                     .await?
                     .into_iter()
                     .filter(|i| of_unit(env, i))
@@ -406,7 +406,7 @@ pub(crate) async fn check_data_stack(
             env.name
         )));
     };
-    match crate::aws::cfn::stacks::describe(cfn, &name).await? {
+    match crate::aws::describe_stack(cfn, &name).await? {
         None => Err(Error::aws(format!(
             "{}: stack {name} does not exist; is the environment deployed? (`qfleet status {}`)",
             env.name, env.name

@@ -8,7 +8,7 @@
 //! schema makes create-only replaces the resource, and any other does not ([`CREATE_ONLY`]);
 //! any other resource's modification is `Conditional` (shown `maybe replace`), never "no".
 
-use crate::aws::cfn::changesets::{Change, PropertyChange};
+use crate::aws::{PropertyChange, ResourceChange as Change};
 use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
 use serde_json::Value;
 

@@ -26,9 +26,9 @@
 //! alarm still INSUFFICIENT_DATA at the bake's last look has not been evaluated, and the wave
 //! does not go on.
 
+use crate::aws;
+use crate::aws::Alarm;
 use crate::aws::Clients;
-use crate::aws::cfn::{stack_events, stacks};
-use crate::aws::monitoring::{self, Alarm};
 use crate::config::Environment;
 use crate::error::Error;
 use std::time::{Duration, SystemTime};
@@ -172,7 +172,7 @@ impl Verdict {
 
 /// The names of the environment's alarms: the alarms of its data stack, by physical id.
 async fn alarm_names(clients: &Clients, stack: &str) -> Result<Vec<String>, String> {
-    match stacks::resources(&clients.cfn, stack).await {
+    match aws::stack_resources(&clients.cfn, stack).await {
         Ok(Some(resources)) => {
             let names: Vec<String> = resources
                 .values()
@@ -193,7 +193,7 @@ async fn alarm_names(clients: &Clients, stack: &str) -> Result<Vec<String>, Stri
 /// The state of each alarm named (and of no other); an alarm CloudWatch does not know is an
 /// error.
 async fn look(clients: &Clients, names: &[String]) -> Result<Vec<Alarm>, String> {
-    let mut alarms = monitoring::alarms_named(&clients.cloudwatch, names)
+    let mut alarms = aws::alarms_named(&clients.cloudwatch, names)
         .await
         .map_err(|e| e.to_string())?;
     alarms.retain(|a| names.contains(&a.name));
@@ -222,11 +222,11 @@ async fn last_change(clients: &Clients, stacks: &[String]) -> Option<SystemTime>
     let mut latest = None;
     for stack in stacks {
         // The newest page: a finished operation's completion is the stack's newest event.
-        let events = stack_events::events_since(&clients.cfn, stack, None)
+        let events = aws::stack_events_since(&clients.cfn, stack, None)
             .await
             .ok()?;
         // A stack's own events carry its name (a stack set's instance is read by its id).
-        let name = crate::aws::cfn::stack_sets::stack_name_of(stack);
+        let name = crate::aws::stack_name_of(stack);
         let own = events
             .iter()
             .rev()

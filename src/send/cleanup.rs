@@ -2,14 +2,14 @@
 //! finds nothing of it: the versions and delete markers that appeared at its keys during the
 //! send (the upload, each stage's output; the bucket is versioned, so a worker's move leaves a
 //! version and a delete marker at the upload key) and, with `--until queue`, the job message
-//! its upload caused, deleted by the look that saw it ([`crate::aws::dead_letters::look`]).
+//! its upload caused, deleted by the look that saw it ([`crate::aws::look_at_letters`]).
 //! Only what appeared during the send is removed: a version a key held before it is not its
 //! own. When its message was not taken (it held other events too), the object stays with it,
 //! and the send says so.
 
 use super::Cleanup;
 use crate::aws::Clients;
-use crate::aws::buckets::{self, Version};
+use crate::aws::{self, ObjectVersion as Version};
 use std::collections::BTreeSet;
 
 /// The job message of the send's upload.
@@ -30,7 +30,7 @@ pub(super) async fn versions(
 ) -> Result<BTreeSet<Version>, String> {
     let mut all = BTreeSet::new();
     for k in keys {
-        match buckets::versions_of(s3, bucket, k).await {
+        match aws::object_versions(s3, bucket, k).await {
             Ok(Some(v)) => all.extend(v),
             Ok(None) => return Err(format!("bucket {bucket} does not exist")),
             Err(e) => return Err(e.to_string()),
@@ -86,7 +86,7 @@ pub(super) async fn remove(
         }
     };
     let new: Vec<Version> = after.difference(&before).cloned().collect();
-    match buckets::delete_versions(&clients.s3, bucket, &new).await {
+    match aws::delete_object_versions(&clients.s3, bucket, &new).await {
         Ok(_) => {
             for k in keys {
                 let n = new.iter().filter(|v| &v.key == k).count() as u64;

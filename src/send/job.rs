@@ -5,7 +5,7 @@
 
 use super::Step;
 use crate::aws::Clients;
-use crate::aws::job_table::{self, Job};
+use crate::aws::{self, Job};
 use crate::config::Environment;
 
 /// The send's job, when the environment keeps a job table and the upload has a version.
@@ -40,12 +40,12 @@ impl Follow {
 
     /// The record as it stands (`None`: no worker has written it yet).
     pub(super) async fn read(&self, clients: &Clients) -> crate::aws::Result<Option<Job>> {
-        job_table::job(&clients.dynamodb, &self.table, &self.key, &self.upload).await
+        aws::job_record(&clients.dynamodb, &self.table, &self.key, &self.upload).await
     }
 
     /// Deletes the record (the send's own), on the condition that it is still this upload's.
     pub(super) async fn remove(&self, clients: &Clients) -> Result<String, String> {
-        job_table::delete(&clients.dynamodb, &self.table, &self.key, &self.upload)
+        aws::delete_job(&clients.dynamodb, &self.table, &self.key, &self.upload)
             .await
             .map(|()| format!("its job's record in {}", self.table))
             .map_err(|e| e.to_string())

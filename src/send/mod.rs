@@ -27,7 +27,7 @@ pub(crate) use report::Sent;
 #[cfg(test)]
 pub(crate) use report::schema;
 
-use crate::aws::{Clients, account, dead_letters, queues};
+use crate::aws::{self, Clients};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::render::ResourceNames;
@@ -111,7 +111,7 @@ pub(crate) struct Journey {
     /// The job table's record of the upload as last read (`jobs:`; absent without a job
     /// table, `null` when no worker wrote one in time).
     #[serde(skip_serializing_if = "Option::is_none")]
-    job: Option<Option<crate::aws::job_table::Job>>,
+    job: Option<Option<crate::aws::Job>>,
     /// What the queue's counts said when its event was not seen otherwise. Not in the JSON (the
     /// `queued` step says it).
     #[serde(skip)]
@@ -216,9 +216,9 @@ pub(crate) async fn send(
     let names = ResourceNames::of(env.stages()[0]);
     let data_stack =
         crate::placement::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
-    let account = account::id(&clients.sts).await?;
+    let account = aws::account_id(&clients.sts).await?;
     let bucket = format!("{}-{account}-{}", names.bucket, clients.region);
-    let queue_url = queues::url_of(&clients.sqs, &names.queue)
+    let queue_url = aws::queue_url(&clients.sqs, &names.queue)
         .await?
         .ok_or_else(|| {
             Error::aws(format!(
@@ -330,7 +330,7 @@ pub(crate) async fn send(
         let message = match (until, taken) {
             (Until::Processed, _) => cleanup::Message::Consumed,
             (Until::Queue, Some(id)) => cleanup::Message::Taken {
-                queue: queues::queue_name(&queue_url).to_string(),
+                queue: aws::queue_name(&queue_url).to_string(),
                 id,
             },
             (Until::Queue, None) => cleanup::Message::Unknown,
@@ -377,7 +377,7 @@ struct Watched {
     done: Vec<Option<(u128, String)>>,
     counted: Counted,
     taken: Option<String>,
-    record: Option<crate::aws::job_table::Job>,
+    record: Option<crate::aws::Job>,
 }
 
 impl Watch<'_> {
@@ -386,7 +386,7 @@ impl Watch<'_> {
         let clients = self.clients;
         // Without --until queue the queue is counted, never received from: what it held before.
         let before_count = match self.until {
-            Until::Processed => queues::read(&clients.sqs, self.queue_url)
+            Until::Processed => aws::read_queue(&clients.sqs, self.queue_url)
                 .await
                 .ok()
                 .flatten()
@@ -447,7 +447,7 @@ impl Watch<'_> {
         // Taken out when it is the event of this one object alone (unless --keep).
         let alone = |body: &str| !keep && crate::dlq::keys_of(body) == [key];
         let looked =
-            dead_letters::look(&self.clients.sqs, self.queue_url, wait, ours, alone).await?;
+            aws::look_at_letters(&self.clients.sqs, self.queue_url, wait, ours, alone).await?;
         if looked.seen {
             seen.taken = looked.taken;
             seen.queued = Some((
@@ -466,7 +466,7 @@ impl Watch<'_> {
             if seen.done[i].is_some() {
                 break;
             }
-            if crate::aws::buckets::object_exists(&clients.s3, bucket, output).await? {
+            if crate::aws::object_exists(&clients.s3, bucket, output).await? {
                 let at = started.elapsed().as_millis();
                 seen.done[i] = Some((at, format!("s3://{bucket}/{output}")));
                 for earlier in &mut seen.done[..i] {
@@ -501,7 +501,7 @@ impl Watch<'_> {
     /// The default, not yet queued: the queue counted (never received from) against what it
     /// held before the upload.
     async fn count_queue(&self, seen: &mut Watched, started: Instant, held: u64) {
-        let Ok(Some(q)) = queues::read(&self.clients.sqs, self.queue_url).await else {
+        let Ok(Some(q)) = aws::read_queue(&self.clients.sqs, self.queue_url).await else {
             return;
         };
         let now = q.depth.total();

@@ -1,9 +1,9 @@
 //! Builders for hand-built snapshots in the tests of status, drift and teardown.
 
 use super::{Consumer, FunctionRead, GroupRead, ServiceRead, Snapshot, StackSnapshot};
-use crate::aws::autoscaling::Group;
-use crate::aws::cfn::stacks::StackState;
-use crate::aws::functions::{Function, Mapping};
+use crate::aws::AutoScalingGroup as Group;
+use crate::aws::StackState;
+use crate::aws::{EventSourceMapping as Mapping, Function};
 use crate::config::WorkerKind;
 use crate::snapshot::fact::Fact;
 use std::collections::BTreeMap;

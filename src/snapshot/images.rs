@@ -5,7 +5,7 @@
 //! ECR call.
 
 use super::{Fact, StackSnapshot};
-use crate::aws::{Clients, registry};
+use crate::aws::{self, Clients};
 use crate::config::Environment;
 
 /// The repository, whose it is, and the digests of the images it holds.
@@ -33,17 +33,17 @@ pub(super) async fn read(
         return Fact::Absent;
     }
     let name = crate::config::image_repository(env);
-    let repo = match registry::repository(&clients.ecr, &name).await {
+    let repo = match aws::repository(&clients.ecr, &name).await {
         Ok(Some(r)) => r,
         Ok(None) => return Fact::Absent,
         Err(e) => return Fact::Unknown(e.into()),
     };
-    let tags = match registry::tags(&clients.ecr, &repo.repository_arn).await {
+    let tags = match aws::repository_tags(&clients.ecr, &repo.repository_arn).await {
         Ok(t) => t,
         Err(e) => return Fact::Unknown(e.into()),
     };
     let lacks = crate::ownership::lacks_tags(env.resource_name(), env.spec.owner.as_deref(), &tags);
-    match registry::images(&clients.ecr, &name).await {
+    match aws::repository_images(&clients.ecr, &name).await {
         Ok(Some(images)) => Fact::Known(ImageRepository {
             name,
             lacks,

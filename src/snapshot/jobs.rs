@@ -5,7 +5,7 @@
 use super::fact::Fact;
 use super::{Located, StackSnapshot};
 use crate::aws::Clients;
-use crate::aws::job_table::{self, Job, Settings};
+use crate::aws::{self, Job, JobTableSettings as Settings};
 use crate::config::Environment;
 use crate::render::ids;
 use std::time::{Duration, SystemTime};
@@ -65,13 +65,13 @@ pub(super) async fn read_table(
     let (settings, records, recent) = tokio::join!(
         async {
             match scope.settings {
-                true => Some(job_table::settings(db, &name).await),
+                true => Some(aws::job_table_settings(db, &name).await),
                 false => None,
             }
         },
         async {
             match scope.records {
-                true => Some(job_table::holds_records(db, &name).await),
+                true => Some(aws::job_table_holds_records(db, &name).await),
                 false => None,
             }
         },
@@ -104,14 +104,14 @@ pub(super) async fn read_table(
 /// upload time (sent as messages) get their `queued_at` from their items, the most recent
 /// [`SLOWEST_READS`] of them: how long a job took counts from there.
 async fn recent_jobs(
-    db: &crate::aws::json_api::JsonApi,
+    db: &crate::aws::JsonApi,
     table: &str,
     since: SystemTime,
     now: SystemTime,
 ) -> crate::aws::Result<Vec<Job>> {
-    let mut jobs = job_table::changed_since(db, table, since, now).await?;
+    let mut jobs = aws::jobs_changed_since(db, table, since, now).await?;
     let timeless = |j: &Job| j.state == "done" && j.uploaded_at.is_none();
-    job_table::fill(db, table, &mut jobs, timeless, SLOWEST_READS).await?;
+    aws::fill_jobs(db, table, &mut jobs, timeless, SLOWEST_READS).await?;
     Ok(jobs)
 }
 

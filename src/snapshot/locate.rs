@@ -3,8 +3,8 @@
 //! AWS makes it absent.
 
 use super::{Located, StackSnapshot};
-use crate::aws::queues::{self, Queue};
-use crate::aws::{Clients, buckets};
+use crate::aws::Clients;
+use crate::aws::{self, Queue};
 use crate::render::{ResourceNames, ids};
 use crate::snapshot::fact::Fact;
 
@@ -35,7 +35,7 @@ pub(super) async fn locate_bucket(
                 );
             };
             let name = format!("{}-{account}-{}", names.bucket, clients.region);
-            match buckets::exists(&clients.s3, &name).await {
+            match aws::bucket_exists(&clients.s3, &name).await {
                 Ok(true) => Fact::Known(name),
                 Ok(false) => Fact::Absent,
                 Err(e) => Fact::Unknown(e.into()),
@@ -54,7 +54,7 @@ pub(super) async fn locate_queue(
 ) -> Fact<Queue> {
     let url = match data.locate(logical) {
         Located::Physical(url) => url,
-        Located::NotListed => match queues::url_of(&clients.sqs, name).await {
+        Located::NotListed => match aws::queue_url(&clients.sqs, name).await {
             Ok(Some(url)) => url,
             Ok(None) => return Fact::Absent,
             Err(e) => return Fact::Unknown(e.into()),
@@ -62,7 +62,7 @@ pub(super) async fn locate_queue(
         Located::Absent => return Fact::Absent,
         Located::Unknown(why) => return Fact::Unknown(why),
     };
-    Fact::from(queues::read(&clients.sqs, &url).await)
+    Fact::from(aws::read_queue(&clients.sqs, &url).await)
 }
 
 pub(super) async fn locate_dead_letter_queue(
@@ -88,7 +88,7 @@ pub(super) async fn locate_dead_letter_queue(
                     .into(),
                 );
             };
-            match queues::url_of(&clients.sqs, queues::queue_name(&arn)).await {
+            match aws::queue_url(&clients.sqs, aws::queue_name(&arn)).await {
                 Ok(Some(url)) => url,
                 Ok(None) => return Fact::Absent,
                 Err(e) => return Fact::Unknown(e.into()),
@@ -97,5 +97,5 @@ pub(super) async fn locate_dead_letter_queue(
         Located::Absent => return Fact::Absent,
         Located::Unknown(why) => return Fact::Unknown(why),
     };
-    Fact::from(queues::read(&clients.sqs, &url).await)
+    Fact::from(aws::read_queue(&clients.sqs, &url).await)
 }

@@ -9,12 +9,12 @@
 //! fixed name (queue, bucket) or through the queue's redrive policy (dead-letter queue), and
 //! stays unknown when neither answers for sure.
 
-use crate::aws::buckets::{self, Contents, Notification};
-use crate::aws::cfn::stacks::{StackResource, StackState};
-use crate::aws::monitoring::{self, Alarm, Metrics};
-use crate::aws::queues::Queue;
-use crate::aws::topics::{self, Subscription};
-use crate::aws::{Clients, autoscaling};
+use crate::aws::Clients;
+use crate::aws::Queue;
+use crate::aws::Subscription;
+use crate::aws::{self, BucketContents as Contents, BucketNotification as Notification};
+use crate::aws::{Alarm, Metrics};
+use crate::aws::{StackResource, StackState};
 use crate::config::Environment;
 use crate::placement::StackNames;
 use crate::render::{ResourceNames, ids};
@@ -208,7 +208,7 @@ pub(crate) struct Snapshot {
     /// JSON).
     pub image_repository: Option<Fact<images::ImageRepository>>,
     /// The workers' log group the fleet stack lists, and what it holds (teardown).
-    pub log_group: Option<Fact<crate::aws::logs::Holding>>,
+    pub log_group: Option<Fact<crate::aws::LogGroupHolding>>,
     pub topic: Fact<String>,
     pub queue: Fact<Queue>,
     pub dead_letter_queue: Fact<Queue>,
@@ -327,7 +327,7 @@ pub(crate) async fn read_at(
     ) = tokio::join!(
         optional(scope.bucket_contents, async {
             match &bucket {
-                Fact::Known(b) => Fact::from(buckets::contents(&clients.s3, b).await),
+                Fact::Known(b) => Fact::from(aws::bucket_contents(&clients.s3, b).await),
                 Fact::Absent => Fact::Absent,
                 Fact::Unknown(why) => Fact::Unknown(why.clone()),
             }
@@ -335,13 +335,13 @@ pub(crate) async fn read_at(
         optional(
             scope.scaling && wanted.group,
             with_group(&group_name_ref, &group_name, |g| async move {
-                autoscaling::group(&clients.autoscaling, &g).await
+                aws::auto_scaling_group(&clients.autoscaling, &g).await
             })
         ),
         optional(
             scope.scaling && wanted.group,
             with_group(&group_name_ref, &group_name, |g| async move {
-                autoscaling::policies(&clients.autoscaling, &g)
+                aws::scaling_policies(&clients.autoscaling, &g)
                     .await
                     .map(Some)
             })
@@ -349,7 +349,7 @@ pub(crate) async fn read_at(
         optional(
             scope.wiring && wanted.group,
             with_group(&group_name_ref, &group_name, |g| async move {
-                autoscaling::lifecycle_hooks(&clients.autoscaling, &g)
+                aws::lifecycle_hooks(&clients.autoscaling, &g)
                     .await
                     .map(Some)
             })
@@ -370,7 +370,7 @@ pub(crate) async fn read_at(
         optional(
             scope.monitoring && wanted.group,
             with_group(&group_name_ref, &group_name, |g| async move {
-                autoscaling::recent_activities(&clients.autoscaling, &g)
+                aws::recent_scaling_activities(&clients.autoscaling, &g)
                     .await
                     .map(Some)
             })
@@ -458,7 +458,7 @@ async fn read_source_subscriptions(
             continue;
         }
         let fact = match to_fact(data.locate(&d.logical_id), &d.logical_id, &data.name) {
-            Fact::Known(arn) => match topics::subscription_attributes(&clients.sns, &arn).await {
+            Fact::Known(arn) => match aws::subscription_attributes(&clients.sns, &arn).await {
                 Ok(Some(attrs)) => Fact::Known(attrs),
                 Ok(None) => Fact::Absent,
                 Err(e) => Fact::Unknown(e.into()),
@@ -484,9 +484,9 @@ async fn read_schedule_dead_letters(
         return None;
     }
     match data.locate(crate::render::SCHEDULE_DEAD_LETTERS) {
-        Located::Physical(url) => Some(Fact::from(
-            crate::aws::queues::read(&clients.sqs, &url).await,
-        )),
+        Located::Physical(url) => {
+            Some(Fact::from(crate::aws::read_queue(&clients.sqs, &url).await))
+        }
         Located::Unknown(why) => Some(Fact::Unknown(why)),
         Located::Absent | Located::NotListed => None,
     }
@@ -500,7 +500,7 @@ async fn read_subscription(
 ) -> Fact<Subscription> {
     match (topic, queue) {
         (Fact::Known(t), Fact::Known(q)) => {
-            Fact::from(topics::queue_subscription(&clients.sns, t, &q.name).await)
+            Fact::from(aws::queue_subscription(&clients.sns, t, &q.name).await)
         }
         (Fact::Unknown(why), _) | (_, Fact::Unknown(why)) => Fact::Unknown(why.clone()),
         _ => Fact::Absent,
@@ -510,7 +510,7 @@ async fn read_subscription(
 /// The bucket's event notifications.
 async fn read_notifications(clients: &Clients, bucket: &Fact<String>) -> Fact<Vec<Notification>> {
     match bucket {
-        Fact::Known(b) => Fact::from(buckets::notifications(&clients.s3, b).await),
+        Fact::Known(b) => Fact::from(aws::bucket_notifications(&clients.s3, b).await),
         Fact::Absent => Fact::Absent,
         Fact::Unknown(why) => Fact::Unknown(why.clone()),
     }
@@ -526,7 +526,7 @@ async fn read_alarms(
         format!("{data_name}-"),
         format!("TargetTracking-{}-", names.asg),
     ];
-    match monitoring::alarms(&clients.cloudwatch, &prefixes).await {
+    match aws::alarms(&clients.cloudwatch, &prefixes).await {
         Ok(a) => Fact::Known(a),
         Err(e) => Fact::Unknown(e.into()),
     }
@@ -546,7 +546,7 @@ async fn read_metrics(
         Fact::Absent => return Fact::Absent,
         Fact::Unknown(why) => return Fact::Unknown(why.clone()),
     };
-    let on = monitoring::Sources {
+    let on = aws::MetricSources {
         queue: &q.name,
         dead_letter_queue: dead_letter_queue.known().map(|d| d.name.as_str()),
         group: wanted.group.then_some(names.asg.as_str()),
@@ -561,7 +561,7 @@ async fn read_metrics(
         // environment.
         stage: env.pipeline_stage().map(|s| s.name.as_str()),
     };
-    match monitoring::metrics(&clients.cloudwatch, on).await {
+    match aws::metrics(&clients.cloudwatch, on).await {
         Ok(m) => Fact::Known(m),
         Err(e) => Fact::Unknown(e.into()),
     }
@@ -571,7 +571,7 @@ async fn read_metrics(
 /// none (it is declared only for a function with a deployment package).
 async fn read_code_bucket(clients: &Clients, data: &StackSnapshot) -> Fact<(String, Contents)> {
     match data.locate(ids::CODE_BUCKET) {
-        Located::Physical(b) => match buckets::contents(&clients.s3, &b).await {
+        Located::Physical(b) => match aws::bucket_contents(&clients.s3, &b).await {
             Ok(Some(c)) => Fact::Known((b, c)),
             Ok(None) => Fact::Absent,
             Err(e) => Fact::Unknown(e.into()),
@@ -586,11 +586,11 @@ async fn read_code_bucket(clients: &Clients, data: &StackSnapshot) -> Fact<(Stri
 async fn read_log_group(
     clients: &Clients,
     fleet: &StackSnapshot,
-) -> Fact<crate::aws::logs::Holding> {
+) -> Fact<crate::aws::LogGroupHolding> {
     for id in [ids::WORKER_LOG_GROUP, ids::FUNCTION_LOG_GROUP] {
         match fleet.locate(id) {
             Located::Physical(name) => {
-                return match crate::aws::logs::holding(&clients.logs, &name).await {
+                return match crate::aws::log_group_holding(&clients.logs, &name).await {
                     Ok(Some(h)) => Fact::Known(h),
                     Ok(None) => Fact::Absent,
                     Err(e) => Fact::Unknown(e.into()),

@@ -2,8 +2,8 @@
 //! policies of the template CloudFormation holds.
 
 use super::{StackSnapshot, optional};
+use crate::aws;
 use crate::aws::Clients;
-use crate::aws::cfn::stacks;
 use crate::snapshot::fact::Fact;
 use std::collections::BTreeMap;
 
@@ -13,10 +13,10 @@ pub(super) async fn read_stack(
     with_policies: bool,
 ) -> StackSnapshot {
     let (state, resources, template) = tokio::join!(
-        stacks::describe(&clients.cfn, name),
-        stacks::resources(&clients.cfn, name),
+        aws::describe_stack(&clients.cfn, name),
+        aws::stack_resources(&clients.cfn, name),
         optional(with_policies, async {
-            Fact::from(stacks::template(&clients.cfn, name).await)
+            Fact::from(aws::stack_template(&clients.cfn, name).await)
         }),
     );
     let deletion_policies = template.map(|t| {

@@ -6,9 +6,9 @@
 
 use super::{Located, Snapshot, StackSnapshot};
 use crate::aws::Clients;
-use crate::aws::autoscaling::{Activity, Group, ScalingPolicy};
-use crate::aws::functions::{self, Function, Mapping};
-use crate::aws::services::Service;
+use crate::aws::EcsService as Service;
+use crate::aws::{self, EventSourceMapping as Mapping, Function};
+use crate::aws::{AutoScalingGroup as Group, ScalingActivity as Activity, ScalingPolicy};
 use crate::config::{Environment, WorkerKind};
 use crate::render::{ResourceNames, ids};
 use crate::snapshot::fact::Fact;
@@ -193,19 +193,19 @@ pub(super) async fn read_service(
     clients: &Clients,
     fleet: &StackSnapshot,
     names: &ResourceNames,
-) -> Fact<crate::aws::services::Service> {
+) -> Fact<crate::aws::EcsService> {
     match fleet.locate(ids::SERVICE) {
         Located::Absent => Fact::Absent,
         Located::Unknown(why) => Fact::Unknown(why),
-        Located::Physical(_) | Located::NotListed => Fact::from(
-            crate::aws::services::service(&clients.ecs, &names.cluster, &names.service).await,
-        ),
+        Located::Physical(_) | Located::NotListed => {
+            Fact::from(crate::aws::ecs_service(&clients.ecs, &names.cluster, &names.service).await)
+        }
     }
 }
 
 pub(super) async fn read_function(clients: &Clients, name: &Fact<String>) -> Fact<Function> {
     match name {
-        Fact::Known(n) => Fact::from(functions::function(&clients.lambda, n).await),
+        Fact::Known(n) => Fact::from(aws::lambda_function(&clients.lambda, n).await),
         Fact::Absent => Fact::Absent,
         Fact::Unknown(why) => Fact::Unknown(why.clone()),
     }
@@ -220,10 +220,12 @@ pub(super) async fn read_mapping(
     names: &ResourceNames,
 ) -> Fact<Mapping> {
     match fleet.locate(ids::QUEUE_MAPPING) {
-        Located::Physical(uuid) => Fact::from(functions::mapping(&clients.lambda, &uuid).await),
+        Located::Physical(uuid) => {
+            Fact::from(aws::event_source_mapping(&clients.lambda, &uuid).await)
+        }
         Located::NotListed => match function {
             Fact::Known(f) => {
-                Fact::from(functions::queue_mapping(&clients.lambda, f, &names.queue).await)
+                Fact::from(aws::queue_mapping(&clients.lambda, f, &names.queue).await)
             }
             Fact::Absent => Fact::Absent,
             Fact::Unknown(why) => Fact::Unknown(why.clone()),
@@ -236,7 +238,7 @@ pub(super) async fn read_mapping(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::cfn::stacks::StackResource;
+    use crate::aws::StackResource;
     use aws_sdk_cloudformation::types::ResourceStatus;
     use std::collections::BTreeMap;
 

@@ -9,8 +9,8 @@ pub(crate) use report::Outputs;
 #[cfg(test)]
 pub(crate) use report::schema;
 
+use crate::aws;
 use crate::aws::Clients;
-use crate::aws::cfn::stacks;
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::placement::StackNames;
@@ -71,7 +71,7 @@ pub(crate) async fn collect(
     let states = futures::future::try_join_all(
         names
             .iter()
-            .map(|(name, _)| stacks::describe(&clients.cfn, name)),
+            .map(|(name, _)| aws::describe_stack(&clients.cfn, name)),
     )
     .await?;
     Ok(states

@@ -4,8 +4,8 @@
 
 use super::{QueueDepth, take};
 use crate::aws::Why;
-use crate::aws::functions::{Function, Mapping};
-use crate::aws::monitoring::{Metrics, WINDOW_MINUTES};
+use crate::aws::{EventSourceMapping as Mapping, Function};
+use crate::aws::{METRICS_WINDOW_MINUTES as WINDOW_MINUTES, Metrics};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -4,7 +4,7 @@
 
 use super::take;
 use crate::aws::Why;
-use crate::aws::autoscaling::{self, Activity};
+use crate::aws::{self, ScalingActivity as Activity};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -59,7 +59,7 @@ pub(super) fn section(snap: &Snapshot, unavailable: &mut BTreeMap<String, Why>) 
                 zone: i.zone.clone(),
                 lifecycle: i.lifecycle.clone(),
                 health: i.health.clone(),
-                outdated: autoscaling::is_outdated(
+                outdated: aws::launch_template_outdated(
                     i.launch_template_version.as_deref(),
                     g.launch_template_version.as_deref(),
                 ),

@@ -6,8 +6,8 @@ use super::{
     Alarm, Fleet, FunctionStatus, LatencyGoal, Percentiles, Pipeline, QueueDepth, Scaling,
     SourceStatus, StackSummary, StageStatus, Status, Workers,
 };
+use crate::aws::EcsService as Service;
 use crate::aws::Why;
-use crate::aws::services::Service;
 use serde::ser::{Serialize, Serializer};
 use std::collections::BTreeMap;
 

@@ -20,9 +20,9 @@ pub(crate) use report::show;
 pub(crate) use report::schema;
 
 use crate::aws::Clients;
+use crate::aws::Queue;
 use crate::aws::Why;
-use crate::aws::monitoring::{Alarm, Percentiles};
-use crate::aws::queues::Queue;
+use crate::aws::{Alarm, Percentiles};
 use crate::config::{Environment, WorkerKind};
 use crate::placement::StackNames;
 use crate::snapshot::{self, Fact, Scope, Snapshot, StackSnapshot};
@@ -93,7 +93,7 @@ enum Workers {
     Ec2(Option<Fleet>),
     /// Boxed: the largest section by far.
     Lambda(Option<Box<FunctionStatus>>),
-    Fargate(Option<crate::aws::services::Service>),
+    Fargate(Option<crate::aws::EcsService>),
 }
 
 impl Workers {
@@ -190,7 +190,7 @@ impl Status {
     }
 
     /// The Fargate workers' ECS service, when read and deployed.
-    fn service(&self) -> Option<&crate::aws::services::Service> {
+    fn service(&self) -> Option<&crate::aws::EcsService> {
         self.workers.iter().find_map(|w| match w {
             Workers::Fargate(s) => s.as_ref(),
             _ => None,
@@ -548,7 +548,7 @@ async fn gpus(clients: &Clients, status: &mut Status) {
         fleet.with_gpus(&BTreeMap::new());
         return;
     }
-    match crate::aws::quotas::instance_types(&clients.ec2, &types).await {
+    match crate::aws::describe_instance_types(&clients.ec2, &types).await {
         Ok(described) if described.len() == types.len() => {
             let per_type = described.into_iter().map(|t| (t.name, t.gpus)).collect();
             fleet.with_gpus(&per_type);

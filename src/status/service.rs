@@ -2,7 +2,7 @@
 //! deployments as the circuit breaker sees them, its capacity provider strategy and its
 //! latest events. The text of this section is here too.
 
-use crate::aws::services::{Deployment, Service};
+use crate::aws::{EcsService as Service, ServiceDeployment as Deployment};
 
 /// The section's name in `unavailable`.
 pub(super) const SERVICE: &str = "service";
@@ -115,7 +115,7 @@ mod tests {
             pending: 2,
             task_definition: deployment("COMPLETED", 0, None).task_definition,
             deployments: vec![deployment("IN_PROGRESS", 0, None)],
-            capacity_provider_strategy: vec![crate::aws::services::Provider {
+            capacity_provider_strategy: vec![crate::aws::StrategyItem {
                 name: "FARGATE".into(),
                 base: 1,
                 weight: 1,

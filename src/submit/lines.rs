@@ -7,9 +7,9 @@ use super::{
     JOB_ID_ATTRIBUTE, MESSAGE_UPLOAD, Outcome, Request, body_problem, id_problem, job_queue,
     job_table_of, new_id, record, stored, unstorable,
 };
-use crate::aws::error::Kind;
-use crate::aws::queues::{self, BATCH_MAX, Delivery, Outgoing};
-use crate::aws::{Clients, job_table};
+use crate::aws::Clients;
+use crate::aws::ErrorKind as Kind;
+use crate::aws::{self, Delivery, OutgoingMessage as Outgoing, SEND_BATCH_MAX as BATCH_MAX};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
 use crate::placement::StackNames;
@@ -424,7 +424,7 @@ async fn deliver(
             Outgoing {
                 body: bodies[k].as_ref().map_or("", |(b, _)| b.as_str()),
                 attributes: &attributes[k],
-                ordering: queues::Ordering {
+                ordering: aws::QueueOrdering {
                     group: batch[i].1.group.as_deref(),
                     deduplication: deduplication[k].as_deref(),
                 },
@@ -434,7 +434,7 @@ async fn deliver(
     let sent = if messages.is_empty() {
         Ok(Vec::new())
     } else {
-        queues::send_batch(&clients.sqs, url, &messages).await
+        aws::send_message_batch(&clients.sqs, url, &messages).await
     };
     let mut sent = match sent {
         Ok(d) => d,
@@ -481,7 +481,7 @@ async fn settle(
                 let why = format!("not sent: {why}");
                 let marked = match (table, written[i]) {
                     (Some(table), Some(seq)) => {
-                        job_table::unsent(&clients.dynamodb, table, key, seq, &why).await
+                        aws::job_unsent(&clients.dynamodb, table, key, seq, &why).await
                     }
                     _ => Ok(()),
                 };

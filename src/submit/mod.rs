@@ -13,9 +13,9 @@ pub(crate) use lines::{Lines, backfill};
 pub(crate) use report::schema;
 pub(crate) use report::{Backfilled, Submitted};
 
-use crate::aws::error::Kind;
-use crate::aws::job_table::{self, Job};
-use crate::aws::{Clients, queues};
+use crate::aws::Clients;
+use crate::aws::ErrorKind as Kind;
+use crate::aws::{self, Job};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
 use crate::placement::StackNames;
@@ -43,7 +43,7 @@ const SIZE_UNREAD: u64 = 262_144;
 const STORED_BODY_MAX: u64 = 2 * 1024 * 1024 * 1024;
 /// A stored body's pointer, as the Extended Client Library writes it (its body is
 /// `[POINTER_CLASS, {"s3BucketName": …, "s3Key": …}]`, with the body's size in the
-/// [`queues::EXTENDED_PAYLOAD_SIZE`] attribute).
+/// [`aws::EXTENDED_PAYLOAD_SIZE`] attribute).
 const POINTER_CLASS: &str = "software.amazon.payloadoffloading.PayloadS3Pointer";
 
 /// One job to send, checked before anything is sent.
@@ -408,7 +408,7 @@ pub(crate) fn stage_of<'a>(env: &'a Environment, name: Option<&str>) -> Result<&
 /// (the queue's MaximumMessageSize, or [`SIZE_UNREAD`] when that cannot be read).
 async fn job_queue(clients: &Clients, env: &Environment) -> Result<(ResourceNames, String, u64)> {
     let names = ResourceNames::of(env.stages()[0]);
-    let url = queues::url_of(&clients.sqs, &names.queue)
+    let url = aws::queue_url(&clients.sqs, &names.queue)
         .await?
         .ok_or_else(|| {
             Error::aws(format!(
@@ -416,7 +416,7 @@ async fn job_queue(clients: &Clients, env: &Environment) -> Result<(ResourceName
                 env.name, names.queue
             ))
         })?;
-    let limit = queues::read(&clients.sqs, &url)
+    let limit = aws::read_queue(&clients.sqs, &url)
         .await?
         .and_then(|q| q.attributes.get("MaximumMessageSize")?.parse().ok())
         .unwrap_or(SIZE_UNREAD);
@@ -538,12 +538,12 @@ async fn send(
         }
     }
     if sent.is_ok() {
-        sent = queues::send(
+        sent = aws::send_message(
             &clients.sqs,
             &queue_url,
             &body,
             &attributes,
-            queues::Ordering {
+            aws::QueueOrdering {
                 group: request.group.as_deref(),
                 deduplication: fifo.then(|| deduplication_id(&request.id, seq)).as_deref(),
             },
@@ -577,7 +577,7 @@ async fn send(
         )));
     };
     let why = format!("not sent: {e}");
-    match job_table::unsent(&clients.dynamodb, table, key, seq, &why).await {
+    match aws::job_unsent(&clients.dynamodb, table, key, seq, &why).await {
         Ok(()) => Err(e.into()),
         Err(e2) => Err(Error::aws(format!(
             "{}: job {}: {e}; and its record could not be marked failed ({e2}): it says queued",
@@ -593,15 +593,15 @@ async fn store_body(
     names: &ResourceNames,
     body: &str,
 ) -> crate::aws::Result<(String, String)> {
-    let account = crate::aws::account::id(&clients.sts).await?;
+    let account = crate::aws::account_id(&clients.sts).await?;
     let bucket = format!("{}-{account}-{}", names.bucket, clients.region);
     let key = format!("{}{}", crate::config::STORED_BODIES, new_id());
-    crate::aws::buckets::put_object(&clients.s3, &bucket, &key, body.as_bytes().to_vec()).await?;
+    crate::aws::put_object(&clients.s3, &bucket, &key, body.as_bytes().to_vec()).await?;
     Ok((bucket, key))
 }
 
 /// `body` stored in the bucket: the message's pointer body, its size attribute
-/// ([`queues::EXTENDED_PAYLOAD_SIZE`]) and where it went (`s3://BUCKET/bodies/ID`), as the
+/// ([`aws::EXTENDED_PAYLOAD_SIZE`]) and where it went (`s3://BUCKET/bodies/ID`), as the
 /// Extended Client Library writes them (docs/jobs.md, "A body over SQS's limit").
 async fn stored(
     clients: &Clients,
@@ -612,7 +612,7 @@ async fn stored(
     let pointer = serde_json::json!([POINTER_CLASS, {"s3BucketName": bucket, "s3Key": key}]);
     Ok((
         pointer.to_string(),
-        (queues::EXTENDED_PAYLOAD_SIZE.into(), body.len().to_string()),
+        (aws::EXTENDED_PAYLOAD_SIZE.into(), body.len().to_string()),
         format!("s3://{bucket}/{key}"),
     ))
 }
@@ -627,7 +627,7 @@ fn unstorable(request: &Request) -> Option<(&'static str, String, String)> {
             request.attributes.len().to_string(),
             format!(
                 "the body is over the queue's limit, so it is stored and its message carries {} besides job_id: at most {} attributes then",
-                queues::EXTENDED_PAYLOAD_SIZE,
+                aws::EXTENDED_PAYLOAD_SIZE,
                 ATTRIBUTES_MAX - 2
             ),
         ));
@@ -657,20 +657,20 @@ async fn record(
 ) -> Result<(Outcome, Option<u64>, Option<Job>)> {
     let db = &clients.dynamodb;
     let now = SystemTime::now();
-    if job_table::queue_job(db, table, key, stage, now, retention).await? {
+    if aws::queue_job(db, table, key, stage, now, retention).await? {
         return Ok((Outcome::Sent, Some(1), None));
     }
-    let mut known = job_table::job(db, table, key.0, key.1).await?;
+    let mut known = aws::job_record(db, table, key.0, key.1).await?;
     let read = known.as_ref().map(|j| (j.state.clone(), j.seq));
     let (outcome, written) = match read.as_ref().map(|(state, seq)| (state.as_str(), *seq)) {
         Some(("done", _)) => (Outcome::Duplicate, None),
         Some(("failed", seen)) => {
             let seen = seen.unwrap_or(0);
-            if job_table::requeue(db, table, key, stage, seen, now, retention).await? {
+            if aws::requeue_job(db, table, key, stage, seen, now, retention).await? {
                 (Outcome::Resubmitted, Some(seen + 1))
             } else {
                 // Another submission queued it first: report the record as it is now.
-                known = job_table::job(db, table, key.0, key.1).await?;
+                known = aws::job_record(db, table, key.0, key.1).await?;
                 (Outcome::InFlight, None)
             }
         }
@@ -699,7 +699,7 @@ async fn wait_for(
         _ = crate::error::interrupted() => {
             submission.interrupted = true;
             // The record as it stands, read within the time an interrupted run has.
-            let read = job_table::job(&clients.dynamodb, table, key.0, key.1);
+            let read = aws::job_record(&clients.dynamodb, table, key.0, key.1);
             if let Ok(Ok(job)) = tokio::time::timeout(READ_AFTER_SIGNAL, read).await {
                 submission.job = job;
             }
@@ -747,7 +747,7 @@ async fn follow(
     loop {
         let left = wait.saturating_sub(started.elapsed());
         tokio::time::sleep(delay.min(left)).await;
-        let job = job_table::job(&clients.dynamodb, table, key, upload).await?;
+        let job = aws::job_record(&clients.dynamodb, table, key, upload).await?;
         let ended = job
             .as_ref()
             .is_some_and(|j| j.state == "done" || j.state == "failed");

@@ -3,8 +3,8 @@
 //! before anything is deleted. What could not be checked is a refusal, never "empty".
 
 use super::errors::TeardownRefusal;
-use crate::aws::buckets::Version;
-use crate::aws::cfn::stacks::StackState;
+use crate::aws::ObjectVersion as Version;
+use crate::aws::StackState;
 use crate::output::words::count;
 use crate::render::ids;
 use crate::snapshot::{Fact, ImageRepository};
@@ -295,9 +295,9 @@ pub(crate) struct Plan {
     pub(super) code_purge: Option<Purge>,
     /// The workers' log group, deleted with the fleet stack with the lines it holds: reported,
     /// like the queues, so that nobody loses them unawares (`None`: the fleet stays).
-    pub(super) log_group: Option<Fact<crate::aws::logs::Holding>>,
+    pub(super) log_group: Option<Fact<crate::aws::LogGroupHolding>>,
     /// Each later stage's workers' log group, of the later stages' fleets deleted.
-    stage_log_groups: Vec<Fact<crate::aws::logs::Holding>>,
+    stage_log_groups: Vec<Fact<crate::aws::LogGroupHolding>>,
     /// The repository of the images qfleet built, deleted after the data stack with exactly
     /// the images listed (`--delete-images`); one without qfleet's marks is left.
     pub(super) images: Option<ImageRepository>,
@@ -308,7 +308,7 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// Every workers' log group deleted with its fleet: the first stage's, then the later ones'.
-    pub(super) fn log_groups(&self) -> impl Iterator<Item = &Fact<crate::aws::logs::Holding>> {
+    pub(super) fn log_groups(&self) -> impl Iterator<Item = &Fact<crate::aws::LogGroupHolding>> {
         self.log_group.iter().chain(&self.stage_log_groups)
     }
 }
@@ -697,7 +697,7 @@ pub(super) fn stage_queues_at_risk(
 fn queue_at_risk(
     data: &StackSnapshot,
     logical: &str,
-    queue: &Fact<crate::aws::queues::Queue>,
+    queue: &Fact<crate::aws::Queue>,
     dead_letter: bool,
     what: &str,
     allowed: Allowed,

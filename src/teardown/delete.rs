@@ -4,8 +4,8 @@
 use super::event::Event;
 use super::schedule::Turn;
 use super::{TeardownOutcome, wait};
-use crate::aws::cfn::stack_events;
-use crate::aws::cfn::stacks::{self, StackResource};
+use crate::aws;
+use crate::aws::StackResource;
 use crate::error::{Error, Result};
 use crate::snapshot::Fact;
 use crate::snapshot::StackSnapshot;
@@ -63,10 +63,10 @@ pub(super) fn retained(stack: &StackSnapshot) -> Vec<Retained> {
 /// [A, B]."). A resource is never left unnamed while the events name it.
 pub(super) fn failed_resources(
     listed: Vec<(String, Option<String>)>,
-    events: &[stack_events::ResourceEvent],
+    events: &[aws::ResourceEvent],
     stack_reason: Option<&str>,
 ) -> Vec<(String, String)> {
-    let failures: Vec<&stack_events::ResourceEvent> = events
+    let failures: Vec<&aws::ResourceEvent> = events
         .iter()
         .filter(|e| e.status == ResourceStatus::DeleteFailed && !e.is_stack_event())
         .collect();
@@ -135,8 +135,8 @@ pub(super) async fn stack(
     let mut retain: Vec<String> = Vec::new();
     for attempt in 0..2 {
         turn.take().await;
-        let since = stack_events::newest_event_id(cfn, name).await?;
-        stacks::delete(cfn, name, &retain, env.spec.service_role_arn.as_deref()).await?;
+        let since = aws::newest_event_id(cfn, name).await?;
+        aws::delete_stack(cfn, name, &retain, env.spec.service_role_arn.as_deref()).await?;
         spinner.set("deleting");
         reporter.event(Event::Stack {
             stack: name.to_string(),
@@ -173,7 +173,7 @@ pub(super) async fn stack(
             )));
         }
         turn.take().await;
-        let listed: Vec<(String, Option<String>)> = stacks::resources(cfn, name)
+        let listed: Vec<(String, Option<String>)> = aws::stack_resources(cfn, name)
             .await?
             .unwrap_or_default()
             .into_values()

@@ -8,7 +8,7 @@
 //! `qfleet:environment` tag, so a teardown run again later (the stacks gone) finds them too.
 
 use super::{Ctx, TeardownOutcome};
-use crate::aws::network;
+use crate::aws;
 use crate::error::{Error, Result};
 
 /// The interface type of an endpoint's own network interfaces
@@ -66,7 +66,7 @@ async fn tidy_inner(at: &Ctx<'_>, out: &mut TeardownOutcome) -> Result<()> {
     } = *at;
     let ec2 = &clients.ec2;
     let region = &clients.region;
-    let made = network::made_for(ec2, region, &env.name, &made_name(&env.name)).await?;
+    let made = aws::made_for(ec2, region, &env.name, &made_name(&env.name)).await?;
     let ids: Vec<String> = made.endpoints.iter().map(|e| e.id.clone()).collect();
     let all: Vec<String> = ids
         .iter()
@@ -94,7 +94,7 @@ async fn tidy_inner(at: &Ctx<'_>, out: &mut TeardownOutcome) -> Result<()> {
     vpcs.sort_unstable();
     vpcs.dedup();
     for vpc in vpcs {
-        let others = network::interfaces_in(ec2, vpc)
+        let others = aws::network_interfaces_in(ec2, vpc)
             .await?
             .into_iter()
             .filter(|(_, kind)| kind != ENDPOINT_INTERFACE)
@@ -107,7 +107,7 @@ async fn tidy_inner(at: &Ctx<'_>, out: &mut TeardownOutcome) -> Result<()> {
         }
     }
     if !ids.is_empty() {
-        network::delete_endpoints(ec2, &ids).await?;
+        aws::delete_vpc_endpoints(ec2, &ids).await?;
     }
     let mut deleted = ids;
     for (g, vpc) in &made.groups {
@@ -115,7 +115,7 @@ async fn tidy_inner(at: &Ctx<'_>, out: &mut TeardownOutcome) -> Result<()> {
         let mut delay = opts.polling.first;
         let mut gone = false;
         for _ in 0..GROUP_TRIES {
-            if network::delete_group(ec2, g).await? {
+            if aws::delete_security_group(ec2, g).await? {
                 gone = true;
                 break;
             }
@@ -136,7 +136,7 @@ async fn tidy_inner(at: &Ctx<'_>, out: &mut TeardownOutcome) -> Result<()> {
     // The prefix list goes once no group refers to it.
     if out.endpoints_kept.is_empty() {
         for l in &made.lists {
-            network::delete_prefix_list(ec2, l).await?;
+            aws::delete_prefix_list(ec2, l).await?;
             deleted.push(l.clone());
         }
     } else {

@@ -5,7 +5,7 @@
 //! qfleet's marks for the environment is left, and said.
 
 use super::{Ctx, TeardownOutcome};
-use crate::aws::registry;
+use crate::aws;
 use crate::error::Result;
 use crate::output::words::count;
 use crate::snapshot::ImageRepository;
@@ -34,10 +34,10 @@ pub(super) async fn tidy(
     let step = format!("delete ECR repository {}", repo.name);
     reporter.ledger.start(&env.name, &step);
     if !repo.digests.is_empty() {
-        registry::delete_images(&clients.ecr, &repo.name, &repo.digests).await?;
+        aws::delete_images(&clients.ecr, &repo.name, &repo.digests).await?;
         out.images_deleted = repo.digests.len() as u64;
     }
-    registry::delete_repository(&clients.ecr, &repo.name).await?;
+    aws::delete_repository(&clients.ecr, &repo.name).await?;
     out.image_repository_deleted = Some(repo.name.clone());
     reporter.ledger.finish(
         &env.name,

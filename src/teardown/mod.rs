@@ -28,9 +28,9 @@ pub(crate) use event::tests::one_of_each as one_event_of_each;
 #[cfg(test)]
 pub(crate) use report::schema;
 
-use crate::aws::cfn::stacks;
-use crate::aws::poll::Polling;
-use crate::aws::{Clients, buckets};
+use crate::aws;
+use crate::aws::Clients;
+use crate::aws::Polling;
 use crate::config::Environment;
 use crate::error::{Error, ErrorReport, Exit, Result};
 use crate::output::Question;
@@ -178,7 +178,7 @@ struct LogGroupHeld {
 }
 
 impl LogGroupHeld {
-    fn of(fact: &crate::snapshot::Fact<crate::aws::logs::Holding>) -> Option<LogGroupHeld> {
+    fn of(fact: &crate::snapshot::Fact<crate::aws::LogGroupHolding>) -> Option<LogGroupHeld> {
         use crate::snapshot::Fact;
         match fact {
             Fact::Absent => None,
@@ -238,13 +238,13 @@ async fn environment(
 /// its fixed name, never by listing every bucket: what it holds, and what to do with it.
 /// `None` when there is none.
 async fn kept_bucket(clients: &crate::aws::Clients, env: &Environment) -> Result<Option<String>> {
-    let account = crate::aws::account::id(&clients.sts).await?;
+    let account = crate::aws::account_id(&clients.sts).await?;
     let names = crate::render::ResourceNames::of(env);
     let bucket = format!("{}-{account}-{}", names.bucket, clients.region);
-    if !crate::aws::buckets::exists(&clients.s3, &bucket).await? {
+    if !crate::aws::bucket_exists(&clients.s3, &bucket).await? {
         return Ok(None);
     }
-    let held = match crate::aws::buckets::contents(&clients.s3, &bucket).await? {
+    let held = match crate::aws::bucket_contents(&clients.s3, &bucket).await? {
         Some(c) if c.objects > 0 => format!(
             "{} of {} bytes",
             crate::output::words::count(c.objects, "object version", "object versions"),
@@ -350,7 +350,7 @@ async fn take_lock(at: &Ctx<'_>) -> Result<crate::lock::EnvLock> {
         reporter,
         ..
     } = *at;
-    let account = crate::aws::account::id(&clients.sts).await?;
+    let account = crate::aws::account_id(&clients.sts).await?;
     reporter.ledger.account(&env.name, &account);
     let lock = crate::lock::take(clients, env, &account, "teardown").await?;
     if let Some(w) = lock.taken_over() {
@@ -477,7 +477,7 @@ async fn locked(
         .iter()
         .filter(|s| s.termination_protection != Some(false))
     {
-        stacks::set_termination_protection(&clients.cfn, &s.name, false).await?;
+        aws::set_termination_protection(&clients.cfn, &s.name, false).await?;
         reporter.line(format!(
             "{}: termination protection turned off (--disable-termination-protection)",
             s.name
@@ -950,7 +950,7 @@ async fn recheck_and_purge(
         // The function's packages: rebuilt from the stack file's code by the next deploy.
         let step = format!("empty code bucket {bucket}");
         reporter.ledger.start(&env.name, &step);
-        let n = buckets::delete_versions(&clients.s3, &bucket, &versions).await?;
+        let n = aws::delete_object_versions(&clients.s3, &bucket, &versions).await?;
         reporter.ledger.finish(
             &env.name,
             &step,
@@ -969,7 +969,7 @@ async fn recheck_and_purge(
     ));
     let step = format!("empty bucket {bucket}");
     reporter.ledger.start(&env.name, &step);
-    out.purged_objects = buckets::delete_versions(&clients.s3, &bucket, &versions).await?;
+    out.purged_objects = aws::delete_object_versions(&clients.s3, &bucket, &versions).await?;
     reporter.ledger.finish(
         &env.name,
         &step,
@@ -978,7 +978,7 @@ async fn recheck_and_purge(
             count(out.purged_objects, "object", "objects")
         ),
     );
-    match buckets::contents(&clients.s3, &bucket).await? {
+    match aws::bucket_contents(&clients.s3, &bucket).await? {
         Some(left) if left.objects > 0 => Err(crate::teardown::errors::Refusal::ObjectsArrived {
             env: env.name.clone(),
             bucket,

@@ -63,7 +63,7 @@ pub(crate) fn all(session: &Session, opts: &Options, out: Output) -> Result<Torn
             async move {
                 let account = match at.account {
                     Some(a) => Some(a),
-                    None => crate::aws::account::id(&clients.sts).await.ok(),
+                    None => crate::aws::account_id(&clients.sts).await.ok(),
                 };
                 let place = Place {
                     region: at.region,

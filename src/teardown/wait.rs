@@ -1,12 +1,12 @@
 //! Waiting for a stack's deletion without a slot, within the teardown's shared poll budget
-//! ([`super::schedule`]): like [`crate::aws::cfn::stack_wait::until_settled`] (every new resource
+//! ([`super::schedule`]): like [`crate::aws::until_settled`] (every new resource
 //! event printed on the way, a bounded wait, throttled polls slowing it down), with each poll
 //! after the first spaced out further when more deletions are waited for than the limit.
 
 use super::event::Reporter;
 use super::schedule::Schedule;
-use crate::aws::cfn::stack_wait::{self, Finished};
-use crate::aws::poll::Polling;
+use crate::aws::Polling;
+use crate::aws::{self, WaitFinished as Finished};
 use crate::error::Result;
 use crate::output::Spinner;
 use aws_sdk_cloudformation::Client;
@@ -22,7 +22,7 @@ pub(super) async fn deletion(
     spinner: &Spinner,
 ) -> Result<Finished> {
     let _under_way = schedule.waiting();
-    stack_wait::until_settled_spaced(
+    aws::until_settled_spaced(
         cfn,
         stack,
         since,

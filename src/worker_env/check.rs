@@ -12,7 +12,7 @@
 
 use super::signal;
 use crate::aws::Clients;
-use crate::aws::job_table::{self, Job as Record};
+use crate::aws::{self, Job as Record};
 use crate::config::Environment;
 use crate::error::{Error, Exit, Result};
 use crate::output::Output;
@@ -272,8 +272,9 @@ async fn follow(
         let named = named_at(lines, id);
         match table {
             Some((table, _)) => {
-                let job = job_table::job(&clients.dynamodb, table, id, crate::jobs::MESSAGE_UPLOAD)
-                    .await?;
+                let job =
+                    aws::job_record(&clients.dynamodb, table, id, crate::jobs::MESSAGE_UPLOAD)
+                        .await?;
                 if let Some(v) = job.as_ref().and_then(|j| ended_here(j, si)) {
                     ended = job.clone().map(|j| (v, j));
                     break None;
@@ -320,7 +321,7 @@ async fn follow(
     // says so. One being processed is left as it is.
     let worked = match (worked, table) {
         (Verdict::Broken(why), Some((table, retention))) => {
-            let cancelled = job_table::cancel(
+            let cancelled = aws::cancel_job(
                 &clients.dynamodb,
                 table,
                 (id, crate::jobs::MESSAGE_UPLOAD),
@@ -395,12 +396,12 @@ async fn duplicate(
     // On a FIFO queue, an id of its own: SQS delivers no second message of one id within 5
     // minutes.
     let again = format!("{}#again", request.id);
-    crate::aws::queues::send(
+    crate::aws::send_message(
         &clients.sqs,
         probe.queue_url,
         &request.body,
         &attributes,
-        crate::aws::queues::Ordering {
+        crate::aws::QueueOrdering {
             group: request.group.as_deref(),
             deduplication: probe.fifo.then_some(again.as_str()),
         },
@@ -410,7 +411,7 @@ async fn duplicate(
     let started = Instant::now();
     let counted = before.duplicates.unwrap_or(0);
     loop {
-        let job = job_table::job(
+        let job = aws::job_record(
             &clients.dynamodb,
             table,
             &request.id,

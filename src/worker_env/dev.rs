@@ -108,7 +108,7 @@ pub(super) fn for_dev(
 fn tables_of(session: &Session, env: &Environment, stack: &str) -> Result<Tables> {
     session.block_on(async {
         let clients = crate::session::clients_for(&session.aws, env).await;
-        let resources = crate::aws::cfn::stacks::resources(&clients.cfn, stack)
+        let resources = crate::aws::stack_resources(&clients.cfn, stack)
             .await
             .map_err(|e| {
                 Error::aws(format!(
@@ -243,7 +243,7 @@ fn as_workers(
     session.block_on(async {
         let clients = crate::session::clients_for(&session.aws, env).await;
         let fleet = stage.fleet_stack_name();
-        let name = crate::aws::cfn::stacks::resources(&clients.cfn, &fleet)
+        let name = crate::aws::stack_resources(&clients.cfn, &fleet)
             .await?
             .and_then(|r| r.get(logical).and_then(|r| r.physical_id.clone()))
             .ok_or_else(|| {
@@ -253,7 +253,7 @@ fn as_workers(
             })?;
         let partition = crate::config::partition(&stage.spec.region).unwrap_or("aws");
         let role = format!("arn:{partition}:iam::{account}:role/{name}");
-        let keys = crate::aws::account::assume(&clients.sts, &role, "qfleet-dev").await?;
+        let keys = crate::aws::assume_role(&clients.sts, &role, "qfleet-dev").await?;
         let vars = BTreeMap::from([
             ("AWS_ACCESS_KEY_ID".to_string(), keys.access_key_id),
             ("AWS_SECRET_ACCESS_KEY".to_string(), keys.secret_access_key),

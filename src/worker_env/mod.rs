@@ -115,7 +115,7 @@ fn read(
     let account = session.block_on(async {
         let clients = crate::session::clients_for(&session.aws, env).await;
         crate::ownership::check_account(&clients.sts, env).await?;
-        crate::aws::account::id(&clients.sts)
+        crate::aws::account_id(&clients.sts)
             .await
             .map_err(Error::from)
     })?;

@@ -25,9 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 // The table's layout is the shipped protocol's (crates/qfleet-runtime): the templates declare
 // it and the workers write it.
-pub use qfleet_runtime::job_table::{
-    ATTRIBUTES, INDEX, INDEX_PROJECTION, LEASE_ATTRIBUTES, TTL_ATTRIBUTE,
-};
+pub use qfleet_runtime::job_table::{INDEX, TTL_ATTRIBUTE};
 /// The index's partition key is the change's hour and one of this many shards.
 const SHARDS: u32 = 8;
 
@@ -235,7 +233,7 @@ pub async fn jobs_of(db: &JsonApi, table: &str, key: &str) -> Result<Vec<Job>> {
 
 /// The index shard of the job `key`, `upload`: CRC-32 of the key, a newline and the upload,
 /// modulo [`SHARDS`], as the workers compute it (docs/jobs.md).
-pub fn shard(key: &str, upload: &str) -> u32 {
+pub(crate) fn shard(key: &str, upload: &str) -> u32 {
     crc32fast::hash(format!("{key}\n{upload}").as_bytes()) % SHARDS
 }
 
@@ -575,7 +573,8 @@ pub async fn changed_since(
     Ok(jobs)
 }
 
-/// The attributes a job read from the index lacks (the index projects [`INDEX_PROJECTION`]):
+/// The attributes a job read from the index lacks (the index projects
+/// [`qfleet_runtime::job_table::INDEX_PROJECTION`]):
 /// when it was queued and first received, and its sequence.
 const NOT_IN_INDEX: [&str; 3] = ["queued_at", "received_at", "seq"];
 /// BatchGetItem takes at most 100 keys a call

@@ -8,39 +8,182 @@
 // A panic is never an answer to what a user gives or AWS answers: production code neither
 // unwraps nor expects (tests and test support may).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+// The crate's API is the list of exports below: an item no export reaches is `pub(crate)`.
+#![warn(unreachable_pub)]
 
-pub mod account;
-pub mod autoscaling;
-pub mod buckets;
-pub mod cfn;
-pub mod chat;
-pub mod credentials;
-pub mod dead_letters;
-pub mod ec2;
-pub mod error;
-pub mod functions;
-pub mod https;
-pub mod job_table;
-pub mod json_api;
-pub mod locks;
-pub mod logs;
+mod account;
+mod autoscaling;
+mod buckets;
+mod cfn;
+mod chat;
+mod credentials;
+mod dead_letters;
+mod ec2;
+mod error;
+mod functions;
+mod https;
+mod job_table;
+mod json_api;
+mod locks;
+mod logs;
 #[cfg(any(test, feature = "test-util"))]
 pub mod mock;
-pub mod monitoring;
-pub mod network;
-pub mod poll;
-pub mod queues;
-pub mod quotas;
-pub mod registry;
-pub mod request_target;
-pub mod rollback;
-pub mod services;
-pub mod signed;
-pub mod topics;
-pub mod trace;
+mod monitoring;
+mod network;
+mod poll;
+mod queues;
+mod quotas;
+mod registry;
+mod request_target;
+mod rollback;
+mod services;
+mod signed;
+mod topics;
+mod trace;
 
-pub use error::AwsError;
-pub use error::{NotServed, Why};
+// The door into AWS: what the rest of qfleet may call and name. The modules above are private,
+// so nothing else reaches in; an item not listed here is this crate's own.
+// The account: who the caller is, and a role it assumes.
+pub use account::{assume as assume_role, id as account_id};
+// Auto Scaling: a fleet's group, its instances, activities and policies.
+pub use autoscaling::{
+    Activity as ScalingActivity, Group as AutoScalingGroup, Instance as GroupInstance,
+    ScalingPolicy, group as auto_scaling_group, is_outdated as launch_template_outdated,
+    lifecycle_hooks, policies as scaling_policies, recent_activities as recent_scaling_activities,
+};
+// S3: buckets, objects and their versions, notifications.
+pub use buckets::{
+    Contents as BucketContents, Notification as BucketNotification, Version as ObjectVersion,
+    contents as bucket_contents, delete_versions as delete_object_versions,
+    exists as bucket_exists, notifications as bucket_notifications, object_exists, put_object,
+    tags as bucket_tags, versions_of as object_versions,
+};
+// CloudFormation: change sets, stacks, their events and drift, StackSets.
+pub use cfn::changesets::details::{KNOWN_AFTER_APPLY, TRUNCATED};
+pub use cfn::changesets::{
+    Change as ResourceChange, ChangeSet, Import as ResourceToImport, Param as StackParameter,
+    PropertyChange, Request as ChangeSetRequest, STATEFUL_TYPES, Triggers as RollbackTriggers,
+    computed, create as create_change_set, delete as delete_change_set,
+    execute as execute_change_set, is_nothing_to_update, list as list_change_sets,
+    new_name as new_change_set_name,
+};
+pub use cfn::drift_detection::{PropertyDrift, detect as detect_drift};
+pub use cfn::operation_events::{Validation, failures_of, operation_of};
+pub use cfn::stack_events::{
+    ResourceEvent, events_since as stack_events_since, newest_event_id, root_cause,
+};
+pub use cfn::stack_sets::{
+    Api as StackSetApi, CallAs, Desired as DesiredStackSet, Group as DeploymentGroup,
+    Instance as StackInstance, InstanceResult as StackInstanceResult,
+    MAX_POLLS as STACK_SET_MAX_POLLS, Operation as StackSetOperation,
+    Preferences as OperationPreferences, RESULT_READS as STACK_SET_RESULT_READS, StackSet,
+    create as create_stack_set, create_instances as create_stack_instances,
+    delete as delete_stack_set, delete_instance as delete_stack_instance,
+    describe as describe_stack_set, instance_in as stack_instance_in,
+    instance_settled as stack_instance_settled, instances as stack_instances,
+    instances_after_deleting as stack_instances_after_deleting,
+    operation_token as stack_set_operation_token, region_settled as stack_set_region_settled,
+    stack_name_of, update as update_stack_set, update_instances as update_stack_instances,
+    wait as wait_for_stack_set_operation,
+};
+pub use cfn::stack_wait::{Finished as WaitFinished, until_settled, until_settled_spaced};
+pub use cfn::stacks::{
+    StackResource, StackState, continue_update_rollback, delete as delete_stack,
+    describe as describe_stack, names as stack_names, resources as stack_resources,
+    set_termination_protection, template as stack_template,
+};
+// Amazon Q Developer in chat applications: the authorised workspaces and teams.
+pub use chat::{
+    ConfiguredTeam, SlackWorkspace, api_region as chat_api_region, slack_workspaces,
+    teams as chat_teams,
+};
+// SQS dead-letter queues: letters looked at, moved one by one or by a move task.
+pub use dead_letters::{
+    JOB_ID_ATTRIBUTE, MoveTask, Peeked, cancel_move, latest_move, latest_move_started,
+    look as look_at_letters, move_one as move_one_letter, peek as peek_letters,
+    purge as purge_queue, start_move,
+};
+// EC2: the Regions enabled for the account.
+pub use ec2::{Ec2, enabled_regions};
+// What a call returns when it fails.
+pub use error::{AwsError, Kind as ErrorKind, NotServed, Why};
+// Lambda: a function and its event source mapping.
+pub use functions::{
+    Function, Mapping as EventSourceMapping, function as lambda_function,
+    mapping as event_source_mapping, queue_mapping,
+};
+// DynamoDB: the job table's records.
+pub use job_table::{
+    Change as JobChange, INDEX as JOB_INDEX, Job, Settings as JobTableSettings,
+    TTL_ATTRIBUTE as JOB_TTL_ATTRIBUTE, cancel as cancel_job, changed_since as jobs_changed_since,
+    delete as delete_job, fill as fill_jobs, holds_records as job_table_holds_records,
+    job as job_record, jobs_of, queue_job, redriven as job_redriven, requeue as requeue_job,
+    settings as job_table_settings, unsent as job_unsent,
+};
+// The JSON APIs qfleet calls without an SDK crate (ECS, Logs, DynamoDB, ECR, ...).
+pub use json_api::JsonApi;
+// One run at a time: an environment's lock in S3.
+pub use locks::{
+    After as LockAfter, BUCKET_TAG as LOCK_BUCKET_TAG, Held as HeldLock, Holder as LockHolder,
+    LEASE as LOCK_LEASE, RENEW_EVERY as LOCK_RENEW_EVERY, Taken as LockTaken,
+    bucket_name as lock_bucket_name, ensure_bucket as ensure_lock_bucket, release as release_lock,
+    renew as renew_lock, take as take_lock,
+};
+// CloudWatch Logs: log groups and their events.
+pub use logs::{
+    Event as LogEvent, Holding as LogGroupHolding, events as log_events,
+    holding as log_group_holding,
+};
+// CloudWatch: alarms and metrics.
+pub use monitoring::{
+    Alarm, Metrics, Percentiles, Sources as MetricSources,
+    WINDOW_MINUTES as METRICS_WINDOW_MINUTES, alarms, alarms_named, metrics,
+};
+// EC2 networking: VPCs, subnets, endpoints, security groups, ways out.
+pub use network::{
+    Endpoint as VpcEndpoint, OfferedZones, Placement as NetworkPlacement, SubnetZone, WayOut,
+    active_peerings, default_placement, delete_endpoints as delete_vpc_endpoints,
+    delete_group as delete_security_group, delete_prefix_list,
+    dns_attributes as vpc_dns_attributes, endpoint_service_zones,
+    interfaces_in as network_interfaces_in, made_for, prefix_lists, security_groups,
+    shared_transit_gateways, subnet_zones, subnets, vpc_cidrs, vpc_endpoints, vpc_exists, ways_out,
+};
+// Waiting on AWS: how often to ask again.
+pub use poll::Polling;
+// SQS: queues, their depth, messages sent.
+pub use queues::{
+    BATCH_MAX as SEND_BATCH_MAX, Delivery, Depth as QueueDepth, EXTENDED_PAYLOAD_SIZE,
+    Ordering as QueueOrdering, Outgoing as OutgoingMessage, Queue, queue_name, read as read_queue,
+    send as send_message, send_batch as send_message_batch, url_of as queue_url,
+};
+// Service Quotas and instance types: the EC2 vCPU quotas and their usage.
+pub use quotas::{
+    InstanceType, Market, Quota, Usage as QuotaUsage, ec2_default_quotas, ec2_quotas,
+    instance_types as describe_instance_types, is as quota_is, quota_name, usage as quota_usage,
+};
+// ECR: repositories and images.
+pub use registry::{
+    Manifest as ImageManifest, ScanOnPush, blobs as image_blobs, copy_image, create_repository,
+    delete_images, delete_repository, images as repository_images, login as registry_login,
+    manifest as image_manifest, put_lifecycle_policy, repository, scan_on_push,
+    set_repository_policy, tag_exists as image_tag_exists, tags as repository_tags,
+};
+// The rollback alarms of a deploy.
+pub use rollback::{
+    FiredAlarm, RollbackCause, StandingAlarm, fired_since as alarms_fired_since,
+    prefix as rollback_alarm_prefix, standing as standing_alarms,
+};
+// ECS: a service and its deployments.
+pub use services::{
+    Deployment as ServiceDeployment, Provider as StrategyItem, Service as EcsService,
+    service as ecs_service,
+};
+// SNS: a queue's subscription to a topic.
+pub use topics::{Subscription, queue_subscription, subscription_attributes};
+
+// Test support: mocked clients and a fake signed-API server.
+#[cfg(any(test, feature = "test-util"))]
+pub use signed::fake;
 
 /// What every call of this module returns: AWS access fails only with an [`AwsError`].
 pub type Result<T, E = AwsError> = std::result::Result<T, E>;

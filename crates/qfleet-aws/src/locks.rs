@@ -364,7 +364,7 @@ pub async fn take(
 /// Whether a lock object found may be taken over: released, or not renewed for longer than
 /// [`LEASE`] by S3's clock. A lock whose age S3's answer did not give, or whose body qfleet
 /// cannot read and is not stale, is held (fail closed).
-pub fn free(holder: Option<&Holder>, renewed_ago: Option<Duration>) -> bool {
+pub(crate) fn free(holder: Option<&Holder>, renewed_ago: Option<Duration>) -> bool {
     let released = holder.is_some_and(|h| h.released);
     let stale = renewed_ago.is_some_and(|ago| ago > LEASE);
     released || stale

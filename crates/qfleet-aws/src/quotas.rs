@@ -165,7 +165,7 @@ struct QuotaPage {
 /// <https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-spot-limits.html>), whose codes
 /// are L-7212CCBC (P4, P3, P2) and L-C4BD4855 (P5). Looked at only when the name itself is not
 /// among the account's quotas.
-pub fn aliases(name: &str) -> &'static [&'static str] {
+pub(crate) fn aliases(name: &str) -> &'static [&'static str] {
     match name {
         "All P4, P3 and P2 Spot Instance Requests" => {
             &["L-7212CCBC", "All P Spot Instance Requests"]

@@ -16,7 +16,7 @@ fn need(instances: u32, vcpus: &[(&str, u32)]) -> Need {
 }
 
 fn read(name: &str, value: Result<f64, &str>, usage: Result<f64, &str>) -> (String, Reading) {
-    let usage = usage.map(|u| quotas::Usage {
+    let usage = usage.map(|u| aws::QuotaUsage {
         highest: u,
         latest: u,
     });
@@ -262,7 +262,7 @@ fn a_refusal_counts_the_smallest_type_and_the_latest_usage_fits_the_largest_and_
     assert!(matches!(judge(&n, &r, Some(&none)), Verdict::Refused(_)));
     // 64, of which 40 were used a few minutes ago and none now: not refused; not "fits" either.
     let mut r = readings(vec![read(G, Ok(64.0), Ok(0.0))]);
-    r.get_mut(G).unwrap().usage = Ok(quotas::Usage {
+    r.get_mut(G).unwrap().usage = Ok(aws::QuotaUsage {
         highest: 40.0,
         latest: 0.0,
     });

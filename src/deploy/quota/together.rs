@@ -12,8 +12,8 @@
 //! unchecked, said, never taken as fine.
 
 use super::{Described, Market, Need, Reading, Verdict, label, needs, own, per_market, read};
+use crate::aws;
 use crate::aws::Clients;
-use crate::aws::quotas;
 use crate::config::{Environment, WorkerKind};
 use crate::error::Result;
 use std::collections::BTreeMap;
@@ -164,7 +164,7 @@ async fn judge_place(clients: &Clients, fleets: &[Environment]) -> Judged {
         .collect();
     types.sort();
     types.dedup();
-    let described: Described = quotas::instance_types(&clients.ec2, &types)
+    let described: Described = aws::describe_instance_types(&clients.ec2, &types)
         .await
         .map(|list| list.into_iter().map(|t| (t.name.clone(), t)).collect())
         .map_err(|e| e.to_string());
@@ -372,7 +372,7 @@ fn worst(verdicts: Vec<Verdict>) -> Option<Verdict> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::quotas::Usage;
+    use crate::aws::QuotaUsage as Usage;
 
     const G: &str = "Running On-Demand G and VT instances";
 

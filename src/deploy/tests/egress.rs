@@ -8,7 +8,7 @@
 //! filter must hold.
 
 use super::*;
-use crate::aws::signed::fake::{Fake, Seen};
+use crate::aws::{fake::Fake, fake::Seen};
 use std::collections::BTreeMap;
 
 const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
@@ -96,7 +96,7 @@ fn ec2(
     let denied = |action: &str| {
         (
             403,
-            crate::aws::signed::fake::error(
+            crate::aws::fake::error(
                 "UnauthorizedOperation",
                 &format!("You are not authorized to perform this operation. ({action})"),
             ),

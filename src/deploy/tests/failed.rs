@@ -319,15 +319,15 @@ async fn as_aws_documents_an_import_change_set_carries_no_deployment_config() {
     let sent = Sent::default();
     let cc = recording(&sent);
     let c = clients(&[&cc]);
-    let req = crate::aws::cfn::changesets::Request {
-        import: Some(crate::aws::cfn::changesets::Import {
+    let req = crate::aws::ChangeSetRequest {
+        import: Some(crate::aws::ResourceToImport {
             resource_type: "AWS::S3::Bucket",
             logical_id: "Bucket",
             identifier: ("BucketName", "mk-uploads-111122223333-eu-west-1"),
         }),
         ..d.request(true)
     };
-    crate::aws::cfn::changesets::create(&c.cfn, &req, "qfleet-1")
+    crate::aws::create_change_set(&c.cfn, &req, "qfleet-1")
         .await
         .unwrap();
     let sent = sent.lock().unwrap().clone();

@@ -379,7 +379,7 @@ async fn mocked_updates_of_both_stacks_run_together_and_a_failed_data_stack_fail
 /// updating and its change set kept; refused, the change set is deleted like any unexecuted one.
 #[tokio::test]
 async fn mocked_an_interruption_waits_for_the_answer_to_an_execute_on_its_way() {
-    let change_set = crate::aws::cfn::changesets::ChangeSet {
+    let change_set = crate::aws::ChangeSet {
         id: "cs-1".into(),
         stack: DATA.into(),
         changes: Vec::new(),

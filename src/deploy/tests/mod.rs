@@ -19,7 +19,7 @@ mod together;
 
 use super::*;
 use crate::aws::Clients;
-use crate::aws::network::Placement;
+use crate::aws::NetworkPlacement as Placement;
 use crate::config;
 use crate::config::Network;
 use crate::output::{Format, Output};
@@ -307,7 +307,7 @@ fn clients(rules: &[&Rule]) -> Clients {
 
 /// EC2 as AWS answers for [`STACK_FILE`]'s network: its VPC, and its two subnets in their
 /// zones (DescribeVpcs and DescribeSubnets, which plan and deploy read before any change).
-pub(super) fn the_network_of_stack_file() -> crate::aws::signed::fake::Fake {
+pub(super) fn the_network_of_stack_file() -> crate::aws::fake::Fake {
     const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
     let vpcs = format!(
         "<DescribeVpcsResponse {NS}><requestId>r</requestId><vpcSet><item><vpcId>vpc-0123456789abcdef0</vpcId></item></vpcSet></DescribeVpcsResponse>"
@@ -326,7 +326,7 @@ pub(super) fn the_network_of_stack_file() -> crate::aws::signed::fake::Fake {
     let tables = format!(
         "<DescribeRouteTablesResponse {NS}><requestId>r</requestId><routeTableSet><item><routeTableId>rtb-main</routeTableId><routeSet><item><destinationCidrBlock>0.0.0.0/0</destinationCidrBlock><natGatewayId>nat-0123456789abcdef0</natGatewayId><state>active</state></item></routeSet><associationSet><item><routeTableAssociationId>rtbassoc-1</routeTableAssociationId><main>true</main></item></associationSet></item></routeTableSet></DescribeRouteTablesResponse>"
     );
-    crate::aws::signed::fake::Fake::by_action(&[
+    crate::aws::fake::Fake::by_action(&[
         ("DescribeVpcs", &vpcs),
         ("DescribeSubnets", &subnets),
         ("DescribeRouteTables", &tables),
@@ -411,10 +411,7 @@ impl StaleData {
 /// modifies the launch template), EC2 answering as `ec2` does: the checks a change needs
 /// (the workers' way out, their network's references) run, as they do not for an environment
 /// deployed as desired.
-async fn plan_with_the_fleet_changing(
-    e: &Environment,
-    ec2: crate::aws::signed::fake::Fake,
-) -> EnvOutcome {
+async fn plan_with_the_fleet_changing(e: &Environment, ec2: crate::aws::fake::Fake) -> EnvOutcome {
     let (d, f) = (desired(e, StackRole::Data), desired(e, StackRole::Fleet));
     let rd = describe_sequence(
         DATA,

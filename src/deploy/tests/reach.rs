@@ -7,7 +7,7 @@ const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
 
 /// EC2 answering for [`STACK_FILE`]'s network, its main route table with no default route
 /// (private subnets without NAT), and the VPC's endpoints `endpoints` (items).
-fn private_vpc(endpoints: &str) -> crate::aws::signed::fake::Fake {
+fn private_vpc(endpoints: &str) -> crate::aws::fake::Fake {
     let network = the_network_of_stack_file();
     let tables = format!(
         "<DescribeRouteTablesResponse {NS}><requestId>r</requestId><routeTableSet><item><routeTableId>rtb-private</routeTableId><routeSet><item><destinationCidrBlock>10.0.0.0/16</destinationCidrBlock><gatewayId>local</gatewayId><state>active</state></item></routeSet><associationSet><item><routeTableAssociationId>rtbassoc-1</routeTableAssociationId><main>true</main></item></associationSet></item></routeTableSet></DescribeRouteTablesResponse>"
@@ -15,7 +15,7 @@ fn private_vpc(endpoints: &str) -> crate::aws::signed::fake::Fake {
     let endpoints = format!(
         "<DescribeVpcEndpointsResponse {NS}><requestId>r</requestId><vpcEndpointSet>{endpoints}</vpcEndpointSet></DescribeVpcEndpointsResponse>"
     );
-    crate::aws::signed::fake::Fake::new(move |r| match r.param("Action") {
+    crate::aws::fake::Fake::new(move |r| match r.param("Action") {
         Some("DescribeRouteTables") => (200, tables.clone()),
         Some("DescribeVpcEndpoints") => (200, endpoints.clone()),
         _ => network.answer(r),
@@ -29,7 +29,7 @@ fn interface(service: &str) -> String {
     )
 }
 
-fn clients_with(ec2: crate::aws::signed::fake::Fake, rules: &[&Rule]) -> Clients {
+fn clients_with(ec2: crate::aws::fake::Fake, rules: &[&Rule]) -> Clients {
     let (sts, s3) = no_kept_bucket();
     let mut cfn = rules.to_vec();
     cfn.push(no_operation_events());
@@ -119,7 +119,7 @@ async fn mocked_every_endpoint_found_is_listed_and_the_plan_goes_on() {
 
 /// [`STACK_FILE`] asking for endpoints: the VPC has someone's SQS endpoint with private DNS
 /// and a Logs endpoint without it; the subnets use the main route table; two CIDR blocks.
-fn creating_vpc() -> crate::aws::signed::fake::Fake {
+fn creating_vpc() -> crate::aws::fake::Fake {
     let logs_without_dns = "<item><vpcEndpointId>vpce-logs0</vpcEndpointId><vpcEndpointType>Interface</vpcEndpointType><serviceName>com.amazonaws.eu-west-1.logs</serviceName><state>available</state><privateDnsEnabled>false</privateDnsEnabled></item>";
     let inner = private_vpc(&format!("{}{logs_without_dns}", interface("sqs")));
     let vpcs = format!(
@@ -133,7 +133,7 @@ fn creating_vpc() -> crate::aws::signed::fake::Fake {
             &["euw1-az1", "euw1-az2", "euw1-az3"],
         )],
     );
-    crate::aws::signed::fake::Fake::new(move |r| match r.param("Action") {
+    crate::aws::fake::Fake::new(move |r| match r.param("Action") {
         Some("DescribeVpcs") => (200, vpcs.clone()),
         Some("DescribeVpcEndpointServices") => (200, services(r)),
         Some("DescribeVpcAttribute") => {
@@ -190,7 +190,7 @@ fn endpoint_services(
         &'static [&'static str],
         &'static [&'static str],
     )],
-) -> impl Fn(&crate::aws::signed::fake::Seen) -> String + Send + Sync + 'static {
+) -> impl Fn(&crate::aws::fake::Seen) -> String + Send + Sync + 'static {
     move |r| {
         assert_eq!(r.param("Filter.1.Name"), Some("service-type"));
         assert_eq!(r.param("Filter.1.Value.1"), Some("Interface"));
@@ -282,7 +282,7 @@ async fn mocked_the_data_stack_makes_only_the_endpoints_the_vpc_lacks_and_keeps_
 
     // The next deploy: this stack made SQS's endpoint (its resource's physical id is the
     // VPC's SQS endpoint): it stays made, never "found" (which would take it out of the stack).
-    let mut state = crate::aws::cfn::stacks::StackState::new(
+    let mut state = crate::aws::StackState::new(
         DATA,
         aws_sdk_cloudformation::types::StackStatus::UpdateComplete,
     );
@@ -330,7 +330,7 @@ async fn mocked_a_vpc_without_dns_hostnames_is_refused_at_the_key() {
 #[test]
 fn a_gateway_endpoint_is_made_for_the_tables_no_other_one_is_in() {
     use crate::deploy::reach::{Decision, decide};
-    let gw = |id: &str, tables: &[&str]| crate::aws::network::Endpoint {
+    let gw = |id: &str, tables: &[&str]| crate::aws::VpcEndpoint {
         id: id.into(),
         service: "s3".into(),
         kind: "Gateway".into(),
@@ -411,13 +411,13 @@ fn use1_vpc(
         &'static [&'static str],
         &'static [&'static str],
     )],
-) -> crate::aws::signed::fake::Fake {
+) -> crate::aws::fake::Fake {
     let inner = creating_vpc();
     let services = endpoint_services("us-east-1", offered);
     let subnets = format!(
         "<DescribeSubnetsResponse {NS}><requestId>r</requestId><subnetSet><item><subnetId>subnet-0123456789abcdef0</subnetId><vpcId>vpc-0123456789abcdef0</vpcId><availabilityZone>us-east-1b</availabilityZone><availabilityZoneId>use1-az1</availabilityZoneId></item><item><subnetId>subnet-0123456789abcdef1</subnetId><vpcId>vpc-0123456789abcdef0</vpcId><availabilityZone>{az3}</availabilityZone><availabilityZoneId>use1-az3</availabilityZoneId></item></subnetSet></DescribeSubnetsResponse>"
     );
-    crate::aws::signed::fake::Fake::new(move |r| match r.param("Action") {
+    crate::aws::fake::Fake::new(move |r| match r.param("Action") {
         Some("DescribeVpcEndpointServices") => (200, services(r)),
         Some("DescribeSubnets") => (200, subnets.clone()),
         _ => inner.answer(r),
@@ -433,7 +433,7 @@ fn use1_env(az3: &str) -> Environment {
 
 async fn use1_parameters(
     e: &Environment,
-    fake: crate::aws::signed::fake::Fake,
+    fake: crate::aws::fake::Fake,
 ) -> crate::error::Result<(std::collections::BTreeMap<String, String>, Vec<String>)> {
     let rendered = crate::render::render(e).unwrap();
     let plan = crate::render::endpoint_plan(e, &rendered[1..])
@@ -626,10 +626,10 @@ async fn as_aws_documents_a_service_in_none_of_the_workers_zones_is_refused_at_t
 
     // Not allowed to read the services: an error that says what was not checked.
     let inner = use1_vpc("us-east-1e", ELSEWHERE);
-    let refused = crate::aws::signed::fake::Fake::new(move |r| match r.param("Action") {
+    let refused = crate::aws::fake::Fake::new(move |r| match r.param("Action") {
         Some("DescribeVpcEndpointServices") => (
             403,
-            crate::aws::signed::fake::error(
+            crate::aws::fake::error(
                 "UnauthorizedOperation",
                 "You are not authorized to perform this operation. User: arn:aws:iam::111122223333:user/ci is not authorized to perform: ec2:DescribeVpcEndpointServices",
             ),

@@ -399,26 +399,19 @@ async fn mocked_a_stack_in_delete_failed_is_not_deployed_over() {
 
 #[test]
 fn mocked_root_cause_skips_cancelled_resources() {
-    let ev = |id: &str, status: &str, reason: Option<&str>| {
-        crate::aws::cfn::stack_events::ResourceEvent {
-            event_id: id.into(),
-            stack: "s".into(),
-            logical_id: id.into(),
-            resource_type: "AWS::SQS::Queue".into(),
-            status: aws_sdk_cloudformation::types::ResourceStatus::from(status),
-            reason: reason.map(str::to_string),
-            timestamp: String::new(),
-            operation_id: None,
-        }
+    let ev = |id: &str, status: &str, reason: Option<&str>| crate::aws::ResourceEvent {
+        event_id: id.into(),
+        stack: "s".into(),
+        logical_id: id.into(),
+        resource_type: "AWS::SQS::Queue".into(),
+        status: aws_sdk_cloudformation::types::ResourceStatus::from(status),
+        reason: reason.map(str::to_string),
+        timestamp: String::new(),
+        operation_id: None,
     };
     let list = [
         ev("A", "CREATE_FAILED", Some("Resource creation cancelled")),
         ev("B", "CREATE_FAILED", Some("Access denied")),
     ];
-    assert_eq!(
-        crate::aws::cfn::stack_events::root_cause(&list)
-            .unwrap()
-            .logical_id,
-        "B"
-    );
+    assert_eq!(crate::aws::root_cause(&list).unwrap().logical_id, "B");
 }

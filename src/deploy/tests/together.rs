@@ -3,7 +3,7 @@
 use super::super::flow::together;
 use super::super::prepare::{self, Prepared};
 use super::*;
-use crate::aws::cfn::changesets::{Change, ChangeSet};
+use crate::aws::{ChangeSet, ResourceChange as Change};
 use crate::config::WorkerKind;
 use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
 fn prepared_stack(role: StackRole, creating: bool, changes: &[(&str, &str, bool)]) -> Prepared {

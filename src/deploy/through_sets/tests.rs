@@ -3,7 +3,7 @@
 //! instance's stack `StackSet:NAME`, which no generated resource name accepts).
 
 use super::*;
-use crate::aws::cfn::stack_sets::Group;
+use crate::aws::DeploymentGroup as Group;
 use crate::aws::mock::Rules;
 use crate::config::LoadedFile;
 use crate::placement::{groups, preferences, protect};
@@ -38,7 +38,7 @@ fn file() -> LoadedFile {
 fn opts() -> Options {
     Options {
         yes: true,
-        polling: crate::aws::poll::Polling::immediate(),
+        polling: crate::aws::Polling::immediate(),
         ..Options::default()
     }
 }
@@ -883,7 +883,7 @@ fn mocked_a_target_passes_only_once_its_instance_is_read_back_current() {
     // Read again before judging (ListStackInstances may lag): 1 + RESULT_READS times.
     assert_eq!(
         outdated.num_calls(),
-        1 + crate::aws::cfn::stack_sets::RESULT_READS as usize
+        1 + crate::aws::STACK_SET_RESULT_READS as usize
     );
 }
 
@@ -1191,7 +1191,7 @@ fn stacks_protected(on: Option<bool>) -> Rule {
             .stacks(
                 Stack::builder()
                     .stack_id(&id)
-                    .stack_name(crate::aws::cfn::stack_sets::stack_name_of(&id))
+                    .stack_name(crate::aws::stack_name_of(&id))
                     .stack_status(StackStatus::UpdateComplete)
                     .creation_time(aws_smithy_types::DateTime::from_secs(0))
                     .set_enable_termination_protection(on)

@@ -6,7 +6,7 @@
 //! LocalStack has no Auto Scaling).
 
 use super::*;
-use crate::aws::mock::{Rules, list_resources, resource};
+use crate::aws::{mock::Rules, mock::list_resources, mock::resource};
 use crate::config::parse;
 use crate::deploy::{Action, EnvOutcome, StackOutcome};
 use crate::error::Exit;
@@ -857,7 +857,7 @@ async fn mocked_a_stack_set_instance_is_baked_from_its_own_events_read_by_its_id
 /// account; passed only when every account passed; no account is no evidence.
 #[test]
 fn a_whole_units_verdict_is_the_worst_of_its_accounts() {
-    let alarm = |name: &str, state: &str| crate::aws::monitoring::Alarm {
+    let alarm = |name: &str, state: &str| crate::aws::Alarm {
         name: name.into(),
         state: state.into(),
         reason: None,

@@ -4,7 +4,10 @@
 //! Test names say `mocked`.
 
 use super::*;
-use crate::aws::mock::{Rules, describe_stacks, list_resources, queue_attributes, resource};
+use crate::aws::{
+    mock::Rules, mock::describe_stacks, mock::list_resources, mock::queue_attributes,
+    mock::resource,
+};
 use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
 use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::MetricDataResult;

@@ -3,7 +3,10 @@
 //! be read. Test names say `mocked`.
 
 use super::*;
-use crate::aws::mock::{Rules, describe_stacks, list_resources, queue_attributes, resource};
+use crate::aws::{
+    mock::Rules, mock::describe_stacks, mock::list_resources, mock::queue_attributes,
+    mock::resource,
+};
 use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
 use aws_sdk_sqs::Client as Sqs;
 use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput;

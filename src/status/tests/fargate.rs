@@ -2,8 +2,10 @@
 //! backlog per running task; an unreadable service is said, never shown as empty.
 
 use super::super::*;
-use crate::aws::queues::Queue;
-use crate::aws::services::{Deployment, Provider, Service};
+use crate::aws::Queue;
+use crate::aws::{
+    EcsService as Service, ServiceDeployment as Deployment, StrategyItem as Provider,
+};
 use crate::snapshot::{Fact, Snapshot};
 
 fn service(desired: i32, running: i32, rollout: &str) -> Service {

@@ -3,8 +3,8 @@
 //! Test names say `mocked` for the latter.
 
 use super::*;
-use crate::aws::functions::{Function, Mapping};
-use crate::aws::monitoring::Metrics;
+use crate::aws::Metrics;
+use crate::aws::{EventSourceMapping as Mapping, Function};
 
 fn deployed() -> Snapshot {
     let mut s = Snapshot::deployed("st").serverless();

@@ -3,7 +3,10 @@
 //! SDK-level mocks. Test names say `mocked`.
 
 use super::*;
-use crate::aws::mock::{Rules, describe_stacks, list_resources, queue_attributes, resource};
+use crate::aws::{
+    mock::Rules, mock::describe_stacks, mock::list_resources, mock::queue_attributes,
+    mock::resource,
+};
 use aws_sdk_autoscaling::types as asg;
 use aws_sdk_cloudformation::types as cfn;
 use aws_sdk_cloudwatch::types as cw;
@@ -277,7 +280,7 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
 
 #[test]
 fn launch_template_versions_compare_as_numbers() {
-    use crate::aws::autoscaling::is_outdated;
+    use crate::aws::launch_template_outdated as is_outdated;
     assert!(is_outdated(Some("9"), Some("10")));
     assert!(!is_outdated(Some("10"), Some("10")));
     assert!(!is_outdated(Some("$Latest"), Some("3")));
@@ -288,8 +291,8 @@ fn launch_template_versions_compare_as_numbers() {
 
 mod snapshots {
     use super::super::*;
-    use crate::aws::autoscaling::{Group, Instance as AsgInstance};
-    use crate::aws::queues::Queue;
+    use crate::aws::Queue;
+    use crate::aws::{AutoScalingGroup as Group, GroupInstance as AsgInstance};
     use crate::snapshot::Fact;
     use crate::snapshot::Snapshot;
 
@@ -369,7 +372,7 @@ mod snapshots {
         let mut queue = Queue::for_tests("qfleet-st-jobs", 700, &[]);
         queue.depth.in_flight = 20;
         snap.queue = Fact::Known(queue);
-        snap.ec2_mut().policies = Some(Fact::Known(vec![crate::aws::autoscaling::ScalingPolicy {
+        snap.ec2_mut().policies = Some(Fact::Known(vec![crate::aws::ScalingPolicy {
             name: "BacklogPerInstance".into(),
             policy_type: "TargetTrackingScaling".into(),
             target: Some(0.89),
@@ -724,7 +727,7 @@ fn rows_of_several_accounts_or_regions_say_where_each_is() {
 /// never the stacks of its own names.
 #[tokio::test]
 async fn mocked_status_of_a_stack_set_target_reads_its_instances_stacks() {
-    use crate::aws::mock::{instance_stacks, list_instances, stack_sets, state};
+    use crate::aws::{mock::instance_stacks, mock::list_instances, mock::stack_sets, mock::state};
     const A: &str = "111122223333";
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/stack-sets.yaml");
     let env = crate::config::load(&p).unwrap().targets.remove(0);
@@ -902,7 +905,9 @@ async fn mocked_an_instance_skipped_as_suspended_is_no_answer() {
 /// emulator here runs StackSets with AWS Organizations).
 #[tokio::test]
 async fn mocked_a_whole_units_accounts_are_found_in_its_stack_sets_instances() {
-    use crate::aws::mock::{list_instances, list_instances_in_unit, stack_sets, state};
+    use crate::aws::{
+        mock::list_instances, mock::list_instances_in_unit, mock::stack_sets, mock::state,
+    };
     use crate::placement::{accounts_in, instances_of};
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/org-units.yaml");
     let eu = crate::config::load(&p).unwrap().targets.remove(0);
@@ -1253,7 +1258,7 @@ async fn mocked_metrics_the_endpoint_failed_on_its_side_are_said_so_once_never_a
 /// could not be read.
 #[test]
 fn each_source_is_shown_with_its_state_in_the_data_stack() {
-    use crate::aws::cfn::stacks::StackResource;
+    use crate::aws::StackResource;
     let arn = "arn:aws:sns:eu-west-1:444455556666:orders";
     let env = crate::config::parse(
         PathBuf::from("stacks/st.yaml"),

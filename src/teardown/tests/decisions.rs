@@ -1,8 +1,8 @@
 //! Decisions over hand-built snapshots: no AWS, no mocks.
 
 use super::super::decide::*;
-use crate::aws::buckets::{Contents, Version};
-use crate::aws::queues::Queue;
+use crate::aws::Queue;
+use crate::aws::{BucketContents as Contents, ObjectVersion as Version};
 use crate::snapshot::Fact;
 use crate::snapshot::Snapshot;
 
@@ -538,8 +538,8 @@ fn the_preview_names_the_code_buckets_packages() {
     );
 }
 
-fn log_group(streams: bool, bytes: u64) -> Fact<crate::aws::logs::Holding> {
-    Fact::Known(crate::aws::logs::Holding {
+fn log_group(streams: bool, bytes: u64) -> Fact<crate::aws::LogGroupHolding> {
+    Fact::Known(crate::aws::LogGroupHolding {
         name: "/qfleet/td/workers".into(),
         stored_bytes: Some(bytes),
         retention_days: Some(14),
@@ -692,7 +692,7 @@ fn a_later_stage_s_log_group_is_reported_as_lost_with_its_fleet() {
     let mut first = deployed();
     first.log_group = Some(log_group(true, 2_500));
     let mut later = later_stage("thumbs");
-    later.snap.log_group = Some(Fact::Known(crate::aws::logs::Holding {
+    later.snap.log_group = Some(Fact::Known(crate::aws::LogGroupHolding {
         name: "/qfleet/td/thumbs/workers".into(),
         stored_bytes: Some(1_000),
         retention_days: Some(14),
@@ -897,7 +897,7 @@ fn a_job_table_not_read_is_a_refusal_and_a_kept_one_is_not() {
 /// it is attached to nothing; then the teardown goes on.
 #[test]
 fn a_producers_policy_is_refused_until_the_user_says_it_is_detached() {
-    use crate::aws::cfn::stacks::StackResource;
+    use crate::aws::StackResource;
     use aws_sdk_cloudformation::types::ResourceStatus;
     let arn = "arn:aws:iam::111122223333:policy/qfleet-td-data-ProducerPolicy-ABC";
     let mut s = deployed();
@@ -944,7 +944,7 @@ fn a_producers_policy_is_refused_until_the_user_says_it_is_detached() {
 /// deletion: refused unless messages may go anyway.
 #[test]
 fn schedules_are_refused_unless_messages_may_be_discarded() {
-    use crate::aws::cfn::stacks::StackResource;
+    use crate::aws::StackResource;
     use aws_sdk_cloudformation::types::ResourceStatus;
     let mut s = deployed();
     let Fact::Known(resources) = &mut s.data.resources else {

@@ -3,7 +3,7 @@
 //! deleted with their group and prefix list with `--delete-endpoints`.
 
 use super::*;
-use crate::aws::signed::fake::Fake;
+use crate::aws::fake::Fake;
 
 const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
 
@@ -52,7 +52,7 @@ fn ec2(interfaces: &'static [(&'static str, &'static str)], busy: usize) -> Fake
                 if tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < busy {
                     return (
                         400,
-                        crate::aws::signed::fake::error(
+                        crate::aws::fake::error(
                             "DependencyViolation",
                             "resource sg-ep has a dependent object",
                         ),

@@ -5,12 +5,12 @@
 //! stack, which the target's DescribeStacks then no longer finds.
 
 use super::{no_bucket, no_queue, reporter, template};
-use crate::aws::cfn::stack_sets::Instance;
-use crate::aws::mock::{
-    Rules, State, instance_stacks, list_instances_inoperable, list_resources, queue_attributes,
-    resource, stack_sets, state,
+use crate::aws::Polling;
+use crate::aws::StackInstance as Instance;
+use crate::aws::{
+    mock::Rules, mock::State, mock::instance_stacks, mock::list_instances_inoperable,
+    mock::list_resources, mock::queue_attributes, mock::resource, mock::stack_sets, mock::state,
 };
-use crate::aws::poll::Polling;
 use crate::config::Environment;
 use crate::placement::{StackNames, instances_of};
 use crate::teardown::{Options, environment_at};

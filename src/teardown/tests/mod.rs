@@ -2,8 +2,8 @@
 //! SDK-level mocks. Test names say `mocked`.
 
 use super::*;
+use crate::aws::Polling;
 use crate::aws::mock::Rules;
-use crate::aws::poll::Polling;
 use crate::output::{Format, Output};
 use aws_sdk_cloudformation::Client as Cfn;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
@@ -459,7 +459,7 @@ async fn mocked_delete_failed_without_a_listed_reason_takes_the_events_reason() 
 /// the resources the stack's own reason lists.
 #[test]
 fn a_delete_failed_names_the_resources_whatever_lists_them() {
-    use crate::aws::cfn::stack_events::ResourceEvent;
+    use crate::aws::ResourceEvent;
     let ev = |id: &str, kind: &str, reason: Option<&str>| ResourceEvent {
         event_id: id.into(),
         stack: "s".into(),

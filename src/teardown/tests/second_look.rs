@@ -5,7 +5,7 @@ use super::*;
 
 #[tokio::test]
 async fn mocked_messages_that_arrive_while_the_fleet_goes_stop_the_data_stack_from_going() {
-    use crate::aws::mock::{list_resources, queue_attributes, resource};
+    use crate::aws::{mock::list_resources, mock::queue_attributes, mock::resource};
     const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-td-jobs";
     const DLQ: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-td-dlq";
     let e = env();
@@ -74,7 +74,7 @@ async fn mocked_messages_that_arrive_while_the_fleet_goes_stop_the_data_stack_fr
 
 #[tokio::test]
 async fn mocked_the_bucket_is_emptied_after_the_fleet_is_gone_and_just_before_the_data_stack() {
-    use crate::aws::mock::{list_resources, queue_attributes, resource};
+    use crate::aws::{mock::list_resources, mock::queue_attributes, mock::resource};
     use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
     use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
     use aws_sdk_s3::types::ObjectVersion;
@@ -195,7 +195,7 @@ async fn mocked_the_bucket_is_emptied_after_the_fleet_is_gone_and_just_before_th
 
 #[tokio::test]
 async fn mocked_a_version_s3_did_not_delete_keeps_the_data_stack() {
-    use crate::aws::mock::{list_resources, queue_attributes, resource};
+    use crate::aws::{mock::list_resources, mock::queue_attributes, mock::resource};
     use aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput;
     use aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput;
     use aws_sdk_s3::types::ObjectVersion;

@@ -2,10 +2,10 @@
 //! end, change sets (with their property values and validation), the events of one operation,
 //! drift detection, and stack sets with their instances and operations.
 
-pub mod changesets;
-pub mod drift_detection;
-pub mod operation_events;
-pub mod stack_events;
-pub mod stack_sets;
-pub mod stack_wait;
-pub mod stacks;
+pub(crate) mod changesets;
+pub(crate) mod drift_detection;
+pub(crate) mod operation_events;
+pub(crate) mod stack_events;
+pub(crate) mod stack_sets;
+pub(crate) mod stack_wait;
+pub(crate) mod stacks;

@@ -1,7 +1,7 @@
 //! One error type for every AWS call: a readable line that says which call failed and why (and,
 //! for the common cases, what to do), the kind of failure, and the SDK error kept as its source.
 
-pub mod rollback_cause;
+pub(crate) mod rollback_cause;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -394,9 +394,8 @@ pub(super) fn is_rejected_token(e: &AwsError) -> bool {
 }
 
 // The words of credentials failures are qfleet-text's: the output layer tells them once.
-pub use qfleet_text::credentials::{
-    CREDENTIALS_WORDS, CredentialsWords, EXPIRED_CREDENTIALS, MISSING_CREDENTIALS,
-    REJECTED_CREDENTIALS, SOURCE_FAILED,
+pub(crate) use qfleet_text::credentials::{
+    EXPIRED_CREDENTIALS, MISSING_CREDENTIALS, REJECTED_CREDENTIALS, SOURCE_FAILED,
 };
 
 /// A credentials failure in the chain of an error (`code`: the service's error code, if any):
@@ -518,7 +517,7 @@ fn not_whole_reason(err: &(dyn std::error::Error + 'static)) -> Option<String> {
 /// retries a 500 as transient, ten attempts with backoff: about a minute per call that no
 /// answer could ever satisfy (drift detection on an emulator that leaves it out).
 #[derive(Debug, Default, Clone)]
-pub struct NeverRetryNotServed;
+pub(crate) struct NeverRetryNotServed;
 
 impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for NeverRetryNotServed {
     fn classify_retry(
@@ -793,7 +792,7 @@ where
 }
 
 /// The messages of an error and its sources, each once, joined by `: `.
-pub fn chain_of(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain_of(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {

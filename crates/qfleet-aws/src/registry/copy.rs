@@ -33,17 +33,17 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 /// The manifest types qfleet's builds are pushed as, and the only ones a copy takes.
-pub const MANIFEST_TYPES: [&str; 2] = [
+pub(super) const MANIFEST_TYPES: [&str; 2] = [
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
 
 /// The bytes of a layer read and written at once: ECR's largest part (its quota "Maximum layer
 /// part size", 10 MiB), at least its 5 MiB smallest for a part that is not the last.
-pub const PART_BYTES: u64 = 10 * 1024 * 1024;
+pub(super) const PART_BYTES: u64 = 10 * 1024 * 1024;
 
 /// The largest blob a copy writes: 4,200 parts (ECR's quota "Layer parts") of [`PART_BYTES`].
-pub const MAX_BLOB_BYTES: u64 = 4_200 * PART_BYTES;
+pub(super) const MAX_BLOB_BYTES: u64 = 4_200 * PART_BYTES;
 
 /// The most layer digests BatchCheckLayerAvailability takes at once.
 const CHECK_BATCH: usize = 100;
@@ -104,7 +104,7 @@ struct GotFailure {
 }
 
 /// `sha256:` and the hex of the SHA-256 of `bytes`.
-pub fn digest_of(bytes: &[u8]) -> String {
+pub(super) fn digest_of(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
@@ -222,7 +222,7 @@ pub fn blobs(m: &Manifest) -> std::result::Result<Vec<Blob>, String> {
 
 /// The byte ranges (`first`, `last`, both included) a blob of `size` bytes is read and
 /// written in, `part` bytes each but the last.
-pub fn ranges(size: u64, part: u64) -> Vec<(u64, u64)> {
+pub(super) fn ranges(size: u64, part: u64) -> Vec<(u64, u64)> {
     let part = part.max(1);
     (0..size.div_ceil(part))
         .map(|i| (i * part, ((i + 1) * part).min(size) - 1))

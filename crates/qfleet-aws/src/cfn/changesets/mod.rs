@@ -3,7 +3,7 @@
 //! Mutating calls carry client tokens so that a retry after a lost answer is recognised as the
 //! same request.
 
-pub mod details;
+pub(crate) mod details;
 pub use details::PropertyChange;
 
 use super::operation_events::{self, Validation};
