@@ -120,7 +120,7 @@ run_step() {
   t1=$(now)
   # shellcheck disable=SC2016  # the backquote is cargo's, not an expansion
   units=$(grep -o 'Running `[^`]*--crate-name [A-Za-z0-9_]*' "$log" | sed 's/.*--crate-name //' || true)
-  ours=$(grep -cxE 'qfleet(_[a-z]+)?|integration' <<< "$units" || true)
+  ours=$(grep -cxE 'qfleet(_[a-z]+)?|integration|layers' <<< "$units" || true)
   echo "$(secs "$t0" "$t1") $(grep -c . <<< "$units" || true) $ours $(grep -c '^ *Fresh ' "$log" || true)"
 }
 clippy=$(run_step clippy cargo clippy -v --all-targets -- -D warnings)

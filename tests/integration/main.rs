@@ -96,7 +96,6 @@ mod jobs_moto;
 mod journeys_moto;
 mod json_contract;
 mod lambda_moto;
-mod layers;
 mod least_privilege;
 mod lint;
 mod linters;

@@ -7,10 +7,17 @@
 //! The workspace's crates that `src/lib.rs` re-exports as modules (`use qfleet_aws as aws`)
 //! are read as those modules: their `crate::` paths are their own root's. The compiler already
 //! keeps them from reaching back; the scan shows them in the layers all the same.
+//!
+//! A test target of its own, apart from `tests/integration/`: it reads files and builds in a
+//! second, so scripts/demo builds it (`--test layers`) to give the dependencies the tests'
+//! features without compiling the integration tests.
 
-use crate::common::root;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
 
 type Module = Vec<String>;
 
@@ -354,7 +361,7 @@ fn the_architecture_chapter_shows_the_imports_as_they_are() {
     assert_eq!(
         &text[a..b],
         table,
-        "docs/architecture.md's import table differs from the code: QFLEET_WRITE_DOCS=1 cargo test --test integration layers"
+        "docs/architecture.md's import table differs from the code: QFLEET_WRITE_DOCS=1 cargo test --test layers"
     );
 }
 
