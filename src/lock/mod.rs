@@ -1,14 +1,15 @@
 //! One run at a time per environment: `deploy` and `teardown` hold an environment's lock while
-//! they change it ([`crate::aws::locks`]: an object per environment in qfleet's lock bucket
-//! of its account and Region, taken with S3's conditional writes). A second run refuses,
-//! naming the holder; a holder that crashed frees it [`crate::aws::LOCK_LEASE`] after its
-//! last renewal. Reading commands (`plan`, `status`, …) never take it.
+//! they change it ([`protocol`]: an object per environment in qfleet's lock bucket of its
+//! account and Region, taken with S3's conditional writes). A second run refuses, naming the
+//! holder; a holder that crashed frees it [`LEASE`] after its last renewal. Reading commands (`plan`, `status`, …) never take it.
 
 pub(crate) mod errors;
+mod protocol;
+use crate::aws;
 use crate::aws::Clients;
-use crate::aws::{self, HeldLock as Held, LockHolder as Holder, LockTaken as Taken};
 use crate::config::Environment;
 use crate::error::Result;
+use protocol::{After, Held, Holder, LEASE, RENEW_EVERY, Taken};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -70,7 +71,7 @@ pub(crate) fn left_behind(env: &str) -> Option<crate::error::LeftBehind> {
         what: "its lock (one run at a time), held by this run".to_string(),
         cleanup: format!(
             "released as this run ends; else another run may take it {} minutes after its last renewal",
-            aws::LOCK_LEASE.as_secs() / 60
+            LEASE.as_secs() / 60
         ),
     })
 }
@@ -134,7 +135,7 @@ pub(crate) async fn take(
         pid: Some(std::process::id()),
         write: 0,
     };
-    let taken = aws::take_lock(&clients.s3, &bucket, account, &holder, &ended)
+    let taken = protocol::take(&clients.s3, &bucket, account, &holder, &ended)
         .await
         .map_err(|e| policy_hint(e.into(), &env.name))?;
     match taken {
@@ -147,9 +148,9 @@ pub(crate) async fn take(
             // CreateChangeSet or DeleteStack that lands after this run has read the stacks).
             // Its requests land first.
             let wait = match after {
-                aws::LockAfter::Nobody | aws::LockAfter::Stale { .. } => std::time::Duration::ZERO,
-                aws::LockAfter::Ended(_) => SETTLE,
-                aws::LockAfter::Released(ago) => SETTLE.saturating_sub(ago),
+                After::Nobody | After::Stale { .. } => std::time::Duration::ZERO,
+                After::Ended(_) => SETTLE,
+                After::Released(ago) => SETTLE.saturating_sub(ago),
             };
             tokio::time::sleep(wait).await;
             Ok(lock)
@@ -172,7 +173,7 @@ pub(crate) async fn take(
                 || "when, S3 did not say".to_string(),
                 |ago| format!("{} s ago", ago.as_secs()),
             ),
-            lease: aws::LOCK_LEASE.as_secs() / 60,
+            lease: LEASE.as_secs() / 60,
         }
         .into()),
     }
@@ -181,7 +182,7 @@ pub(crate) async fn take(
 /// What to say of a lock taken over from a run that never released it (`after`): from whom
 /// (what it ran, who, on which host and process, since when) and why it could be taken.
 /// `None` for a new lock, or one released.
-fn taken_over(after: &aws::LockAfter, bucket: &str, env: &str) -> Option<String> {
+fn taken_over(after: &After, bucket: &str, env: &str) -> Option<String> {
     let whose = |h: &Holder| {
         let mut at = Vec::new();
         // The host as written (`studio pid:[4026531836]`): its name, without the namespace.
@@ -200,12 +201,12 @@ fn taken_over(after: &aws::LockAfter, bucket: &str, env: &str) -> Option<String>
         )
     };
     match after {
-        aws::LockAfter::Nobody | aws::LockAfter::Released(_) => None,
-        aws::LockAfter::Ended(h) => Some(format!(
+        After::Nobody | After::Released(_) => None,
+        After::Ended(h) => Some(format!(
             "this run took over {}: that process has ended (killed or crashed) without releasing it, so what it was changing may be half done; this run goes on from where the stacks stand",
             whose(h)
         )),
-        aws::LockAfter::Stale {
+        After::Stale {
             holder,
             renewed_ago,
         } => Some(format!(
@@ -220,7 +221,7 @@ fn taken_over(after: &aws::LockAfter, bucket: &str, env: &str) -> Option<String>
 }
 
 impl EnvLock {
-    /// The lock held, with its renewal every [`aws::LOCK_RENEW_EVERY`] started; `taken_over`:
+    /// The lock held, with its renewal every [`RENEW_EVERY`] started; `taken_over`:
     /// from whom, when from a run that never released it.
     fn renewed(
         s3: aws_sdk_s3::Client,
@@ -240,7 +241,7 @@ impl EnvLock {
         let this = lock.clone();
         let task = tokio::spawn(async move {
             loop {
-                tokio::time::sleep(aws::LOCK_RENEW_EVERY).await;
+                tokio::time::sleep(RENEW_EVERY).await;
                 if let Err(why) = this.renew().await {
                     *guard(&this.0.lost) = Some(why);
                 }
@@ -259,7 +260,7 @@ impl EnvLock {
     /// or the write failed.
     async fn renew(&self) -> std::result::Result<(), String> {
         let _writing = self.0.writing.lock().await;
-        match aws::renew_lock(&self.0.s3, &self.held(), &self.0.holder).await {
+        match protocol::renew(&self.0.s3, &self.held(), &self.0.holder).await {
             Ok(Some(next)) => {
                 *guard(&self.0.held) = next;
                 Ok(())
@@ -307,7 +308,7 @@ impl EnvLock {
         let env = &self.0.holder.environment;
         let lost = guard(&self.0.lost).clone();
         let held = self.held();
-        let released = aws::release_lock(&self.0.s3, &held, &self.0.holder, interrupted).await;
+        let released = protocol::release(&self.0.s3, &held, &self.0.holder, interrupted).await;
         // Out of the run's locks once its release was answered, whatever the answer.
         guard(&HELD).retain(|l| !Arc::ptr_eq(&l.0, &self.0));
         match released {
@@ -323,7 +324,7 @@ impl EnvLock {
             )),
             Err(e) => Some(format!(
                 "{env}: its lock could not be released ({e}); another run may take it {} minutes after its last renewal",
-                aws::LOCK_LEASE.as_secs() / 60
+                LEASE.as_secs() / 60
             )),
         }
     }
@@ -630,7 +631,7 @@ mod tests {
         };
         let bucket = "qfleet-locks-1-eu-west-1";
         assert_eq!(
-            taken_over(&aws::LockAfter::Ended(gone.clone()), bucket, "lab").as_deref(),
+            taken_over(&After::Ended(gone.clone()), bucket, "lab").as_deref(),
             Some(
                 "this run took over the lock of qfleet deploy run by ana@studio (pid 4242) (host studio, pid 4242, taken 2026-11-28T03:00:00Z): that process has ended (killed or crashed) without releasing it, so what it was changing may be half done; this run goes on from where the stacks stand"
             )
@@ -642,7 +643,7 @@ mod tests {
             pid: None,
             ..gone
         };
-        let stale = aws::LockAfter::Stale {
+        let stale = After::Stale {
             holder: Some(ci),
             renewed_ago: std::time::Duration::from_secs(420),
         };
@@ -652,7 +653,7 @@ mod tests {
                 "this run took over the lock of qfleet teardown run by https://github.com/acme/orders/actions/runs/42 (taken 2026-11-28T03:00:00Z): it was not renewed for 7 min (S3's clock; a holder renews it every minute), so that run crashed or lost its way to S3; if it still runs, two runs may change lab at once: check it with `qfleet status lab`"
             )
         );
-        let unreadable = aws::LockAfter::Stale {
+        let unreadable = After::Stale {
             holder: None,
             renewed_ago: std::time::Duration::from_secs(3600),
         };
@@ -663,10 +664,10 @@ mod tests {
             ),
             "{said}"
         );
-        assert_eq!(taken_over(&aws::LockAfter::Nobody, bucket, "lab"), None);
+        assert_eq!(taken_over(&After::Nobody, bucket, "lab"), None);
         assert_eq!(
             taken_over(
-                &aws::LockAfter::Released(std::time::Duration::from_secs(1)),
+                &After::Released(std::time::Duration::from_secs(1)),
                 bucket,
                 "lab"
             ),

@@ -122,12 +122,11 @@ pub use job_table::{
 };
 // The JSON APIs qfleet calls without an SDK crate (ECS, Logs, DynamoDB, ECR, ...).
 pub use json_api::JsonApi;
-// One run at a time: an environment's lock in S3.
+// The lock bucket, and S3's conditional writes and dated reads (the lock protocol is the
+// root's `lock`).
 pub use locks::{
-    After as LockAfter, BUCKET_TAG as LOCK_BUCKET_TAG, Held as HeldLock, Holder as LockHolder,
-    LEASE as LOCK_LEASE, RENEW_EVERY as LOCK_RENEW_EVERY, Taken as LockTaken,
-    bucket_name as lock_bucket_name, ensure_bucket as ensure_lock_bucket, release as release_lock,
-    renew as renew_lock, take as take_lock,
+    BUCKET_TAG as LOCK_BUCKET_TAG, DatedObject, WriteIf, Written, bucket_name as lock_bucket_name,
+    ensure_bucket as ensure_lock_bucket, put_object_if, read_dated,
 };
 // CloudWatch Logs: log groups and their events.
 pub use logs::{
