@@ -1,12 +1,10 @@
 //! How a target is deployed, as `validate` shows it: directly, or through StackSets with its
-//! stack sets, permissions and administration account; each stack's stack set; the size of
-//! the template each stack is deployed with.
+//! stack sets, permissions and administration account; each stack's stack set. (The size of
+//! the template each stack is deployed with is the engine's: `qfleet_engine::validate`.)
 
 use crate::config::Environment;
-use crate::error::Result;
 use schemars::JsonSchema;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 // How the file's targets are deployed (flattened into a target's summary: no doc comment, which
 // would become that schema's description).
@@ -83,31 +81,6 @@ pub(crate) fn stack_label(env: &Environment, stack: &str) -> String {
         Some(set) => format!("instance of stack set {set}"),
         None => stack.to_string(),
     }
-}
-
-/// For each environment of `envs`, in order, the size of the template each stack is deployed
-/// with where it is not the stack's own rendered one (a StackSets target's stacks get their
-/// stack sets' templates), by the stack's name.
-pub(crate) fn deployed_sizes(envs: &[Environment]) -> Result<Vec<BTreeMap<String, usize>>> {
-    let mut sizes = vec![BTreeMap::new(); envs.len()];
-    for file in crate::render::stack_set_files(envs)? {
-        let of_set: BTreeMap<String, usize> = crate::render::stack_sets_of(&file)?
-            .into_iter()
-            .map(|s| (s.stack_name, s.template.len()))
-            .collect();
-        let targets = envs
-            .iter()
-            .zip(sizes.iter_mut())
-            .filter(|(e, _)| !e.deployed_directly() && e.source.path == file.base.source.path);
-        for (env, mine) in targets {
-            for stack in env.stack_names() {
-                if let Some(bytes) = env.stack_set_of(&stack).and_then(|set| of_set.get(&set)) {
-                    mine.insert(stack, *bytes);
-                }
-            }
-        }
-    }
-    Ok(sizes)
 }
 
 /// How a target deployed through StackSets is reached: by which stack sets, with which

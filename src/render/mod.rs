@@ -6,7 +6,7 @@ pub(crate) use qfleet_engine::render::*;
 
 mod report;
 
-pub(crate) use report::{render_all, stack_set_files};
+pub(crate) use report::render_all;
 // For the tests elsewhere in the crate.
 #[cfg(test)]
 pub(crate) use report::schema;

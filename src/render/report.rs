@@ -44,7 +44,7 @@ pub(crate) fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Ren
     let rendered: Vec<Vec<RenderedStack>> =
         envs.iter().map(super::render).collect::<Result<_, _>>()?;
     let mut stack_sets = Vec::new();
-    for file in stack_set_files(envs)? {
+    for file in qfleet_engine::validate::stack_set_files(envs)? {
         stack_sets.push(RenderedSets {
             stack_file: file.base.source.display(),
             sets: super::stack_sets_of(&file)?,
@@ -120,21 +120,6 @@ impl Renders {
         }
         Ok(())
     }
-}
-
-/// The stack files (each loaded whole, with all its targets) of the environments that are
-/// targets deployed by StackSets (`rollout.mode: stack_sets`), each once.
-pub(crate) fn stack_set_files(envs: &[Environment]) -> Result<Vec<crate::config::LoadedFile>> {
-    let mut paths: Vec<&Path> = Vec::new();
-    for env in envs {
-        if env.through_stack_sets() && !paths.contains(&env.source.path.as_path()) {
-            paths.push(&env.source.path);
-        }
-    }
-    paths
-        .into_iter()
-        .map(|path| Ok(crate::config::load(path)?))
-        .collect()
 }
 
 /// Writes one file per stack into `dir` (created), returning their paths.

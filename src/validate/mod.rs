@@ -2,12 +2,13 @@
 //! on their settings; one summary per environment (`--details`, or a single one) or a row
 //! each, the warnings said once for every environment they concern; and the document.
 
-pub(crate) mod errors;
 use crate::config::Environment;
 use crate::error::Result;
 use crate::output::words::{self, count};
 use crate::output::{Document, Environment as EnvDoc, Output, Report};
-use crate::render::{self, RenderedStack, StackRole, check};
+use crate::render::{RenderedStack, StackRole};
+// The offline half: the engine's checks, advice and sizes.
+use qfleet_engine::validate as offline;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -18,7 +19,7 @@ pub(crate) struct Checked<'a> {
     pub stacks: Vec<RenderedStack>,
     pub warnings: Vec<String>,
     /// The size of the template each stack is deployed with where it is not its own rendered
-    /// one ([`crate::placement::shown::deployed_sizes`]), by stack name.
+    /// one ([`offline::deployed_sizes`]), by stack name.
     pub deployed_bytes: BTreeMap<String, usize>,
 }
 
@@ -37,15 +38,12 @@ pub(crate) fn check_all(envs: &[Environment], details: bool) -> Result<Validated
     for env in envs {
         checked.push(Checked {
             env,
-            stacks: checked_stacks(env)?,
-            warnings: warnings(env),
+            stacks: offline::check(env)?,
+            warnings: offline::warnings(env),
             deployed_bytes: BTreeMap::new(),
         });
     }
-    for (c, sizes) in checked
-        .iter_mut()
-        .zip(crate::placement::shown::deployed_sizes(envs)?)
-    {
+    for (c, sizes) in checked.iter_mut().zip(offline::deployed_sizes(envs)?) {
         c.deployed_bytes = sizes;
     }
     Ok(Validated {
@@ -92,72 +90,6 @@ impl Report for Validated<'_> {
         }
         Ok(())
     }
-}
-
-/// The advice on every stage's settings, each said once; a pipeline's name their stage.
-pub(crate) fn warnings(env: &Environment) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for stage in env.stages() {
-        let label = stage
-            .stage
-            .as_ref()
-            .filter(|_| env.is_pipeline())
-            .map(|s| format!("stage {}: ", s.name));
-        for w in crate::config::warnings(stage)
-            .into_iter()
-            .chain(crate::simulate::peak_warning(stage))
-        {
-            let about_stage = ["workers", "queue", "scaling", "sources"]
-                .iter()
-                .any(|k| w.starts_with(&format!("{k}.")));
-            let w = match &label {
-                Some(l) if about_stage => format!("{l}{w}"),
-                _ => w,
-            };
-            // Advice on the environment's own settings (the bucket) is the same for each stage.
-            if !out.contains(&w) {
-                out.push(w);
-            }
-        }
-    }
-    out.extend(limit_warnings(env));
-    out
-}
-
-/// A limit whose stages may run more workers than it has slots: the others wait, busy, and
-/// backlog scaling adds them (docs/workers.md, "Limits shared across stages").
-fn limit_warnings(env: &Environment) -> Vec<String> {
-    env.spec
-        .limits
-        .iter()
-        .filter_map(|(name, n)| {
-            let most: i64 = env
-                .stages()
-                .iter()
-                .filter(|s| s.spec.workers.limits.contains(name))
-                .map(|s| s.spec.workers.max)
-                .sum();
-            (most > i64::from(*n)).then(|| {
-                format!(
-                    "limits.{name}: the workers that name it may run {most} at once, and {n} jobs hold it: the others wait, counted busy, and backlog scaling adds more of them; lower their workers.max or raise the limit"
-                )
-            })
-        })
-        .collect()
-}
-
-/// The rendered stacks, checked: a problem in a template is invalid input.
-pub(crate) fn checked_stacks(env: &Environment) -> Result<Vec<RenderedStack>> {
-    let stacks = render::render(env)?;
-    let problems: Vec<String> = stacks.iter().flat_map(check::check).collect();
-    if !problems.is_empty() {
-        return Err(crate::validate::errors::Usage::TemplateProblems {
-            env: env.name.clone(),
-            problems,
-        }
-        .into());
-    }
-    Ok(stacks)
 }
 
 /// The size of `stack`'s template as deployed: its stack set's for a StackSets target.

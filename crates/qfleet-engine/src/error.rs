@@ -48,6 +48,9 @@ pub enum Error {
         "the templates declare {resource_type}, which crates/qfleet-engine/src/iam/reference.json does not list: add it to scripts/iam-reference and run it"
     )]
     UnlistedResourceType { resource_type: String },
+    /// Problems the checks of a rendered template found ([`crate::render::check`]).
+    #[error("the rendered templates of {env} have problems:\n  {}", .problems.join("\n  "))]
+    TemplateProblems { env: String, problems: Vec<String> },
     /// A template of qfleet's own that it cannot read back (a fault of qfleet's, not the
     /// file's): the message names the environment and what could not be read.
     #[error("{0}")]

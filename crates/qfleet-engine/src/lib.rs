@@ -11,6 +11,9 @@
 //! - [`iam`]: the least-privilege deploying policies of environments in one account
 //!   ([`iam::policies`]), what `qfleet iam-policy` prints, and the calls each command makes
 //!   ([`iam::calls`]);
+//! - [`validate`]: the offline half of `qfleet validate`: the templates rendered and checked
+//!   ([`validate::check`]), the advice on an environment's settings ([`validate::warnings`]),
+//!   and the size of the template each stack is deployed with ([`validate::deployed_sizes`]);
 //! - [`Error`]: what the engine refuses, which the root maps to exit codes.
 //!
 //! Nothing here reads the network, AWS or the clock: the same stack file renders the same
@@ -25,10 +28,10 @@
 mod error;
 pub mod iam;
 pub mod render;
+pub mod validate;
 
 pub use error::{Error, Result};
 
-#[cfg(test)]
 use qfleet_sim as sim;
 /// The floors under the engine, by the names the root crate gives them.
 use qfleet_stackfile::{config, kinds, package};
