@@ -112,3 +112,6 @@ pub fn deployed_sizes(envs: &[Environment]) -> Result<Vec<BTreeMap<String, usize
     }
     Ok(sizes)
 }
+
+#[cfg(test)]
+mod tests;
