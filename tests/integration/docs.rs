@@ -739,8 +739,8 @@ struct Reading {
 /// a heading, a table row or a new item ends one); fenced code, headings, HTML comments,
 /// `{{#include}}` lines and tables' separator rows are not read. Generated sections, between
 /// an HTML comment naming `begin` or `generated` and one naming `end`, are skipped: their
-/// generators (tests/integration/cli_reference.rs, tests/layers.rs, pairs.rs, emulator_table.rs and
-/// crates/qfleet-stackfile/src/config/tests/docs_samples.rs) write them from the code, and they are judged there.
+/// generators (tests/integration/cli_reference.rs, pairs.rs and emulator_table.rs,
+/// crates/qfleet-layers/tests/layers.rs and crates/qfleet-stackfile/src/config/tests/docs_samples.rs) write them from the code, and they are judged there.
 fn reading(text: &str) -> Reading {
     let mut r = Reading::default();
     let mut fence: Option<&str> = None;

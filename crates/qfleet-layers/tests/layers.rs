@@ -8,15 +8,16 @@
 //! are read as those modules: their `crate::` paths are their own root's. The compiler already
 //! keeps them from reaching back; the scan shows them in the layers all the same.
 //!
-//! A test target of its own, apart from `tests/integration/`: it reads files and builds in a
-//! second, so scripts/demo builds it (`--test layers`) to give the dependencies the tests'
-//! features without compiling the integration tests.
+//! A crate of its own (crates/qfleet-layers), without dependencies: it reads files and builds in
+//! a second, so scripts/demo builds it to give the binary's dependencies the tests' features
+//! without compiling any of the root's tests or dev-dependencies.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The workspace's root (this crate is crates/qfleet-layers).
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 type Module = Vec<String>;
@@ -361,7 +362,7 @@ fn the_architecture_chapter_shows_the_imports_as_they_are() {
     assert_eq!(
         &text[a..b],
         table,
-        "docs/architecture.md's import table differs from the code: QFLEET_WRITE_DOCS=1 cargo test --test layers"
+        "docs/architecture.md's import table differs from the code: QFLEET_WRITE_DOCS=1 cargo test -p qfleet-layers"
     );
 }
 
