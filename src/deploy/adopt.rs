@@ -127,7 +127,7 @@ pub(super) async fn import(
     let result = async {
         let id = aws::create_change_set(cfn, &req, &cs_name).await?;
         inflight.identified(&cs_name, &id);
-        let cs = aws::computed(cfn, name, &id, opts.polling).await?;
+        let cs = aws::computed_change_set(cfn, name, &id, opts.polling).await?;
         reporter.line(format!(
             "{name}: bucket {bucket} was kept by an earlier teardown; importing it into the new stack first\n{}",
             crate::changes::changes(&cs.changes)

@@ -81,7 +81,7 @@ async fn promotion(
         }
         .into()
     };
-    let Some(r) = aws::repository(ecr, &source).await? else {
+    let Some(r) = aws::describe_repository(ecr, &source).await? else {
         return Err(unready(format!(
             "this account and Region have no repository {source}"
         )));
@@ -325,7 +325,7 @@ pub(super) async fn build_missing(cx: &Ctx<'_>) -> Result<Vec<Ready>> {
 async fn exists_and_ours(cx: &Ctx<'_>, name: &str) -> Result<bool> {
     let ecr = &cx.clients.ecr;
     let env = cx.env;
-    let Some(r) = aws::repository(ecr, name).await? else {
+    let Some(r) = aws::describe_repository(ecr, name).await? else {
         return Ok(false);
     };
     let tags = aws::repository_tags(ecr, &r.repository_arn).await?;

@@ -162,7 +162,7 @@ pub(super) async fn change_set(
         };
         let id = id.insert(made);
         inflight.identified(&cs_name, id);
-        let mut cs = aws::computed(cfn, name, id, opts.polling).await?;
+        let mut cs = aws::computed_change_set(cfn, name, id, opts.polling).await?;
         if !cs.empty {
             cs.read_validation(cfn).await;
         }

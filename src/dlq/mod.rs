@@ -52,7 +52,7 @@ pub(crate) async fn locate(
     let url = aws::queue_url(&clients.sqs, &name)
         .await?
         .ok_or_else(|| missing(&format!("queue {name} does not exist")))?;
-    let queue = aws::read_queue(&clients.sqs, &url)
+    let queue = aws::describe_queue(&clients.sqs, &url)
         .await?
         .ok_or_else(|| missing(&format!("queue {name} does not exist")))?;
     let dead_letter_arn = queue
@@ -62,7 +62,7 @@ pub(crate) async fn locate(
     let dlq_url = aws::queue_url(&clients.sqs, &dlq_name)
         .await?
         .ok_or_else(|| missing(&format!("its dead-letter queue {dlq_name} does not exist")))?;
-    let dead_letter = aws::read_queue(&clients.sqs, &dlq_url)
+    let dead_letter = aws::describe_queue(&clients.sqs, &dlq_url)
         .await?
         .ok_or_else(|| missing(&format!("its dead-letter queue {dlq_name} does not exist")))?;
     let queue_arn = queue

@@ -1,6 +1,6 @@
 //! A wave of a stack file's targets through CloudFormation StackSets (`rollout.mode:
 //! stack_sets`, with self-managed or service-managed permissions, see
-//! [`crate::aws::create_stack_set`]): a stack set per stack of the environment in the account
+//! [`crate::aws::StackSetApi`]): a stack set per stack of the environment in the account
 //! and region qfleet runs in (the file's `region`), a stack instance per target. Per stack
 //! set, in the stacks' order (the data first):
 //!

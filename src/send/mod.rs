@@ -386,7 +386,7 @@ impl Watch<'_> {
         let clients = self.clients;
         // Without --until queue the queue is counted, never received from: what it held before.
         let before_count = match self.until {
-            Until::Processed => aws::read_queue(&clients.sqs, self.queue_url)
+            Until::Processed => aws::describe_queue(&clients.sqs, self.queue_url)
                 .await
                 .ok()
                 .flatten()
@@ -501,7 +501,7 @@ impl Watch<'_> {
     /// The default, not yet queued: the queue counted (never received from) against what it
     /// held before the upload.
     async fn count_queue(&self, seen: &mut Watched, started: Instant, held: u64) {
-        let Ok(Some(q)) = aws::read_queue(&self.clients.sqs, self.queue_url).await else {
+        let Ok(Some(q)) = aws::describe_queue(&self.clients.sqs, self.queue_url).await else {
             return;
         };
         let now = q.depth.total();

@@ -33,7 +33,7 @@ pub(super) async fn read(
         return Fact::Absent;
     }
     let name = crate::config::image_repository(env);
-    let repo = match aws::repository(&clients.ecr, &name).await {
+    let repo = match aws::describe_repository(&clients.ecr, &name).await {
         Ok(Some(r)) => r,
         Ok(None) => return Fact::Absent,
         Err(e) => return Fact::Unknown(e.into()),

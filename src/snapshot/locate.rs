@@ -62,7 +62,7 @@ pub(super) async fn locate_queue(
         Located::Absent => return Fact::Absent,
         Located::Unknown(why) => return Fact::Unknown(why),
     };
-    Fact::from(aws::read_queue(&clients.sqs, &url).await)
+    Fact::from(aws::describe_queue(&clients.sqs, &url).await)
 }
 
 pub(super) async fn locate_dead_letter_queue(
@@ -97,5 +97,5 @@ pub(super) async fn locate_dead_letter_queue(
         Located::Absent => return Fact::Absent,
         Located::Unknown(why) => return Fact::Unknown(why),
     };
-    Fact::from(aws::read_queue(&clients.sqs, &url).await)
+    Fact::from(aws::describe_queue(&clients.sqs, &url).await)
 }

@@ -484,9 +484,9 @@ async fn read_schedule_dead_letters(
         return None;
     }
     match data.locate(crate::render::SCHEDULE_DEAD_LETTERS) {
-        Located::Physical(url) => {
-            Some(Fact::from(crate::aws::read_queue(&clients.sqs, &url).await))
-        }
+        Located::Physical(url) => Some(Fact::from(
+            crate::aws::describe_queue(&clients.sqs, &url).await,
+        )),
         Located::Unknown(why) => Some(Fact::Unknown(why)),
         Located::Absent | Located::NotListed => None,
     }

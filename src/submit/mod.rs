@@ -416,7 +416,7 @@ async fn job_queue(clients: &Clients, env: &Environment) -> Result<(ResourceName
                 env.name, names.queue
             ))
         })?;
-    let limit = aws::read_queue(&clients.sqs, &url)
+    let limit = aws::describe_queue(&clients.sqs, &url)
         .await?
         .and_then(|q| q.attributes.get("MaximumMessageSize")?.parse().ok())
         .unwrap_or(SIZE_UNREAD);

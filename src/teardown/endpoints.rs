@@ -66,7 +66,7 @@ async fn tidy_inner(at: &Ctx<'_>, out: &mut TeardownOutcome) -> Result<()> {
     } = *at;
     let ec2 = &clients.ec2;
     let region = &clients.region;
-    let made = aws::made_for(ec2, region, &env.name, &made_name(&env.name)).await?;
+    let made = aws::network_made_for(ec2, region, &env.name, &made_name(&env.name)).await?;
     let ids: Vec<String> = made.endpoints.iter().map(|e| e.id.clone()).collect();
     let all: Vec<String> = ids
         .iter()

@@ -32,7 +32,7 @@ pub(crate) struct Validated<'a> {
 
 /// Checks every environment: a problem in a rendered template is invalid input, and so are
 /// the targets of a StackSets file whose templates cannot be its stack sets'
-/// ([`render::stack_sets_of`], as `render` and `deploy` make them).
+/// ([`crate::render::stack_sets_of`], as `render` and `deploy` make them).
 pub(crate) fn check_all(envs: &[Environment], details: bool) -> Result<Validated<'_>> {
     let mut checked = Vec::new();
     for env in envs {

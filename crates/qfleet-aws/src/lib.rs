@@ -63,7 +63,7 @@ pub use cfn::changesets::details::{KNOWN_AFTER_APPLY, TRUNCATED};
 pub use cfn::changesets::{
     Change as ResourceChange, ChangeSet, Import as ResourceToImport, Param as StackParameter,
     PropertyChange, Request as ChangeSetRequest, STATEFUL_TYPES, Triggers as RollbackTriggers,
-    computed, create as create_change_set, delete as delete_change_set,
+    computed as computed_change_set, create as create_change_set, delete as delete_change_set,
     execute as execute_change_set, is_nothing_to_update, list as list_change_sets,
     new_name as new_change_set_name,
 };
@@ -144,16 +144,18 @@ pub use network::{
     active_peerings, default_placement, delete_endpoints as delete_vpc_endpoints,
     delete_group as delete_security_group, delete_prefix_list,
     dns_attributes as vpc_dns_attributes, endpoint_service_zones,
-    interfaces_in as network_interfaces_in, made_for, prefix_lists, security_groups,
-    shared_transit_gateways, subnet_zones, subnets, vpc_cidrs, vpc_endpoints, vpc_exists, ways_out,
+    interfaces_in as network_interfaces_in, made_for as network_made_for, prefix_lists,
+    security_groups, shared_transit_gateways, subnet_zones, subnets, vpc_cidrs, vpc_endpoints,
+    vpc_exists, ways_out,
 };
 // Waiting on AWS: how often to ask again.
 pub use poll::Polling;
 // SQS: queues, their depth, messages sent.
 pub use queues::{
     BATCH_MAX as SEND_BATCH_MAX, Delivery, Depth as QueueDepth, EXTENDED_PAYLOAD_SIZE,
-    Ordering as QueueOrdering, Outgoing as OutgoingMessage, Queue, queue_name, read as read_queue,
-    send as send_message, send_batch as send_message_batch, url_of as queue_url,
+    Ordering as QueueOrdering, Outgoing as OutgoingMessage, Queue, queue_name,
+    read as describe_queue, send as send_message, send_batch as send_message_batch,
+    url_of as queue_url,
 };
 // Service Quotas and instance types: the EC2 vCPU quotas and their usage.
 pub use quotas::{
@@ -164,8 +166,8 @@ pub use quotas::{
 pub use registry::{
     Manifest as ImageManifest, ScanOnPush, blobs as image_blobs, copy_image, create_repository,
     delete_images, delete_repository, images as repository_images, login as registry_login,
-    manifest as image_manifest, put_lifecycle_policy, repository, scan_on_push,
-    set_repository_policy, tag_exists as image_tag_exists, tags as repository_tags,
+    manifest as image_manifest, put_lifecycle_policy, repository as describe_repository,
+    scan_on_push, set_repository_policy, tag_exists as image_tag_exists, tags as repository_tags,
 };
 // The rollback alarms of a deploy.
 pub use rollback::{
@@ -216,12 +218,13 @@ pub struct Clients {
     pub logs: json_api::JsonApi,
     /// DynamoDB: the job table's reads (`jobs:`).
     pub dynamodb: json_api::JsonApi,
-    /// ECR: the worker images' repositories ([`registry`]).
+    /// ECR: the worker images' repositories ([`describe_repository`]).
     pub ecr: json_api::JsonApi,
-    /// Service Quotas: the account's EC2 vCPU quotas ([`quotas`]).
+    /// Service Quotas: the account's EC2 vCPU quotas ([`ec2_quotas`]).
     pub servicequotas: json_api::JsonApi,
-    /// Amazon Q Developer in chat applications: the authorised chat workspaces ([`chat`]),
-    /// in the API's Region nearest the environment's ([`chat::api_region`]).
+    /// Amazon Q Developer in chat applications: the authorised chat workspaces
+    /// ([`slack_workspaces`]), in the API's Region nearest the environment's
+    /// ([`chat_api_region`]).
     pub chatbot: json_api::RestJson,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,

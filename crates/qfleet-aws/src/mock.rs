@@ -345,7 +345,8 @@ fn any_caller() -> &'static Rule {
     Box::leak(Box::new(rule))
 }
 
-/// S3 as it answers a run that takes and releases environments' locks ([`super::locks`]):
+/// S3 as it answers a run that takes and releases environments' locks (the root's
+/// `lock::protocol`, through [`crate::put_object_if`] and [`crate::read_dated`]):
 /// the lock bucket exists with qfleet's tag, and every conditional write of a lock object
 /// succeeds (no other run holds one). Only requests to a lock bucket match, so a test's own
 /// S3 rules answer the rest.

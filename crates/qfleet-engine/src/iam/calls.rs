@@ -409,7 +409,7 @@ pub(super) const PROMOTE_SOURCE: &[&str] = &[
     "ecr:GetDownloadUrlForLayer",
 ];
 
-/// The S3 calls of one run at a time (`src/lock.rs`, [`crate::aws::locks`]) on qfleet's lock
+/// The S3 calls of one run at a time (the root's `src/lock/protocol.rs`) on qfleet's lock
 /// bucket of the account and Region, beside HeadBucket, GetBucketTagging and PutObject of
 /// [`CALLS`]: its creation (once per account and Region), then each environment's lock object,
 /// read and written with conditions (GetObject, PutObject with If-None-Match or If-Match).

@@ -817,7 +817,7 @@ impl<'a> Place<'a> {
 }
 
 /// The name of qfleet's lock bucket in `account` and `region`, as the lock protocol makes it
-/// (crates/qfleet-aws, `locks::bucket_name`; a test of the root crate holds the two equal).
+/// (crates/qfleet-aws, `lock_bucket_name`; a test of the root crate holds the two equal).
 pub fn lock_bucket(account: &str, region: &str) -> String {
     format!("qfleet-locks-{account}-{region}")
 }
