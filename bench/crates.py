@@ -60,6 +60,7 @@ def main():
                 for f in sources(os.path.join(ROOT, "src"))
                 for t in code_of(open(f, encoding="utf-8").read()))
     print(f"paths of the root into a sub-module of aws (crate::aws::MODULE::NAME): {reach}")
+    print(f"qfleet-aws's door: {exports(os.path.join(ROOT, 'crates', 'qfleet-aws', 'src', 'lib.rs'))}")
     stack_sets = re.compile(r"(?i)stack[ _-]?sets?")
     naming = {}
     for name, folder in crates:
@@ -71,6 +72,22 @@ def main():
     print(f"modules and crates naming stack sets: {len(naming)} "
           f"({', '.join(f'{k} {v} files' for k, v in sorted(naming.items()))})")
     report_functions(crates)
+
+
+def exports(lib):
+    """What a crate's root offers: the names its `pub use` lines export and its own `pub`
+    items, and its public modules (test support aside)."""
+    if not os.path.exists(lib):
+        return "no lib.rs"
+    code = " ".join(code_of(open(lib, encoding="utf-8").read()))
+    names = 0
+    for m in re.finditer(r"pub use [^;]*;", code):
+        body = m.group(0)[len("pub use "):-1]
+        inner = body[body.index("{") + 1:body.rindex("}")] if "{" in body else body
+        names += len([n for n in inner.split(",") if n.strip()])
+    own = len(re.findall(r"pub " + ITEM, code))
+    mods = len(re.findall(r"pub mod ", code))
+    return f"{names} names exported, {own} items of its own root ({mods} public modules)"
 
 
 FN = re.compile(r"^(pub(\([a-z ]+\))? )?(const )?(async )?(unsafe )?fn (\w+)")
