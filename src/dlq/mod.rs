@@ -724,7 +724,7 @@ pub(crate) async fn redrive_job(
 }
 
 /// The attribute a job sent as a message carries its id in (docs/jobs.md).
-const JOB_ID: &str = crate::aws::JOB_ID_ATTRIBUTE;
+const JOB_ID: &str = qfleet_runtime::job_table::JOB_ID_ATTRIBUTE;
 
 /// At most this many dead letters are read to find one.
 const MAX_READ: usize = 1000;

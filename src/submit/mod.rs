@@ -24,7 +24,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The message attribute that carries a job's id (the workers read it: docs/jobs.md).
-pub(crate) const JOB_ID_ATTRIBUTE: &str = "job_id";
+pub(crate) use qfleet_runtime::job_table::JOB_ID_ATTRIBUTE;
 /// The `upload` of a job sent as a message in the job table.
 const MESSAGE_UPLOAD: &str = crate::jobs::MESSAGE_UPLOAD;
 /// A job id's length in bytes (the workers check the same).

@@ -5,6 +5,8 @@ use super::Result;
 use super::error::{AwsError, Kind};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, MessageSystemAttributeName};
+// The attribute a job sent as a message carries its id in: the job protocol's (docs/jobs.md).
+use qfleet_runtime::job_table::JOB_ID_ATTRIBUTE;
 use serde::Serialize;
 
 /// How long a peeked message stays hidden before it is released (made visible again at once,
@@ -25,9 +27,6 @@ pub struct Peeked {
     /// docs/jobs.md), when it has one.
     pub job_id: Option<String>,
 }
-
-/// The message attribute a job sent as a message carries its id in (docs/jobs.md).
-pub const JOB_ID_ATTRIBUTE: &str = "job_id";
 
 /// Up to `max` messages of the queue, without consuming them: each is received (hidden for at
 /// most 30 s) and made visible again at once with a zero visibility change. A receive counts

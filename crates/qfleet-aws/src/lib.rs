@@ -99,9 +99,8 @@ pub use chat::{
 };
 // SQS dead-letter queues: letters looked at, moved one by one or by a move task.
 pub use dead_letters::{
-    JOB_ID_ATTRIBUTE, MoveTask, Peeked, cancel_move, latest_move, latest_move_started,
-    look as look_at_letters, move_one as move_one_letter, peek as peek_letters,
-    purge as purge_queue, start_move,
+    MoveTask, Peeked, cancel_move, latest_move, latest_move_started, look as look_at_letters,
+    move_one as move_one_letter, peek as peek_letters, purge as purge_queue, start_move,
 };
 // EC2: the Regions enabled for the account.
 pub use ec2::{Ec2, enabled_regions};

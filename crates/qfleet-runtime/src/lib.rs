@@ -101,6 +101,10 @@ pub mod job_table {
     pub const LIMIT_KEY: &str = "qfleet-limit/";
     /// The time-to-live attribute.
     pub const TTL_ATTRIBUTE: &str = "expires_at";
+    /// The message attribute a job sent as a message carries its id in (docs/jobs.md):
+    /// `qfleet submit` sets it, the workers read it (qfleet_jobs.py's `JOB_ID_ATTRIBUTE`), and
+    /// `qfleet dlq` shows it.
+    pub const JOB_ID_ATTRIBUTE: &str = "job_id";
     /// Every attribute a worker writes (the protocol's; the workers' policy allows no other).
     pub const ATTRIBUTES: [&str; 22] = [
         "key",
@@ -147,6 +151,18 @@ pub mod job_table {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+
+    #[test]
+    fn the_job_id_attribute_is_the_one_the_workers_read() {
+        let line = top_level_lines(JOBS)
+            .into_iter()
+            .find(|l| l.starts_with("MESSAGE_UPLOAD, JOB_ID_ATTRIBUTE, JOB_ID_MAX = "))
+            .expect("qfleet_jobs.py binds JOB_ID_ATTRIBUTE");
+        assert!(
+            line.contains(&format!(", \"{}\",", job_table::JOB_ID_ATTRIBUTE)),
+            "{line}"
+        );
+    }
 
     /// The lines of `text` at the module's top level that are code: not indented, and outside
     /// a triple-quoted string (a docstring's lines are not definitions).
