@@ -253,6 +253,13 @@ pub(crate) async fn send(
     let mut keys = vec![key.to_string()];
     keys.extend(outputs.iter().map(|(_, k)| k.clone()));
     let before = cleanup::versions(&clients.s3, &bucket, &keys).await;
+    // Without --until queue the queue is counted, never received from, against what it held
+    // before the upload: read after it, the count may already hold the upload's own event (S3
+    // may deliver it within a second), which would then never rise above it.
+    let before_count = match until {
+        Until::Processed => queue_count(clients, &queue_url).await,
+        Until::Queue => None,
+    };
     let put = clients
         .s3
         .put_object()
@@ -290,7 +297,7 @@ pub(crate) async fn send(
         counted,
         taken,
         record,
-    } = watch.run(started, timeout).await?;
+    } = watch.run(started, timeout, before_count).await?;
     let kept_left = keep.then(|| kept(&bucket, key, &outputs, &done, &queued, taken.is_some()));
     let (mut missing, mut missing_stage) = (None, None);
     let mut push = |step: &'static str, stage: Option<String>, seen: Option<(u128, String)>| {
@@ -381,18 +388,14 @@ struct Watched {
 }
 
 impl Watch<'_> {
-    /// Looks until the upload reaches `until` or `timeout` passes since `started`.
-    async fn run(&self, started: Instant, timeout: Duration) -> Result<Watched> {
-        let clients = self.clients;
-        // Without --until queue the queue is counted, never received from: what it held before.
-        let before_count = match self.until {
-            Until::Processed => aws::describe_queue(&clients.sqs, self.queue_url)
-                .await
-                .ok()
-                .flatten()
-                .map(|q| q.depth.total()),
-            Until::Queue => None,
-        };
+    /// Looks until the upload reaches `until` or `timeout` passes since `started`;
+    /// `before_count`: what the queue held before the upload (`None`: not read).
+    async fn run(
+        &self,
+        started: Instant,
+        timeout: Duration,
+        before_count: Option<u64>,
+    ) -> Result<Watched> {
         let mut seen = Watched {
             queued: None,
             done: vec![None; self.outputs.len()],
@@ -521,6 +524,16 @@ impl Watch<'_> {
     }
 }
 
+/// How many messages the queue holds, visible or in flight (`None`: the count could not be
+/// read, which is never taken as empty).
+async fn queue_count(clients: &Clients, queue_url: &str) -> Option<u64> {
+    aws::describe_queue(&clients.sqs, queue_url)
+        .await
+        .ok()
+        .flatten()
+        .map(|q| q.depth.total())
+}
+
 /// What `--keep` left, as it stands: the last output a worker wrote (the upload moved, its
 /// event consumed), else the upload and, when it reached the queue, its event there.
 pub(crate) fn kept(
@@ -574,5 +587,90 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("qfleet submit t BODY"), "{e}");
+    }
+}
+
+/// The queue is counted against what it held before the upload, read before the upload: S3 may
+/// deliver the upload's event within a second, and a count read after the upload that already
+/// holds it never rises above itself, so the send could not tell that the event arrived
+/// (mocked AWS: the queue's count is 0 until the upload is put, 1 after; on LocalStack the
+/// race shows only under load).
+#[cfg(test)]
+mod counted_before {
+    use super::*;
+    use crate::aws::mock::{Rules, describe_stacks, queue_attributes};
+    use aws_sdk_cloudformation::types::StackStatus;
+    use aws_smithy_mocks::mock;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[tokio::test]
+    async fn mocked_an_event_that_reaches_the_queue_at_once_is_seen_as_queued() {
+        let env = crate::config::parse(
+            std::path::PathBuf::from("stacks/sq.yaml"),
+            "region: eu-west-1\n".into(),
+        )
+        .unwrap()
+        .into_only();
+        let put = Arc::new(AtomicBool::new(false));
+        let stacks = describe_stacks(vec![(
+            "qfleet-sq-data",
+            Some((StackStatus::CreateComplete, false)),
+        )]);
+        let url = mock!(aws_sdk_sqs::Client::get_queue_url).then_output(|| {
+            aws_sdk_sqs::operation::get_queue_url::GetQueueUrlOutput::builder()
+                .queue_url("https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-sq-jobs")
+                .build()
+        });
+        let seen = put.clone();
+        // The event is in the queue as soon as the upload is.
+        let count =
+            mock!(aws_sdk_sqs::Client::get_queue_attributes).then_compute_output(move |_| {
+                queue_attributes(u64::from(seen.load(Ordering::SeqCst)), 0, 0, &[])
+            });
+        let versions = mock!(aws_sdk_s3::Client::list_object_versions).then_output(|| {
+            aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput::builder().build()
+        });
+        let setter = put.clone();
+        let upload = mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |_| {
+            setter.store(true, Ordering::SeqCst);
+            aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build()
+        });
+        // Nothing is processed: no worker runs.
+        let absent = mock!(aws_sdk_s3::Client::head_object).then_error(|| {
+            aws_sdk_s3::operation::head_object::HeadObjectError::NotFound(
+                aws_sdk_s3::types::error::NotFound::builder().build(),
+            )
+        });
+        let clients = Rules {
+            cfn: vec![&stacks],
+            sqs: vec![&url, &count],
+            s3: vec![&versions, &upload, &absent],
+            ..Rules::default()
+        }
+        .clients();
+        let request = Request {
+            key: "uploads/a.txt".into(),
+            body: b"a".to_vec(),
+            until: Until::Processed,
+            timeout: Duration::from_millis(600),
+            keep: true,
+        };
+        let journey = send(
+            &clients,
+            &env,
+            &crate::placement::StackNames::default(),
+            &request,
+        )
+        .await
+        .unwrap();
+        let queued = &journey.steps[1];
+        assert_eq!(queued.step, "queued");
+        assert!(
+            queued.how.contains("rose from 0 to 1"),
+            "the upload's own event counted as held before it: {}",
+            queued.how
+        );
+        assert_eq!(journey.missing, Some("processed"));
     }
 }
