@@ -993,10 +993,13 @@ class Atomic:
 def limited(monkeypatch, aws, limits, names=("a", "b", "c")):
     """Workers of one queue whose jobs hold a slot of each of `limits` (QFLEET_LIMITS)."""
     monkeypatch.setenv("QFLEET_LIMITS", limits)
+    # One lock for all the workers: each with its own, two could check and write the same
+    # slot at once in moto, which DynamoDB never lets happen.
+    atomic = Atomic(aws.ddb)
     workers = []
     for n in names:
         w, q = stage(monkeypatch, aws, 0, "", "", "uploads/", "processed/", queue=QUEUE)
-        w.jobs._ddb = Atomic(aws.ddb)
+        w.jobs._ddb = atomic
         workers.append(w)
     return workers, q
 
