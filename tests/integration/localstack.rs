@@ -588,6 +588,8 @@ async fn send_follows_an_upload_to_the_queue_and_names_the_step_that_did_not_hap
     // the wiring (issue 57). With --keep it says what it left as it stands. The wait is the
     // whole timeout (nothing is processed), long enough for a loaded machine's LocalStack to
     // carry the event to the queue: 8 s was not, under a busy CI run, and 30 s once was not.
+    // (Some of those failures were send's own: it counted the queue after the upload, so an
+    // event delivered at once was counted as held before; it counts before the upload now.)
     let o = run(qfleet_on_localstack().arg("send").arg(&file).args([
         "--timeout",
         "60s",

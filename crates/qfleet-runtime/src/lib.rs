@@ -162,6 +162,12 @@ mod tests {
             line.contains(&format!(", \"{}\",", job_table::JOB_ID_ATTRIBUTE)),
             "{line}"
         );
+        // The shared code reads it from a message's attributes by name, and leaves it out of
+        // the job's own.
+        for read in ["attrs.get(\"{}\")", "k != \"{}\""] {
+            let read = read.replace("{}", job_table::JOB_ID_ATTRIBUTE);
+            assert!(SHARED.contains(&read), "qfleet_shared.py: {read}");
+        }
     }
 
     /// The lines of `text` at the module's top level that are code: not indented, and outside
