@@ -413,6 +413,18 @@ fn details(c: &Checked, out: &Output) {
             "off"
         }
     ));
+    if let Some(b) = &spec.budget {
+        let at: Vec<String> = b.thresholds().iter().map(|p| format!("{p} %")).collect();
+        out.line(format!(
+            "  budget ${} a {} for what carries the tag {}={} in {}; the alarm topic hears at {} of it",
+            b.amount,
+            b.period.as_str(),
+            crate::config::ENVIRONMENT_TAG,
+            env.resource_name(),
+            spec.region,
+            at.join(", ")
+        ));
+    }
 }
 
 /// What feeds the stage's queue: the uploads (unless `sources.uploads: false`) or the stage

@@ -87,7 +87,7 @@ const FEATURES: &[Feature] = &[
     },
     Feature {
         name: "alerts",
-        setting: "`alerts`",
+        setting: "`alerts` with `budget`",
         kinds: ALL,
         choice_of: None,
     },
@@ -515,7 +515,12 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                         ACCOUNTS[0]
                     ));
                 }
-                merge(&mut file, json!({"alerts": alerts}))
+                merge(&mut file, json!({"alerts": alerts}));
+                // And a budget with every notification AWS Budgets takes, to the alarm topic.
+                merge(
+                    &mut file,
+                    json!({"budget": {"amount": 500, "notify_at": [50, 80, 100, 120, 150]}}),
+                );
             }
             "copies" => merge(&mut file, json!({"copies": 3})),
             "spot" => {

@@ -48,6 +48,7 @@ pub fn warnings(env: &Environment) -> Vec<String> {
         }
     }
     out.extend(limit_warnings(env));
+    out.extend(crate::sim::budget::warning(env));
     out
 }
 

@@ -41,6 +41,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod advice;
+pub mod budget;
 pub mod chart;
 pub mod compare;
 mod error;

@@ -159,6 +159,9 @@ pub struct Tuning {
     /// The launch time assumed and where it comes from (`--launch-time`, or qfleet's default
     /// for the kind and type), in words.
     pub launch: Option<String>,
+    /// With `budget`: the budget every choice is within, in words (a month's spread over 31
+    /// days); a choice over it, or without a price, is not shown.
+    pub budget: Option<String>,
 }
 
 /// Where a candidate's target comes from: the file's (derived at the candidate's `max`, as
@@ -308,8 +311,12 @@ pub(crate) fn tune_as(
     let mut search = Search::new(env, a)?;
     search.instance_type = line;
     let found = search.candidates();
-    let choices = search.cheapest_checked(found);
-    let reason = choices.is_empty().then(|| search.nothing_found());
+    let mut choices = search.cheapest_checked(found);
+    // `budget`: no choice over the budget's day is shown.
+    let over_budget = super::budget::keep_within(env, &mut choices);
+    let reason = choices
+        .is_empty()
+        .then(|| over_budget.unwrap_or_else(|| search.nothing_found()));
     let resource_unit = search.unit_of_resources();
     Ok(Tuning {
         choices,
@@ -321,6 +328,7 @@ pub(crate) fn tune_as(
         margin: a.margin,
         reproduce: reproduce(env, a),
         launch: a.launch_basis(&env.spec.workers),
+        budget: env.spec.budget.as_ref().map(super::budget::words),
     })
 }
 
@@ -1037,6 +1045,11 @@ pub fn text(name: &str, t: &Tuning) -> String {
     ));
     if let Some(l) = &t.launch {
         s.push_str(&format!("(launch: {l})\n"));
+    }
+    if let Some(b) = &t.budget {
+        s.push_str(&format!(
+            "(budget: under this load, each choice's workers cost at most {b})\n"
+        ));
     }
     s
 }

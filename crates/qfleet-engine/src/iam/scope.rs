@@ -124,6 +124,8 @@ pub(super) const SCOPED_TYPES: &[(&str, &str)] = &[
     ("scheduler", "schedule-group"),
     ("scheduler", "schedule"),
     ("chatbot", "ChatbotConfiguration"),
+    ("budgets", "budget"),
+    ("billing", "billingview"),
 ];
 
 impl<'a> Place<'a> {
@@ -389,6 +391,26 @@ impl<'a> Place<'a> {
                 "arn:{p}:chatbot::{account}:chat-configuration/*/qfleet-{}-{region}-*",
                 self.env.resource_name()
             )],
+            // The budget (`budget`), `qfleet-ENV-REGION`:
+            // `arn:PARTITION:budgets::ACCOUNT:budget/NAME` ("Resource types defined by AWS
+            // Budget Service",
+            // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbudgetservice.html).
+            // The name ends in the digest of its thresholds (`render::budget_name`): one `?`
+            // each, so that no other environment's budget matches.
+            ("budgets", "budget") => vec![format!(
+                "arn:{p}:budgets::{account}:budget/{}{}",
+                names.budget,
+                "?".repeat(crate::render::BUDGET_DIGEST_LEN)
+            )],
+            // The account's own billing view, which every budget belongs to: CloudFormation's
+            // handler of AWS::Budgets::Budget reads it (`billing:GetBillingViewData` in the
+            // resource's handler permissions). Read only, and only with a budget (the only
+            // resource type whose handlers name the action). The default view is
+            // `billingview/primary` ("Resource types defined by AWS Billing",
+            // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbilling.html).
+            ("billing", "billingview") => {
+                vec![format!("arn:{p}:billing::{account}:billingview/primary")]
+            }
             ("s3", "bucket") => [Some(self.bucket()), self.code_bucket()]
                 .into_iter()
                 .flatten()

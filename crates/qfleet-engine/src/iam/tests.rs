@@ -1438,3 +1438,62 @@ fn a_promoted_image_reads_exactly_the_other_environments_repository_and_fleet_te
     let everything: String = docs.iter().map(|d| d.to_string()).collect();
     assert!(!everything.contains("staging"), "{everything}");
 }
+
+/// `budget`: the budget's actions on this environment's budget alone (its name ends in eight
+/// characters of digest, each a `?`), and the account's default billing view read; without a
+/// budget, neither.
+#[test]
+fn a_budget_is_granted_on_its_own_name_and_the_default_billing_view_alone() {
+    let env = lab(
+        "bud",
+        "alerts: {email: a@example.com}\nbudget: {amount: 50}\n",
+    );
+    let d = for_environments(&[env], ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    for action in [
+        "budgets:ModifyBudget",
+        "budgets:ViewBudget",
+        "budgets:TagResource",
+    ] {
+        let grants = granting(&docs, action);
+        assert_eq!(grants.len(), 1, "{action}");
+        assert_eq!(
+            resources(grants[0]),
+            [format!(
+                "arn:aws:budgets::{ACCOUNT}:budget/qfleet-bud-eu-west-1-????????"
+            )],
+            "{action}"
+        );
+    }
+    let view = granting(&docs, "billing:GetBillingViewData");
+    assert_eq!(
+        view.iter().flat_map(|s| resources(s)).collect::<Vec<_>>(),
+        [format!("arn:aws:billing::{ACCOUNT}:billingview/primary")]
+    );
+    // The pattern matches the budget's own name, and not that of an environment whose name
+    // ends in a Region (`bud-eu-west-1`, in us-east-1).
+    let pattern = format!("qfleet-bud-eu-west-1-{}", "?".repeat(8));
+    let matches = |name: &str| {
+        name.len() == pattern.len()
+            && name
+                .chars()
+                .zip(pattern.chars())
+                .all(|(n, p)| p == '?' || n == p)
+    };
+    let b = lab(
+        "bud",
+        "alerts: {email: a@example.com}\nbudget: {amount: 50}\n",
+    );
+    let own = crate::render::budget_name(&b, b.spec.budget.as_ref().unwrap());
+    assert!(matches(&own), "{own}");
+    let other = file_from(
+        "environment: bud-eu-west-1\nregion: us-east-1\nalerts: {email: a@example.com}\nbudget: {amount: 50}\n",
+    )
+    .into_only();
+    let theirs = crate::render::budget_name(&other, other.spec.budget.as_ref().unwrap());
+    assert!(!matches(&theirs), "{theirs}");
+    let none = for_environments(&[lab("bud", "")], ACCOUNT).unwrap();
+    let docs = none.caller.documents();
+    assert!(granting(&docs, "budgets:ModifyBudget").is_empty());
+    assert!(granting(&docs, "billing:GetBillingViewData").is_empty());
+}

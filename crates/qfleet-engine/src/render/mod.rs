@@ -13,7 +13,9 @@ use std::path::PathBuf;
 
 mod access;
 mod alerts;
+mod budget;
 pub use access::secret_references;
+pub use budget::{DIGEST_LEN as BUDGET_DIGEST_LEN, budget_name};
 pub mod check;
 pub mod dashboard;
 pub mod embed;
@@ -321,6 +323,9 @@ pub struct ResourceNames {
     pub alarm_topic: String,
     /// With alerts, the data stack's rule of rolled-back deploys (`qfleet-ENV-rolled-back`).
     pub rolled_back_rule: String,
+    /// With `budget`, the start of its name (`qfleet-ENV-REGION-`; [`budget_name`] ends it):
+    /// a budget's name is unique in the account across its regions.
+    pub budget: String,
 }
 
 impl ResourceNames {
@@ -370,6 +375,7 @@ impl ResourceNames {
             job_leases: format!("{}-{}-", env.data_stack_name(), ids::LEASE_TABLE),
             alarm_topic: alerts::topic_name(name),
             rolled_back_rule: format!("qfleet-{name}-rolled-back"),
+            budget: format!("qfleet-{name}-{}-", env.spec.region),
             publisher_log_group: if index == 0 {
                 format!("/qfleet/{}/backlog-metric", name)
             } else {
@@ -883,6 +889,7 @@ pub fn render(env: &Environment) -> Result<Vec<RenderedStack>> {
                 object_topics => uploads || later.iter().any(|st| st.feed == "objects"),
                 endpoints => Value::from(minijinja::value::Serde(&endpoints)),
                 dashboard => env.dashboard().then(|| dashboard::body(env)),
+                budget => env.spec.budget.as_ref().map(|b| Value::from(minijinja::value::Serde(budget::Budget::of(env, b)))),
                 dashboard_name => dashboard::name(env),
                 ..c
             }

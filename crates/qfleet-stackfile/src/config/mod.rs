@@ -52,11 +52,12 @@ pub use permissions::{PSEUDO_PARAMETERS, SecretSource};
 pub use positions::{Locations, byte_offset};
 pub use regions::partition;
 pub use schema::{
-    AlarmSpec, AlertsSpec, Architecture, BucketSpec, CallAs, EgressProtocol, EgressRule,
-    EndpointsMode, ExplicitNetwork, Feed, FilterScope, GpuSpec, ImageSetting, Jitter,
-    LambdaDeployment, LambdaSpec, PermissionModel, Platform, PollerSpec, PoolState, QueueSpec,
-    RetrySpec, ScaleInPolicy, ScaleInSpec, ScalingMetric, ScheduleSpec, SlackSpec, SourcesSpec,
-    SpotSpec, TeamsSpec, WarmPoolSpec, WorkerKind, WorkersSpec, is_graviton,
+    AlarmSpec, AlertsSpec, Architecture, BucketSpec, BudgetPeriod, BudgetSpec, CallAs,
+    EgressProtocol, EgressRule, EndpointsMode, ExplicitNetwork, Feed, FilterScope, GpuSpec,
+    ImageSetting, Jitter, LambdaDeployment, LambdaSpec, PermissionModel, Platform, PollerSpec,
+    PoolState, QueueSpec, RetrySpec, ScaleInPolicy, ScaleInSpec, ScalingMetric, ScheduleSpec,
+    SlackSpec, SourcesSpec, SpotSpec, TeamsSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
+    is_graviton,
 };
 pub use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
 pub use targets::{

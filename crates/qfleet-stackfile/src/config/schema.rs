@@ -89,6 +89,11 @@ settings! {
         pub limits: BTreeMap<String, u32>
             => "a mapping of limit names to the most jobs that may hold each at once, across every stage whose workers.limits names it (optional; needs jobs)";
             each "a name of 1 to 32 lowercase letters, digits and hyphens, and a whole number from 1 to 1000",
+        /// What the environment may cost a day or a month (docs/budget.md): an AWS Budgets
+        /// budget on its `qfleet:environment` tag in its region, whose notices reach the alarm
+        /// topic at each threshold. Needs `alerts`. Absent: no budget.
+        pub budget: Option<BudgetSpec>
+            => "a mapping with {keys} (optional; needs alerts)",
         pub workers: WorkersSpec
             => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged, dev_principals; for ec2: ami, instance_type or instance_types, spot, warm_pool, gpu, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip, job_timeout, limits; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days, job_timeout, limits",
         pub scaling: ScalingSpec
@@ -119,7 +124,7 @@ settings! {
 
 impl StackFile {
     /// What the top level of a stack file accepts.
-    pub(super) const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, sources, alarms, alerts, dashboard, jobs, limits, workers, scaling, stages, deploy_role, targets, rollout";
+    pub(super) const HELP: &str = "a YAML mapping of settings: region (required), region_unlisted, environment, lab, copies, tags, owner, accounts, termination_protection, express, service_role_arn, kms_key, bucket, queue, sources, alarms, alerts, dashboard, jobs, limits, budget, workers, scaling, stages, deploy_role, targets, rollout";
 }
 
 choices! {
@@ -699,6 +704,56 @@ settings! {
         /// The channel id, as Teams copies it (`19%3a…%40thread.tacv2` or `19:…@thread.tacv2`).
         pub channel: String
             => "the Microsoft Teams channel id as Teams gives it (its link's 19%3a…%40thread.tacv2 part, or 19:…@thread.tacv2)",
+    }
+}
+
+settings! {
+    /// A budget (`budget`): what the environment may cost each period, and when to say so.
+    #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+    pub struct BudgetSpec {
+        /// US dollars a period.
+        pub amount: u32 = required
+            => "a whole number of US dollars from 1 to 1000000: what the environment may cost each period",
+        pub period: BudgetPeriod => "{choices}",
+        /// Percentages of `amount`: the alarm topic hears when the actual cost passes each.
+        /// Empty: 80 and 100.
+        #[serde(deserialize_with = "null_as_empty")]
+        pub notify_at: Vec<u32>
+            => "a list of 1 to 5 percentages of amount (default [80, 100]): the alarm topic hears when the period's actual cost passes each";
+            each "a whole number from 1 to 1000, each once",
+    }
+}
+
+choices! {
+    /// The period a budget's amount covers (`budget.period`): AWS Budgets' time unit.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub enum BudgetPeriod {
+        /// A calendar day (UTC).
+        Day = "day" => "a calendar day, UTC",
+        /// A calendar month (UTC).
+        #[default]
+        Month = "month" => "default: a calendar month, UTC",
+    }
+}
+
+impl BudgetSpec {
+    /// The thresholds notified at, in percent of `amount`: the file's, or 80 and 100.
+    pub fn thresholds(&self) -> Vec<u32> {
+        if self.notify_at.is_empty() {
+            vec![80, 100]
+        } else {
+            self.notify_at.clone()
+        }
+    }
+
+    /// The most the budget lets the environment cost in any one day, USD: a day's amount, or
+    /// a month's spread over its longest month (31 days), so that a fleet within it stays
+    /// within the month's amount whatever the month.
+    pub fn per_day_usd(&self) -> f64 {
+        match self.period {
+            BudgetPeriod::Day => f64::from(self.amount),
+            BudgetPeriod::Month => f64::from(self.amount) / 31.0,
+        }
     }
 }
 

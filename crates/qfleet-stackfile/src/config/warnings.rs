@@ -78,9 +78,22 @@ fn alert_warnings(env: &Environment) -> Vec<String> {
     // EventBridge publishes the rolled-back deploys: to a topic under a customer managed key
     // it needs the key's kms:GenerateDataKey* and kms:Decrypt ("Amazon SNS permissions",
     // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions).
+    // AWS Budgets too, with a budget ("budgets-sns-policy",
+    // https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html).
     if let Some(key) = &spec.kms_key {
+        let (services, what) = if spec.budget.is_some() {
+            (
+                "cloudwatch.amazonaws.com, events.amazonaws.com and budgets.amazonaws.com",
+                "the alarms, the rolled-back deploys and the budget's notices",
+            )
+        } else {
+            (
+                "cloudwatch.amazonaws.com and events.amazonaws.com",
+                "the alarms and the rolled-back deploys",
+            )
+        };
         w.push(format!(
-            "alerts with kms_key: the key's policy must let the services cloudwatch.amazonaws.com and events.amazonaws.com use {key} (kms:GenerateDataKey*, kms:Decrypt), or the alarms and the rolled-back deploys do not reach the alarm topic; qfleet does not change key policies"
+            "alerts with kms_key: the key's policy must let the services {services} use {key} (kms:GenerateDataKey*, kms:Decrypt), or {what} do not reach the alarm topic; qfleet does not change key policies"
         ));
     }
     // Each worker sends at most NOTICES_PER_MINUTE a minute, NOTICES_PER_HOUR an hour: a fleet

@@ -770,6 +770,7 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
 }
 
 mod alerts;
+mod budget;
 mod fargate;
 mod fifo;
 mod gpu;

@@ -8,6 +8,7 @@ use super::{Environment, SourceFile};
 use crate::config::InputError;
 
 mod alerts;
+pub mod budget;
 mod data;
 mod fargate;
 pub mod gpu;
@@ -325,6 +326,7 @@ pub fn check(env: &Environment) -> Vec<InputError> {
     }
 
     alerts::check(&mut c, env);
+    budget::check(&mut c, env);
     c.errors
 }
 

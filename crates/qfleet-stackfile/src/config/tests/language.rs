@@ -65,13 +65,14 @@ fn a_choice_s_words_are_the_enum_s_and_its_help_says_each() {
 }
 
 /// A stack file that sets every required key of every mapping.
-const COMPLETE: &str = "region: eu-west-1\nstages:\n  - name: one\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets: {eu-west-1a: subnet-0123456789abcdef0}\n  image: {build: {}}\n  lambda:\n    provisioned_pollers: {minimum: 2, maximum: 10}\n    image: {build: {}}\n  statements:\n    - {Effect: Allow, Action: s3:GetObject, Resource: 'arn:aws:s3:::b/*'}\n";
+const COMPLETE: &str = "region: eu-west-1\nbudget: {amount: 100}\nstages:\n  - name: one\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets: {eu-west-1a: subnet-0123456789abcdef0}\n  image: {build: {}}\n  lambda:\n    provisioned_pollers: {minimum: 2, maximum: 10}\n    image: {build: {}}\n  statements:\n    - {Effect: Allow, Action: s3:GetObject, Resource: 'arn:aws:s3:::b/*'}\n";
 
 #[test]
 fn the_keys_marked_required_are_the_ones_the_parser_requires() {
     serde_yaml_ng::from_str::<StackFile>(COMPLETE).expect("the complete file parses");
     let required = [
         ("", "region"),
+        ("budget", "amount"),
         ("stages.0", "name"),
         ("workers.network", "vpc"),
         ("workers.network", "subnets"),

@@ -253,6 +253,7 @@ fn copies_expand_to_numbered_environments() {
 }
 
 mod alerts;
+mod budget;
 mod docs_samples;
 mod errors;
 mod fuzz;

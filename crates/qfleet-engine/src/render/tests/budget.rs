@@ -1,0 +1,148 @@
+//! `budget`: an AWS Budgets cost budget in the data stack, filtered on the environment's tag
+//! and Region, each threshold a notification to the alarm topic, whose policy lets Budgets
+//! publish.
+
+use super::*;
+
+const ALERTS: &str = "region: eu-west-1\nlab: true\nalerts: {email: oncall@example.com}\n";
+
+fn statements(data: &Value) -> Vec<Value> {
+    resource(data, "AlarmTopicPolicy")["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn the_budget_watches_the_environment_s_tag_in_its_region_and_tells_the_alarm_topic() {
+    let env = from_str(&format!(
+        "{ALERTS}environment: shop\nbudget: {{amount: 250, notify_at: [50, 100, 120]}}\n"
+    ));
+    let (data, _) = rendered(&env);
+    let b = &resource(&data, "Budget")["Budget"];
+    assert_eq!(b["BudgetName"], "qfleet-shop-eu-west-1-534addb3");
+    assert_eq!(b["BudgetType"], "COST");
+    assert_eq!(b["TimeUnit"], "MONTHLY");
+    assert_eq!(b["BudgetLimit"]["Amount"], 250);
+    assert_eq!(b["BudgetLimit"]["Unit"], "USD");
+    assert_eq!(
+        b["CostFilters"]["TagKeyValue"][0],
+        "user:qfleet:environment$shop"
+    );
+    assert_eq!(untagged(&b["CostFilters"]["Region"][0]), "AWS::Region");
+    let notes = resource(&data, "Budget")["NotificationsWithSubscribers"]
+        .as_sequence()
+        .unwrap();
+    let thresholds: Vec<u64> = notes
+        .iter()
+        .map(|n| n["Notification"]["Threshold"].as_u64().unwrap())
+        .collect();
+    assert_eq!(thresholds, [50, 100, 120]);
+    for n in notes {
+        assert_eq!(n["Notification"]["NotificationType"], "ACTUAL");
+        assert_eq!(n["Notification"]["ThresholdType"], "PERCENTAGE");
+        assert_eq!(n["Notification"]["ComparisonOperator"], "GREATER_THAN");
+        assert_eq!(n["Subscribers"][0]["SubscriptionType"], "SNS");
+        assert_eq!(untagged(&n["Subscribers"][0]["Address"]), "AlarmTopic");
+    }
+    // The topic lets this account's budgets publish, and only them; the budget waits for it.
+    assert_eq!(data["Resources"]["Budget"]["DependsOn"], "AlarmTopicPolicy");
+    let s = statements(&data);
+    let grant = s
+        .iter()
+        .find(|s| s["Sid"] == "AllowThisAccountsBudgets")
+        .unwrap();
+    assert_eq!(grant["Principal"]["Service"], "budgets.amazonaws.com");
+    assert_eq!(grant["Action"], "sns:Publish");
+    assert_eq!(
+        untagged(&grant["Condition"]["ArnLike"]["aws:SourceArn"]),
+        "arn:${AWS::Partition}:budgets::${AWS::AccountId}:*"
+    );
+    assert_eq!(
+        untagged(&grant["Condition"]["StringEquals"]["aws:SourceAccount"]),
+        "AWS::AccountId"
+    );
+}
+
+#[test]
+fn a_day_budget_is_daily_and_without_a_budget_there_is_none_and_no_grant() {
+    let (data, _) = rendered(&from_str(&format!(
+        "{ALERTS}budget: {{amount: 9, period: day}}\n"
+    )));
+    let b = &resource(&data, "Budget");
+    assert_eq!(b["Budget"]["TimeUnit"], "DAILY");
+    assert_eq!(
+        b["NotificationsWithSubscribers"]
+            .as_sequence()
+            .unwrap()
+            .len(),
+        2
+    );
+    let (data, _) = rendered(&from_str(ALERTS));
+    assert!(data["Resources"].get("Budget").is_none());
+    assert!(
+        statements(&data)
+            .iter()
+            .all(|s| s["Sid"] != "AllowThisAccountsBudgets")
+    );
+}
+
+/// Each copy is an environment of its own: its own budget, on its own tag.
+#[test]
+fn each_copy_has_its_own_budget_on_its_own_tag() {
+    let envs = config::parse(
+        PathBuf::from("stacks/class.yaml"),
+        format!("{ALERTS}copies: 2\nbudget: {{amount: 30}}\n"),
+    )
+    .unwrap()
+    .expand();
+    let names: Vec<(String, String)> = envs
+        .iter()
+        .map(|e| {
+            let (data, _) = rendered(e);
+            let b = &resource(&data, "Budget")["Budget"];
+            (
+                b["BudgetName"].as_str().unwrap().to_string(),
+                b["CostFilters"]["TagKeyValue"][0]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (
+                "qfleet-class-01-eu-west-1-96daf367".to_string(),
+                "user:qfleet:environment$class-01".to_string()
+            ),
+            (
+                "qfleet-class-02-eu-west-1-96daf367".to_string(),
+                "user:qfleet:environment$class-02".to_string()
+            ),
+        ]
+    );
+}
+
+/// CloudFormation replaces a budget whose notifications change, and cannot replace one under
+/// the same name: new thresholds give a new name; the amount and the period, which update in
+/// place, keep it.
+#[test]
+fn new_thresholds_give_the_budget_a_new_name_and_nothing_else_does() {
+    let name = |budget: &str| {
+        let (data, _) = rendered(&from_str(&format!("{ALERTS}budget: {budget}\n")));
+        resource(&data, "Budget")["Budget"]["BudgetName"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = name("{amount: 100}");
+    assert_eq!(first, name("{amount: 250, period: day}"));
+    // The defaults, written out, are the same thresholds.
+    assert_eq!(first, name("{amount: 100, notify_at: [80, 100]}"));
+    let other = name("{amount: 100, notify_at: [80, 100, 120]}");
+    assert_ne!(first, other);
+    assert_eq!(first.len(), other.len());
+    assert!(first.starts_with("qfleet-t-eu-west-1-"), "{first}");
+}
