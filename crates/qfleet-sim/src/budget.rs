@@ -1,13 +1,12 @@
 //! `budget` (docs/budget.md) as the simulator knows it: what the workers cost a day at their
-//! maximum, from qfleet's price table, against the budget's day; and `--tune`'s choices kept
-//! within it.
+//! maximum, from qfleet's price table, against the budget's day (`--tune` keeps its choices
+//! within that day: `tune::within_budget`).
 //!
 //! The price table is on demand: a Spot share costs less, so a fleet within the budget on
 //! demand is within it on Spot too. A month's amount is spread over 31 days, the longest
 //! month, so a fleet within a day's share is within any month's amount.
 
 use crate::config::{BudgetSpec, Environment, Platform, WorkerKind};
-use crate::tune::Choice;
 
 /// Seconds in a day.
 const DAY: f64 = 86_400.0;
@@ -86,29 +85,6 @@ pub fn warning(env: &Environment) -> Option<String> {
             "budget: the workers at their maximum all day cost ${total:.2} a day on demand, over the budget's {}; AWS Budgets tells the alarm topic hours after the cost, and nothing stops the fleet: lower workers.max, or raise budget.amount (docs/budget.md)",
             words(budget)
         )
-    })
-}
-
-/// Keeps the choices whose cost a day is within the budget's day, and says why when none is
-/// left of those found: each over it, or not priced (a choice the table cannot price is not
-/// shown as within a budget).
-pub(crate) fn keep_within(env: &Environment, choices: &mut Vec<Choice>) -> Option<String> {
-    let budget = env.spec.budget.as_ref()?;
-    let day = budget.per_day_usd();
-    let cheapest = choices.first().map(|c| c.cost_per_day_usd);
-    choices.retain(|c| c.cost_per_day_usd.is_some_and(|usd| usd <= day));
-    if !choices.is_empty() {
-        return None;
-    }
-    Some(match cheapest? {
-        Some(cheapest) => format!(
-            "the cheapest settings that meet the goal cost ${cheapest:.2} a day, over the budget's {}; raise budget.amount, or ease the goal",
-            words(budget)
-        ),
-        None => format!(
-            "qfleet's price table has no price for these workers, so no choice can be shown within the budget's {}",
-            words(budget)
-        ),
     })
 }
 

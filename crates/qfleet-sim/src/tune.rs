@@ -313,7 +313,7 @@ pub(crate) fn tune_as(
     let found = search.candidates();
     let mut choices = search.cheapest_checked(found);
     // `budget`: no choice over the budget's day is shown.
-    let over_budget = super::budget::keep_within(env, &mut choices);
+    let over_budget = within_budget(env, &mut choices);
     let reason = choices
         .is_empty()
         .then(|| over_budget.unwrap_or_else(|| search.nothing_found()));
@@ -329,6 +329,29 @@ pub(crate) fn tune_as(
         reproduce: reproduce(env, a),
         launch: a.launch_basis(&env.spec.workers),
         budget: env.spec.budget.as_ref().map(super::budget::words),
+    })
+}
+
+/// Keeps the choices whose cost a day is within the budget's day, and says why when none is
+/// left of those found: each over it, or not priced (a choice the table cannot price is not
+/// shown as within a budget).
+fn within_budget(env: &Environment, choices: &mut Vec<Choice>) -> Option<String> {
+    let budget = env.spec.budget.as_ref()?;
+    let day = budget.per_day_usd();
+    let cheapest = choices.first().map(|c| c.cost_per_day_usd);
+    choices.retain(|c| c.cost_per_day_usd.is_some_and(|usd| usd <= day));
+    if !choices.is_empty() {
+        return None;
+    }
+    Some(match cheapest? {
+        Some(cheapest) => format!(
+            "the cheapest settings that meet the goal cost ${cheapest:.2} a day, over the budget's {}; raise budget.amount, or ease the goal",
+            super::budget::words(budget)
+        ),
+        None => format!(
+            "qfleet's price table has no price for these workers, so no choice can be shown within the budget's {}",
+            super::budget::words(budget)
+        ),
     })
 }
 
