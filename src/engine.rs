@@ -120,7 +120,7 @@ pub struct Template {
 pub fn render<P: AsRef<Path>>(files: &[P], out: Option<&Path>) -> Result<Templates, Failure> {
     const COMMAND: &str = "render";
     let envs = load(files).map_err(|e| Failure::of(COMMAND, &e))?;
-    let renders = crate::render::render_all(&envs, out).map_err(|e| Failure::of(COMMAND, &e))?;
+    let renders = crate::placement::render_all(&envs, out).map_err(|e| Failure::of(COMMAND, &e))?;
     Ok(Templates {
         document: crate::output::document_of(COMMAND, &renders),
         files: renders

@@ -3,7 +3,6 @@
 use super::Global;
 use crate::error::Result;
 use crate::output::Output;
-use crate::render;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -21,5 +20,5 @@ pub struct RenderArgs {
 
 pub(crate) fn run(args: RenderArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let envs = super::load_environments(&args.envs, g)?;
-    out.print(&render::render_all(&envs, args.out.as_deref())?)
+    out.print(&crate::placement::render_all(&envs, args.out.as_deref())?)
 }

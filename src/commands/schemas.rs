@@ -19,7 +19,7 @@ fn generated() -> Vec<(&'static str, Value)> {
         ("logs", crate::logs::schema()),
         ("outputs", crate::stack_outputs::schema()),
         ("plan", crate::deploy::schema("plan")),
-        ("render", crate::render::schema()),
+        ("render", crate::placement::render_schema()),
         ("send", crate::send::schema()),
         ("simulate", crate::simulate::schema()),
         ("status", crate::status::schema()),

@@ -19,7 +19,10 @@
 //! - `instance_changes.rs`, `template_diff.rs`: what a stack set's change does to each instance;
 //! - `policy_account.rs`: the account a deploying policy is for (`iam-policy`);
 //! - `protect.rs`: termination protection on the stacks StackSets creates;
-//! - `remove.rs`: a target's stack set instances removed (`teardown`);
+//! - `remove.rs`: a target's stack set instances removed (`teardown`), the StackSets calls;
+//!   `removal.rs`: the removal as the teardown asks for it, its steps through [`RemovalSteps`];
+//! - `rendered.rs`: `render`'s result: each environment's templates where `--out` puts them
+//!   (a folder each for copies and targets), and the stack sets' templates;
 //! - `origin.rs`: where a stack comes from (its stack set and instance), as `status` says it;
 //!   `shown.rs`: how a target is deployed and with which templates, as `validate` shows it;
 //! - `errors.rs`: what placement refuses, in its own words (the exit codes stay
@@ -37,7 +40,9 @@ mod origin;
 mod plan;
 mod policy_account;
 mod protect;
+mod removal;
 mod remove;
+mod rendered;
 pub(crate) mod shown;
 mod stack_names;
 mod template_diff;
@@ -51,12 +56,14 @@ pub(crate) use origin::{LOCATING, Origin};
 pub(crate) use plan::Step;
 pub(crate) use policy_account::{in_account, policy_account};
 pub(crate) use protect::protect_all;
-pub(crate) use remove::{
-    SetLocks, delete_instance, delete_stack_set, instance_deleted, instance_label, instances_left,
-    leftover_instance, leftover_instances,
-};
+pub(crate) use rendered::render_all;
+// For the tests elsewhere in the crate.
+pub(crate) use removal::{RemovalSteps, Scope as RemovalScope, delete, leftovers, tidy};
+pub(crate) use remove::SetLocks;
+#[cfg(test)]
+pub(crate) use rendered::schema as render_schema;
 pub(crate) use stack_names::{
-    StackNames, StackSetTarget, admin_clients, check_data_stack, stacks_of, wanted_templates,
+    StackNames, admin_clients, check_data_stack, stacks_of, wanted_templates,
 };
 pub(crate) use waves::{Deployed, Wave, run, watch_target, waves};
 
@@ -69,5 +76,7 @@ pub(crate) use accounts::of_account;
 pub(crate) use plan::{groups, preferences};
 #[cfg(test)]
 pub(crate) use protect::protect;
+#[cfg(test)]
+pub(crate) use stack_names::StackSetTarget;
 #[cfg(test)]
 pub(crate) use stack_names::instances_of;

@@ -1,6 +1,6 @@
 //! Removing a target's stack set instances (`teardown`): the StackSets calls and what is
-//! decided from their answers. The teardown decides which stacks go, in which order, and
-//! when it holds a slot of `--concurrency` (`src/teardown/instances.rs`).
+//! decided from their answers. The teardown decides which stacks go and in which order;
+//! `removal.rs` makes each step, with the teardown's slot of `--concurrency`.
 //!
 //! Each stack qfleet decided to delete goes as its stack set's instance (DeleteStackInstances
 //! with RetainStacks false: the stack is deleted with it). This target's instance that has no

@@ -1,15 +1,9 @@
-//! `qfleet render`: the templates of the offline engine (crates/qfleet-engine), written to a
-//! folder or printed, and the document the command prints.
+//! The templates of the offline engine (crates/qfleet-engine) as the rest of qfleet uses
+//! them, and `qfleet render`'s errors. The command's document, with each environment's
+//! folder and the stack sets' templates, is placement's (`src/placement/rendered.rs`).
 
 pub(crate) mod errors;
 pub(crate) use qfleet_engine::render::*;
-
-mod report;
-
-pub(crate) use report::render_all;
-// For the tests elsewhere in the crate.
-#[cfg(test)]
-pub(crate) use report::schema;
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ mod endpoints;
 pub(crate) mod errors;
 mod event;
 mod images;
-mod instances;
+mod placed;
 mod report;
 mod schedule;
 mod text;
@@ -86,6 +86,14 @@ impl Options {
             only_fleet: self.only_fleet,
             wants_protection: false,
             yes: self.yes,
+        }
+    }
+
+    /// What the teardown covers, as placement's removal reads it.
+    fn removal_scope(&self) -> crate::placement::RemovalScope<'_> {
+        crate::placement::RemovalScope {
+            stage: self.stage.as_deref(),
+            only_fleet: self.only_fleet,
         }
     }
 
@@ -383,37 +391,29 @@ async fn locked(
         reporter,
     } = at;
     let names = &locate.await?;
-    if names.stack_set.is_some() && opts.retain_failed {
-        reporter.line(format!(
-            "{}: --retain-failed does not apply: StackSets deletes a stack set instance's stack, and says why when it cannot",
-            env.name
-        ));
+    if let Some(why) = names.retain_failed_void()
+        && opts.retain_failed
+    {
+        reporter.line(format!("{}: {why}", env.name));
     }
-    if let Some(t) = &names.stack_set {
-        out.instance_stacks = t
-            .instances
-            .keys()
-            .filter_map(|own| names.name(own))
-            .collect();
-    }
+    out.instance_stacks = names.placed_stacks();
+    let scope = opts.removal_scope();
     let (snap, later) = read(clients, env, names, opts).await?;
     found_in(reporter, &env.name, &snap);
     let plan: Plan = match decide::decide_stages(&snap, &later, opts.allowed_for(env)) {
         Decision::Nothing => {
-            // No stack: a StackSets target's instances without a stack there, and the stack
-            // sets they would leave empty, hold nothing; they go once confirmed.
-            if let Some(t) = &names.stack_set {
-                let sets = sets_covered(env, opts, t);
-                let left = crate::placement::leftover_instances(t, &sets, true).await?;
-                if !left.is_empty() {
-                    let preview: Vec<String> =
-                        left.iter().map(|x| format!("  - delete {x}")).collect();
-                    let preview = preview.join("\n");
-                    if confirmed(&at, &left, (&[], &[]), &preview, turn, out).await? {
-                        instances::tidy(&at, t, &sets, true, out, turn).await?;
-                    }
-                    return Ok(());
+            // No stack: what placement left all the same holds nothing; it goes once
+            // confirmed.
+            let left = crate::placement::leftovers(names, env, scope).await?;
+            if !left.is_empty() {
+                let preview: Vec<String> = left.iter().map(|x| format!("  - delete {x}")).collect();
+                let preview = preview.join("\n");
+                if confirmed(&at, &left, (&[], &[]), &preview, turn, out).await? {
+                    let mut steps = placed::Steps::new(&at, turn);
+                    let deleted = &mut out.deleted;
+                    crate::placement::tidy(names, env, scope, true, &mut steps, deleted).await?;
                 }
+                return Ok(());
             }
             return nothing_left(&at, &snap, out).await;
         }
@@ -439,10 +439,7 @@ async fn locked(
     out.data = plan.data.clone();
     out.log_group = plan.log_group.as_ref().and_then(LogGroupHeld::of);
     out.log_groups = plan.log_groups().filter_map(LogGroupHeld::of).collect();
-    let label = |s: &str| match &names.stack_set {
-        Some(t) => crate::placement::instance_label(t, s),
-        None => s.to_string(),
-    };
+    let label = |s: &str| names.label(s);
     let step = |s: &str| format!("delete {}", label(s));
     reporter.ledger.plan(
         &env.name,
@@ -450,14 +447,7 @@ async fn locked(
     );
 
     let mut stack_names: Vec<String> = plan.targets.iter().map(|s| label(&s.name)).collect();
-    if let Some(t) = &names.stack_set {
-        // A stack set goes with its last instance: this target's, or a later one's.
-        stack_names.extend(
-            sets_covered(env, opts, t)
-                .into_iter()
-                .map(|s| format!("stack set {s} if no instance is left")),
-        );
-    }
+    stack_names.extend(names.also_deleted(env, scope));
     let mut preview = preview(&plan, opts, &label);
     for s in stack_names.iter().skip(plan.targets.len()) {
         preview.push_str(&format!("\n  - delete {s}"));
@@ -508,24 +498,25 @@ async fn locked(
         out.retained
             .extend(kept.iter().map(delete::Retained::describe));
         reporter.ledger.start(&env.name, &step(&s.name));
-        match &names.stack_set {
-            Some(t) => instances::delete_instance(&at, t, &s.name, turn).await?,
-            None => delete::stack(&at, &s.name, &kept, out, turn).await?,
+        if names.removed_here() {
+            let mut steps = placed::Steps::new(&at, turn);
+            crate::placement::delete(names, &s.name, &mut steps).await?;
+        } else {
+            delete::stack(&at, &s.name, &kept, out, turn).await?;
         }
         reporter
             .ledger
             .finish(&env.name, &step(&s.name), format!("deleted {}", s.name));
         out.deleted.push(s.name.clone());
     }
-    if names.stack_set.is_none() && out.deleted.contains(&snap.data.name) {
+    if !names.removed_here() && out.deleted.contains(&snap.data.name) {
         after_data(&at, &snap, out).await?;
     }
     for r in &out.retained {
         reporter.line(format!("retained: {r}"));
     }
-    if let Some(t) = &names.stack_set {
-        instances::tidy(&at, t, &sets_covered(env, opts, t), false, out, turn).await?;
-    }
+    let mut steps = placed::Steps::new(&at, turn);
+    crate::placement::tidy(names, env, scope, false, &mut steps, &mut out.deleted).await?;
     Ok(())
 }
 
@@ -669,31 +660,6 @@ async fn confirmed(
     }
     turn.take().await;
     Ok(true)
-}
-
-/// The stack sets a target's teardown covers: each stage's fleet's (the chosen stage's
-/// alone with `--stage`), then the data's unless `--only fleet`.
-fn sets_covered(
-    env: &Environment,
-    opts: &Options,
-    t: &crate::placement::StackSetTarget,
-) -> Vec<String> {
-    let mut own: Vec<String> = env
-        .stages()
-        .iter()
-        .filter(|s| {
-            opts.stage.is_none()
-                || s.stage.as_ref().map(|x| x.name.as_str()) == opts.stage.as_deref()
-        })
-        .map(|s| s.fleet_stack_name())
-        .collect();
-    own.reverse();
-    if !opts.only_fleet {
-        own.push(env.data_stack_name());
-    }
-    own.iter()
-        .filter_map(|o| t.instances.get(o).map(|(set, _)| set.clone()))
-        .collect()
 }
 
 /// What a teardown decides on. A pipeline is read stage by stage: the first stage's snapshot

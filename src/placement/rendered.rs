@@ -41,13 +41,15 @@ pub(crate) struct Renders {
 pub(crate) fn render_all(envs: &[Environment], out: Option<&Path>) -> Result<Renders> {
     // Everything is rendered, and the stack sets merged, before anything is written: a file
     // whose targets cannot share a template leaves no files behind.
-    let rendered: Vec<Vec<RenderedStack>> =
-        envs.iter().map(super::render).collect::<Result<_, _>>()?;
+    let rendered: Vec<Vec<RenderedStack>> = envs
+        .iter()
+        .map(crate::render::render)
+        .collect::<Result<_, _>>()?;
     let mut stack_sets = Vec::new();
     for file in qfleet_engine::validate::stack_set_files(envs)? {
         stack_sets.push(RenderedSets {
             stack_file: file.base.source.display(),
-            sets: super::stack_sets_of(&file)?,
+            sets: crate::render::stack_sets_of(&file)?,
             written: Vec::new(),
         });
     }
