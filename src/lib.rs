@@ -3,7 +3,8 @@
 //! - [`package`]: a Lambda function's code and deployment package (pip, npm, zip);
 //! - [`config`]: stack files (one environment each), parsing and validation;
 //! - [`kinds`]: what each kind of worker (ec2, lambda, fargate) is to every feature;
-//! - [`render`]: `qfleet render`, over the offline engine's templates (crates/qfleet-engine);
+//! - [`render`]: the offline engine's templates (crates/qfleet-engine) as qfleet uses them,
+//!   and `qfleet render`'s errors (its document is [`placement`]'s);
 //! - [`aws`]: AWS access (credentials, clients, errors), stacks, network discovery;
 //! - [`snapshot`]: one read of a whole environment, every part known, absent or unknown,
 //!   which status, drift and teardown decide on;
@@ -12,8 +13,9 @@
 //! - [`submit`]: a job sent as a message (`qfleet submit`), followed to its end with `--wait`;
 //! - [`lock`]: one run at a time per environment: deploy's and teardown's lock;
 //! - [`send`]: the smoke test: an upload followed to the queue and the processed prefix;
-//! - [`simulate`]: the scaling simulator (its model is [`sim`]): the environment as rendered,
-//!   run under a load;
+//! - [`simulate`]: the scaling simulator: the environment as rendered, run under a load;
+//! - [`sim`]: the simulator's model and `--tune` (crates/qfleet-sim);
+//! - [`text`]: the words and tables every report uses (crates/qfleet-text);
 //! - [`status`]: the environment as an operator sees it (stacks, fleet, queues, scaling);
 //! - [`dlq`]: the dead-letter queue: list, show, redrive, purge;
 //! - [`logs`]: the workers' log lines, each with its instance or invocation;

@@ -523,3 +523,65 @@ fn the_module_lists_name_every_module_of_the_tree_and_no_other() {
         "docs/architecture.md's layout has no row for {unshown:?}"
     );
 }
+
+/// `src/lib.rs`'s list of modules and docs/architecture.md's layout name every top-level
+/// module of `src/` (a folder or a file), and nothing that is not one.
+#[test]
+fn lib_rs_and_the_layout_name_every_top_level_module() {
+    let lib = std::fs::read_to_string(root().join("src/lib.rs")).unwrap();
+    let layout = std::fs::read_to_string(root().join("docs/architecture.md")).unwrap();
+    let mut declared: Vec<String> = lib
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let rest = l
+                .strip_prefix("pub(crate) mod ")
+                .or_else(|| l.strip_prefix("pub mod "))
+                .or_else(|| l.strip_prefix("mod "))?;
+            rest.strip_suffix(';').map(str::to_string)
+        })
+        .collect();
+    declared.sort();
+    let on_disk: Vec<String> = {
+        let mut v: Vec<String> = std::fs::read_dir(root().join("src"))
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .trim_end_matches(".rs")
+                    .to_string()
+            })
+            .filter(|n| !["lib", "main", "tests"].contains(&n.as_str()))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    assert_eq!(declared, on_disk, "src/lib.rs declares these modules");
+    // The list in lib.rs's comment: every module, and the crates it re-exports.
+    let listed: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! - [`"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let mut expected: Vec<String> = declared.clone();
+    expected.extend(["aws", "config", "kinds", "package", "sim", "text"].map(String::from));
+    expected.retain(|m| m != "replacement");
+    let mut listed_sorted: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
+    listed_sorted.sort();
+    expected.sort();
+    assert_eq!(listed_sorted, expected, "src/lib.rs's list of modules");
+    // docs/architecture.md's layout: a row for each module of src/.
+    let missing: Vec<&String> = declared
+        .iter()
+        .filter(|m| m.as_str() != "replacement")
+        .filter(|m| {
+            !layout.contains(&format!("`src/{m}/`")) && !layout.contains(&format!("`src/{m}.rs`"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md's layout lacks {missing:?}"
+    );
+}
