@@ -20,7 +20,7 @@
 //! - `policy_account.rs`: the account a deploying policy is for (`iam-policy`);
 //! - `protect.rs`: termination protection on the stacks StackSets creates;
 //! - `remove.rs`: a target's stack set instances removed (`teardown`), the StackSets calls;
-//!   `removal.rs`: the removal as the teardown asks for it, its steps through [`RemovalSteps`];
+//!   `removal.rs`: the removal as the teardown asks for it, its steps through [`RemovalRun`];
 //! - `rendered.rs`: `render`'s result: each environment's templates where `--out` puts them
 //!   (a folder each for copies and targets), and the stack sets' templates;
 //! - `origin.rs`: where a stack comes from (its stack set and instance), as `status` says it;
@@ -56,12 +56,9 @@ pub(crate) use origin::{LOCATING, Origin};
 pub(crate) use plan::Step;
 pub(crate) use policy_account::{in_account, policy_account};
 pub(crate) use protect::protect_all;
-pub(crate) use rendered::render_all;
-// For the tests elsewhere in the crate.
-pub(crate) use removal::{RemovalSteps, Scope as RemovalScope, delete, leftovers, tidy};
+pub(crate) use removal::{RemovalRun, Scope as RemovalScope, delete, leftovers, tidy};
 pub(crate) use remove::SetLocks;
-#[cfg(test)]
-pub(crate) use rendered::schema as render_schema;
+pub(crate) use rendered::render_all;
 pub(crate) use stack_names::{
     StackNames, admin_clients, check_data_stack, stacks_of, wanted_templates,
 };
@@ -76,6 +73,8 @@ pub(crate) use accounts::of_account;
 pub(crate) use plan::{groups, preferences};
 #[cfg(test)]
 pub(crate) use protect::protect;
+#[cfg(test)]
+pub(crate) use rendered::schema as render_schema;
 #[cfg(test)]
 pub(crate) use stack_names::StackSetTarget;
 #[cfg(test)]

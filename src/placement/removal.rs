@@ -5,7 +5,7 @@
 //! look), then the stack sets the teardown covers are tidied ([`tidy`]); the StackSets calls
 //! are `remove.rs`'s.
 //!
-//! The teardown hands over what it runs with through [`RemovalSteps`]: its slot of `--concurrency`,
+//! The teardown hands over what it runs with through [`RemovalRun`]: its slot of `--concurrency`,
 //! given back while this waits for a stack set's turn or an operation (StackSets runs one
 //! operation at a time on a stack set: the targets of one file torn down together take turns
 //! on each), its progress and its lines. Teardown itself names no stack set.
@@ -20,29 +20,34 @@ use crate::config::Environment;
 use crate::error::{Error, Result};
 
 /// What removing a StackSets target's stacks needs from the teardown that runs it.
-pub(crate) trait RemovalSteps {
+pub(crate) trait RemovalRun {
     /// Gives back the run's slot of `--concurrency` while this waits.
     fn give_back(&mut self);
     /// Takes the slot again before this acts.
     fn take(&mut self) -> impl std::future::Future<Output = ()>;
-    /// Counts an operation waited on (the run's poll budget) until the guard drops.
+    /// Counts an operation waited on (the run's poll budget) until the guard drops: hold it
+    /// for the whole wait.
+    #[must_use]
     fn waiting(&self) -> impl Sized;
-    /// The progress of `stack`, as its spinner says it.
+    /// The progress of `stack`, as its spinner says it: one spinner for the value, labelled
+    /// with the first stack it is given.
     fn progress(&mut self, stack: &str, text: String);
     /// `stack`'s deletion is under way (its event).
-    fn deleting(&mut self, stack: &str);
+    fn deleting(&self, stack: &str);
     /// A line of the teardown's output.
     fn line(&self, text: String);
     /// One StackSets operation at a time per stack set among the run's targets.
     fn locks(&self) -> &SetLocks;
+    /// How the run polls an operation (its interval and budget).
     fn polling(&self) -> Polling;
 }
 
-/// What a teardown covers of an environment: with `--only fleet`, its fleets (`stage`: one
-/// stage's alone).
+/// What a teardown covers of an environment: each stage's fleet, then the data.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Scope<'a> {
+    /// `--stage`: that stage's fleet alone (with `--only fleet`).
     pub(crate) stage: Option<&'a str>,
+    /// `--only fleet`: the data stays.
     pub(crate) only_fleet: bool,
 }
 
@@ -81,7 +86,7 @@ impl StackNames {
 
     /// What else the teardown deletes after the stacks, as the preview lists it: each stack
     /// set it covers, once no instance is left.
-    pub(crate) fn also_deleted(&self, env: &Environment, scope: Scope) -> Vec<String> {
+    pub(crate) fn also_deleted(&self, env: &Environment, scope: Scope<'_>) -> Vec<String> {
         self.stack_set.as_ref().map_or_else(Vec::new, |t| {
             sets_covered(env, scope, t)
                 .into_iter()
@@ -93,7 +98,7 @@ impl StackNames {
 
 /// The stack sets a target's teardown covers: each stage's fleet's (the chosen stage's
 /// alone with `--stage`), then the data's unless `--only fleet`.
-fn sets_covered(env: &Environment, scope: Scope, t: &StackSetTarget) -> Vec<String> {
+fn sets_covered(env: &Environment, scope: Scope<'_>, t: &StackSetTarget) -> Vec<String> {
     let mut own: Vec<String> = env
         .stages()
         .iter()
@@ -130,8 +135,9 @@ pub(crate) async fn leftovers(
 pub(crate) async fn delete(
     names: &StackNames,
     stack: &str,
-    run: &mut impl RemovalSteps,
+    run: &mut impl RemovalRun,
 ) -> Result<()> {
+    // A guard: the teardown calls this only when `removed_here`.
     let Some(t) = &names.stack_set else {
         return Err(Error::aws(format!(
             "{stack}: not a stack set's instance: teardown deletes it by its name"
@@ -179,7 +185,7 @@ async fn wait(
     t: &StackSetTarget,
     set: &str,
     op: &str,
-    run: &mut impl RemovalSteps,
+    run: &mut impl RemovalRun,
 ) -> Result<std::result::Result<(), String>> {
     run.give_back();
     let _under_way = run.waiting();
@@ -191,13 +197,13 @@ async fn wait(
 /// does not exist when `absent` (the teardown read every stack of the target as absent), and
 /// the stack set goes once no instance is left (another target's instance keeps it). Each
 /// stack set deleted is added to `deleted` as it goes, as the teardown's outcome lists them
-/// (kept when a later one fails).
+/// (kept when a later one fails). Nothing for stacks under their own names.
 pub(crate) async fn tidy(
     names: &StackNames,
     env: &Environment,
     scope: Scope<'_>,
     absent: bool,
-    run: &mut impl RemovalSteps,
+    run: &mut impl RemovalRun,
     deleted: &mut Vec<String>,
 ) -> Result<()> {
     let Some(t) = &names.stack_set else {

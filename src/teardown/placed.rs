@@ -1,4 +1,4 @@
-//! The teardown's side of a removal placement makes ([`crate::placement::RemovalSteps`]): the run's
+//! The teardown's side of a removal placement makes ([`crate::placement::RemovalRun`]): the run's
 //! slot of `--concurrency`, the stack's spinner and event, the run's lines and poll budget.
 
 use super::Ctx;
@@ -8,7 +8,8 @@ use crate::aws::Polling;
 use crate::output::Spinner;
 use crate::placement::SetLocks;
 
-/// One step of a removal: made for each call, so that its spinner ends with it.
+/// What one removal call (a delete or a tidy) borrows from the run: made for each call, so
+/// that a delete's spinner ends with it.
 pub(super) struct Steps<'a, 'b> {
     at: &'a Ctx<'b>,
     turn: &'a mut Turn,
@@ -25,7 +26,7 @@ impl<'a, 'b> Steps<'a, 'b> {
     }
 }
 
-impl crate::placement::RemovalSteps for Steps<'_, '_> {
+impl crate::placement::RemovalRun for Steps<'_, '_> {
     fn give_back(&mut self) {
         self.turn.give_back();
     }
@@ -44,7 +45,7 @@ impl crate::placement::RemovalSteps for Steps<'_, '_> {
             .set(text);
     }
 
-    fn deleting(&mut self, stack: &str) {
+    fn deleting(&self, stack: &str) {
         self.at.reporter.event(Event::Stack {
             stack: stack.to_string(),
             action: StackAction::Deleting,
