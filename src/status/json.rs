@@ -3,8 +3,8 @@
 //! place among the other sections.
 
 use super::{
-    Alarm, Fleet, FunctionStatus, LatencyGoal, Percentiles, Pipeline, QueueDepth, Scaling,
-    SourceStatus, StackSummary, StageStatus, Status, Workers,
+    Alarm, BudgetStatus, Fleet, FunctionStatus, LatencyGoal, Percentiles, Pipeline, QueueDepth,
+    Scaling, SourceStatus, StackSummary, StageStatus, Status, Workers,
 };
 use crate::aws::EcsService as Service;
 use crate::aws::Why;
@@ -89,6 +89,10 @@ struct StatusJson<'a> {
     /// (`dashboard: false`, not deployed), in a later stage's status, or when it could not be
     /// read (see `unavailable`).
     dashboard: &'a Option<String>,
+    /// `budget`: what AWS Budgets says the environment has cost this period: `null` without a
+    /// budget, in a later stage's status, before any stack exists, or when it could not be
+    /// read (see `unavailable`).
+    budget: &'a Option<BudgetStatus>,
 }
 
 impl<'a> From<&'a Status> for StatusJson<'a> {
@@ -116,6 +120,7 @@ impl<'a> From<&'a Status> for StatusJson<'a> {
             pipeline: &s.pipeline,
             parked: &s.parked,
             dashboard: &s.dashboard,
+            budget: &s.budget,
         }
     }
 }

@@ -84,6 +84,23 @@ pub(crate) struct Status {
     parked: Option<String>,
     /// The environment's CloudWatch dashboard, as a console link (see [`dashboard_link`]).
     dashboard: Option<String>,
+    /// `budget`: what AWS Budgets says the environment has cost this period (with the first
+    /// stage; `None` without a budget, before any stack exists, or when it could not be read:
+    /// see `unavailable`).
+    budget: Option<BudgetStatus>,
+}
+
+/// The environment's budget as AWS Budgets has calculated it (docs/budget.md).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+struct BudgetStatus {
+    /// The budget's name (`qfleet-ENV-REGION-…`).
+    name: String,
+    /// The stack file's amount, USD a period.
+    amount: u32,
+    /// `day` or `month`.
+    period: &'static str,
+    /// What AWS Budgets says; `null` when it has no such budget (the next deploy makes it).
+    spend: Option<crate::aws::BudgetSpend>,
 }
 
 /// One kind of consumer as read, with its section (`None`: not deployed, or could not be
@@ -531,7 +548,38 @@ async fn gather_at(
     for st in stacks {
         st.origin = names.origin(&st.name);
     }
+    budget(clients, env, &mut first).await;
     first
+}
+
+/// With `budget`, once the account is known from the stacks: its spend as AWS Budgets says it
+/// (one DescribeBudget); a budget not read is said in `unavailable`, never shown as spent or
+/// unspent.
+async fn budget(clients: &Clients, env: &Environment, status: &mut Status) {
+    let (Some(b), Some(account)) = (&env.spec.budget, status.account.clone()) else {
+        return;
+    };
+    let name = crate::render::budget_name(env, b);
+    let Some(api) = &clients.budgets else {
+        status.unavailable.insert(
+            "budget".into(),
+            Why::from("qfleet knows no AWS Budgets endpoint in this partition"),
+        );
+        return;
+    };
+    match crate::aws::describe_budget(api, &account, &name).await {
+        Ok(spend) => {
+            status.budget = Some(BudgetStatus {
+                name,
+                amount: b.amount,
+                period: b.period.as_str(),
+                spend,
+            })
+        }
+        Err(e) => {
+            status.unavailable.insert("budget".into(), Why::from(&e));
+        }
+    }
 }
 
 /// With `workers.gpu`: each instance's GPUs, from its type as EC2 describes it; a type not
@@ -604,6 +652,7 @@ fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
         refused: Some((e.exit_code(), e.report())),
         parked: None,
         dashboard: None,
+        budget: None,
     }
 }
 
@@ -856,6 +905,7 @@ fn from_snapshot_within(
         refused: None,
         parked: None,
         dashboard,
+        budget: None,
     }
 }
 

@@ -32,6 +32,9 @@ pub fn text(s: &Status) -> String {
     if let Some(d) = &s.dashboard {
         line(format!("dashboard: {d}"));
     }
+    if let Some(b) = &s.budget {
+        line(budget_line(b));
+    }
     if let Some(p) = &s.parked {
         line(p.clone());
     }
@@ -350,4 +353,42 @@ fn scaling_line(
             Direction::Unknown => format!("the {unit}s now: not known"),
         }
     ));
+}
+
+/// The budget as AWS Budgets has calculated it: "budget: $42.17 of $300 this month (forecast
+/// $280.50; AWS Budgets, updated 3h ago)".
+fn budget_line(b: &super::BudgetStatus) -> String {
+    let this = if b.period == "day" {
+        "today"
+    } else {
+        "this month"
+    };
+    let Some(spend) = &b.spend else {
+        return format!(
+            "budget: {} not found in AWS Budgets (the next deploy makes it)",
+            b.name
+        );
+    };
+    let spent = spend
+        .actual_usd
+        .map_or("not calculated yet".to_string(), |usd| format!("${usd:.2}"));
+    let mut more = Vec::new();
+    if let Some(f) = spend.forecast_usd {
+        more.push(format!("forecast ${f:.2}"));
+    }
+    let updated = spend
+        .updated_at
+        .and_then(|t| jiff::Timestamp::from_second(t as i64).ok());
+    more.push(match updated {
+        Some(t) => format!(
+            "AWS Budgets, updated {}",
+            crate::output::ago(&t.to_string())
+        ),
+        None => "AWS Budgets".to_string(),
+    });
+    format!(
+        "budget: {spent} of ${} {this} ({})",
+        b.amount,
+        more.join("; ")
+    )
 }

@@ -411,7 +411,10 @@ async fn locked(
                 if confirmed(&at, &left, (&[], &[]), &preview, turn, out).await? {
                     let mut steps = placed::Steps::new(&at, turn);
                     let deleted = &mut out.deleted;
-                    crate::placement::tidy(names, env, scope, true, &mut steps, deleted).await?;
+                    Box::pin(crate::placement::tidy(
+                        names, env, scope, true, &mut steps, deleted,
+                    ))
+                    .await?;
                 }
                 return Ok(());
             }
@@ -500,7 +503,8 @@ async fn locked(
         reporter.ledger.start(&env.name, &step(&s.name));
         if names.removed_here() {
             let mut steps = placed::Steps::new(&at, turn);
-            crate::placement::delete(names, &s.name, &mut steps).await?;
+            // Boxed, as each removal's future is large (the teardown's future holds it).
+            Box::pin(crate::placement::delete(names, &s.name, &mut steps)).await?;
         } else {
             delete::stack(&at, &s.name, &kept, out, turn).await?;
         }
@@ -516,7 +520,15 @@ async fn locked(
         reporter.line(format!("retained: {r}"));
     }
     let mut steps = placed::Steps::new(&at, turn);
-    crate::placement::tidy(names, env, scope, false, &mut steps, &mut out.deleted).await?;
+    Box::pin(crate::placement::tidy(
+        names,
+        env,
+        scope,
+        false,
+        &mut steps,
+        &mut out.deleted,
+    ))
+    .await?;
     Ok(())
 }
 

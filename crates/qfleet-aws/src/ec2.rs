@@ -36,7 +36,7 @@ const EC2: Service = Service {
 
 /// An EC2 client for one region.
 #[derive(Clone, Debug)]
-pub struct Ec2(pub(super) Signed);
+pub struct Ec2(pub(super) std::sync::Arc<Signed>);
 
 /// A filter: `Filter.N.Name` and its values.
 pub(super) struct Filter<'a> {
@@ -56,7 +56,7 @@ struct Page {
 
 impl Ec2 {
     pub(super) fn from_config(region: &str, conf: &SdkConfig) -> Ec2 {
-        Ec2(Signed::from_config(EC2, region, conf))
+        Ec2(std::sync::Arc::new(Signed::from_config(EC2, region, conf)))
     }
 
     /// A client whose requests `http_client` answers (tests).
@@ -65,7 +65,11 @@ impl Ec2 {
         region: &str,
         http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
     ) -> Ec2 {
-        Ec2(Signed::with_http_client(EC2, region, http_client))
+        Ec2(std::sync::Arc::new(Signed::with_http_client(
+            EC2,
+            region,
+            http_client,
+        )))
     }
 
     /// Every item of `set` across all pages of `action` with `filters` and `params`; an error

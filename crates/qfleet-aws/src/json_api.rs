@@ -83,6 +83,18 @@ pub(super) const SERVICE_QUOTAS: Api = Api {
     content_type: JSON_1_1,
 };
 
+/// AWS Budgets (a budget's spend: `super::budgets`), AWS JSON 1.1
+/// (<https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeBudget.html>),
+/// one global endpoint per partition ([`JsonApi::global`]).
+pub(super) const BUDGETS: Api = Api {
+    service: Service {
+        id: "Budgets",
+        name: "budgets",
+    },
+    target: "AWSBudgetServiceGateway",
+    content_type: JSON_1_1,
+};
+
 /// Amazon Q Developer in chat applications (formerly AWS Chatbot): REST-JSON, each operation
 /// a POST to its own path with a JSON body (DescribeSlackWorkspaces: `POST
 /// /describe-slack-workspaces`, https://docs.aws.amazon.com/chatbot/latest/APIReference/API_DescribeSlackWorkspaces.html),
@@ -95,13 +107,14 @@ pub(super) const CHATBOT: Service = Service {
 /// A client of a REST-JSON service in one region ([`CHATBOT`]).
 #[derive(Clone, Debug)]
 pub struct RestJson {
-    pub(super) signed: Signed,
+    /// Shared: a client is cloned into many futures, and a signed client is large.
+    pub(super) signed: std::sync::Arc<Signed>,
 }
 
 impl RestJson {
     pub(super) fn from_config(service: Service, region: &str, conf: &SdkConfig) -> RestJson {
         RestJson {
-            signed: Signed::from_config(service, region, conf),
+            signed: std::sync::Arc::new(Signed::from_config(service, region, conf)),
         }
     }
 
@@ -112,7 +125,11 @@ impl RestJson {
         http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
     ) -> RestJson {
         RestJson {
-            signed: Signed::with_http_client(service, "us-east-2", http_client),
+            signed: std::sync::Arc::new(Signed::with_http_client(
+                service,
+                "us-east-2",
+                http_client,
+            )),
         }
     }
 
@@ -141,7 +158,8 @@ impl RestJson {
 /// A client of one such service in one region.
 #[derive(Clone, Debug)]
 pub struct JsonApi {
-    pub(super) signed: Signed,
+    /// Shared: a client is cloned into many futures, and a signed client is large.
+    pub(super) signed: std::sync::Arc<Signed>,
     target: &'static str,
     content_type: &'static str,
 }
@@ -149,10 +167,34 @@ pub struct JsonApi {
 impl JsonApi {
     pub(super) fn from_config(api: Api, region: &str, conf: &SdkConfig) -> JsonApi {
         JsonApi {
-            signed: Signed::from_config(api.service, region, conf),
+            signed: std::sync::Arc::new(Signed::from_config(api.service, region, conf)),
             target: api.target,
             content_type: api.content_type,
         }
+    }
+
+    /// A client of a service with one global endpoint per partition, signed in that
+    /// endpoint's Region (an endpoint the configuration gives still wins): AWS Budgets'
+    /// `budgets.amazonaws.com` (us-east-1) and `budgets.amazonaws.com.cn` (cn-northwest-1)
+    /// ("AWS Billing and Cost Management endpoints and quotas",
+    /// <https://docs.aws.amazon.com/general/latest/gr/billing.html>). `None` in a partition
+    /// with no endpoint qfleet knows.
+    pub(super) fn global(api: Api, region: &str, conf: &SdkConfig) -> Option<JsonApi> {
+        let (home, url) = if region.starts_with("cn-") {
+            ("cn-northwest-1", "https://budgets.amazonaws.com.cn")
+        } else if ["us-gov-", "us-iso", "eusc-"]
+            .iter()
+            .any(|p| region.starts_with(p))
+        {
+            return None;
+        } else {
+            ("us-east-1", "https://budgets.amazonaws.com")
+        };
+        Some(JsonApi {
+            signed: std::sync::Arc::new(Signed::from_config_at(api.service, home, url, conf)),
+            target: api.target,
+            content_type: api.content_type,
+        })
     }
 
     /// A client whose requests `http_client` answers (tests).
@@ -162,7 +204,11 @@ impl JsonApi {
         http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
     ) -> JsonApi {
         JsonApi {
-            signed: Signed::with_http_client(api.service, "eu-west-1", http_client),
+            signed: std::sync::Arc::new(Signed::with_http_client(
+                api.service,
+                "eu-west-1",
+                http_client,
+            )),
             target: api.target,
             content_type: api.content_type,
         }

@@ -14,6 +14,7 @@
 mod account;
 mod autoscaling;
 mod buckets;
+mod budgets;
 mod cfn;
 mod chat;
 mod credentials;
@@ -58,6 +59,8 @@ pub use buckets::{
     exists as bucket_exists, notifications as bucket_notifications, object_exists, put_object,
     tags as bucket_tags, versions_of as object_versions,
 };
+// AWS Budgets: a budget's spend (`budget`).
+pub use budgets::{BudgetSpend, describe_budget};
 // CloudFormation: change sets, stacks, their events and drift, StackSets.
 pub use cfn::changesets::details::{KNOWN_AFTER_APPLY, TRUNCATED};
 pub use cfn::changesets::{
@@ -225,6 +228,9 @@ pub struct Clients {
     /// ([`slack_workspaces`]), in the API's Region nearest the environment's
     /// ([`chat_api_region`]).
     pub chatbot: json_api::RestJson,
+    /// AWS Budgets: a budget's spend ([`describe_budget`]), at its partition's global
+    /// endpoint; `None` in a partition whose endpoint qfleet does not know.
+    pub budgets: Option<json_api::JsonApi>,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
     pub s3: aws_sdk_s3::Client,
@@ -269,6 +275,7 @@ impl Clients {
                 chat::api_region(region).unwrap_or(region),
                 conf,
             ),
+            budgets: json_api::JsonApi::global(json_api::BUDGETS, region, conf),
             sqs: client!(aws_sdk_sqs, conf),
             sns: client!(aws_sdk_sns, conf),
             s3: client!(aws_sdk_s3, conf),

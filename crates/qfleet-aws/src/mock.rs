@@ -43,6 +43,8 @@ pub struct Rules<'a> {
     pub servicequotas: Option<super::signed::fake::Fake>,
     /// Amazon Q Developer in chat applications (the authorised workspaces) likewise.
     pub chatbot: Option<super::signed::fake::Fake>,
+    /// AWS Budgets (a budget's spend) likewise.
+    pub budgets: Option<super::signed::fake::Fake>,
     pub sqs: Vec<&'a Rule>,
     pub sns: Vec<&'a Rule>,
     pub s3: Vec<&'a Rule>,
@@ -73,6 +75,10 @@ impl Rules<'_> {
                 fake(&self.servicequotas),
             ),
             chatbot: json_api::RestJson::with_http_client(json_api::CHATBOT, fake(&self.chatbot)),
+            budgets: Some(JsonApi::with_http_client(
+                json_api::BUDGETS,
+                fake(&self.budgets),
+            )),
             sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &self.sqs),
             sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &self.sns),
             // The lock bucket's rules first: a test's own S3 rules answer every other bucket.

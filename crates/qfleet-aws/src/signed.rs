@@ -101,6 +101,23 @@ impl Signed {
     /// The client the SDK configuration describes: its credentials, HTTP client, retry and
     /// timeout settings, clock, and the service's endpoint as a generated client reads it.
     pub(super) fn from_config(service: Service, region: &str, conf: &SdkConfig) -> Signed {
+        let regional = endpoint(
+            service.name,
+            region,
+            conf.use_fips().unwrap_or(false),
+            conf.use_dual_stack().unwrap_or(false),
+        );
+        Signed::from_config_at(service, region, &regional, conf)
+    }
+
+    /// [`Signed::from_config`] with `default` as the endpoint when the configuration names
+    /// none (a service with one global endpoint, signed in `region`).
+    pub(super) fn from_config_at(
+        service: Service,
+        region: &str,
+        default: &str,
+        conf: &SdkConfig,
+    ) -> Signed {
         let configured = conf
             .service_config()
             .and_then(|c| {
@@ -116,14 +133,7 @@ impl Signed {
         Signed {
             service,
             region: region.to_string(),
-            endpoint: configured.unwrap_or_else(|| {
-                endpoint(
-                    service.name,
-                    region,
-                    conf.use_fips().unwrap_or(false),
-                    conf.use_dual_stack().unwrap_or(false),
-                )
-            }),
+            endpoint: configured.unwrap_or_else(|| default.to_string()),
             credentials: conf.credentials_provider(),
             http_client: conf.http_client(),
             retry: conf

@@ -1047,12 +1047,25 @@ async fn st_status(
     alarms: &aws_smithy_mocks::Rule,
     data: &aws_smithy_mocks::Rule,
 ) -> Status {
+    st_status_with("", None, (policies, alarms, data)).await
+}
+
+/// [`st_status`] of `st` with `extra` settings, AWS Budgets answered by `budgets`.
+async fn st_status_with(
+    extra: &str,
+    budgets: Option<crate::aws::fake::Fake>,
+    (policies, alarms, data): (
+        &aws_smithy_mocks::Rule,
+        &aws_smithy_mocks::Rule,
+        &aws_smithy_mocks::Rule,
+    ),
+) -> Status {
     use aws_sdk_autoscaling::Client as Asg;
     use aws_sdk_sqs::Client as Sqs;
 
     let env = crate::config::parse(
         PathBuf::from("stacks/st.yaml"),
-        "region: eu-west-1\nworkers: {min: 1, max: 4}\n".into(),
+        format!("region: eu-west-1\nworkers: {{min: 1, max: 4}}\n{extra}"),
     )
     .unwrap()
     .into_only();
@@ -1115,10 +1128,95 @@ async fn st_status(
         autoscaling: vec![&groups, &activities, policies],
         sqs: vec![&attrs],
         cloudwatch: vec![alarms, data],
+        budgets,
         ..Default::default()
     }
     .clients();
     gather(&clients, &env).await
+}
+
+/// `budget`: the spend AWS Budgets has calculated, read with the account the stacks are in and
+/// the budget's own name, shown in a line and in JSON; a budget AWS does not have is said so;
+/// a budget not read is said in `unavailable`, never shown as spent or unspent.
+#[tokio::test]
+async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
+    use aws_sdk_autoscaling::Client as Asg;
+    use aws_sdk_cloudwatch::Client as Cw;
+    use serde_json::json;
+
+    const PAGE: &str = "<!doctype html><html><title>404 Not Found</title></html>";
+    let policies = mock!(Asg::describe_policies).then_output(|| {
+        aws_sdk_autoscaling::operation::describe_policies::DescribePoliciesOutput::builder().build()
+    });
+    let alarms = mock!(Cw::describe_alarms).then_http_response(|| http(404, "text/html", PAGE));
+    let data = mock!(Cw::get_metric_data).then_http_response(|| http(404, "text/html", PAGE));
+    let rules = (&policies, &alarms, &data);
+    let extra = "alerts: {email: a@example.com}\nbudget: {amount: 300}\n";
+    let answer = |status: u16, body: serde_json::Value| {
+        crate::aws::fake::Fake::new(move |_| (status, body.to_string()))
+    };
+    let spent = answer(
+        200,
+        json!({"Budget": {
+            "BudgetName": "qfleet-st-eu-west-1-96daf367",
+            "BudgetLimit": {"Amount": "300.0", "Unit": "USD"},
+            "CalculatedSpend": {
+                "ActualSpend": {"Amount": "42.17", "Unit": "USD"},
+                "ForecastedSpend": {"Amount": "280.5", "Unit": "USD"}
+            },
+            "TimeUnit": "MONTHLY",
+            "LastUpdatedTime": 1764374400.0
+        }}),
+    );
+    let s = st_status_with(extra, Some(spent.clone()), rules).await;
+    let asked = spent.requests();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        asked[0].json(),
+        json!({"AccountId": "111122223333", "BudgetName": "qfleet-st-eu-west-1-96daf367"})
+    );
+    let shown = text(&s);
+    assert!(
+        shown
+            .contains("budget: $42.17 of $300 this month (forecast $280.50; AWS Budgets, updated "),
+        "{shown}"
+    );
+    let doc = serde_json::to_value(&s).unwrap();
+    assert_eq!(doc["budget"]["spend"]["actual_usd"], 42.17);
+    assert_eq!(doc["budget"]["amount"], 300);
+    assert_eq!(doc["budget"]["period"], "month");
+
+    // Not in AWS Budgets (not deployed yet): said so.
+    let missing = answer(
+        400,
+        json!({"__type": "NotFoundException", "Message": "the budget doesn't exist"}),
+    );
+    let s = st_status_with(extra, Some(missing), rules).await;
+    assert!(
+        text(&s).contains("budget: qfleet-st-eu-west-1-96daf367 not found in AWS Budgets"),
+        "{}",
+        text(&s)
+    );
+    // Not read: unknown, in `unavailable`, and no budget line.
+    let denied = answer(
+        400,
+        json!({"__type": "AccessDeniedException", "Message": "not authorized to perform: budgets:ViewBudget"}),
+    );
+    let s = st_status_with(extra, Some(denied), rules).await;
+    let doc = serde_json::to_value(&s).unwrap();
+    assert!(doc["budget"].is_null());
+    assert!(
+        doc["unavailable"]["budget"]
+            .as_str()
+            .is_some_and(|w| w.contains("budgets:ViewBudget")),
+        "{doc}"
+    );
+    assert!(!text(&s).contains("budget: $"));
+    // Without a budget, no call.
+    let unasked = answer(500, json!({}));
+    let s = st_status_with("", Some(unasked.clone()), rules).await;
+    assert!(unasked.requests().is_empty());
+    assert!(serde_json::to_value(&s).unwrap()["budget"].is_null());
 }
 
 /// An endpoint without CloudWatch's alarms and metrics (an HTML 404 for each, as an emulator

@@ -250,7 +250,7 @@ async fn errors_keep_ec2s_code_throttling_is_retried_and_a_page_that_is_not_xml_
 async fn without_credentials_no_request_is_sent_and_the_error_is_the_credentials_one() {
     let fake = Fake::by_action(&[("DescribeVpcs", VPCS)]);
     let mut c = client(&fake);
-    c.0.credentials = None;
+    std::sync::Arc::make_mut(&mut c.0).credentials = None;
     let e = describe_vpcs(&c).await.unwrap_err();
     assert_eq!(e.kind, Kind::Credentials);
     assert_eq!(
@@ -295,7 +295,8 @@ impl aws_types::sdk_config::TimeSource for NewYear {
 async fn the_signature_is_the_one_an_independent_sigv4_signer_computes() {
     let fake = Fake::by_action(&[("DescribeVpcs", VPCS)]);
     let mut c = client(&fake);
-    c.0.time = Some(aws_types::sdk_config::SharedTimeSource::new(NewYear));
+    std::sync::Arc::make_mut(&mut c.0).time =
+        Some(aws_types::sdk_config::SharedTimeSource::new(NewYear));
     c.describe(
         "finding the default VPC",
         "DescribeVpcs",

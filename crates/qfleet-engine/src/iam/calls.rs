@@ -430,6 +430,11 @@ pub(super) const CHAT_CALLS: &[Call] = &[
     ),
 ];
 
+/// status with `budget`: the budget's spend as AWS Budgets calculated it (the root's
+/// `src/status/mod.rs`); granted only to an environment with a budget, on that budget alone.
+pub(super) const BUDGET_CALLS: &[Call] =
+    &[call("budgets", "DescribeBudget", &["budgets:ViewBudget"])];
+
 pub(super) const LOCK_CALLS: &[Call] = &[
     call("s3", "CreateBucket", &["s3:CreateBucket"]),
     call(
@@ -488,6 +493,7 @@ pub fn find(service: &str, operation: &str) -> Option<&'static Call> {
         .chain(PROMOTE_CALLS)
         .chain(LOCK_CALLS)
         .chain(CHAT_CALLS)
+        .chain(BUDGET_CALLS)
         .find(|c| c.service == service && c.operation == operation)
 }
 

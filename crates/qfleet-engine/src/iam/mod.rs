@@ -420,6 +420,15 @@ fn grant_environment(
             }
         }
     }
+    // status with a budget reads its spend, on the environment's own budget.
+    if env.spec.budget.is_some() {
+        for call in calls::BUDGET_CALLS {
+            for action in call.actions {
+                let arns = place.arns_of_type(action, "budgets", "budget");
+                g.reader.add(action, Scope::on(arns));
+            }
+        }
+    }
     // A deploy that takes a stage out of the stack file first checks that the stage's fleet
     // stack is gone (deploy::flow::removed_stages): a stack the file no longer names.
     g.reader.add(
