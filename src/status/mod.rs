@@ -85,22 +85,29 @@ pub(crate) struct Status {
     /// The environment's CloudWatch dashboard, as a console link (see [`dashboard_link`]).
     dashboard: Option<String>,
     /// `budget`: what AWS Budgets says the environment has cost this period (with the first
-    /// stage; `None` without a budget, before any stack exists, or when it could not be read:
-    /// see `unavailable`).
+    /// stage; `None` without a budget, or when it could not be read: see `unavailable`).
     budget: Option<BudgetStatus>,
+    /// Where the data stack's budget stands, as the snapshot located it (read by
+    /// [`budget`]; not shown).
+    budget_resource: Option<crate::snapshot::Located>,
 }
 
 /// The environment's budget as AWS Budgets has calculated it (docs/budget.md).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 struct BudgetStatus {
-    /// The budget's name (`qfleet-ENV-REGION-…`).
-    name: String,
+    /// The budget's name as the data stack holds it (`qfleet-ENV-REGION-…`); `null` when it
+    /// holds none yet.
+    name: Option<String>,
     /// The stack file's amount, USD a period.
     amount: u32,
-    /// `day` or `month`.
+    /// The stack file's period: `day` or `month`.
     period: &'static str,
-    /// What AWS Budgets says; `null` when it has no such budget (the next deploy makes it).
+    /// What AWS Budgets says (its own amount and period as deployed); `null` when `missing`
+    /// says why.
     spend: Option<crate::aws::BudgetSpend>,
+    /// Why there is no spend: `not deployed` (the data stack holds no budget yet) or `not in
+    /// AWS Budgets` (the stack holds one AWS does not have: deleted outside CloudFormation).
+    missing: Option<&'static str>,
 }
 
 /// One kind of consumer as read, with its section (`None`: not deployed, or could not be
@@ -552,33 +559,46 @@ async fn gather_at(
     first
 }
 
-/// With `budget`, once the account is known from the stacks: its spend as AWS Budgets says it
-/// (one DescribeBudget); a budget not read is said in `unavailable`, never shown as spent or
-/// unspent.
+/// With `budget`: its spend as AWS Budgets says it (one DescribeBudget), under the name the
+/// data stack holds, in the account its stacks are in. A budget not read is said in
+/// `unavailable`, never shown as spent or unspent.
 async fn budget(clients: &Clients, env: &Environment, status: &mut Status) {
-    let (Some(b), Some(account)) = (&env.spec.budget, status.account.clone()) else {
+    use crate::snapshot::Located;
+    let located = status.budget_resource.take();
+    let Some(b) = &env.spec.budget else {
         return;
     };
-    let name = crate::render::budget_name(env, b);
+    let shown = |name, spend, missing| BudgetStatus {
+        name,
+        amount: b.amount,
+        period: b.period.as_str(),
+        spend,
+        missing,
+    };
+    let mut unavailable = |why: Why| {
+        status.unavailable.insert("budget".into(), why);
+    };
+    let name = match located {
+        Some(Located::Physical(name)) => name,
+        Some(Located::Absent | Located::NotListed) => {
+            status.budget = Some(shown(None, None, Some("not deployed")));
+            return;
+        }
+        Some(Located::Unknown(why)) => return unavailable(why),
+        None => return unavailable(Why::from("the data stack's resources were not read")),
+    };
+    let Some(account) = status.account.clone() else {
+        return unavailable(Why::from("the account the stacks are in is not known"));
+    };
     let Some(api) = &clients.budgets else {
-        status.unavailable.insert(
-            "budget".into(),
-            Why::from("qfleet knows no AWS Budgets endpoint in this partition"),
-        );
-        return;
+        return unavailable(Why::from(
+            "qfleet knows no AWS Budgets endpoint for this partition or with FIPS",
+        ));
     };
     match crate::aws::describe_budget(api, &account, &name).await {
-        Ok(spend) => {
-            status.budget = Some(BudgetStatus {
-                name,
-                amount: b.amount,
-                period: b.period.as_str(),
-                spend,
-            })
-        }
-        Err(e) => {
-            status.unavailable.insert("budget".into(), Why::from(&e));
-        }
+        Ok(Some(spend)) => status.budget = Some(shown(Some(name), Some(spend), None)),
+        Ok(None) => status.budget = Some(shown(Some(name), None, Some("not in AWS Budgets"))),
+        Err(e) => unavailable(Why::from(&e)),
     }
 }
 
@@ -653,6 +673,7 @@ fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
         parked: None,
         dashboard: None,
         budget: None,
+        budget_resource: None,
     }
 }
 
@@ -906,6 +927,7 @@ fn from_snapshot_within(
         parked: None,
         dashboard,
         budget: None,
+        budget_resource: Some(snap.data.locate(crate::render::BUDGET_ID)),
     }
 }
 

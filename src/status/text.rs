@@ -355,40 +355,57 @@ fn scaling_line(
     ));
 }
 
-/// The budget as AWS Budgets has calculated it: "budget: $42.17 of $300 this month (forecast
-/// $280.50; AWS Budgets, updated 3h ago)".
+/// The budget as AWS Budgets has calculated it: "budget: $42.17 of $300 this month, UTC
+/// (forecast $280.50)"; or why there is no figure.
 fn budget_line(b: &super::BudgetStatus) -> String {
-    let this = if b.period == "day" {
-        "today"
-    } else {
-        "this month"
-    };
     let Some(spend) = &b.spend else {
-        return format!(
-            "budget: {} not found in AWS Budgets (the next deploy makes it)",
-            b.name
-        );
+        return match (b.missing, &b.name) {
+            (Some("not in AWS Budgets"), Some(name)) => format!(
+                "budget: {name} is in the data stack but not in AWS Budgets (deleted outside CloudFormation)"
+            ),
+            _ => "budget: not deployed yet (the next deploy makes it)".to_string(),
+        };
     };
-    let spent = spend
-        .actual_usd
-        .map_or("not calculated yet".to_string(), |usd| format!("${usd:.2}"));
-    let mut more = Vec::new();
-    if let Some(f) = spend.forecast_usd {
-        more.push(format!("forecast ${f:.2}"));
+    let this = match spend.period.as_str() {
+        "day" => "today, UTC".to_string(),
+        "month" => "this month, UTC".to_string(),
+        other => format!("this {other}"),
+    };
+    let limit = format!("${}", trim_cents(spend.limit_usd));
+    let mut notes = Vec::new();
+    let head = match spend.actual_usd {
+        None => format!("budget: {limit} {this}, spend not calculated yet"),
+        Some(usd) => {
+            if let Some(f) = spend.forecast_usd {
+                notes.push(format!("forecast ${f:.2}"));
+            }
+            if usd == 0.0 {
+                notes.push(
+                    "it counts only once the cost allocation tag qfleet:environment is active: docs/budget.md"
+                        .to_string(),
+                );
+            }
+            format!("budget: ${usd:.2} of {limit} {this}")
+        }
+    };
+    if (spend.limit_usd - f64::from(b.amount)).abs() > 0.005 || spend.period != b.period {
+        notes.push(format!(
+            "the stack file says ${} a {}, not deployed yet",
+            b.amount, b.period
+        ));
     }
-    let updated = spend
-        .updated_at
-        .and_then(|t| jiff::Timestamp::from_second(t as i64).ok());
-    more.push(match updated {
-        Some(t) => format!(
-            "AWS Budgets, updated {}",
-            crate::output::ago(&t.to_string())
-        ),
-        None => "AWS Budgets".to_string(),
-    });
-    format!(
-        "budget: {spent} of ${} {this} ({})",
-        b.amount,
-        more.join("; ")
-    )
+    if notes.is_empty() {
+        head
+    } else {
+        format!("{head} ({})", notes.join("; "))
+    }
+}
+
+/// A whole amount without its cents ("300"), else with them ("12.50").
+fn trim_cents(usd: f64) -> String {
+    if usd.fract() == 0.0 {
+        format!("{usd:.0}")
+    } else {
+        format!("{usd:.2}")
+    }
 }

@@ -4,6 +4,7 @@
 //! <https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_CalculatedSpend.html>).
 
 use super::Result;
+use super::error::{AwsError, Kind};
 use super::json_api::JsonApi;
 use serde::Deserialize;
 use serde_json::json;
@@ -11,15 +12,15 @@ use serde_json::json;
 /// What AWS Budgets says of one budget.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct BudgetSpend {
-    /// The budget's amount, USD a period.
-    pub limit_usd: Option<f64>,
+    /// The budget's amount as deployed, USD a period.
+    pub limit_usd: f64,
+    /// The period as deployed: `day`, `month`, or AWS's own word for another.
+    pub period: String,
     /// What the period has cost so far; `null` before AWS has calculated it.
     pub actual_usd: Option<f64>,
     /// What AWS forecasts for the whole period; `null` without a forecast (AWS needs weeks of
     /// data to make one).
     pub forecast_usd: Option<f64>,
-    /// When AWS last updated the figures (epoch seconds).
-    pub updated_at: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,7 +34,7 @@ struct Described {
 struct Budget {
     budget_limit: Option<Spend>,
     calculated_spend: Option<Calculated>,
-    last_updated_time: Option<f64>,
+    time_unit: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,7 +44,8 @@ struct Calculated {
     forecasted_spend: Option<Spend>,
 }
 
-/// A Spend: `Amount` is a decimal string, in `Unit` (USD for a cost budget).
+/// A Spend: `Amount` a decimal string (`([0-9]*\.)?[0-9]+`) in `Unit`, both required
+/// (<https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_Spend.html>).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Spend {
@@ -52,17 +54,24 @@ struct Spend {
 }
 
 impl Spend {
-    /// The amount in US dollars; another unit or an unreadable amount is not a figure.
-    fn usd(&self) -> Option<f64> {
+    /// The amount in US dollars: any other unit, no unit or an amount that is not a finite,
+    /// non-negative number is an answer qfleet cannot read, never a figure.
+    fn usd(&self, what: &str) -> Result<f64> {
+        let bad = |why: String| AwsError::with_kind(format!("{what}: {why}"), Kind::Malformed);
         match self.unit.as_deref() {
-            None | Some("USD") => self.amount.trim().parse().ok(),
-            Some(_) => None,
+            Some("USD") => {}
+            Some(other) => return Err(bad(format!("AWS Budgets answered in {other}, not USD"))),
+            None => return Err(bad("AWS Budgets gave an amount without its unit".into())),
+        }
+        match self.amount.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+            _ => Err(bad(format!("`{}` is not an amount", self.amount))),
         }
     }
 }
 
 /// The spend of budget `name` of `account`; `None` when AWS has no such budget
-/// (NotFoundException).
+/// (NotFoundException). An answer without the budget is an error, not its absence.
 pub async fn describe_budget(
     budgets: &JsonApi,
     account: &str,
@@ -80,18 +89,35 @@ pub async fn describe_budget(
         Ok(o) => o,
         Err(e) => return e.into_absent(),
     };
-    Ok(out.budget.map(|b| {
-        let spent = b.calculated_spend.as_ref();
-        BudgetSpend {
-            limit_usd: b.budget_limit.as_ref().and_then(Spend::usd),
-            actual_usd: spent
-                .and_then(|c| c.actual_spend.as_ref())
-                .and_then(Spend::usd),
-            forecast_usd: spent
-                .and_then(|c| c.forecasted_spend.as_ref())
-                .and_then(Spend::usd),
-            updated_at: b.last_updated_time,
-        }
+    let Some(b) = out.budget else {
+        return Err(AwsError::with_kind(
+            format!("{what}: AWS Budgets answered without the budget"),
+            Kind::Malformed,
+        ));
+    };
+    let Some(limit) = &b.budget_limit else {
+        return Err(AwsError::with_kind(
+            format!("{what}: AWS Budgets answered without its amount"),
+            Kind::Malformed,
+        ));
+    };
+    let spent = b.calculated_spend.as_ref();
+    Ok(Some(BudgetSpend {
+        limit_usd: limit.usd(&what)?,
+        period: match b.time_unit.as_deref() {
+            Some("DAILY") => "day".into(),
+            Some("MONTHLY") => "month".into(),
+            Some(other) => other.to_ascii_lowercase(),
+            None => "unknown".into(),
+        },
+        actual_usd: spent
+            .and_then(|c| c.actual_spend.as_ref())
+            .map(|s| s.usd(&what))
+            .transpose()?,
+        forecast_usd: spent
+            .and_then(|c| c.forecasted_spend.as_ref())
+            .map(|s| s.usd(&what))
+            .transpose()?,
     }))
 }
 
@@ -118,8 +144,7 @@ mod tests {
                     "ForecastedSpend": {"Amount": "280.5", "Unit": "USD"}
                 },
                 "TimeUnit": "MONTHLY",
-                "BudgetType": "COST",
-                "LastUpdatedTime": 1764374400.0
+                "BudgetType": "COST"
             }}),
         ));
         let got = describe_budget(&api, "111122223333", "qfleet-shop-eu-west-1-534addb3")
@@ -129,10 +154,10 @@ mod tests {
         assert_eq!(
             got,
             BudgetSpend {
-                limit_usd: Some(300.0),
+                limit_usd: 300.0,
+                period: "month".into(),
                 actual_usd: Some(42.17),
                 forecast_usd: Some(280.5),
-                updated_at: Some(1764374400.0),
             }
         );
         let seen = &fake.requests()[0];
@@ -159,7 +184,41 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((got.actual_usd, got.forecast_usd), (None, None));
-        assert_eq!(got.limit_usd, Some(10.0));
+        assert_eq!(got.limit_usd, 10.0);
+    }
+
+    /// An answer qfleet cannot read is an error, never a figure: another unit, no unit, an
+    /// amount that is no amount, no budget in a 200.
+    #[tokio::test]
+    async fn an_answer_that_is_no_figure_is_an_error() {
+        let with_actual = |spend: serde_json::Value| {
+            json!({"Budget": {"BudgetName": "b", "TimeUnit": "DAILY",
+                "BudgetLimit": {"Amount": "10", "Unit": "USD"},
+                "CalculatedSpend": {"ActualSpend": spend}}})
+        };
+        for (answer, says) in [
+            (
+                with_actual(json!({"Amount": "70", "Unit": "CNY"})),
+                "answered in CNY",
+            ),
+            (with_actual(json!({"Amount": "7"})), "without its unit"),
+            (
+                with_actual(json!({"Amount": "NaN", "Unit": "USD"})),
+                "`NaN` is not an amount",
+            ),
+            (
+                with_actual(json!({"Amount": "-1", "Unit": "USD"})),
+                "`-1` is not an amount",
+            ),
+            (json!({}), "answered without the budget"),
+        ] {
+            let (api, _) = budgets((200, answer));
+            let e = describe_budget(&api, "1", "b").await.unwrap_err();
+            assert!(e.to_string().contains(says), "{says}: {e}");
+        }
+        let (api, _) = budgets((200, with_actual(json!({"Amount": "7.5", "Unit": "USD"}))));
+        let got = describe_budget(&api, "1", "b").await.unwrap().unwrap();
+        assert_eq!((got.period.as_str(), got.actual_usd), ("day", Some(7.5)));
     }
 
     /// No such budget is absent; any other failure (here: no permission) an error.

@@ -179,14 +179,17 @@ impl JsonApi {
     /// ("AWS Billing and Cost Management endpoints and quotas",
     /// <https://docs.aws.amazon.com/general/latest/gr/billing.html>). `None` in a partition
     /// with no endpoint qfleet knows.
+    /// FIPS: none qfleet knows (`None`); dual-stack: `budgets.us-east-1.api.aws`.
     pub(super) fn global(api: Api, region: &str, conf: &SdkConfig) -> Option<JsonApi> {
+        if conf.use_fips().unwrap_or(false) {
+            return None;
+        }
         let (home, url) = if region.starts_with("cn-") {
             ("cn-northwest-1", "https://budgets.amazonaws.com.cn")
-        } else if ["us-gov-", "us-iso", "eusc-"]
-            .iter()
-            .any(|p| region.starts_with(p))
-        {
+        } else if !crate::signed::is_commercial(region) {
             return None;
+        } else if conf.use_dual_stack().unwrap_or(false) {
+            ("us-east-1", "https://budgets.us-east-1.api.aws")
         } else {
             ("us-east-1", "https://budgets.amazonaws.com")
         };
@@ -293,3 +296,55 @@ fn error(text: &str, header: Option<&str>) -> ErrorMetadata {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod global_tests {
+    use super::*;
+
+    /// AWS Budgets' endpoint and signing Region in each partition ("AWS Billing and Cost
+    /// Management endpoints and quotas", https://docs.aws.amazon.com/general/latest/gr/billing.html).
+    #[test]
+    fn budgets_is_reached_at_its_partition_s_global_endpoint() {
+        let conf = SdkConfig::builder().build();
+        let at = |region: &str| {
+            JsonApi::global(BUDGETS, region, &conf)
+                .map(|a| (a.signed.endpoint.clone(), a.signed.region().to_string()))
+        };
+        let aws = Some((
+            "https://budgets.amazonaws.com".to_string(),
+            "us-east-1".to_string(),
+        ));
+        assert_eq!(at("eu-west-1"), aws);
+        assert_eq!(at("ap-southeast-2"), aws);
+        assert_eq!(
+            at("cn-north-1"),
+            Some((
+                "https://budgets.amazonaws.com.cn".to_string(),
+                "cn-northwest-1".to_string()
+            ))
+        );
+        for elsewhere in [
+            "us-gov-west-1",
+            "us-iso-east-1",
+            "us-isob-east-1",
+            "eu-isoe-west-1",
+            "eusc-de-east-1",
+        ] {
+            assert_eq!(at(elsewhere), None, "{elsewhere}");
+        }
+        let fips = SdkConfig::builder().use_fips(true).build();
+        assert!(JsonApi::global(BUDGETS, "us-east-1", &fips).is_none());
+        let dual = SdkConfig::builder().use_dual_stack(true).build();
+        assert_eq!(
+            JsonApi::global(BUDGETS, "eu-west-1", &dual).map(|a| a.signed.endpoint.clone()),
+            Some("https://budgets.us-east-1.api.aws".to_string())
+        );
+        // An endpoint the configuration names still wins, signed in the partition's Region.
+        let local = SdkConfig::builder()
+            .endpoint_url("http://127.0.0.1:5000")
+            .build();
+        let api = JsonApi::global(BUDGETS, "eu-west-1", &local).unwrap();
+        assert_eq!(api.signed.endpoint, "http://127.0.0.1:5000");
+        assert_eq!(api.signed.region(), "us-east-1");
+    }
+}

@@ -145,6 +145,12 @@ impl Signed {
         }
     }
 
+    /// The Region requests are signed in.
+    #[cfg(test)]
+    pub(super) fn region(&self) -> &str {
+        &self.region
+    }
+
     /// A client that sends every request to `http_client` (tests: a connection that answers
     /// as the service would), with fixed credentials and retries a millisecond apart.
     #[cfg(any(test, feature = "test-util"))]
@@ -370,6 +376,14 @@ fn split_url(url: &str) -> Option<(&str, &str)> {
     let at = url.len() - rest.len() + host_end;
     let path = &url[at..];
     Some((&url[..at], if path.is_empty() { "/" } else { path }))
+}
+
+/// Whether `region` is of the commercial partition (`aws`): not China, GovCloud, an isolated
+/// partition or the European Sovereign Cloud.
+pub(super) fn is_commercial(region: &str) -> bool {
+    !["cn-", "us-gov-", "us-iso", "eu-iso", "eusc-"]
+        .iter()
+        .any(|p| region.starts_with(p))
 }
 
 /// A service's regional endpoint: `PREFIX.REGION.DNS-SUFFIX` of the region's partition.

@@ -1047,12 +1047,14 @@ async fn st_status(
     alarms: &aws_smithy_mocks::Rule,
     data: &aws_smithy_mocks::Rule,
 ) -> Status {
-    st_status_with("", None, (policies, alarms, data)).await
+    st_status_with("", None, None, (policies, alarms, data)).await
 }
 
-/// [`st_status`] of `st` with `extra` settings, AWS Budgets answered by `budgets`.
+/// [`st_status`] of `st` with `extra` settings, its data stack holding the budget `budget`
+/// (by its name), AWS Budgets answered by `budgets`.
 async fn st_status_with(
     extra: &str,
+    budget: Option<&str>,
     budgets: Option<crate::aws::fake::Fake>,
     (policies, alarms, data): (
         &aws_smithy_mocks::Rule,
@@ -1080,20 +1082,26 @@ async fn st_status_with(
         ),
     ]);
     let live = cfn::ResourceStatus::CreateComplete;
-    let res = list_resources(vec![
-        (
-            "qfleet-st-data",
-            vec![
-                resource("Queue", QUEUE, "AWS::SQS::Queue", live.clone()),
-                resource("DeadLetterQueue", DLQ, "AWS::SQS::Queue", live.clone()),
-                resource(
-                    "Bucket",
-                    "st-uploads-111122223333-eu-west-1",
-                    "AWS::S3::Bucket",
-                    live.clone(),
-                ),
-            ],
+    let mut data_resources = vec![
+        resource("Queue", QUEUE, "AWS::SQS::Queue", live.clone()),
+        resource("DeadLetterQueue", DLQ, "AWS::SQS::Queue", live.clone()),
+        resource(
+            "Bucket",
+            "st-uploads-111122223333-eu-west-1",
+            "AWS::S3::Bucket",
+            live.clone(),
         ),
+    ];
+    if let Some(name) = budget {
+        data_resources.push(resource(
+            "Budget",
+            name,
+            "AWS::Budgets::Budget",
+            live.clone(),
+        ));
+    }
+    let res = list_resources(vec![
+        ("qfleet-st-data", data_resources),
         (
             "qfleet-st-fleet",
             vec![resource(
@@ -1145,6 +1153,7 @@ async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
     use serde_json::json;
 
     const PAGE: &str = "<!doctype html><html><title>404 Not Found</title></html>";
+    const NAME: &str = "qfleet-st-eu-west-1-deployed";
     let policies = mock!(Asg::describe_policies).then_output(|| {
         aws_sdk_autoscaling::operation::describe_policies::DescribePoliciesOutput::builder().build()
     });
@@ -1155,54 +1164,88 @@ async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
     let answer = |status: u16, body: serde_json::Value| {
         crate::aws::fake::Fake::new(move |_| (status, body.to_string()))
     };
-    let spent = answer(
-        200,
+    let spent = |actual: &str, limit: &str| {
         json!({"Budget": {
-            "BudgetName": "qfleet-st-eu-west-1-96daf367",
-            "BudgetLimit": {"Amount": "300.0", "Unit": "USD"},
+            "BudgetName": NAME,
+            "BudgetLimit": {"Amount": limit, "Unit": "USD"},
             "CalculatedSpend": {
-                "ActualSpend": {"Amount": "42.17", "Unit": "USD"},
+                "ActualSpend": {"Amount": actual, "Unit": "USD"},
                 "ForecastedSpend": {"Amount": "280.5", "Unit": "USD"}
             },
-            "TimeUnit": "MONTHLY",
-            "LastUpdatedTime": 1764374400.0
-        }}),
-    );
-    let s = st_status_with(extra, Some(spent.clone()), rules).await;
-    let asked = spent.requests();
+            "TimeUnit": "MONTHLY"
+        }})
+    };
+    let budget_lines = |s: &Status| -> Vec<String> {
+        text(s)
+            .lines()
+            .filter(|l| l.starts_with("budget:"))
+            .map(str::to_string)
+            .collect()
+    };
+    // Read under the name the data stack holds (not the one the file would give now), in the
+    // account the stacks are in.
+    let fake = answer(200, spent("42.17", "300.0"));
+    let s = st_status_with(extra, Some(NAME), Some(fake.clone()), rules).await;
+    let asked = fake.requests();
     assert_eq!(asked.len(), 1);
     assert_eq!(
         asked[0].json(),
-        json!({"AccountId": "111122223333", "BudgetName": "qfleet-st-eu-west-1-96daf367"})
+        json!({"AccountId": "111122223333", "BudgetName": NAME})
     );
-    let shown = text(&s);
-    assert!(
-        shown
-            .contains("budget: $42.17 of $300 this month (forecast $280.50; AWS Budgets, updated "),
-        "{shown}"
+    assert_eq!(
+        budget_lines(&s),
+        ["budget: $42.17 of $300 this month, UTC (forecast $280.50)"]
     );
     let doc = serde_json::to_value(&s).unwrap();
+    assert_eq!(doc["budget"]["name"], NAME);
     assert_eq!(doc["budget"]["spend"]["actual_usd"], 42.17);
-    assert_eq!(doc["budget"]["amount"], 300);
-    assert_eq!(doc["budget"]["period"], "month");
+    assert_eq!(doc["budget"]["spend"]["period"], "month");
+    assert!(doc["budget"]["missing"].is_null());
 
-    // Not in AWS Budgets (not deployed yet): said so.
+    // Nothing counted yet, and a deployed amount the file has since changed: both said.
+    let fake = answer(200, spent("0", "250"));
+    let s = st_status_with(extra, Some(NAME), Some(fake), rules).await;
+    let line = &budget_lines(&s)[0];
+    assert!(
+        line.starts_with("budget: $0.00 of $250 this month, UTC (forecast $280.50; it counts only once the cost allocation tag qfleet:environment is active")
+            && line.ends_with("; the stack file says $300 a month, not deployed yet)"),
+        "{line}"
+    );
+
+    // The data stack holds no budget yet: not deployed, and AWS is not asked.
+    let unasked = answer(500, json!({}));
+    let s = st_status_with(extra, None, Some(unasked.clone()), rules).await;
+    assert!(unasked.requests().is_empty());
+    assert_eq!(
+        budget_lines(&s),
+        ["budget: not deployed yet (the next deploy makes it)"]
+    );
+    assert_eq!(
+        serde_json::to_value(&s).unwrap()["budget"]["missing"],
+        "not deployed"
+    );
+
+    // The stack holds it, AWS does not: deleted outside CloudFormation.
     let missing = answer(
         400,
         json!({"__type": "NotFoundException", "Message": "the budget doesn't exist"}),
     );
-    let s = st_status_with(extra, Some(missing), rules).await;
-    assert!(
-        text(&s).contains("budget: qfleet-st-eu-west-1-96daf367 not found in AWS Budgets"),
-        "{}",
-        text(&s)
+    let s = st_status_with(extra, Some(NAME), Some(missing), rules).await;
+    assert_eq!(
+        budget_lines(&s),
+        [format!(
+            "budget: {NAME} is in the data stack but not in AWS Budgets (deleted outside CloudFormation)"
+        )]
     );
-    // Not read: unknown, in `unavailable`, and no budget line.
+    let doc = serde_json::to_value(&s).unwrap();
+    assert!(doc["budget"]["spend"].is_null() && doc["unavailable"]["budget"].is_null());
+
+    // Not read: unknown, in `unavailable`, and no budget line at all.
     let denied = answer(
         400,
         json!({"__type": "AccessDeniedException", "Message": "not authorized to perform: budgets:ViewBudget"}),
     );
-    let s = st_status_with(extra, Some(denied), rules).await;
+    let s = st_status_with(extra, Some(NAME), Some(denied), rules).await;
     let doc = serde_json::to_value(&s).unwrap();
     assert!(doc["budget"].is_null());
     assert!(
@@ -1211,10 +1254,12 @@ async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
             .is_some_and(|w| w.contains("budgets:ViewBudget")),
         "{doc}"
     );
-    assert!(!text(&s).contains("budget: $"));
-    // Without a budget, no call.
+    assert!(budget_lines(&s).is_empty(), "{}", text(&s));
+    assert!(text(&s).contains("budget: reading budget"), "{}", text(&s));
+
+    // Without a budget in the file, no call and no section.
     let unasked = answer(500, json!({}));
-    let s = st_status_with("", Some(unasked.clone()), rules).await;
+    let s = st_status_with("", Some(NAME), Some(unasked.clone()), rules).await;
     assert!(unasked.requests().is_empty());
     assert!(serde_json::to_value(&s).unwrap()["budget"].is_null());
 }

@@ -1492,8 +1492,27 @@ fn a_budget_is_granted_on_its_own_name_and_the_default_billing_view_alone() {
     .into_only();
     let theirs = crate::render::budget_name(&other, other.spec.budget.as_ref().unwrap());
     assert!(!matches(&theirs), "{theirs}");
+    // With a service role, CloudFormation's handlers act as it: the caller keeps status's
+    // read of the budget alone (DescribeBudget), on the same name.
+    let served = lab(
+        "bud",
+        &format!(
+            "alerts: {{email: a@example.com}}\nbudget: {{amount: 50}}\nservice_role_arn: arn:aws:iam::{ACCOUNT}:role/cfn\n"
+        ),
+    );
+    let d = for_environments(&[served], ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    let reads = granting(&docs, "budgets:ViewBudget");
+    assert_eq!(
+        reads.iter().flat_map(|s| resources(s)).collect::<Vec<_>>(),
+        [format!(
+            "arn:aws:budgets::{ACCOUNT}:budget/qfleet-bud-eu-west-1-????????"
+        )]
+    );
+    assert!(granting(&docs, "budgets:ModifyBudget").is_empty());
     let none = for_environments(&[lab("bud", "")], ACCOUNT).unwrap();
     let docs = none.caller.documents();
     assert!(granting(&docs, "budgets:ModifyBudget").is_empty());
     assert!(granting(&docs, "billing:GetBillingViewData").is_empty());
+    assert!(granting(&docs, "budgets:ViewBudget").is_empty());
 }

@@ -21,6 +21,9 @@ pub(super) struct Budget {
     thresholds: Vec<u32>,
 }
 
+/// The budget's logical id in the data template (templates/data.yaml.j2).
+pub const BUDGET_ID: &str = "Budget";
+
 /// The characters of a budget's name after [`super::ResourceNames::budget`].
 pub const DIGEST_LEN: usize = 8;
 

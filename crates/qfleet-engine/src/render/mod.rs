@@ -15,7 +15,7 @@ mod access;
 mod alerts;
 mod budget;
 pub use access::secret_references;
-pub use budget::{DIGEST_LEN as BUDGET_DIGEST_LEN, budget_name};
+pub use budget::{BUDGET_ID, DIGEST_LEN as BUDGET_DIGEST_LEN, budget_name};
 pub mod check;
 pub mod dashboard;
 pub mod embed;
