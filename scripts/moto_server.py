@@ -1,4 +1,4 @@
-"""moto's server (`moto_server`), as scripts/local-aws starts it, with two fixes to moto.
+"""moto's server (`moto_server`), as scripts/local-aws starts it, with fixes to moto.
 
 moto serializes a list answer straight from a live view of its own state: ListChangeSets
 walks every change set it holds while another request (a deploy of another environment, or
@@ -11,7 +11,8 @@ The second is the same race in SQS: a queue created with a redrive policy looks 
 dead-letter queue by walking every queue (`Queue._setup_dlq`), and a queue another request
 creates meanwhile (two environments deployed at once) ends that walk with "dictionary changed
 size during iteration", which moto answers to CloudFormation's ExecuteChangeSet as HTTP 500.
-SQS's table of queues hands out copies of its views. Nothing else of moto changes.
+SQS's table of queues hands out copies of its views, and so does IAM's table of managed
+policies, which AttachRolePolicy walks the same way. Nothing else of moto changes.
 """
 import sys
 
@@ -27,7 +28,7 @@ def snapshot(original):
     return serialize_list
 
 
-class _Queues(dict):
+class _Copied(dict):
     """A dict whose views are copies, taken in one step under the GIL."""
 
     def values(self):
@@ -50,12 +51,25 @@ def _sqs_queues_copied():
 
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        self.queues = _Queues(self.queues)
+        self.queues = _Copied(self.queues)
 
     SQSBackend.__init__ = init
 
 
+def _iam_policies_copied():
+    from moto.iam.models import IAMBackend
+
+    original = IAMBackend.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.managed_policies = _Copied(self.managed_policies)
+
+    IAMBackend.__init__ = init
+
+
 _sqs_queues_copied()
+_iam_policies_copied()
 
 for cls in vars(serialize).values():
     if isinstance(cls, type) and "_serialize_type_list" in vars(cls):
