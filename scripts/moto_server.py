@@ -11,8 +11,9 @@ The second is the same race in SQS: a queue created with a redrive policy looks 
 dead-letter queue by walking every queue (`Queue._setup_dlq`), and a queue another request
 creates meanwhile (two environments deployed at once) ends that walk with "dictionary changed
 size during iteration", which moto answers to CloudFormation's ExecuteChangeSet as HTTP 500.
-SQS's table of queues hands out copies of its views, and so does IAM's table of managed
-policies, which AttachRolePolicy walks the same way. Nothing else of moto changes.
+SQS's table of queues hands out copies of its views, and so does each of IAM's tables (its
+managed policies, which AttachRolePolicy walks; its roles, which CreateRole walks). Nothing
+else of moto changes.
 """
 import sys
 
@@ -63,7 +64,10 @@ def _iam_policies_copied():
 
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        self.managed_policies = _Copied(self.managed_policies)
+        # Every table, not the managed policies alone: CreateRole walks the roles the same way.
+        for name, value in list(vars(self).items()):
+            if type(value) is dict:
+                setattr(self, name, _Copied(value))
 
     IAMBackend.__init__ = init
 
