@@ -9,7 +9,7 @@
 # It clones this repository's HEAD into a temporary directory (--worktree: with this checkout's
 # uncommitted changes and new files) and runs there, with an empty CARGO_TARGET_DIR, an empty
 # CARGO_HOME (the crates.io download counts; --warm-registry uses yours instead) and an empty
-# pip cache:
+# pip and uv caches:
 #   1. scripts/demo, its output timestamped: the build it does, its first qfleet output (the
 #      .venv it installs counts: the clone has none), the whole demo (LocalStack's install too);
 #   2. the build step of scripts/test: `cargo clippy --all-targets -- -D warnings`, then
@@ -50,7 +50,7 @@ if $worktree; then
   what="$what + the working tree"
 fi
 
-export CARGO_TARGET_DIR=$work/target PIP_CACHE_DIR=$work/pip-cache
+export CARGO_TARGET_DIR=$work/target PIP_CACHE_DIR=$work/pip-cache UV_CACHE_DIR=$work/uv-cache
 if $warm_registry; then
   registry="your CARGO_HOME (crates already downloaded do not count)"
 else
@@ -82,7 +82,7 @@ WRAPPER
 chmod +x "$work/bin/cargo"
 export PATH=$work/bin:$PATH
 
-echo "first run of $what: $(nproc) cores, empty target dir, $registry, empty pip cache"
+echo "first run of $what: $(nproc) cores, empty target dir, $registry, empty pip and uv caches"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. The demo, each line logged with the seconds since the start. Its first qfleet output is
@@ -145,7 +145,7 @@ others=$((machine - ${cpu%.*}))
 [ "$others" -lt 0 ] && others=0
 row "  its CPU time: cargo and the compilers" "${cpu%.*}" "($((${cpu%.*} / cores)) s per core)"
 row "  the CPU time other processes took meanwhile" "$others" \
-  "($((others * 100 / (wall * cores + 1)))% of the $cores cores, pip's install included)"
+  "($((others * 100 / (wall * cores + 1)))% of the $cores cores, the venv installs included)"
 row "scripts/demo: first qfleet output" "$(secs "$start" "$first")" ""
 row "scripts/demo: the whole demo (LocalStack's install too)" "$(secs "$start" "$end")" ""
 row "scripts/test: cargo clippy --all-targets -- -D warnings" "$clippy_s" \
