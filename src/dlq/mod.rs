@@ -225,7 +225,7 @@ async fn with_jobs(
                 });
                 continue;
             }
-            let record = crate::aws::job_record(&clients.dynamodb, &table, &key, &upload).await?;
+            let record = crate::jobs::table::job(&clients.dynamodb, &table, &key, &upload).await?;
             letter.jobs.push(LetterJob {
                 state: record.as_ref().map(|j| j.state.clone()),
                 error: record.and_then(|j| j.error),
@@ -487,7 +487,7 @@ enum Seen {
 }
 
 /// Whether the job `j`'s dead letter is among `read` (a stage's dead letters as peeked).
-fn seen_in(j: &crate::aws::Job, read: &std::result::Result<DeadLetters, String>) -> Seen {
+fn seen_in(j: &crate::jobs::table::Job, read: &std::result::Result<DeadLetters, String>) -> Seen {
     let (peeked, q) = match read {
         Ok(l) => l,
         Err(why) => return Seen::Unread(why.clone()),
@@ -511,7 +511,7 @@ const JOB_QUEUE_NOT_LOOKED: &str = "not looked for in the job queue: reading a m
 /// (`seen`) and, for a failed job not there, a redrive after its failure (`redriven`).
 fn placed(
     stage: &Environment,
-    j: &crate::aws::Job,
+    j: &crate::jobs::table::Job,
     dlq: Option<&str>,
     seen: Seen,
     redriven: Option<String>,
@@ -649,7 +649,7 @@ pub(crate) async fn redrive_job(
             .iter()
             .filter(|k| !k.is_empty() && k.len() <= MAX_JOB_ID)
         {
-            before.extend(crate::aws::jobs_of(&clients.dynamodb, table, key).await?);
+            before.extend(crate::jobs::table::jobs_of(&clients.dynamodb, table, key).await?);
         }
     }
     let max = (q.dead_letter.depth.total() as usize).clamp(10, MAX_READ);
@@ -762,7 +762,7 @@ async fn record_after_move(
     env: &Environment,
     table: &str,
     (key, upload): (String, String),
-    read: Option<&crate::aws::Job>,
+    read: Option<&crate::jobs::table::Job>,
     sent: &str,
 ) -> LetterJob {
     let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
@@ -770,7 +770,7 @@ async fn record_after_move(
     let mut error = None;
     if let Some(j) = read.filter(|j| j.state == "failed")
         && let Some(seq) = j.seq
-        && let Err(e) = crate::aws::job_redriven(
+        && let Err(e) = crate::jobs::table::redriven(
             db,
             table,
             (&key, &upload),
@@ -782,7 +782,7 @@ async fn record_after_move(
     {
         error = Some(format!("moved as {sent}; the record was not updated: {e}"));
     }
-    match crate::aws::job_record(db, table, &key, &upload).await {
+    match crate::jobs::table::job(db, table, &key, &upload).await {
         Ok(now) => LetterJob {
             state: now.as_ref().map(|j| j.state.clone()),
             error: error.or_else(|| now.and_then(|j| j.error)),
@@ -843,8 +843,8 @@ mod tests {
     const JOBS_URL: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-wh-jobs";
     const DLQ_URL: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-wh-dlq";
 
-    fn job(key: &str, state: &str) -> crate::aws::Job {
-        crate::aws::Job {
+    fn job(key: &str, state: &str) -> crate::jobs::table::Job {
+        crate::jobs::table::Job {
             key: key.into(),
             upload: crate::jobs::MESSAGE_UPLOAD.into(),
             state: state.into(),

@@ -3,8 +3,8 @@
 //! unchecked, never in sync.
 
 use super::findings::Findings;
-use crate::aws::{JOB_INDEX as INDEX, JOB_TTL_ATTRIBUTE as TTL_ATTRIBUTE};
 use crate::config::Environment;
+use crate::jobs::table::{INDEX, TTL_ATTRIBUTE};
 use crate::render::ids;
 use crate::snapshot::{Fact, Snapshot};
 

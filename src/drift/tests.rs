@@ -728,7 +728,7 @@ mod pipeline {
 /// response queue's encryption.
 #[test]
 fn the_job_tables_settings_and_the_response_queue_are_checked() {
-    use crate::aws::JobTableSettings as Settings;
+    use crate::jobs::table::Settings;
     let e = crate::config::parse(
         PathBuf::from("stacks/dr.yaml"),
         "region: eu-west-1\nlab: true\njobs: {}\n".into(),

@@ -4,6 +4,7 @@
 
 pub(crate) mod errors;
 mod report;
+pub mod table;
 
 pub(crate) use report::Jobs;
 
@@ -12,12 +13,12 @@ pub(crate) use report::Jobs;
 pub(crate) use report::schema;
 
 use crate::aws::Clients;
-use crate::aws::{self, Job};
 use crate::config::Environment;
 use crate::error::{Error, Result};
 use crate::placement::StackNames;
 use crate::render::ids;
 use std::time::{Duration, SystemTime};
+use table::Job;
 
 /// What to show.
 #[derive(Debug, Clone)]
@@ -153,12 +154,10 @@ pub(crate) async fn read(
     let data = crate::placement::check_data_stack(&clients.cfn, &clients.sts, env, at).await?;
     let table = table_name(clients, env, &data).await?;
     let now = SystemTime::now();
-    let keep = |j: &Job| {
-        !crate::snapshot::job_expired(j, now) && q.state.as_deref().is_none_or(|s| j.state == s)
-    };
+    let keep = |j: &Job| !table::expired(j, now) && q.state.as_deref().is_none_or(|s| j.state == s);
     if let Some(given) = &q.key {
         let mut key = stored_key(env, given);
-        let mut jobs: Vec<Job> = aws::jobs_of(&clients.dynamodb, &table, &key)
+        let mut jobs: Vec<Job> = table::jobs_of(&clients.dynamodb, &table, &key)
             .await?
             .into_iter()
             .filter(keep)
@@ -166,7 +165,7 @@ pub(crate) async fn read(
         // A job sent as a message is kept under its id as given (docs/jobs.md), never under
         // the upload prefix.
         if key != *given {
-            let sent: Vec<Job> = aws::jobs_of(&clients.dynamodb, &table, given)
+            let sent: Vec<Job> = table::jobs_of(&clients.dynamodb, &table, given)
                 .await?
                 .into_iter()
                 .filter(|j| j.upload == MESSAGE_UPLOAD && keep(j))
@@ -192,15 +191,15 @@ pub(crate) async fn read(
         });
     }
     let (mut jobs, others): (Vec<Job>, Vec<Job>) =
-        aws::jobs_changed_since(&clients.dynamodb, &table, now - q.since, now)
+        table::changed_since(&clients.dynamodb, &table, now - q.since, now)
             .await?
             .into_iter()
-            .filter(|j| !crate::snapshot::job_expired(j, now))
+            .filter(|j| !table::expired(j, now))
             .partition(keep);
     let more = jobs.len().saturating_sub(q.limit);
     jobs.truncate(q.limit);
     // The index carries no queued_at, received_at or seq: read from the items shown.
-    aws::fill_jobs(&clients.dynamodb, &table, &mut jobs, |_| true, q.limit).await?;
+    table::fill(&clients.dynamodb, &table, &mut jobs, |_| true, q.limit).await?;
     Ok(Found {
         table,
         key: None,
@@ -246,7 +245,7 @@ pub(crate) async fn cancel(
         .filter(|j| matches!(j.state.as_str(), "queued" | "retrying"))
     {
         let db = &clients.dynamodb;
-        if aws::cancel_job(
+        if table::cancel(
             db,
             &found.table,
             (&j.key, &j.upload),

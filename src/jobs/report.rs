@@ -2,7 +2,7 @@
 //! a table for people, one document for `--output json`.
 
 use super::Found;
-use crate::aws::Job;
+use super::table::Job;
 use crate::error::{Exit, Result};
 use crate::output::{Document, Environment, Output, Report};
 use schemars::JsonSchema;
@@ -406,7 +406,7 @@ mod tests {
     /// attempt; once it runs again or ends, nothing.
     #[test]
     fn a_retrying_job_says_when_its_next_attempt_comes() {
-        let change = |state: &str, retry_at: Option<&str>| crate::aws::JobChange {
+        let change = |state: &str, retry_at: Option<&str>| super::super::table::Change {
             state: state.into(),
             at: "2026-11-29T10:00:00.000Z".into(),
             stage: None,

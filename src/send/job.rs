@@ -5,8 +5,8 @@
 
 use super::Step;
 use crate::aws::Clients;
-use crate::aws::{self, Job};
 use crate::config::Environment;
+use crate::jobs::table::Job;
 
 /// The send's job, when the environment keeps a job table and the upload has a version.
 pub(super) struct Follow {
@@ -40,12 +40,12 @@ impl Follow {
 
     /// The record as it stands (`None`: no worker has written it yet).
     pub(super) async fn read(&self, clients: &Clients) -> crate::aws::Result<Option<Job>> {
-        aws::job_record(&clients.dynamodb, &self.table, &self.key, &self.upload).await
+        crate::jobs::table::job(&clients.dynamodb, &self.table, &self.key, &self.upload).await
     }
 
     /// Deletes the record (the send's own), on the condition that it is still this upload's.
     pub(super) async fn remove(&self, clients: &Clients) -> Result<String, String> {
-        aws::delete_job(&clients.dynamodb, &self.table, &self.key, &self.upload)
+        crate::jobs::table::delete(&clients.dynamodb, &self.table, &self.key, &self.upload)
             .await
             .map(|()| format!("its job's record in {}", self.table))
             .map_err(|e| e.to_string())

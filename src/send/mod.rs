@@ -111,7 +111,7 @@ pub(crate) struct Journey {
     /// The job table's record of the upload as last read (`jobs:`; absent without a job
     /// table, `null` when no worker wrote one in time).
     #[serde(skip_serializing_if = "Option::is_none")]
-    job: Option<Option<crate::aws::Job>>,
+    job: Option<Option<crate::jobs::table::Job>>,
     /// What the queue's counts said when its event was not seen otherwise. Not in the JSON (the
     /// `queued` step says it).
     #[serde(skip)]
@@ -384,7 +384,7 @@ struct Watched {
     done: Vec<Option<(u128, String)>>,
     counted: Counted,
     taken: Option<String>,
-    record: Option<crate::aws::Job>,
+    record: Option<crate::jobs::table::Job>,
 }
 
 impl Watch<'_> {

@@ -5,10 +5,10 @@
 use super::fact::Fact;
 use super::{Located, StackSnapshot};
 use crate::aws::Clients;
-use crate::aws::{self, Job, JobTableSettings as Settings};
 use crate::config::Environment;
 use crate::render::ids;
 use std::time::{Duration, SystemTime};
+use crate::jobs::table::{self, Job, Settings};
 
 /// What a scope reads of the job table.
 #[derive(Debug, Clone, Copy, Default)]
@@ -65,13 +65,13 @@ pub(super) async fn read_table(
     let (settings, records, recent) = tokio::join!(
         async {
             match scope.settings {
-                true => Some(aws::job_table_settings(db, &name).await),
+                true => Some(table::settings(db, &name).await),
                 false => None,
             }
         },
         async {
             match scope.records {
-                true => Some(aws::job_table_holds_records(db, &name).await),
+                true => Some(table::holds_records(db, &name).await),
                 false => None,
             }
         },
@@ -94,7 +94,11 @@ pub(super) async fn read_table(
         settings: settings.map(Fact::from),
         holds_records: records.map(Fact::from),
         recent: recent.map(|r| match r {
-            Ok(jobs) => Fact::Known(jobs.into_iter().filter(|j| !expired(j, now)).collect()),
+            Ok(jobs) => Fact::Known(
+                jobs.into_iter()
+                    .filter(|j| !table::expired(j, now))
+                    .collect(),
+            ),
             Err(e) => Fact::Unknown(e.into()),
         }),
     }))
@@ -109,25 +113,15 @@ async fn recent_jobs(
     since: SystemTime,
     now: SystemTime,
 ) -> crate::aws::Result<Vec<Job>> {
-    let mut jobs = aws::jobs_changed_since(db, table, since, now).await?;
+    let mut jobs = table::changed_since(db, table, since, now).await?;
     let timeless = |j: &Job| j.state == "done" && j.uploaded_at.is_none();
-    aws::fill_jobs(db, table, &mut jobs, timeless, SLOWEST_READS).await?;
+    table::fill(db, table, &mut jobs, timeless, SLOWEST_READS).await?;
     Ok(jobs)
 }
 
 /// At most this many jobs' items are read for `status`'s slowest (ten calls): beyond, the
 /// slowest is the slowest of the most recent ones.
 const SLOWEST_READS: usize = 1_000;
-
-/// Whether DynamoDB may delete the item any moment now (its time to live has passed): left
-/// out of what recent jobs show, as docs/jobs.md says.
-pub(crate) fn expired(job: &Job, now: SystemTime) -> bool {
-    let secs = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    job.expires_at.is_some_and(|t| t < secs)
-}
 
 /// Whether the response queue is to be read: the stack file declares it, or the deployed data
 /// stack lists it.

@@ -632,7 +632,6 @@ mod serialize;
 mod stack;
 mod workers;
 
-pub(crate) use jobs::expired as job_expired;
 use locate::{locate_bucket, locate_dead_letter_queue, locate_queue, to_fact};
 #[cfg(test)]
 pub use stack::deletion_policies;

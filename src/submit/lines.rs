@@ -481,7 +481,7 @@ async fn settle(
                 let why = format!("not sent: {why}");
                 let marked = match (table, written[i]) {
                     (Some(table), Some(seq)) => {
-                        aws::job_unsent(&clients.dynamodb, table, key, seq, &why).await
+                        crate::jobs::table::unsent(&clients.dynamodb, table, key, seq, &why).await
                     }
                     _ => Ok(()),
                 };

@@ -13,11 +13,12 @@ pub(crate) use lines::{Lines, backfill};
 pub(crate) use report::schema;
 pub(crate) use report::{Backfilled, Submitted};
 
+use crate::aws;
 use crate::aws::Clients;
 use crate::aws::ErrorKind as Kind;
-use crate::aws::{self, Job};
 use crate::config::Environment;
 use crate::error::{Error, Result, Usage};
+use crate::jobs::table::Job;
 use crate::placement::StackNames;
 use crate::render::ResourceNames;
 use std::path::Path;
@@ -577,7 +578,7 @@ async fn send(
         )));
     };
     let why = format!("not sent: {e}");
-    match aws::job_unsent(&clients.dynamodb, table, key, seq, &why).await {
+    match crate::jobs::table::unsent(&clients.dynamodb, table, key, seq, &why).await {
         Ok(()) => Err(e.into()),
         Err(e2) => Err(Error::aws(format!(
             "{}: job {}: {e}; and its record could not be marked failed ({e2}): it says queued",
@@ -657,20 +658,20 @@ async fn record(
 ) -> Result<(Outcome, Option<u64>, Option<Job>)> {
     let db = &clients.dynamodb;
     let now = SystemTime::now();
-    if aws::queue_job(db, table, key, stage, now, retention).await? {
+    if crate::jobs::table::queue_job(db, table, key, stage, now, retention).await? {
         return Ok((Outcome::Sent, Some(1), None));
     }
-    let mut known = aws::job_record(db, table, key.0, key.1).await?;
+    let mut known = crate::jobs::table::job(db, table, key.0, key.1).await?;
     let read = known.as_ref().map(|j| (j.state.clone(), j.seq));
     let (outcome, written) = match read.as_ref().map(|(state, seq)| (state.as_str(), *seq)) {
         Some(("done", _)) => (Outcome::Duplicate, None),
         Some(("failed", seen)) => {
             let seen = seen.unwrap_or(0);
-            if aws::requeue_job(db, table, key, stage, seen, now, retention).await? {
+            if crate::jobs::table::requeue(db, table, key, stage, seen, now, retention).await? {
                 (Outcome::Resubmitted, Some(seen + 1))
             } else {
                 // Another submission queued it first: report the record as it is now.
-                known = aws::job_record(db, table, key.0, key.1).await?;
+                known = crate::jobs::table::job(db, table, key.0, key.1).await?;
                 (Outcome::InFlight, None)
             }
         }
@@ -699,7 +700,7 @@ async fn wait_for(
         _ = crate::error::interrupted() => {
             submission.interrupted = true;
             // The record as it stands, read within the time an interrupted run has.
-            let read = aws::job_record(&clients.dynamodb, table, key.0, key.1);
+            let read = crate::jobs::table::job(&clients.dynamodb, table, key.0, key.1);
             if let Ok(Ok(job)) = tokio::time::timeout(READ_AFTER_SIGNAL, read).await {
                 submission.job = job;
             }
@@ -747,7 +748,7 @@ async fn follow(
     loop {
         let left = wait.saturating_sub(started.elapsed());
         tokio::time::sleep(delay.min(left)).await;
-        let job = aws::job_record(&clients.dynamodb, table, key, upload).await?;
+        let job = crate::jobs::table::job(&clients.dynamodb, table, key, upload).await?;
         let ended = job
             .as_ref()
             .is_some_and(|j| j.state == "done" || j.state == "failed");

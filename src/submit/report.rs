@@ -411,7 +411,7 @@ mod tests {
     fn a_failed_waits_error_is_plain_and_its_command_quoted() {
         let mut s = sent(false);
         if let Ok(sub) = &mut s.result {
-            sub.job = Some(crate::aws::Job {
+            sub.job = Some(crate::jobs::table::Job {
                 key: "order 7 (rush)".into(),
                 upload: crate::jobs::MESSAGE_UPLOAD.into(),
                 state: "failed".into(),

@@ -12,9 +12,9 @@
 
 use super::signal;
 use crate::aws::Clients;
-use crate::aws::{self, Job as Record};
 use crate::config::Environment;
 use crate::error::{Error, Exit, Result};
+use crate::jobs::table::Job as Record;
 use crate::output::Output;
 use crate::submit::Request;
 use std::collections::BTreeMap;
@@ -272,9 +272,13 @@ async fn follow(
         let named = named_at(lines, id);
         match table {
             Some((table, _)) => {
-                let job =
-                    aws::job_record(&clients.dynamodb, table, id, crate::jobs::MESSAGE_UPLOAD)
-                        .await?;
+                let job = crate::jobs::table::job(
+                    &clients.dynamodb,
+                    table,
+                    id,
+                    crate::jobs::MESSAGE_UPLOAD,
+                )
+                .await?;
                 if let Some(v) = job.as_ref().and_then(|j| ended_here(j, si)) {
                     ended = job.clone().map(|j| (v, j));
                     break None;
@@ -321,7 +325,7 @@ async fn follow(
     // says so. One being processed is left as it is.
     let worked = match (worked, table) {
         (Verdict::Broken(why), Some((table, retention))) => {
-            let cancelled = aws::cancel_job(
+            let cancelled = crate::jobs::table::cancel(
                 &clients.dynamodb,
                 table,
                 (id, crate::jobs::MESSAGE_UPLOAD),
@@ -411,7 +415,7 @@ async fn duplicate(
     let started = Instant::now();
     let counted = before.duplicates.unwrap_or(0);
     loop {
-        let job = aws::job_record(
+        let job = crate::jobs::table::job(
             &clients.dynamodb,
             table,
             &request.id,

@@ -50,7 +50,7 @@ pub(super) const LOGS: Api = Api {
     content_type: JSON_1_1,
 };
 
-/// DynamoDB (the job table's reads: `super::job_table`), AWS JSON 1.0
+/// DynamoDB (the job table: the root's `jobs::table`), AWS JSON 1.0
 /// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.LowLevelAPI.html>).
 pub(super) const DYNAMODB: Api = Api {
     service: Service {
@@ -229,8 +229,11 @@ impl JsonApi {
         self.signed.get_range(what, url, first, last).await
     }
 
-    /// Calls `operation` with `input`; an error begins with `what`.
-    pub(super) async fn call<O>(
+    /// Calls `operation` with `input`; an error begins with `what`. Signed, retried and
+    /// logged as every call of this crate. The door for a feature whose requests are its own
+    /// meaning: the job table's conditional writes and reads (the root's `jobs::table`), whose
+    /// conditions are the job protocol's, not AWS access's.
+    pub async fn call<O>(
         &self,
         what: &str,
         operation: &'static str,

@@ -23,7 +23,6 @@ mod ec2;
 mod error;
 mod functions;
 mod https;
-mod job_table;
 mod json_api;
 mod locks;
 mod logs;
@@ -113,14 +112,6 @@ pub use error::{AwsError, Kind as ErrorKind, NotServed, Why};
 pub use functions::{
     Function, Mapping as EventSourceMapping, function as lambda_function,
     mapping as event_source_mapping, queue_mapping,
-};
-// DynamoDB: the job table's records.
-pub use job_table::{
-    Change as JobChange, INDEX as JOB_INDEX, Job, Settings as JobTableSettings,
-    TTL_ATTRIBUTE as JOB_TTL_ATTRIBUTE, cancel as cancel_job, changed_since as jobs_changed_since,
-    delete as delete_job, fill as fill_jobs, holds_records as job_table_holds_records,
-    job as job_record, jobs_of, queue_job, redriven as job_redriven, requeue as requeue_job,
-    settings as job_table_settings, unsent as job_unsent,
 };
 // The JSON APIs qfleet calls without an SDK crate (ECS, Logs, DynamoDB, ECR, ...).
 pub use json_api::JsonApi;

@@ -1,6 +1,10 @@
-//! The job table (`jobs:` in the stack file; docs/jobs.md): its layout, which the templates
-//! declare and the workers write, and qfleet's reads of it. The workers write; qfleet only
-//! reads (`qfleet jobs`, `send`, `status`, `dlq list`, `drift`, `teardown`).
+//! The job table (`jobs:` in the stack file; docs/jobs.md), the jobs feature's record: what a
+//! record means (a job's states and history), the protocol's writes qfleet makes itself (a job
+//! sent as a message queued, a waiting job cancelled, a failed one redriven or queued again, a
+//! job whose message could not be sent), each on the condition that keeps a worker's change,
+//! and qfleet's reads of it (`qfleet jobs`, `send`, `status`, `dlq list`, `drift`,
+//! `teardown`). The workers write the rest (crates/qfleet-runtime). The calls go through
+//! qfleet-aws's signed DynamoDB client.
 //!
 //! DynamoDB's API as AWS documents it:
 //! - Query (a key condition on the partition key, pages by `LastEvaluatedKey`):
@@ -16,9 +20,7 @@
 //! - the item's attribute values (`S`, `N`, `BOOL`, `L`, `M`, `NULL`):
 //!   <https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html>
 
-use super::Result;
-use super::error::{AwsError, Kind};
-use super::json_api::JsonApi;
+use crate::aws::{AwsError, ErrorKind as Kind, JsonApi, Result};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -107,6 +109,16 @@ impl Job {
         let end = millis(self.finished_at.as_deref()?)?;
         Some((end - start) as f64 / 1000.0)
     }
+}
+
+/// Whether DynamoDB may delete the item any moment now (its time to live has passed): left
+/// out of what recent jobs show, as docs/jobs.md says.
+pub fn expired(job: &Job, now: SystemTime) -> bool {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    job.expires_at.is_some_and(|t| t < secs)
 }
 
 /// What DescribeTable, DescribeTimeToLive and DescribeContinuousBackups say of the table.
@@ -264,7 +276,7 @@ impl Stamps {
 async fn conditional(db: &JsonApi, what: &str, op: &'static str, input: &Value) -> Result<bool> {
     match db.call::<Value>(what, op, input).await {
         Ok(_) => Ok(true),
-        Err(e) if e.code.as_deref() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -877,7 +889,7 @@ mod tests {
     /// the one `which` leaves out is not asked for.
     #[tokio::test]
     async fn fill_reads_what_the_index_lacks_and_asks_again_for_unprocessed_keys_fake_dynamodb() {
-        use crate::signed::fake::{Fake, Seen};
+        use crate::aws::fake::{Fake, Seen};
         let item = |k: &str, q: &str| {
             json!({ "key": { "S": k }, "upload": { "S": "job" }, "queued_at": { "S": q },
                     "received_at": { "S": q }, "seq": { "N": "3" } })
@@ -907,7 +919,12 @@ mod tests {
             };
             (200, doc.to_string())
         });
-        let db = JsonApi::with_http_client(crate::json_api::DYNAMODB, fake.client());
+        let db = crate::aws::mock::Rules {
+            dynamodb: Some(fake.clone()),
+            ..Default::default()
+        }
+        .clients()
+        .dynamodb;
         // `a` twice, as two partitions of the index may give it: asked once, both filled.
         let mut jobs = vec![
             listed("a", "job"),
@@ -934,14 +951,19 @@ mod tests {
     /// Keys DynamoDB never processes are an error after the tries, not nulls (fake DynamoDB).
     #[tokio::test]
     async fn fill_says_so_when_keys_stay_unprocessed_fake_dynamodb() {
-        use crate::signed::fake::Fake;
+        use crate::aws::fake::Fake;
         let fake = Fake::new(|r| {
             let keys = r.json()["RequestItems"]["t"]["Keys"].clone();
             let doc =
                 json!({ "Responses": { "t": [] }, "UnprocessedKeys": { "t": { "Keys": keys } } });
             (200, doc.to_string())
         });
-        let db = JsonApi::with_http_client(crate::json_api::DYNAMODB, fake.client());
+        let db = crate::aws::mock::Rules {
+            dynamodb: Some(fake.clone()),
+            ..Default::default()
+        }
+        .clients()
+        .dynamodb;
         let mut jobs = vec![listed("a", "job")];
         let e = fill(&db, "t", &mut jobs, |_| true, 10).await.unwrap_err();
         assert!(
