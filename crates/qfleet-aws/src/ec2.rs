@@ -104,7 +104,8 @@ impl Ec2 {
                 .extend_pairs(page_form)
                 .finish();
             let request = Request {
-                path: "/",
+                method: "POST",
+                path: "/".into(),
                 body,
                 headers: vec![(
                     "content-type",
@@ -145,7 +146,8 @@ impl Ec2 {
             .extend_pairs(form)
             .finish();
         let request = Request {
-            path: "/",
+            method: "POST",
+            path: "/".into(),
             body,
             headers: vec![(
                 "content-type",
@@ -180,7 +182,8 @@ impl Ec2 {
             .extend_pairs(form)
             .finish();
         let request = Request {
-            path: "/",
+            method: "POST",
+            path: "/".into(),
             body,
             headers: vec![(
                 "content-type",

@@ -1,12 +1,24 @@
 //! The worker function (`workers.kind: lambda`) as Lambda describes it: its configuration and
 //! reserved concurrency, and the event source mapping that feeds it from the queue. Read the
 //! same way by status and drift.
+//!
+//! Three GETs of Lambda's REST-JSON API through the crate's signed client, not the SDK crate
+//! (a cold build's largest remaining crate but S3): GetFunction
+//! (<https://docs.aws.amazon.com/lambda/latest/api/API_GetFunction.html>),
+//! GetEventSourceMapping
+//! (<https://docs.aws.amazon.com/lambda/latest/api/API_GetEventSourceMapping.html>) and
+//! ListEventSourceMappings, paged by `Marker` and `NextMarker`
+//! (<https://docs.aws.amazon.com/lambda/latest/api/API_ListEventSourceMappings.html>). A
+//! missing function or mapping is `ResourceNotFoundException` (HTTP 404), named in the
+//! `X-Amzn-ErrorType` header ("Common Errors" and each page's Errors).
 
 use super::Result;
 use super::error::{AwsError, Kind};
-use aws_sdk_lambda::Client;
-use aws_sdk_lambda::types::FunctionResponseType;
-use serde::Serialize;
+use super::json_api::RestJson;
+use serde::{Deserialize, Serialize};
+
+/// Lambda's API version, the first segment of every path.
+const VERSION: &str = "2015-03-31";
 
 /// The function's configuration (GetFunction).
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
@@ -57,7 +69,7 @@ impl Mapping {
     pub fn reports_batch_item_failures(&self) -> bool {
         self.function_response_types
             .iter()
-            .any(|t| t == FunctionResponseType::ReportBatchItemFailures.as_str())
+            .any(|t| t == "ReportBatchItemFailures")
     }
 
     #[cfg(test)]
@@ -66,90 +78,174 @@ impl Mapping {
     }
 }
 
-/// A [`Mapping`] from GetEventSourceMapping's answer or one ListEventSourceMappings entry (two
-/// SDK types with the same accessors).
-macro_rules! to_mapping {
-    ($what:expr, $m:expr) => {{
-        let m = $m;
-        match (m.uuid(), m.state()) {
-            (Some(uuid), Some(state)) => Ok(Mapping {
-                uuid: uuid.to_string(),
-                event_source_arn: m.event_source_arn().map(str::to_string),
-                function_arn: m.function_arn().map(str::to_string),
-                state: state.to_string(),
-                state_transition_reason: m.state_transition_reason().map(str::to_string),
-                batch_size: m.batch_size(),
-                batching_window_seconds: m.maximum_batching_window_in_seconds(),
-                function_response_types: m
-                    .function_response_types()
-                    .iter()
-                    .map(|t| t.as_str().to_string())
-                    .collect(),
-                maximum_concurrency: m.scaling_config().and_then(|s| s.maximum_concurrency()),
-                pollers: m
-                    .provisioned_poller_config()
-                    .map(|p| (p.minimum_pollers(), p.maximum_pollers())),
-                last_processing_result: m.last_processing_result().map(str::to_string),
-            }),
-            _ => Err(AwsError::with_kind(
-                format!("{}: a mapping without its UUID or state", $what),
+/// GetFunction's answer, as much of it as qfleet reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetFunction {
+    configuration: Option<Configuration>,
+    code: Option<Code>,
+    concurrency: Option<Concurrency>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Configuration {
+    function_name: Option<String>,
+    function_arn: Option<String>,
+    state: Option<String>,
+    state_reason: Option<String>,
+    last_update_status: Option<String>,
+    last_update_status_reason: Option<String>,
+    runtime: Option<String>,
+    memory_size: Option<i32>,
+    timeout: Option<i32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Code {
+    image_uri: Option<String>,
+    resolved_image_uri: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Concurrency {
+    reserved_concurrent_executions: Option<i32>,
+}
+
+/// A mapping as GetEventSourceMapping answers it and ListEventSourceMappings lists it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct MappingDoc {
+    #[serde(rename = "UUID")]
+    uuid: Option<String>,
+    event_source_arn: Option<String>,
+    function_arn: Option<String>,
+    state: Option<String>,
+    state_transition_reason: Option<String>,
+    batch_size: Option<i32>,
+    maximum_batching_window_in_seconds: Option<i32>,
+    #[serde(default)]
+    function_response_types: Vec<String>,
+    scaling_config: Option<ScalingConfig>,
+    provisioned_poller_config: Option<PollerConfig>,
+    last_processing_result: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ScalingConfig {
+    maximum_concurrency: Option<i32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PollerConfig {
+    minimum_pollers: Option<i32>,
+    maximum_pollers: Option<i32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct MappingList {
+    #[serde(default)]
+    event_source_mappings: Vec<MappingDoc>,
+    next_marker: Option<String>,
+}
+
+impl MappingDoc {
+    /// The [`Mapping`]; one without its UUID or state is an answer that cannot be read.
+    fn mapping(self, what: &str) -> Result<Mapping> {
+        let (Some(uuid), Some(state)) = (self.uuid, self.state) else {
+            return Err(AwsError::with_kind(
+                format!("{what}: a mapping without its UUID or state"),
                 Kind::Malformed,
-            )),
-        }
-    }};
+            ));
+        };
+        Ok(Mapping {
+            uuid,
+            event_source_arn: self.event_source_arn,
+            function_arn: self.function_arn,
+            state,
+            state_transition_reason: self.state_transition_reason,
+            batch_size: self.batch_size,
+            batching_window_seconds: self.maximum_batching_window_in_seconds,
+            function_response_types: self.function_response_types,
+            maximum_concurrency: self.scaling_config.and_then(|s| s.maximum_concurrency),
+            pollers: self
+                .provisioned_poller_config
+                .map(|p| (p.minimum_pollers, p.maximum_pollers)),
+            last_processing_result: self.last_processing_result,
+        })
+    }
+}
+
+/// `value` percent-encoded for a path segment or a query value.
+fn encoded(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// A call's answer, or `None` when Lambda says there is no such resource.
+fn absent_if_not_found<T>(answer: Result<T>) -> Result<Option<T>> {
+    match answer {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The function named `name` (`None`: Lambda says there is no such function).
-pub async fn function(lambda: &Client, name: &str) -> Result<Option<Function>> {
+pub async fn function(lambda: &RestJson, name: &str) -> Result<Option<Function>> {
     let what = format!("reading function {name}");
-    let out = match lambda.get_function().function_name(name).send().await {
-        Ok(o) => o,
-        Err(e) => {
-            return AwsError::from_sdk_or_missing(&what, e, |e| {
-                e.is_resource_not_found_exception()
-            })
-            .into_absent();
-        }
+    let path = format!("/{VERSION}/functions/{}", encoded(name));
+    let Some(out) =
+        absent_if_not_found(lambda.get::<GetFunction>(&what, "GetFunction", path).await)?
+    else {
+        return Ok(None);
     };
     let malformed = |lacks: &str| -> AwsError {
         AwsError::with_kind(format!("{what}: the answer lacks {lacks}"), Kind::Malformed)
     };
     let c = out
-        .configuration()
+        .configuration
         .ok_or_else(|| malformed("the configuration"))?;
-    let memory_mb = c.memory_size().ok_or_else(|| malformed("MemorySize"))?;
-    let timeout_seconds = c.timeout().ok_or_else(|| malformed("Timeout"))?;
+    let memory_mb = c.memory_size.ok_or_else(|| malformed("MemorySize"))?;
+    let timeout_seconds = c.timeout.ok_or_else(|| malformed("Timeout"))?;
     Ok(Some(Function {
-        name: c.function_name().unwrap_or(name).to_string(),
-        arn: c.function_arn().map(str::to_string),
-        state: c.state().map(|s| s.as_str().to_string()),
-        state_reason: c.state_reason().map(str::to_string),
-        last_update_status: c.last_update_status().map(|s| s.as_str().to_string()),
-        last_update_status_reason: c.last_update_status_reason().map(str::to_string),
-        runtime: c.runtime().map(|r| r.as_str().to_string()),
+        name: c.function_name.unwrap_or_else(|| name.to_string()),
+        arn: c.function_arn,
+        state: c.state,
+        state_reason: c.state_reason,
+        last_update_status: c.last_update_status,
+        last_update_status_reason: c.last_update_status_reason,
+        runtime: c.runtime,
         image: out
-            .code()
-            .and_then(|code| code.resolved_image_uri().or(code.image_uri()))
-            .map(str::to_string),
-        image_uri: out
-            .code()
-            .and_then(|code| code.image_uri())
-            .map(str::to_string),
+            .code
+            .as_ref()
+            .and_then(|code| code.resolved_image_uri.clone().or(code.image_uri.clone())),
+        image_uri: out.code.and_then(|code| code.image_uri),
         memory_mb,
         timeout_seconds,
         reserved_concurrency: out
-            .concurrency()
-            .and_then(|x| x.reserved_concurrent_executions()),
+            .concurrency
+            .and_then(|x| x.reserved_concurrent_executions),
     }))
 }
 
 /// The mapping with this UUID (`None`: Lambda says there is no such mapping).
-pub async fn mapping(lambda: &Client, uuid: &str) -> Result<Option<Mapping>> {
+pub async fn mapping(lambda: &RestJson, uuid: &str) -> Result<Option<Mapping>> {
     let what = format!("reading event source mapping {uuid}");
-    match lambda.get_event_source_mapping().uuid(uuid).send().await {
-        Ok(o) => to_mapping!(&what, o).map(Some),
-        Err(e) => AwsError::from_sdk_or_missing(&what, e, |e| e.is_resource_not_found_exception())
-            .into_absent(),
+    let path = format!("/{VERSION}/event-source-mappings/{}", encoded(uuid));
+    match absent_if_not_found(
+        lambda
+            .get::<MappingDoc>(&what, "GetEventSourceMapping", path)
+            .await,
+    )? {
+        Some(doc) => doc.mapping(&what).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -158,40 +254,52 @@ pub async fn mapping(lambda: &Client, uuid: &str) -> Result<Option<Mapping>> {
 /// there is no such function). Lambda refuses a second mapping of the same queue and function,
 /// so the first one found is the one.
 pub async fn queue_mapping(
-    lambda: &Client,
+    lambda: &RestJson,
     function: &str,
     queue: &str,
 ) -> Result<Option<Mapping>> {
     let what = format!("listing the event source mappings of function {function}");
-    let mut pages = lambda
-        .list_event_source_mappings()
-        .function_name(function)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => {
-                return AwsError::from_sdk_or_missing(&what, e, |e| {
-                    e.is_resource_not_found_exception()
-                })
-                .into_absent();
-            }
+    let mut marker: Option<String> = None;
+    loop {
+        let mut path = format!(
+            "/{VERSION}/event-source-mappings/?FunctionName={}",
+            encoded(function)
+        );
+        if let Some(m) = &marker {
+            path.push_str(&format!("&Marker={}", encoded(m)));
+        }
+        let Some(page) = absent_if_not_found(
+            lambda
+                .get::<MappingList>(&what, "ListEventSourceMappings", path)
+                .await,
+        )?
+        else {
+            return Ok(None);
         };
-        for m in page.event_source_mappings() {
+        for m in page.event_source_mappings {
             let from_queue = m
-                .event_source_arn()
+                .event_source_arn
+                .as_deref()
                 .is_some_and(|arn| arn.rsplit(':').next() == Some(queue));
             if from_queue {
-                return to_mapping!(&what, m).map(Some);
+                return m.mapping(&what).map(Some);
             }
         }
+        match page.next_marker.filter(|m| !m.is_empty()) {
+            None => return Ok(None),
+            // A page that hands back the marker it was asked with would be asked for ever.
+            Some(m) if marker.as_deref() == Some(m.as_str()) => {
+                return Err(AwsError::with_kind(
+                    format!("{what}: a page gave back the marker it was asked with"),
+                    Kind::Malformed,
+                ));
+            }
+            Some(m) => marker = Some(m),
+        }
     }
-    Ok(None)
 }
 
-/// Against SDK-level mocks that answer as AWS documents (Lambda API reference: GetFunction,
-/// GetEventSourceMapping, ListEventSourceMappings and their errors). Test names say `mocked`.
+/// Test fixtures: a function and a mapping as the answers of the pages above give them.
 #[cfg(any(test, feature = "test-util"))]
 impl Function {
     /// An active function, its last update successful, nothing reserved.
@@ -244,134 +352,144 @@ impl Mapping {
 mod tests {
     use super::*;
     use crate::mock::Rules;
-    use aws_sdk_lambda::operation::get_event_source_mapping::{
-        GetEventSourceMappingError, GetEventSourceMappingOutput,
-    };
-    use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};
-    use aws_sdk_lambda::operation::list_event_source_mappings::ListEventSourceMappingsOutput;
-    use aws_sdk_lambda::types::{
-        Concurrency, EventSourceMappingConfiguration, FunctionConfiguration, LastUpdateStatus,
-        Runtime, ScalingConfig, State, error::ResourceNotFoundException,
-    };
-    use aws_smithy_mocks::{Rule, mock};
-    use aws_smithy_types::error::ErrorMetadata;
+    use crate::signed::fake::{Fake, Reply, Seen};
+    use serde_json::{Value, json};
 
     const FN: &str = "qfleet-fn-worker";
     const QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:111122223333:qfleet-fn-jobs";
 
-    fn lambda(rules: &[&Rule]) -> Client {
-        Rules {
-            lambda: rules.to_vec(),
+    /// Lambda behind a fake connection that answers each request with `answer`.
+    fn lambda(answer: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> (RestJson, Fake) {
+        let fake = Fake::with_headers(answer);
+        let client = Rules {
+            lambda: Some(fake.clone()),
             ..Default::default()
         }
         .clients()
-        .lambda
+        .lambda;
+        (client, fake)
     }
 
-    fn not_found() -> ResourceNotFoundException {
-        ResourceNotFoundException::builder()
-            .r#type("User")
-            .message(format!(
-                "Function not found: arn:aws:lambda:eu-west-1:111122223333:function:{FN}"
-            ))
-            .build()
+    fn ok(doc: Value) -> Reply {
+        (200, Vec::new(), doc.to_string())
     }
 
-    fn mapping_entry(uuid: &str, queue_arn: &str) -> EventSourceMappingConfiguration {
-        EventSourceMappingConfiguration::builder()
-            .uuid(uuid)
-            .event_source_arn(queue_arn)
-            .state("Enabled")
-            .batch_size(10)
-            .maximum_batching_window_in_seconds(2)
-            .function_response_types(FunctionResponseType::ReportBatchItemFailures)
-            .scaling_config(ScalingConfig::builder().maximum_concurrency(5).build())
-            .build()
+    /// An error as Lambda answers it: its type in `X-Amzn-ErrorType`, a JSON body with `Type`
+    /// and `message` (the API reference's "Errors" of each action).
+    fn lambda_error(status: u16, code: &str, message: &str) -> Reply {
+        (
+            status,
+            vec![("x-amzn-errortype", code.to_string())],
+            json!({"Type": "User", "message": message}).to_string(),
+        )
+    }
+
+    fn not_found() -> Reply {
+        lambda_error(
+            404,
+            "ResourceNotFoundException",
+            &format!("Function not found: arn:aws:lambda:eu-west-1:111122223333:function:{FN}"),
+        )
+    }
+
+    fn mapping_entry(uuid: &str, queue_arn: &str) -> Value {
+        json!({
+            "UUID": uuid, "EventSourceArn": queue_arn, "State": "Enabled", "BatchSize": 10,
+            "MaximumBatchingWindowInSeconds": 2,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": 5},
+        })
     }
 
     #[tokio::test]
     async fn mocked_a_function_is_read_with_its_state_settings_and_reserved_concurrency() {
-        let get = mock!(Client::get_function)
-            .match_requests(|r| r.function_name() == Some(FN))
-            .then_output(|| {
-                GetFunctionOutput::builder()
-                    .configuration(
-                        FunctionConfiguration::builder()
-                            .function_name(FN)
-                            .runtime(Runtime::Python312)
-                            .memory_size(256)
-                            .timeout(20)
-                            .state(State::Active)
-                            .last_update_status(LastUpdateStatus::Failed)
-                            .last_update_status_reason("The role is not authorized")
-                            .build(),
-                    )
-                    .concurrency(
-                        Concurrency::builder()
-                            .reserved_concurrent_executions(3)
-                            .build(),
-                    )
-                    .build()
-            });
-        let f = function(&lambda(&[&get]), FN).await.unwrap().unwrap();
+        let (c, fake) = lambda(|r| match r.uri.as_str() {
+            u if u.ends_with(&format!("/2015-03-31/functions/{FN}")) => ok(json!({
+                "Configuration": {
+                    "FunctionName": FN, "Runtime": "python3.12", "MemorySize": 256,
+                    "Timeout": 20, "State": "Active", "LastUpdateStatus": "Failed",
+                    "LastUpdateStatusReason": "The role is not authorized",
+                },
+                "Concurrency": {"ReservedConcurrentExecutions": 3},
+            })),
+            _ => not_found(),
+        });
+        let f = function(&c, FN).await.unwrap().unwrap();
         assert_eq!((f.memory_mb, f.timeout_seconds), (256, 20));
         assert_eq!(f.reserved_concurrency, Some(3));
         assert_eq!(f.state.as_deref(), Some("Active"));
         assert_eq!(f.last_update_status.as_deref(), Some("Failed"));
         assert_eq!(f.runtime.as_deref(), Some("python3.12"));
+        // A GET, signed for Lambda, without a body.
+        let seen = &fake.requests()[0];
+        assert!(
+            seen.headers["authorization"].contains("/lambda/aws4_request"),
+            "{seen:?}"
+        );
+        assert!(seen.json().is_null(), "{seen:?}");
+    }
+
+    #[tokio::test]
+    async fn mocked_an_image_function_shows_the_digest_lambda_resolved() {
+        let (c, _) = lambda(|_| {
+            ok(json!({
+                "Configuration": {"FunctionName": FN, "MemorySize": 1024, "Timeout": 30},
+                "Code": {
+                    "RepositoryType": "ECR",
+                    "ImageUri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/w:v1",
+                    "ResolvedImageUri": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/w@sha256:ab",
+                },
+            }))
+        });
+        let f = function(&c, FN).await.unwrap().unwrap();
+        assert_eq!(
+            f.image.as_deref(),
+            Some("111122223333.dkr.ecr.eu-west-1.amazonaws.com/w@sha256:ab")
+        );
+        assert_eq!(
+            f.image_uri.as_deref(),
+            Some("111122223333.dkr.ecr.eu-west-1.amazonaws.com/w:v1")
+        );
+        assert_eq!(f.runtime, None);
     }
 
     #[tokio::test]
     async fn mocked_a_function_without_concurrency_has_nothing_reserved_as_aws_documents() {
         // GetFunction leaves out Concurrency when no concurrency is reserved.
-        let get = mock!(Client::get_function).then_output(|| {
-            GetFunctionOutput::builder()
-                .configuration(
-                    FunctionConfiguration::builder()
-                        .function_name(FN)
-                        .memory_size(128)
-                        .timeout(3)
-                        .build(),
-                )
-                .build()
+        let (c, _) = lambda(|_| {
+            ok(json!({"Configuration": {"FunctionName": FN, "MemorySize": 128, "Timeout": 3}}))
         });
-        let f = function(&lambda(&[&get]), FN).await.unwrap().unwrap();
+        let f = function(&c, FN).await.unwrap().unwrap();
         assert_eq!(f.reserved_concurrency, None);
     }
 
     #[tokio::test]
     async fn mocked_resource_not_found_makes_the_function_and_mapping_absent_as_aws_documents() {
-        let get = mock!(Client::get_function)
-            .then_error(|| GetFunctionError::ResourceNotFoundException(not_found()));
-        let esm = mock!(Client::get_event_source_mapping).then_error(|| {
-            GetEventSourceMappingError::ResourceNotFoundException(
-                ResourceNotFoundException::builder()
-                    .r#type("User")
-                    .message("The resource you requested does not exist.")
-                    .build(),
-            )
+        let (c, _) = lambda(|r| {
+            if r.uri.contains("/event-source-mappings/") {
+                lambda_error(
+                    404,
+                    "ResourceNotFoundException",
+                    "The resource you requested does not exist.",
+                )
+            } else {
+                not_found()
+            }
         });
-        let c = lambda(&[&get, &esm]);
         assert_eq!(function(&c, FN).await.unwrap(), None);
         assert_eq!(mapping(&c, "a1b2").await.unwrap(), None);
+        assert_eq!(queue_mapping(&c, FN, "qfleet-fn-jobs").await.unwrap(), None);
     }
 
     #[tokio::test]
     async fn mocked_access_denied_is_an_error_that_says_what_could_not_be_read_never_absent() {
-        let get = mock!(Client::get_function).then_error(|| {
-            GetFunctionError::generic(
-                ErrorMetadata::builder()
-                    .code("AccessDeniedException")
-                    .message("User: arn:aws:sts::111122223333:assumed-role/ci is not authorized to perform: lambda:GetFunction")
-                    .build(),
+        let (c, _) = lambda(|_| {
+            lambda_error(
+                403,
+                "AccessDeniedException",
+                "User: arn:aws:sts::111122223333:assumed-role/ci is not authorized to perform: lambda:GetFunction",
             )
         });
-        let list = mock!(Client::list_event_source_mappings).then_error(|| {
-            aws_sdk_lambda::operation::list_event_source_mappings::ListEventSourceMappingsError::generic(
-                ErrorMetadata::builder().code("AccessDeniedException").message("denied").build(),
-            )
-        });
-        let c = lambda(&[&get, &list]);
         let e = function(&c, FN).await.unwrap_err();
         assert_eq!(e.kind, Kind::AccessDenied);
         assert!(
@@ -385,79 +503,90 @@ mod tests {
             e.to_string().contains("listing the event source mappings"),
             "{e}"
         );
+        assert_eq!(e.kind, Kind::AccessDenied);
     }
 
     #[tokio::test]
     async fn mocked_a_function_answer_without_its_memory_is_malformed_not_a_default() {
-        let get = mock!(Client::get_function).then_output(|| {
-            GetFunctionOutput::builder()
-                .configuration(
-                    FunctionConfiguration::builder()
-                        .function_name(FN)
-                        .timeout(3)
-                        .build(),
-                )
-                .build()
-        });
-        let e = function(&lambda(&[&get]), FN).await.unwrap_err();
+        let (c, _) = lambda(|_| ok(json!({"Configuration": {"FunctionName": FN, "Timeout": 3}})));
+        let e = function(&c, FN).await.unwrap_err();
         assert!(e.to_string().contains("lacks MemorySize"), "{e}");
     }
 
     #[tokio::test]
     async fn mocked_a_mapping_is_read_by_its_uuid() {
-        let esm = mock!(Client::get_event_source_mapping)
-            .match_requests(|r| r.uuid() == Some("a1b2"))
-            .then_output(|| {
-                GetEventSourceMappingOutput::builder()
-                    .uuid("a1b2")
-                    .event_source_arn(QUEUE_ARN)
-                    .state("Disabled")
-                    .state_transition_reason("USER_INITIATED")
-                    .batch_size(10)
-                    .maximum_batching_window_in_seconds(2)
-                    .scaling_config(ScalingConfig::builder().maximum_concurrency(5).build())
-                    .last_processing_result("OK")
-                    .build()
-            });
-        let m = mapping(&lambda(&[&esm]), "a1b2").await.unwrap().unwrap();
+        let (c, fake) = lambda(|r| {
+            if r.uri.ends_with("/2015-03-31/event-source-mappings/a1b2") {
+                ok(json!({
+                    "UUID": "a1b2", "EventSourceArn": QUEUE_ARN, "State": "Disabled",
+                    "StateTransitionReason": "USER_INITIATED", "BatchSize": 10,
+                    "MaximumBatchingWindowInSeconds": 2,
+                    "ScalingConfig": {"MaximumConcurrency": 5},
+                    "ProvisionedPollerConfig": {"MinimumPollers": 2, "MaximumPollers": 20},
+                    "LastProcessingResult": "OK",
+                }))
+            } else {
+                not_found()
+            }
+        });
+        let m = mapping(&c, "a1b2").await.unwrap().unwrap();
         assert_eq!(
             (m.batch_size, m.batching_window_seconds),
             (Some(10), Some(2))
         );
         assert_eq!(m.maximum_concurrency, Some(5));
+        assert_eq!(m.pollers, Some((Some(2), Some(20))));
         assert!(!m.is_enabled());
         assert!(!m.reports_batch_item_failures(), "no response types: off");
+        assert_eq!(fake.requests().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn mocked_a_mapping_without_its_state_is_malformed_not_a_default() {
+        let (c, _) = lambda(|_| ok(json!({"UUID": "a1b2", "EventSourceArn": QUEUE_ARN})));
+        let e = mapping(&c, "a1b2").await.unwrap_err();
+        assert!(e.to_string().contains("without its UUID or state"), "{e}");
     }
 
     #[tokio::test]
     async fn mocked_the_queues_mapping_is_looked_for_on_every_page_and_absent_when_none_is_from_it()
     {
-        let list = mock!(Client::list_event_source_mappings)
-            .match_requests(|r| r.function_name() == Some(FN))
-            .then_compute_output(|r| {
-                let out = ListEventSourceMappingsOutput::builder();
-                match r.marker() {
-                    None => out
-                        .event_source_mappings(mapping_entry(
-                            "other",
-                            "arn:aws:sqs:eu-west-1:111122223333:another-queue",
-                        ))
-                        .next_marker("page-2")
-                        .build(),
-                    Some(_) => out
-                        .event_source_mappings(mapping_entry("a1b2", QUEUE_ARN))
-                        .build(),
-                }
-            });
-        let m = queue_mapping(&lambda(&[&list]), FN, "qfleet-fn-jobs")
+        let (c, fake) = lambda(|r| {
+            assert!(
+                r.uri.contains(&format!(
+                    "/2015-03-31/event-source-mappings/?FunctionName={FN}"
+                )),
+                "{}",
+                r.uri
+            );
+            if r.uri.contains("Marker=page%202") {
+                ok(json!({"EventSourceMappings": [mapping_entry("a1b2", QUEUE_ARN)]}))
+            } else {
+                ok(json!({
+                    "EventSourceMappings": [mapping_entry(
+                        "other",
+                        "arn:aws:sqs:eu-west-1:111122223333:another-queue",
+                    )],
+                    "NextMarker": "page 2",
+                }))
+            }
+        });
+        let m = queue_mapping(&c, FN, "qfleet-fn-jobs")
             .await
             .unwrap()
             .unwrap();
         assert_eq!(m.uuid, "a1b2");
         assert!(m.is_enabled() && m.reports_batch_item_failures());
-        assert_eq!(list.num_calls(), 2);
+        assert_eq!(fake.requests().len(), 2);
         // No mapping from this queue on any page: absent.
-        let none = queue_mapping(&lambda(&[&list]), FN, "qfleet-fn-dlq").await;
+        let none = queue_mapping(&c, FN, "qfleet-fn-dlq").await;
         assert_eq!(none.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn mocked_a_page_that_gives_back_its_own_marker_is_an_error_not_the_end() {
+        let (c, _) = lambda(|_| ok(json!({"EventSourceMappings": [], "NextMarker": "same"})));
+        let e = queue_mapping(&c, FN, "qfleet-fn-jobs").await.unwrap_err();
+        assert!(e.to_string().contains("gave back the marker"), "{e}");
     }
 }

@@ -104,7 +104,14 @@ pub(super) const CHATBOT: Service = Service {
     name: "chatbot",
 };
 
-/// A client of a REST-JSON service in one region ([`CHATBOT`]).
+/// Lambda, REST-JSON: the worker function's three reads (`super::functions`), as GETs
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_GetFunction.html>).
+pub(super) const LAMBDA: Service = Service {
+    id: "Lambda",
+    name: "lambda",
+};
+
+/// A client of a REST-JSON service in one region ([`CHATBOT`], [`LAMBDA`]).
 #[derive(Clone, Debug)]
 pub struct RestJson {
     /// Shared: a client is cloned into many futures, and a signed client is large.
@@ -133,6 +140,28 @@ impl RestJson {
         }
     }
 
+    /// Reads `path` (with its query, each value percent-encoded by the caller) as `operation`:
+    /// a GET without a body; an error begins with `what`.
+    pub(super) async fn get<O>(
+        &self,
+        what: &str,
+        operation: &'static str,
+        path: String,
+    ) -> Result<O, AwsError>
+    where
+        O: DeserializeOwned + fmt::Debug + Send + Sync + 'static,
+    {
+        let request = Request {
+            method: "GET",
+            path: path.into(),
+            body: String::new(),
+            headers: Vec::new(),
+        };
+        self.signed
+            .invoke(what, operation, request, read::<O>)
+            .await
+    }
+
     /// Calls `operation` at `path` with `input`; an error begins with `what`.
     pub(super) async fn call<O>(
         &self,
@@ -145,7 +174,8 @@ impl RestJson {
         O: DeserializeOwned + fmt::Debug + Send + Sync + 'static,
     {
         let request = Request {
-            path,
+            method: "POST",
+            path: path.into(),
             body: input.to_string(),
             headers: vec![("content-type", "application/json".into())],
         };
@@ -243,7 +273,8 @@ impl JsonApi {
         O: DeserializeOwned + fmt::Debug + Send + Sync + 'static,
     {
         let request = Request {
-            path: "/",
+            method: "POST",
+            path: "/".into(),
             body: input.to_string(),
             headers: vec![
                 ("content-type", self.content_type.into()),

@@ -205,7 +205,7 @@ pub struct Clients {
     pub cfn: aws_sdk_cloudformation::Client,
     pub ec2: ec2::Ec2,
     pub autoscaling: aws_sdk_autoscaling::Client,
-    pub lambda: aws_sdk_lambda::Client,
+    pub lambda: json_api::RestJson,
     pub ecs: json_api::JsonApi,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: json_api::JsonApi,
@@ -246,7 +246,7 @@ impl Clients {
             cfn: client!(aws_sdk_cloudformation, conf),
             ec2: ec2::Ec2::from_config(region, conf),
             autoscaling: client!(aws_sdk_autoscaling, conf),
-            lambda: client!(aws_sdk_lambda, conf),
+            lambda: json_api::RestJson::from_config(json_api::LAMBDA, region, conf),
             ecs: json_api::JsonApi::from_config(json_api::ECS, region, conf),
             // Alarms and metrics only inform `status`, which shows a section it could not read
             // as not available: a failing CloudWatch gets 3 attempts, not a minute and a half.

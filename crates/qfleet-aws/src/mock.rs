@@ -30,7 +30,8 @@ pub struct Rules<'a> {
     /// EC2 has no SDK client (see [`super::ec2`]): its answers come from a fake connection.
     pub ec2: Option<super::signed::fake::Fake>,
     pub autoscaling: Vec<&'a Rule>,
-    pub lambda: Vec<&'a Rule>,
+    /// Lambda's three reads have no SDK client (see [`super::functions`]): a fake connection.
+    pub lambda: Option<super::signed::fake::Fake>,
     /// ECS and CloudWatch Logs have no SDK client (see [`super::json_api`]): fake connections.
     pub ecs: Option<super::signed::fake::Fake>,
     pub cloudwatch: Vec<&'a Rule>,
@@ -64,7 +65,7 @@ impl Rules<'_> {
                 RuleMode::MatchAny,
                 &[self.autoscaling.clone(), vec![no_group()]].concat()
             ),
-            lambda: mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &self.lambda),
+            lambda: json_api::RestJson::with_http_client(json_api::LAMBDA, fake(&self.lambda)),
             ecs: JsonApi::with_http_client(json_api::ECS, fake(&self.ecs)),
             cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &self.cloudwatch),
             logs: JsonApi::with_http_client(json_api::LOGS, fake(&self.logs)),

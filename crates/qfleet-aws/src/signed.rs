@@ -65,11 +65,12 @@ pub(super) struct Signed {
     pub(super) time: Option<SharedTimeSource>,
 }
 
-/// A request before the endpoint is applied: its path, body and headers (every call is a
-/// POST; to `/` but for a REST-JSON service, whose operation is its path).
+/// A request before the endpoint is applied: its method, path (with its query), body and
+/// headers (a POST to `/` but for a REST-JSON service, whose operation is its method and path).
 #[derive(Debug)]
 pub(super) struct Request {
-    pub(super) path: &'static str,
+    pub(super) method: &'static str,
+    pub(super) path: std::borrow::Cow<'static, str>,
     pub(super) body: String,
     pub(super) headers: Vec<(&'static str, String)>,
 }
@@ -225,8 +226,8 @@ impl Signed {
         let op = b
             .serializer(|r: Request| {
                 let mut req = HttpRequest::new(SdkBody::from(r.body));
-                req.set_method("POST")?;
-                req.set_uri(r.path)?;
+                req.set_method(r.method)?;
+                req.set_uri(r.path.into_owned())?;
                 for (k, v) in r.headers {
                     req.headers_mut().insert(k, v);
                 }

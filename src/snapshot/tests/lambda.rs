@@ -1,9 +1,11 @@
-//! The snapshot of a Lambda environment against SDK-level mocks that answer as AWS documents:
+//! The snapshot of a Lambda environment against SDK-level mocks (and, for Lambda's three reads,
+//! a fake connection) that answer as AWS documents:
 //! the function and its mapping found through the fleet stack's list, or by the function's
 //! fixed name; the group not read; the function's metrics in the same GetMetricData call.
 //! Test names say `mocked`.
 
 use super::*;
+use crate::aws::fake::{Fake, Reply};
 use crate::aws::{
     mock::Rules, mock::describe_stacks, mock::list_resources, mock::queue_attributes,
     mock::resource,
@@ -11,13 +13,8 @@ use crate::aws::{
 use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
 use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::types::MetricDataResult;
-use aws_sdk_lambda::Client as Lambda;
-use aws_sdk_lambda::operation::get_event_source_mapping::GetEventSourceMappingOutput;
-use aws_sdk_lambda::operation::get_function::{GetFunctionError, GetFunctionOutput};
-use aws_sdk_lambda::operation::list_event_source_mappings::ListEventSourceMappingsError;
-use aws_sdk_lambda::types::error::ResourceNotFoundException;
-use aws_sdk_lambda::types::{FunctionConfiguration, FunctionResponseType, ScalingConfig};
 use aws_smithy_mocks::{Rule, mock};
+use serde_json::json;
 use std::path::PathBuf;
 
 const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-sn-jobs";
@@ -68,29 +65,38 @@ fn queues() -> Rule {
         .then_compute_output(|_| queue_attributes(12, 0, 0, &[]))
 }
 
-fn get_function() -> Rule {
-    mock!(Lambda::get_function)
-        .match_requests(|r| r.function_name() == Some("qfleet-sn-worker"))
-        .then_output(|| {
-            GetFunctionOutput::builder()
-                .configuration(
-                    FunctionConfiguration::builder()
-                        .function_name("qfleet-sn-worker")
-                        .memory_size(256)
-                        .timeout(10)
-                        .build(),
-                )
-                .build()
-        })
+/// Lambda's REST paths (the API reference's GetFunction, GetEventSourceMapping and
+/// ListEventSourceMappings).
+const FUNCTION_PATH: &str = "/2015-03-31/functions/qfleet-sn-worker";
+const MAPPINGS_OF_FUNCTION: &str =
+    "/2015-03-31/event-source-mappings/?FunctionName=qfleet-sn-worker";
+
+fn ok(doc: serde_json::Value) -> Reply {
+    (200, Vec::new(), doc.to_string())
 }
 
-fn not_found() -> ResourceNotFoundException {
-    ResourceNotFoundException::builder()
-        .r#type("User")
-        .message(
-            "Function not found: arn:aws:lambda:eu-west-1:111122223333:function:qfleet-sn-worker",
-        )
-        .build()
+/// GetFunction's answer for the worker function.
+fn the_function() -> Reply {
+    ok(json!({"Configuration": {
+        "FunctionName": "qfleet-sn-worker", "MemorySize": 256, "Timeout": 10,
+    }}))
+}
+
+/// Lambda's answer for a function that does not exist: its type in `X-Amzn-ErrorType`.
+fn not_found() -> Reply {
+    (
+        404,
+        vec![("x-amzn-errortype", "ResourceNotFoundException".to_string())],
+        json!({"Type": "User", "message": "Function not found: arn:aws:lambda:eu-west-1:111122223333:function:qfleet-sn-worker"}).to_string(),
+    )
+}
+
+/// Calls whose path (with its query) ends with `path`.
+fn calls_to(fake: &Fake, path: &str) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.uri.ends_with(path))
+        .count()
 }
 
 #[tokio::test]
@@ -111,20 +117,24 @@ async fn mocked_a_function_environment_reads_what_the_fleet_stack_lists_and_neve
         ),
     ]);
     let sqs = queues();
-    let function = get_function();
-    let esm = mock!(Lambda::get_event_source_mapping)
-        .match_requests(|r| r.uuid() == Some(UUID))
-        .then_output(|| {
-            GetEventSourceMappingOutput::builder()
-                .uuid(UUID)
-                .state("Enabled")
-                .event_source_arn("arn:aws:sqs:eu-west-1:111122223333:qfleet-sn-jobs")
-                .batch_size(10)
-                .maximum_batching_window_in_seconds(0)
-                .function_response_types(FunctionResponseType::ReportBatchItemFailures)
-                .scaling_config(ScalingConfig::builder().maximum_concurrency(5).build())
-                .build()
-        });
+    let lambda = Fake::with_headers(|r| {
+        if r.uri.ends_with(FUNCTION_PATH) {
+            the_function()
+        } else if r
+            .uri
+            .ends_with(&format!("/2015-03-31/event-source-mappings/{UUID}"))
+        {
+            ok(json!({
+                "UUID": UUID, "State": "Enabled",
+                "EventSourceArn": "arn:aws:sqs:eu-west-1:111122223333:qfleet-sn-jobs",
+                "BatchSize": 10, "MaximumBatchingWindowInSeconds": 0,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "ScalingConfig": {"MaximumConcurrency": 5},
+            }))
+        } else {
+            not_found()
+        }
+    });
     let groups = mock!(aws_sdk_autoscaling::Client::describe_auto_scaling_groups)
         .then_output(|| {
             aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder().build()
@@ -162,7 +172,7 @@ async fn mocked_a_function_environment_reads_what_the_fleet_stack_lists_and_neve
     let clients = Rules {
         cfn: vec![&stacks, &res],
         sqs: vec![&sqs],
-        lambda: vec![&function, &esm],
+        lambda: Some(lambda),
         autoscaling: vec![&groups],
         cloudwatch: vec![&alarms, &metrics],
         ..Default::default()
@@ -199,16 +209,11 @@ async fn mocked_a_function_the_fleet_stack_does_not_list_is_absent_only_when_lam
     // The fleet stack's list names neither the function nor the mapping.
     let res = list_resources(vec![("qfleet-sn-data", data_resources())]);
     let sqs = queues();
-    let function = mock!(Lambda::get_function)
-        .match_requests(|r| r.function_name() == Some("qfleet-sn-worker"))
-        .then_error(|| GetFunctionError::ResourceNotFoundException(not_found()));
-    let list = mock!(Lambda::list_event_source_mappings)
-        .match_requests(|r| r.function_name() == Some("qfleet-sn-worker"))
-        .then_error(|| ListEventSourceMappingsError::ResourceNotFoundException(not_found()));
+    let lambda = Fake::with_headers(|_| not_found());
     let clients = Rules {
         cfn: vec![&stacks, &res],
         sqs: vec![&sqs],
-        lambda: vec![&function, &list],
+        lambda: Some(lambda.clone()),
         ..Default::default()
     }
     .clients();
@@ -219,7 +224,13 @@ async fn mocked_a_function_the_fleet_stack_does_not_list_is_absent_only_when_lam
     let snap = read(&clients, &env("lambda"), scope).await;
     assert_eq!(snap.function(), Some(&Fact::Absent));
     assert_eq!(snap.mapping(), Some(&Fact::Absent));
-    assert_eq!((function.num_calls(), list.num_calls()), (1, 1));
+    assert_eq!(
+        (
+            calls_to(&lambda, FUNCTION_PATH),
+            calls_to(&lambda, MAPPINGS_OF_FUNCTION)
+        ),
+        (1, 1)
+    );
 }
 
 #[tokio::test]
@@ -298,9 +309,14 @@ async fn mocked_an_ec2_environment_whose_fleet_stack_still_holds_a_function_read
         ),
     ]);
     let sqs = queues();
-    let function = get_function();
-    let list = mock!(Lambda::list_event_source_mappings).then_output(|| {
-        aws_sdk_lambda::operation::list_event_source_mappings::ListEventSourceMappingsOutput::builder().build()
+    let lambda = Fake::with_headers(|r| {
+        if r.uri.ends_with(FUNCTION_PATH) {
+            the_function()
+        } else if r.uri.ends_with(MAPPINGS_OF_FUNCTION) {
+            ok(json!({"EventSourceMappings": []}))
+        } else {
+            not_found()
+        }
     });
     let groups = mock!(aws_sdk_autoscaling::Client::describe_auto_scaling_groups).then_output(|| {
         aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder().build()
@@ -311,7 +327,7 @@ async fn mocked_an_ec2_environment_whose_fleet_stack_still_holds_a_function_read
     let clients = Rules {
         cfn: vec![&stacks, &res],
         sqs: vec![&sqs],
-        lambda: vec![&function, &list],
+        lambda: Some(lambda),
         autoscaling: vec![&groups, &policies],
         ..Default::default()
     }

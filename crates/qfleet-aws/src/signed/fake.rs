@@ -45,7 +45,10 @@ impl Seen {
     }
 }
 
-type Answer = dyn Fn(&Seen) -> (u16, String) + Send + Sync;
+/// An answer's status, headers and body.
+pub type Reply = (u16, Vec<(&'static str, String)>, String);
+
+type Answer = dyn Fn(&Seen) -> Reply + Send + Sync;
 
 /// The connection: `answer` gives each request's status and body.
 #[derive(Clone)]
@@ -62,6 +65,15 @@ impl std::fmt::Debug for Fake {
 
 impl Fake {
     pub fn new(answer: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static) -> Fake {
+        Fake::with_headers(move |r| {
+            let (status, body) = answer(r);
+            (status, Vec::new(), body)
+        })
+    }
+
+    /// A connection whose answers carry headers too (a REST-JSON service names its error's
+    /// type in `X-Amzn-ErrorType`).
+    pub fn with_headers(answer: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Fake {
         Fake {
             answer: Arc::new(answer),
             seen: Arc::default(),
@@ -102,7 +114,8 @@ impl Fake {
     /// What this connection answers `r` (for a fake that answers some requests itself and
     /// hands the rest to another).
     pub fn answer(&self, r: &Seen) -> (u16, String) {
-        (self.answer)(r)
+        let (status, _, body) = (self.answer)(r);
+        (status, body)
     }
 
     pub fn client(&self) -> SharedHttpClient {
@@ -158,9 +171,13 @@ impl HttpConnector for Fake {
                 .map(|(k, v)| (k.to_lowercase(), v.to_string()))
                 .collect(),
         };
-        let (status, body) = (self.answer)(&seen);
+        let (status, headers, body) = (self.answer)(&seen);
         self.seen.lock().unwrap().push(seen);
         let status = StatusCode::try_from(status).expect("a valid status");
-        HttpConnectorFuture::ready(Ok(HttpResponse::new(status, SdkBody::from(body))))
+        let mut response = HttpResponse::new(status, SdkBody::from(body));
+        for (k, v) in headers {
+            response.headers_mut().insert(k, v);
+        }
+        HttpConnectorFuture::ready(Ok(response))
     }
 }
