@@ -6,9 +6,9 @@ use super::fact::Fact;
 use super::{Located, StackSnapshot};
 use crate::aws::Clients;
 use crate::config::Environment;
+use crate::jobs::table::{self, Job, Settings};
 use crate::render::ids;
 use std::time::{Duration, SystemTime};
-use crate::jobs::table::{self, Job, Settings};
 
 /// What a scope reads of the job table.
 #[derive(Debug, Clone, Copy, Default)]
