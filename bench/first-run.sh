@@ -124,6 +124,8 @@ run_step() {
   ours=$(grep -cxE 'qfleet(_[a-z]+)?|integration|layers' <<< "$units" || true)
   echo "$(secs "$t0" "$t1") $(grep -c . <<< "$units" || true) $ours $(grep -c '^ *Fresh ' "$log" || true)"
 }
+# scripts/test's builds are not incremental (CARGO_INCREMENTAL=0), as the demo's.
+export CARGO_INCREMENTAL=0
 # The demo's units, as its build names them when nothing is left to compile (`Fresh NAME
 # VERSION`): a dependency cargo test compiles that is among them is compiled again.
 # shellcheck disable=SC2086  # the demo's arguments, one word each
