@@ -511,96 +511,32 @@ async fn an_image_functions_ecr_reads_are_allowed_on_its_repository_only() {
 /// The folder of the shipped Python code and its tests.
 const PYTHON: &str = "crates/qfleet-runtime/python";
 
-/// The shipped Python code's whole pytest suite (every test file of [`PYTHON`]), run once for
-/// the test binary with its calls recorded, its resources named for [`CALLS_ENV`]: one JSON
-/// object per AWS call, each naming its test. The suite must pass. This is the one run of the
-/// worker's, the handler's, the sweeper's and the publisher's tests in the test command
-/// (scripts/test): each policy test checks its own files' calls in it ([`recorded_calls`]), as
-/// pytest is the slowest part of any of them.
-fn suite_calls() -> &'static [Value] {
-    static RECORDED: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
-    RECORDED.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("calls.jsonl");
-        let e = CALLS_ENV;
-        let python = root().join(".venv/bin/python");
-        let o = std::process::Command::new(&python)
-            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", PYTHON])
-            .env("QFLEET_RECORD_CALLS", &file)
-            .envs([
-                (
-                    "QFLEET_TEST_BUCKET",
-                    format!("{e}-uploads-{ACCOUNT}-{REGION}"),
-                ),
-                ("QFLEET_TEST_QUEUE", format!("qfleet-{e}-jobs")),
-                ("QFLEET_TEST_ASG", format!("qfleet-{e}-workers")),
-                ("QFLEET_TEST_STACK", format!("qfleet-{e}-fleet")),
-                ("QFLEET_TEST_CLUSTER", format!("qfleet-{e}")),
-                (
-                    "QFLEET_TEST_TABLE",
-                    format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
-                ),
-                ("QFLEET_TEST_DATA_STACK", format!("qfleet-{e}-data")),
-                ("QFLEET_TEST_RESPONSES", format!("qfleet-{e}-responses")),
-                (
-                    "QFLEET_TEST_LEASE_TABLE",
-                    format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
-                ),
-            ])
-            .current_dir(root())
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
-        assert!(
-            o.status.success(),
-            "the shipped Python code's tests ({PYTHON}) failed:\n{}\n{}",
-            stdout(&o),
-            stderr(&o)
-        );
-        std::fs::read_to_string(&file)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    })
-}
-
-/// What the tests of one piece of the shipped Python code (test files of [`PYTHON`]) recorded
-/// in the suite's one run ([`suite_calls`]), named as environment `e`'s resources: one JSON
-/// object per AWS call.
-fn recorded_calls(tests: &[&str], e: &str) -> Vec<Value> {
-    let calls: Vec<Value> = suite_calls()
-        .iter()
-        .filter(|c| {
-            let test = c["test"].as_str().unwrap_or_default();
-            let file = test.split("::").next().unwrap_or_default();
-            tests.iter().any(|t| file.ends_with(&format!("/{t}")))
-        })
-        .map(|c| serde_json::from_str(&c.to_string().replace(CALLS_ENV, e)).unwrap())
-        .collect();
-    assert!(!calls.is_empty(), "no call recorded by {tests:?}");
-    calls
-}
-
-/// The shipped Python code's pytest suite passes (the reference worker, its job module and
-/// secrets helper, the Lambda handler, the job sweeper and its loader, the backlog publisher),
-/// run once with its calls recorded for the policy tests below.
-#[test]
-fn the_shipped_python_code_passes_its_tests() {
-    let calls = suite_calls();
-    // Every consumer's tests made calls.
-    for file in [
-        "test_qfleet_worker.py",
-        "test_qfleet_handler.py",
-        "test_qfleet_sweeper.py",
-        "test_qfleet_backlog_metric.py",
-    ] {
-        assert!(
-            calls
-                .iter()
-                .any(|c| c["test"].as_str().is_some_and(|t| t.contains(file))),
-            "{file} recorded no call"
-        );
+/// What the tests of one piece of the shipped Python code (test files of [`PYTHON`]) recorded:
+/// one JSON object per AWS call.
+fn recorded_calls(tests: &[&str], file: &std::path::Path, names: &[(&str, &str)]) -> Vec<Value> {
+    let python = root().join(".venv/bin/python");
+    let mut cmd = std::process::Command::new(&python);
+    cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .args(tests.iter().map(|t| root().join(PYTHON).join(t)))
+        .env("QFLEET_RECORD_CALLS", file)
+        .current_dir(root());
+    for (k, v) in names {
+        cmd.env(k, v);
     }
+    let o = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
+    assert!(
+        o.status.success(),
+        "the tests {tests:?} failed:\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// A policy of the environment's rendered fleet template (`logical` is the policy resource),
@@ -740,17 +676,51 @@ fn without_statement_refuses(policy: &Value, sid: &str, calls: &[Value]) -> bool
 }
 
 /// What the reference worker's tests record (the worker's, its jobs' and its secrets helper's),
-/// named as environment `e`'s resources: the two worker policies (an instance's, a task's)
-/// check the same calls. The job sweeper's calls are its role's, checked on their own.
+/// named as environment `e`'s resources. The tests run once for the binary, their resources
+/// named for [`CALLS_ENV`], and each caller's copy is renamed for `e`: the two worker policies
+/// (an instance's, a task's) check one recording, as pytest is the slowest part of either.
+/// The job sweeper's calls are its role's, recorded and checked on their own.
 fn worker_calls(e: &str) -> Vec<Value> {
-    recorded_calls(
-        &[
-            "test_qfleet_worker.py",
-            "test_qfleet_jobs.py",
-            "test_qfleet_secrets.py",
-        ],
-        e,
-    )
+    static RECORDED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = RECORDED.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let e = CALLS_ENV;
+        recorded_calls(
+            &[
+                "test_qfleet_worker.py",
+                "test_qfleet_jobs.py",
+                "test_qfleet_secrets.py",
+            ],
+            &dir.path().join("calls.jsonl"),
+            &[
+                (
+                    "QFLEET_TEST_BUCKET",
+                    &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
+                ),
+                ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
+                ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
+                ("QFLEET_TEST_STACK", &format!("qfleet-{e}-fleet")),
+                ("QFLEET_TEST_CLUSTER", &format!("qfleet-{e}")),
+                (
+                    "QFLEET_TEST_TABLE",
+                    &format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
+                ),
+                ("QFLEET_TEST_DATA_STACK", &format!("qfleet-{e}-data")),
+                ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
+                (
+                    "QFLEET_TEST_LEASE_TABLE",
+                    &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
+                ),
+            ],
+        )
+        .iter()
+        .map(|c| c.to_string() + "\n")
+        .collect()
+    });
+    text.replace(CALLS_ENV, e)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// The environment name the worker's calls are recorded under, then renamed: in no other name.
@@ -905,7 +875,27 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
     .unwrap();
     let fleet_stack = format!("qfleet-{e}-fleet");
     let policy = rendered_policy(&file, &fleet_stack, "WorkerFunctionPolicy");
-    let calls = recorded_calls(&["test_qfleet_handler.py"], e);
+    let calls = recorded_calls(
+        &["test_qfleet_handler.py"],
+        &dir.path().join("calls.jsonl"),
+        &[
+            (
+                "QFLEET_TEST_BUCKET",
+                &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
+            ),
+            (
+                "QFLEET_TEST_TABLE",
+                &format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
+            ),
+            ("QFLEET_TEST_DATA_STACK", &format!("qfleet-{e}-data")),
+            ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
+            (
+                "QFLEET_TEST_LEASE_TABLE",
+                &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
+            ),
+            ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
+        ],
+    );
     assert!(calls.len() > 10, "{calls:?}");
     let checked = check_calls(
         &policy,
@@ -1210,7 +1200,21 @@ fn the_sweepers_calls_are_allowed_by_the_rendered_sweeper_policy() {
     let e = "iamsweep";
     let file = lab_stack_file(dir.path(), e, JOBS);
     let policy = rendered_sweeper_policy(&file, e);
-    let calls = recorded_calls(&["test_qfleet_sweeper.py"], e);
+    let calls = recorded_calls(
+        &["test_qfleet_sweeper.py"],
+        &dir.path().join("calls.jsonl"),
+        &[
+            (
+                "QFLEET_TEST_TABLE",
+                &format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
+            ),
+            ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
+            (
+                "QFLEET_TEST_LEASE_TABLE",
+                &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
+            ),
+        ],
+    );
     let actions: BTreeSet<&str> = calls
         .iter()
         .map(|c| c["action"].as_str().unwrap())
@@ -1266,7 +1270,14 @@ fn the_publishers_calls_are_allowed_by_the_rendered_publisher_policy() {
     let file = lab_stack_file(dir.path(), e, "scaling: {metric: high_resolution}\n");
     let fleet_stack = format!("qfleet-{e}-fleet");
     let policy = rendered_policy(&file, &fleet_stack, "BacklogPublisherPolicy");
-    let calls = recorded_calls(&["test_qfleet_backlog_metric.py"], e);
+    let calls = recorded_calls(
+        &["test_qfleet_backlog_metric.py"],
+        &dir.path().join("calls.jsonl"),
+        &[
+            ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
+            ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
+        ],
+    );
     let actions: BTreeSet<&str> = calls
         .iter()
         .map(|c| c["action"].as_str().unwrap())
