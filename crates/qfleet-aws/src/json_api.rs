@@ -157,6 +157,19 @@ impl RestJson {
             body: String::new(),
             headers: Vec::new(),
         };
+        self.send(what, operation, request).await
+    }
+
+    /// Sends `request` as `operation`, its answer read as AWS JSON.
+    async fn send<O>(
+        &self,
+        what: &str,
+        operation: &'static str,
+        request: Request,
+    ) -> Result<O, AwsError>
+    where
+        O: DeserializeOwned + fmt::Debug + Send + Sync + 'static,
+    {
         self.signed
             .invoke(what, operation, request, read::<O>)
             .await
@@ -179,9 +192,7 @@ impl RestJson {
             body: input.to_string(),
             headers: vec![("content-type", "application/json".into())],
         };
-        self.signed
-            .invoke(what, operation, request, read::<O>)
-            .await
+        self.send(what, operation, request).await
     }
 }
 
