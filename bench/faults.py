@@ -65,13 +65,18 @@ class Faults:
 
     def __init__(self):
         self.lock = threading.Lock()
+        self.idle = threading.Condition(self.lock)
+        self.active = 0  # requests the proxy is handling (a killed run's may still be)
         self.reset(None)
 
     def reset(self, rule=None, throttle=None, kill_at=None, sig=None, slow=0.0, fail_every=None, kill_on=None):
         """kill_on: (service, op, nth): the signal at the nth call of that operation instead of
         the kill_at-th request; slow: seconds added to every answer; fail_every: (service, op)
-        answered 503 every time."""
+        answered 503 every time. Waits first (up to 30 s) until the proxy has handed on every
+        request a killed run left in flight: the rerun must not race the dead run's own late
+        CreateChangeSet, of which moto makes a second stack of the same name."""
         with self.lock:
+            self.idle.wait_for(lambda: self.active == 0, timeout=30)
             self.rule, self.throttle, self.kill_at, self.sig = rule, throttle, kill_at, sig
             self.slow, self.fail_every, self.kill_on = slow, fail_every, kill_on
             self.seen = collections.Counter()
@@ -147,10 +152,16 @@ def make_proxy(upstream, faults):
             return r.status, r.getheaders(), data
 
         def handle_any(self):
+            with faults.lock:
+                faults.active += 1
             try:
                 self.proxy()
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True
+            finally:
+                with faults.lock:
+                    faults.active -= 1
+                    faults.idle.notify_all()
 
         def proxy(self):
             n = int(self.headers.get("Content-Length") or 0)
