@@ -3,7 +3,7 @@
 
 use super::Result;
 use super::error::{AwsError, Kind};
-use aws_sdk_autoscaling::Client;
+use super::query::{Node, Query};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
@@ -34,7 +34,7 @@ pub struct Instance {
 
 impl Instance {
     fn in_service(&self) -> bool {
-        self.lifecycle == aws_sdk_autoscaling::types::LifecycleState::InService.as_str()
+        self.lifecycle == "InService"
     }
 }
 
@@ -106,32 +106,52 @@ impl ScalingPolicy {
     }
 }
 
-/// The group (`None`: Auto Scaling says there is no such group).
-pub async fn group(asg: &Client, name: &str) -> Result<Option<Group>> {
+/// A timestamp as the answer gives it (ISO 8601), printed as the SDK printed it before
+/// (RFC 3339); a text that is none as it came.
+fn timestamp(text: &str) -> String {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    DateTime::from_str(text, Format::DateTime)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| text.to_string())
+}
+
+/// The group (`None`: Auto Scaling says there is no such group), from
+/// DescribeAutoScalingGroups (<https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html>,
+/// <https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_AutoScalingGroup.html>).
+pub async fn group(asg: &Query, name: &str) -> Result<Option<Group>> {
     let what = format!("describing group {name}");
     let out = asg
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(name)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk(&what, e))?;
+        .call(
+            &what,
+            "DescribeAutoScalingGroups",
+            &[("AutoScalingGroupNames.member.1", name)],
+        )
+        .await?;
     let Some(g) = out
-        .auto_scaling_groups()
-        .iter()
-        .find(|g| g.auto_scaling_group_name() == Some(name))
+        .members("AutoScalingGroups")
+        .find(|g| g.text("AutoScalingGroupName") == Some(name))
     else {
         return Ok(None);
     };
-    let (Some(desired), Some(min), Some(max)) = (g.desired_capacity(), g.min_size(), g.max_size())
-    else {
+    let number = |k: &str| g.text(k).and_then(|v| v.parse::<i32>().ok());
+    let (Some(desired), Some(min), Some(max)) = (
+        number("DesiredCapacity"),
+        number("MinSize"),
+        number("MaxSize"),
+    ) else {
         return Err(AwsError::with_kind(
             format!("{what}: the answer lacks the group's size"),
             Kind::Malformed,
         ));
     };
+    let template_version = |n: &Node| {
+        n.child("LaunchTemplate")
+            .and_then(|lt| lt.text("Version"))
+            .map(str::to_string)
+    };
     let mut instances = Vec::new();
-    for i in g.instances() {
-        let (Some(id), Some(lifecycle)) = (i.instance_id(), i.lifecycle_state()) else {
+    for i in g.members("Instances") {
+        let (Some(id), Some(lifecycle)) = (i.text("InstanceId"), i.text("LifecycleState")) else {
             return Err(AwsError::with_kind(
                 format!("{what}: an instance without an id or lifecycle state"),
                 Kind::Malformed,
@@ -139,15 +159,12 @@ pub async fn group(asg: &Client, name: &str) -> Result<Option<Group>> {
         };
         instances.push(Instance {
             id: id.to_string(),
-            zone: i.availability_zone().unwrap_or_default().to_string(),
-            lifecycle: lifecycle.as_str().to_string(),
-            health: i.health_status().unwrap_or_default().to_string(),
-            launch_template_version: i
-                .launch_template()
-                .and_then(|lt| lt.version())
-                .map(str::to_string),
-            protected_from_scale_in: i.protected_from_scale_in().unwrap_or(false),
-            instance_type: i.instance_type().map(str::to_string),
+            zone: i.text("AvailabilityZone").unwrap_or_default().to_string(),
+            lifecycle: lifecycle.to_string(),
+            health: i.text("HealthStatus").unwrap_or_default().to_string(),
+            launch_template_version: template_version(i),
+            protected_from_scale_in: i.text("ProtectedFromScaleIn") == Some("true"),
+            instance_type: i.text("InstanceType").map(str::to_string),
         });
     }
     Ok(Some(Group {
@@ -155,83 +172,80 @@ pub async fn group(asg: &Client, name: &str) -> Result<Option<Group>> {
         desired,
         min,
         max,
-        zones: g.availability_zones().to_vec(),
-        launch_template_version: g
-            .launch_template()
-            .and_then(|lt| lt.version())
-            .map(str::to_string),
+        zones: g
+            .members("AvailabilityZones")
+            .map(|z| z.text.clone())
+            .collect(),
+        launch_template_version: template_version(g),
         instances,
         suspended_processes: g
-            .suspended_processes()
-            .iter()
-            .filter_map(|p| p.process_name().map(str::to_string))
+            .members("SuspendedProcesses")
+            .filter_map(|p| p.text("ProcessName").map(str::to_string))
             .collect(),
     }))
 }
 
-/// The group's five most recent scaling activities.
-pub async fn recent_activities(asg: &Client, group: &str) -> Result<Vec<Activity>> {
+/// The group's five most recent scaling activities (DescribeScalingActivities,
+/// <https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeScalingActivities.html>).
+pub async fn recent_activities(asg: &Query, group: &str) -> Result<Vec<Activity>> {
     let out = asg
-        .describe_scaling_activities()
-        .auto_scaling_group_name(group)
-        .max_records(5)
-        .send()
-        .await
-        .map_err(|e| {
-            AwsError::from_sdk(&format!("reading the scaling activities of {group}"), e)
-        })?;
+        .call(
+            &format!("reading the scaling activities of {group}"),
+            "DescribeScalingActivities",
+            &[("AutoScalingGroupName", group), ("MaxRecords", "5")],
+        )
+        .await?;
+    let text = |x: &Node, k: &str| x.text(k).unwrap_or_default().to_string();
     Ok(out
-        .activities()
-        .iter()
+        .members("Activities")
         .map(|x| Activity {
-            start: x.start_time().map(|t| t.to_string()).unwrap_or_default(),
-            status: x
-                .status_code()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            description: x.description().unwrap_or_default().to_string(),
-            cause: x.cause().unwrap_or_default().to_string(),
-            status_message: x.status_message().unwrap_or_default().to_string(),
+            start: x.text("StartTime").map(timestamp).unwrap_or_default(),
+            status: text(x, "StatusCode"),
+            description: text(x, "Description"),
+            cause: text(x, "Cause"),
+            status_message: text(x, "StatusMessage"),
         })
         .collect())
 }
 
-/// The group's scaling policies (all pages).
-pub async fn policies(asg: &Client, group: &str) -> Result<Vec<ScalingPolicy>> {
+/// The group's scaling policies, all pages (DescribePolicies,
+/// <https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribePolicies.html>).
+pub async fn policies(asg: &Query, group: &str) -> Result<Vec<ScalingPolicy>> {
     let what = format!("reading the scaling policies of {group}");
-    let mut out = Vec::new();
-    let mut pages = asg
-        .describe_policies()
-        .auto_scaling_group_name(group)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk(&what, e))?;
-        for p in page.scaling_policies() {
-            out.push(ScalingPolicy {
-                name: p.policy_name().unwrap_or_default().to_string(),
-                policy_type: p.policy_type().unwrap_or_default().to_string(),
-                target: p
-                    .target_tracking_configuration()
-                    .and_then(|t| t.target_value()),
-            });
-        }
-    }
-    Ok(out)
+    let pages = asg
+        .pages(
+            &what,
+            "DescribePolicies",
+            &[("AutoScalingGroupName", group)],
+        )
+        .await?;
+    Ok(pages
+        .iter()
+        .flat_map(|p| p.members("ScalingPolicies"))
+        .map(|p| ScalingPolicy {
+            name: p.text("PolicyName").unwrap_or_default().to_string(),
+            policy_type: p.text("PolicyType").unwrap_or_default().to_string(),
+            target: p
+                .child("TargetTrackingConfiguration")
+                .and_then(|t| t.text("TargetValue"))
+                .and_then(|v| v.parse().ok()),
+        })
+        .collect())
 }
 
-/// The names of the group's lifecycle hooks.
-pub async fn lifecycle_hooks(asg: &Client, group: &str) -> Result<Vec<String>> {
+/// The names of the group's lifecycle hooks (DescribeLifecycleHooks,
+/// <https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeLifecycleHooks.html>).
+pub async fn lifecycle_hooks(asg: &Query, group: &str) -> Result<Vec<String>> {
     let out = asg
-        .describe_lifecycle_hooks()
-        .auto_scaling_group_name(group)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk(&format!("reading the lifecycle hooks of {group}"), e))?;
+        .call(
+            &format!("reading the lifecycle hooks of {group}"),
+            "DescribeLifecycleHooks",
+            &[("AutoScalingGroupName", group)],
+        )
+        .await?;
     Ok(out
-        .lifecycle_hooks()
-        .iter()
-        .filter_map(|h| h.lifecycle_hook_name().map(str::to_string))
+        .members("LifecycleHooks")
+        .filter_map(|h| h.text("LifecycleHookName").map(str::to_string))
         .collect())
 }
 

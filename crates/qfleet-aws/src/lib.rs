@@ -31,6 +31,7 @@ pub mod mock;
 mod monitoring;
 mod network;
 mod poll;
+mod query;
 mod queues;
 mod quotas;
 mod registry;
@@ -143,6 +144,7 @@ pub use network::{
 };
 // Waiting on AWS: how often to ask again.
 pub use poll::Polling;
+pub use query::Query;
 // SQS: queues, their depth, messages sent.
 pub use queues::{
     BATCH_MAX as SEND_BATCH_MAX, Delivery, Depth as QueueDepth, EXTENDED_PAYLOAD_SIZE,
@@ -204,7 +206,8 @@ pub struct Clients {
     pub region: String,
     pub cfn: aws_sdk_cloudformation::Client,
     pub ec2: ec2::Ec2,
-    pub autoscaling: aws_sdk_autoscaling::Client,
+    /// Auto Scaling: the worker group's reads (the Query protocol: [`Query`]).
+    pub autoscaling: query::Query,
     pub lambda: json_api::RestJson,
     pub ecs: json_api::JsonApi,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
@@ -223,7 +226,8 @@ pub struct Clients {
     /// endpoint; `None` in a partition whose endpoint qfleet does not know.
     pub budgets: Option<json_api::JsonApi>,
     pub sqs: aws_sdk_sqs::Client,
-    pub sns: aws_sdk_sns::Client,
+    /// SNS: the topic's subscriptions (the Query protocol: [`Query`]).
+    pub sns: query::Query,
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
 }
@@ -245,7 +249,7 @@ impl Clients {
             region: region.to_string(),
             cfn: client!(aws_sdk_cloudformation, conf),
             ec2: ec2::Ec2::from_config(region, conf),
-            autoscaling: client!(aws_sdk_autoscaling, conf),
+            autoscaling: query::Query::from_config(query::AUTO_SCALING, region, conf),
             lambda: json_api::RestJson::from_config(json_api::LAMBDA, region, conf),
             ecs: json_api::JsonApi::from_config(json_api::ECS, region, conf),
             // Alarms and metrics only inform `status`, which shows a section it could not read
@@ -268,7 +272,7 @@ impl Clients {
             ),
             budgets: json_api::JsonApi::global(json_api::BUDGETS, region, conf),
             sqs: client!(aws_sdk_sqs, conf),
-            sns: client!(aws_sdk_sns, conf),
+            sns: query::Query::from_config(query::SNS, region, conf),
             s3: client!(aws_sdk_s3, conf),
             sts: client!(aws_sdk_sts, conf),
         }

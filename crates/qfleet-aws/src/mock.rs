@@ -29,7 +29,9 @@ pub struct Rules<'a> {
     pub cfn: Vec<&'a Rule>,
     /// EC2 has no SDK client (see [`super::ec2`]): its answers come from a fake connection.
     pub ec2: Option<super::signed::fake::Fake>,
-    pub autoscaling: Vec<&'a Rule>,
+    /// Auto Scaling and SNS have no SDK client (see [`super::query`]): fake connections. Auto
+    /// Scaling's answers a DescribeAutoScalingGroups with no group when the test gives none.
+    pub autoscaling: Option<super::signed::fake::Fake>,
     /// Lambda's three reads have no SDK client (see [`super::functions`]): a fake connection.
     pub lambda: Option<super::signed::fake::Fake>,
     /// ECS and CloudWatch Logs have no SDK client (see [`super::json_api`]): fake connections.
@@ -47,7 +49,7 @@ pub struct Rules<'a> {
     /// AWS Budgets (a budget's spend) likewise.
     pub budgets: Option<super::signed::fake::Fake>,
     pub sqs: Vec<&'a Rule>,
-    pub sns: Vec<&'a Rule>,
+    pub sns: Option<super::signed::fake::Fake>,
     pub s3: Vec<&'a Rule>,
     pub sts: Vec<&'a Rule>,
 }
@@ -58,12 +60,12 @@ impl Rules<'_> {
             region: "eu-west-1".into(),
             cfn: mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, &self.cfn),
             ec2: super::ec2::Ec2::with_http_client("eu-west-1", fake(&self.ec2)),
-            // A group not found last: the quota check before a deploy looks for the fleet's
-            // own group; a test's own answer comes first.
-            autoscaling: mock_client!(
-                aws_sdk_autoscaling,
-                RuleMode::MatchAny,
-                &[self.autoscaling.clone(), vec![no_group()]].concat()
+            // No group when the test gives no answer: the quota check before a deploy looks
+            // for the fleet's own group.
+            autoscaling: super::query::Query::with_http_client(
+                super::query::AUTO_SCALING,
+                "eu-west-1",
+                self.autoscaling.clone().unwrap_or_else(no_group).client(),
             ),
             lambda: json_api::RestJson::with_http_client(json_api::LAMBDA, fake(&self.lambda)),
             ecs: JsonApi::with_http_client(json_api::ECS, fake(&self.ecs)),
@@ -81,7 +83,11 @@ impl Rules<'_> {
                 fake(&self.budgets),
             )),
             sqs: mock_client!(aws_sdk_sqs, RuleMode::MatchAny, &self.sqs),
-            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, &self.sns),
+            sns: super::query::Query::with_http_client(
+                super::query::SNS,
+                "eu-west-1",
+                fake(&self.sns),
+            ),
             // The lock bucket's rules first: a test's own S3 rules answer every other bucket.
             s3: mock_client!(
                 aws_sdk_s3,
@@ -335,14 +341,23 @@ pub fn instance_stacks(
     })
 }
 
-/// STS's GetCallerIdentity for account 111122223333 (the mocked stacks' account).
-fn no_group() -> &'static Rule {
-    let rule = mock!(aws_sdk_autoscaling::Client::describe_auto_scaling_groups).then_output(|| {
-        aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder().build()
-    });
-    Box::leak(Box::new(rule))
+/// Auto Scaling with no groups: DescribeAutoScalingGroups answers an empty list; any other
+/// action an error.
+pub fn no_group() -> Fake {
+    Fake::by_action(&[(
+        "DescribeAutoScalingGroups",
+        &query_answer("DescribeAutoScalingGroups", "<AutoScalingGroups/>"),
+    )])
 }
 
+/// A Query service's answer to `action` whose result holds `result` (XML).
+pub fn query_answer(action: &str, result: &str) -> String {
+    format!(
+        "<{action}Response xmlns=\"https://example.com/doc/\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></{action}Response>"
+    )
+}
+
+/// STS's GetCallerIdentity for account 111122223333 (the mocked stacks' account).
 fn any_caller() -> &'static Rule {
     let rule = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
         aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()

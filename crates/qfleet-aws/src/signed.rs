@@ -1,9 +1,9 @@
 //! Signed calls through the SDK's own runtime for the services whose generated crate costs far
-//! more to build than the calls qfleet makes of it (EC2: three calls; ECS: one; CloudWatch
-//! Logs: three): the runtime's HTTP client, retry strategy (the budget every other call has),
-//! retry classifiers, timeouts, clock and request log, with SigV4 signing of each attempt.
-//! The protocols on top are [`super::ec2`] (EC2's Query protocol) and [`super::json_api`]
-//! (AWS JSON 1.1).
+//! more to build than the calls qfleet makes of it (EC2, Auto Scaling, SNS, ECS, Lambda,
+//! CloudWatch Logs and others: a few calls each): the runtime's HTTP client, retry strategy
+//! (the budget every other call has), retry classifiers, timeouts, clock and request log, with
+//! SigV4 signing of each attempt. The protocols on top are [`super::ec2`] (EC2's Query
+//! protocol), [`super::query`] (AWS Query) and [`super::json_api`] (AWS JSON, REST-JSON).
 //!
 //! As AWS documents it:
 //! - each request is signed with Signature Version 4 for the service's signing name in the
@@ -31,6 +31,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse, OrchestratorError};
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -195,6 +196,50 @@ impl Signed {
     where
         O: fmt::Debug + Send + Sync + 'static,
     {
+        self.send(what, operation, request, deserialize)
+            .await?
+            .map_err(|e| AwsError::from_sdk(what, e))
+    }
+
+    /// [`Signed::invoke`], its failure named as the service's `operation` (`Auto Scaling
+    /// DescribePolicies`): an endpoint that does not serve it, or failed on its side, is then
+    /// said in the words of any other call's.
+    pub(super) async fn invoke_named<O>(
+        &self,
+        what: &str,
+        operation: &'static str,
+        request: Request,
+        deserialize: impl Fn(&HttpResponse) -> Result<O, OrchestratorError<ApiError>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<O, AwsError>
+    where
+        O: fmt::Debug + Send + Sync + 'static,
+    {
+        let api = super::error::NotServed {
+            service: self.service.id.to_string(),
+            operation: operation.to_string(),
+        };
+        self.send(what, operation, request, deserialize)
+            .await?
+            .map_err(|e| AwsError::from_sdk_as(what, e, Some(api)))
+    }
+
+    /// The call itself: its credentials' failure as an error, its own as the SDK's.
+    async fn send<O>(
+        &self,
+        what: &str,
+        operation: &'static str,
+        request: Request,
+        deserialize: impl Fn(&HttpResponse) -> Result<O, OrchestratorError<ApiError>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<Result<O, SdkError<ApiError, HttpResponse>>, AwsError>
+    where
+        O: fmt::Debug + Send + Sync + 'static,
+    {
         let credentials = self.credentials(what).await?;
         let mut b = Operation::builder()
             .service_name(self.service.name)
@@ -235,9 +280,7 @@ impl Signed {
             })
             .deserializer(deserialize)
             .build();
-        op.invoke(request)
-            .await
-            .map_err(|e| AwsError::from_sdk(what, e))
+        Ok(op.invoke(request).await)
     }
 
     /// The bytes `first..=last` of a presigned URL (ECR's download URL of a layer, which S3

@@ -2,8 +2,7 @@
 //! the attributes of the subscriptions a stage's topic sources have.
 
 use super::Result;
-use super::error::AwsError;
-use aws_sdk_sns::Client;
+use super::query::Query;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,47 +27,38 @@ fn leaves_test_event_out(scope: Option<&str>, policy: Option<&str>) -> bool {
 }
 
 /// The topic's confirmed SQS subscription of the queue whose name is `queue` (`None`: there is
-/// none), with its delivery setting. Reads every page of the topic's subscriptions.
+/// none), with its delivery setting. Reads every page of the topic's subscriptions
+/// (ListSubscriptionsByTopic, <https://docs.aws.amazon.com/sns/latest/api/API_ListSubscriptionsByTopic.html>;
+/// an unconfirmed subscription's ARN is `PendingConfirmation`).
 pub async fn queue_subscription(
-    sns: &Client,
+    sns: &Query,
     topic: &str,
     queue: &str,
 ) -> Result<Option<Subscription>> {
     let suffix = format!(":{queue}");
-    let mut pages = sns
-        .list_subscriptions_by_topic()
-        .topic_arn(topic)
-        .into_paginator()
-        .send();
-    let mut arn = None;
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk("listing the topic's subscriptions", e))?;
-        arn = page
-            .subscriptions()
-            .iter()
-            .find(|s| {
-                s.protocol() == Some("sqs") && s.endpoint().is_some_and(|e| e.ends_with(&suffix))
-            })
-            .and_then(|s| s.subscription_arn())
-            .filter(|a| a.starts_with("arn:"))
-            .map(str::to_string);
-        if arn.is_some() {
-            break;
-        }
-    }
+    let pages = sns
+        .pages(
+            "listing the topic's subscriptions",
+            "ListSubscriptionsByTopic",
+            &[("TopicArn", topic)],
+        )
+        .await?;
+    let arn = pages
+        .iter()
+        .flat_map(|p| p.members("Subscriptions"))
+        .filter(|s| {
+            s.text("Protocol") == Some("sqs")
+                && s.text("Endpoint").is_some_and(|e| e.ends_with(&suffix))
+        })
+        .filter_map(|s| s.text("SubscriptionArn"))
+        .find(|a| a.starts_with("arn:"))
+        .map(str::to_string);
     let Some(arn) = arn else { return Ok(None) };
-    let attrs = sns
-        .get_subscription_attributes()
-        .subscription_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("reading the subscription", e))?;
-    let attr = |k: &str| {
-        attrs
-            .attributes()
-            .and_then(|a| a.get(k))
-            .map(String::as_str)
+    let Some(attrs) = subscription_attributes(sns, &arn).await? else {
+        // Gone between the two reads: there is none now.
+        return Ok(None);
     };
+    let attr = |k: &str| attrs.get(k).map(String::as_str);
     let raw_delivery = attr("RawMessageDelivery") == Some("true");
     let leaves_test_event_out =
         leaves_test_event_out(attr("FilterPolicyScope"), attr("FilterPolicy"));
@@ -79,32 +69,25 @@ pub async fn queue_subscription(
     }))
 }
 
-/// The attributes of the subscription `arn` (`None`: SNS does not know it), as
-/// GetSubscriptionAttributes gives them: `TopicArn`, `Endpoint`, `RawMessageDelivery`,
+/// The attributes of the subscription `arn` (`None`: SNS does not know it: `NotFound`, HTTP
+/// 404), as GetSubscriptionAttributes gives them: `TopicArn`, `Endpoint`, `RawMessageDelivery`,
 /// `FilterPolicy`, `FilterPolicyScope`, `PendingConfirmation`, …
 /// (<https://docs.aws.amazon.com/sns/latest/api/API_GetSubscriptionAttributes.html>).
 pub async fn subscription_attributes(
-    sns: &Client,
+    sns: &Query,
     arn: &str,
 ) -> Result<Option<std::collections::BTreeMap<String, String>>> {
     match sns
-        .get_subscription_attributes()
-        .subscription_arn(arn)
-        .send()
+        .call(
+            "reading a topic's subscription",
+            "GetSubscriptionAttributes",
+            &[("SubscriptionArn", arn)],
+        )
         .await
     {
-        Ok(out) => Ok(Some(
-            out.attributes()
-                .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
-        )),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_not_found_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(AwsError::from_sdk("reading a topic's subscription", e)),
+        Ok(out) => Ok(Some(out.entries("Attributes").into_iter().collect())),
+        Err(e) if e.code() == Some("NotFound") => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

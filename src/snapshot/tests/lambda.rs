@@ -135,10 +135,7 @@ async fn mocked_a_function_environment_reads_what_the_fleet_stack_lists_and_neve
             not_found()
         }
     });
-    let groups = mock!(aws_sdk_autoscaling::Client::describe_auto_scaling_groups)
-        .then_output(|| {
-            aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder().build()
-        });
+    let groups = crate::aws::mock::no_group();
     let alarms = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
         aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().build()
     });
@@ -173,7 +170,7 @@ async fn mocked_a_function_environment_reads_what_the_fleet_stack_lists_and_neve
         cfn: vec![&stacks, &res],
         sqs: vec![&sqs],
         lambda: Some(lambda),
-        autoscaling: vec![&groups],
+        autoscaling: Some(groups.clone()),
         cloudwatch: vec![&alarms, &metrics],
         ..Default::default()
     }
@@ -187,7 +184,7 @@ async fn mocked_a_function_environment_reads_what_the_fleet_stack_lists_and_neve
     let m = snap.mapping().and_then(|m| m.known()).expect("the mapping");
     assert_eq!((m.uuid.as_str(), m.maximum_concurrency), (UUID, Some(5)));
     assert!(snap.group().is_none() && snap.policies().is_none() && snap.activities().is_none());
-    assert_eq!(groups.num_calls(), 0, "the group is not read");
+    assert!(groups.requests().is_empty(), "the group is not read");
     let metrics = snap
         .metrics
         .as_ref()
@@ -318,17 +315,19 @@ async fn mocked_an_ec2_environment_whose_fleet_stack_still_holds_a_function_read
             not_found()
         }
     });
-    let groups = mock!(aws_sdk_autoscaling::Client::describe_auto_scaling_groups).then_output(|| {
-        aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder().build()
-    });
-    let policies = mock!(aws_sdk_autoscaling::Client::describe_policies).then_output(|| {
-        aws_sdk_autoscaling::operation::describe_policies::DescribePoliciesOutput::builder().build()
-    });
+    use crate::aws::mock::query_answer;
+    let groups = crate::aws::fake::Fake::by_action(&[
+        (
+            "DescribeAutoScalingGroups",
+            &query_answer("DescribeAutoScalingGroups", "<AutoScalingGroups/>"),
+        ),
+        ("DescribePolicies", &query_answer("DescribePolicies", "")),
+    ]);
     let clients = Rules {
         cfn: vec![&stacks, &res],
         sqs: vec![&sqs],
         lambda: Some(lambda),
-        autoscaling: vec![&groups, &policies],
+        autoscaling: Some(groups),
         ..Default::default()
     }
     .clients();

@@ -7,7 +7,6 @@ use crate::aws::{
     mock::Rules, mock::describe_stacks, mock::list_resources, mock::queue_attributes,
     mock::resource,
 };
-use aws_sdk_autoscaling::types as asg;
 use aws_sdk_cloudformation::types as cfn;
 use aws_sdk_cloudwatch::types as cw;
 use aws_smithy_mocks::mock;
@@ -17,24 +16,31 @@ const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-st-
 const DLQ: &str =
     "https://sqs.eu-west-1.amazonaws.com/111122223333/qfleet-st-data-DeadLetterQueue-X";
 
-fn instance(id: &str, zone: &str, version: &str) -> asg::Instance {
-    asg::Instance::builder()
-        .instance_id(id)
-        .availability_zone(zone)
-        .lifecycle_state(asg::LifecycleState::InService)
-        .health_status("Healthy")
-        .protected_from_scale_in(false)
-        .launch_template(
-            asg::LaunchTemplateSpecification::builder()
-                .version(version)
-                .build(),
-        )
-        .build()
+/// An instance of a group as DescribeAutoScalingGroups lists it (XML).
+fn instance(id: &str, zone: &str, version: &str) -> String {
+    format!(
+        "<member><InstanceId>{id}</InstanceId><AvailabilityZone>{zone}</AvailabilityZone><LifecycleState>InService</LifecycleState><HealthStatus>Healthy</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn><LaunchTemplate><Version>{version}</Version></LaunchTemplate></member>"
+    )
+}
+
+/// Auto Scaling answering each action with its status and result (XML), as the Query protocol
+/// sends it; any other action an error.
+fn auto_scaling(answers: Vec<(&'static str, u16, String)>) -> crate::aws::fake::Fake {
+    crate::aws::fake::Fake::new(move |r| {
+        let action = r.param("Action").unwrap_or_default();
+        match answers.iter().find(|(a, _, _)| *a == action) {
+            Some((_, 200, result)) => (200, crate::aws::mock::query_answer(action, result)),
+            Some((_, status, body)) => (*status, body.clone()),
+            None => (
+                400,
+                crate::aws::fake::error("InvalidAction", "not in this test"),
+            ),
+        }
+    })
 }
 
 #[tokio::test]
 async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
-    use aws_sdk_autoscaling::Client as Asg;
     use aws_sdk_cloudwatch::Client as Cw;
     use aws_sdk_sqs::Client as Sqs;
 
@@ -85,53 +91,13 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
             )],
         ),
     ]);
-    let groups = mock!(Asg::describe_auto_scaling_groups).then_output(|| {
-        aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder()
-            .auto_scaling_groups(
-                asg::AutoScalingGroup::builder()
-                    .auto_scaling_group_name("qfleet-st-workers")
-                    .min_size(1)
-                    .max_size(4)
-                    .desired_capacity(3)
-                    .availability_zones("eu-west-1a")
-                    .availability_zones("eu-west-1b")
-                    .launch_template(asg::LaunchTemplateSpecification::builder().version("2").build())
-                    .instances(instance("i-1", "eu-west-1a", "2"))
-                    .instances(instance("i-2", "eu-west-1b", "1"))
-                    .suspended_processes(asg::SuspendedProcess::builder().process_name("AZRebalance").build())
-                    .build(),
-            )
-            .build()
-    });
-    let activities = mock!(Asg::describe_scaling_activities).then_output(|| {
-        aws_sdk_autoscaling::operation::describe_scaling_activities::DescribeScalingActivitiesOutput::builder()
-            .activities(
-                asg::Activity::builder()
-                    .activity_id("a")
-                    .auto_scaling_group_name("g")
-                    .cause("backlog")
-                    .description("Launching a new EC2 instance")
-                    .start_time(aws_smithy_types::DateTime::from_secs(0))
-                    .status_code(asg::ScalingActivityStatusCode::InProgress)
-                    .build(),
-            )
-            .build()
-    });
-    let policies = mock!(Asg::describe_policies).then_output(|| {
-        aws_sdk_autoscaling::operation::describe_policies::DescribePoliciesOutput::builder()
-            .scaling_policies(
-                asg::ScalingPolicy::builder()
-                    .policy_name("BacklogPerInstance")
-                    .policy_type("TargetTrackingScaling")
-                    .target_tracking_configuration(
-                        asg::TargetTrackingConfiguration::builder()
-                            .target_value(20.0)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    });
+    let groups = format!(
+        "<AutoScalingGroups><member><AutoScalingGroupName>qfleet-st-workers</AutoScalingGroupName><MinSize>1</MinSize><MaxSize>4</MaxSize><DesiredCapacity>3</DesiredCapacity><AvailabilityZones><member>eu-west-1a</member><member>eu-west-1b</member></AvailabilityZones><LaunchTemplate><Version>2</Version></LaunchTemplate><Instances>{}{}</Instances><SuspendedProcesses><member><ProcessName>AZRebalance</ProcessName></member></SuspendedProcesses></member></AutoScalingGroups>",
+        instance("i-1", "eu-west-1a", "2"),
+        instance("i-2", "eu-west-1b", "1"),
+    );
+    let activities = "<Activities><member><ActivityId>a</ActivityId><AutoScalingGroupName>g</AutoScalingGroupName><Cause>backlog</Cause><Description>Launching a new EC2 instance</Description><StartTime>1970-01-01T00:00:00Z</StartTime><StatusCode>InProgress</StatusCode></member></Activities>";
+    let policies = "<ScalingPolicies><member><PolicyName>BacklogPerInstance</PolicyName><PolicyType>TargetTrackingScaling</PolicyType><TargetTrackingConfiguration><TargetValue>20.0</TargetValue></TargetTrackingConfiguration></member></ScalingPolicies>";
     let attrs = mock!(Sqs::get_queue_attributes).then_compute_output(|r| {
         let visible = if r.queue_url() == Some(QUEUE) { 40 } else { 2 };
         queue_attributes(visible, 1, 0, &[])
@@ -189,7 +155,11 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
     });
     let clients = Rules {
         cfn: vec![&describe, &res],
-        autoscaling: vec![&groups, &activities, &policies],
+        autoscaling: Some(auto_scaling(vec![
+            ("DescribeAutoScalingGroups", 200, groups),
+            ("DescribeScalingActivities", 200, activities.into()),
+            ("DescribePolicies", 200, policies.into()),
+        ])),
         sqs: vec![&attrs],
         cloudwatch: vec![&alarms, &data],
         ..Default::default()
@@ -764,13 +734,6 @@ async fn mocked_status_of_a_stack_set_target_reads_its_instances_stacks() {
             aws_sdk_sqs::types::error::QueueDoesNotExist::builder().build(),
         )
     });
-    let no_group = mock!(aws_sdk_autoscaling::Client::describe_auto_scaling_groups).then_output(
-        || {
-            aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder()
-                .set_auto_scaling_groups(Some(Vec::new()))
-                .build()
-        },
-    );
     let no_alarm = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(|| {
         aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().build()
     });
@@ -783,7 +746,7 @@ async fn mocked_status_of_a_stack_set_target_reads_its_instances_stacks() {
         cfn: vec![&stacks, &res],
         s3: vec![&no_bucket],
         sqs: vec![&no_queue],
-        autoscaling: vec![&no_group],
+        autoscaling: Some(crate::aws::mock::no_group()),
         cloudwatch: vec![&no_alarm],
         sts: vec![&sts],
         ..Default::default()
@@ -1043,7 +1006,7 @@ fn http(
 /// The status of `st` (an EC2 fleet, its stacks complete, its queue empty) on an endpoint whose
 /// DescribePolicies, DescribeAlarms and GetMetricData `policies`, `alarms` and `data` answer.
 async fn st_status(
-    policies: &aws_smithy_mocks::Rule,
+    policies: (u16, String),
     alarms: &aws_smithy_mocks::Rule,
     data: &aws_smithy_mocks::Rule,
 ) -> Status {
@@ -1057,12 +1020,11 @@ async fn st_status_with(
     budget: Option<&str>,
     budgets: Option<crate::aws::fake::Fake>,
     (policies, alarms, data): (
-        &aws_smithy_mocks::Rule,
+        (u16, String),
         &aws_smithy_mocks::Rule,
         &aws_smithy_mocks::Rule,
     ),
 ) -> Status {
-    use aws_sdk_autoscaling::Client as Asg;
     use aws_sdk_sqs::Client as Sqs;
 
     let env = crate::config::parse(
@@ -1112,28 +1074,19 @@ async fn st_status_with(
             )],
         ),
     ]);
-    let groups = mock!(Asg::describe_auto_scaling_groups).then_output(|| {
-        aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput::builder()
-            .auto_scaling_groups(
-                asg::AutoScalingGroup::builder()
-                    .auto_scaling_group_name("qfleet-st-workers")
-                    .min_size(1)
-                    .max_size(4)
-                    .desired_capacity(1)
-                    .availability_zones("eu-west-1a")
-                    .instances(instance("i-1", "eu-west-1a", "1"))
-                    .build(),
-            )
-            .build()
-    });
-    let activities = mock!(Asg::describe_scaling_activities).then_output(|| {
-        aws_sdk_autoscaling::operation::describe_scaling_activities::DescribeScalingActivitiesOutput::builder().build()
-    });
+    let groups = format!(
+        "<AutoScalingGroups><member><AutoScalingGroupName>qfleet-st-workers</AutoScalingGroupName><MinSize>1</MinSize><MaxSize>4</MaxSize><DesiredCapacity>1</DesiredCapacity><AvailabilityZones><member>eu-west-1a</member></AvailabilityZones><Instances>{}</Instances></member></AutoScalingGroups>",
+        instance("i-1", "eu-west-1a", "1")
+    );
     let attrs =
         mock!(Sqs::get_queue_attributes).then_compute_output(|_| queue_attributes(0, 0, 0, &[]));
     let clients = Rules {
         cfn: vec![&describe, &res],
-        autoscaling: vec![&groups, &activities, policies],
+        autoscaling: Some(auto_scaling(vec![
+            ("DescribeAutoScalingGroups", 200, groups),
+            ("DescribeScalingActivities", 200, String::new()),
+            ("DescribePolicies", policies.0, policies.1),
+        ])),
         sqs: vec![&attrs],
         cloudwatch: vec![alarms, data],
         budgets,
@@ -1148,18 +1101,15 @@ async fn st_status_with(
 /// a budget not read is said in `unavailable`, never shown as spent or unspent.
 #[tokio::test]
 async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
-    use aws_sdk_autoscaling::Client as Asg;
     use aws_sdk_cloudwatch::Client as Cw;
     use serde_json::json;
 
     const PAGE: &str = "<!doctype html><html><title>404 Not Found</title></html>";
     const NAME: &str = "qfleet-st-eu-west-1-deployed";
-    let policies = mock!(Asg::describe_policies).then_output(|| {
-        aws_sdk_autoscaling::operation::describe_policies::DescribePoliciesOutput::builder().build()
-    });
+    let policies = (200, String::new());
     let alarms = mock!(Cw::describe_alarms).then_http_response(|| http(404, "text/html", PAGE));
     let data = mock!(Cw::get_metric_data).then_http_response(|| http(404, "text/html", PAGE));
-    let rules = (&policies, &alarms, &data);
+    let rules = (policies, &alarms, &data);
     let extra = "alerts: {email: a@example.com}\nbudget: {amount: 300}\n";
     let answer = |status: u16, body: serde_json::Value| {
         crate::aws::fake::Fake::new(move |_| (status, body.to_string()))
@@ -1185,7 +1135,7 @@ async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
     // Read under the name the data stack holds (not the one the file would give now), in the
     // account the stacks are in.
     let fake = answer(200, spent("42.17", "300.0"));
-    let s = st_status_with(extra, Some(NAME), Some(fake.clone()), rules).await;
+    let s = st_status_with(extra, Some(NAME), Some(fake.clone()), rules.clone()).await;
     let asked = fake.requests();
     assert_eq!(asked.len(), 1);
     assert_eq!(
@@ -1204,7 +1154,7 @@ async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
 
     // Nothing counted yet, and a deployed amount the file has since changed: both said.
     let fake = answer(200, spent("0", "250"));
-    let s = st_status_with(extra, Some(NAME), Some(fake), rules).await;
+    let s = st_status_with(extra, Some(NAME), Some(fake), rules.clone()).await;
     let line = &budget_lines(&s)[0];
     assert!(
         line.starts_with("budget: $0.00 of $250 this month, UTC (forecast $280.50; it counts only once the cost allocation tag qfleet:environment is active")
@@ -1214,7 +1164,7 @@ async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
 
     // The data stack holds no budget yet: not deployed, and AWS is not asked.
     let unasked = answer(500, json!({}));
-    let s = st_status_with(extra, None, Some(unasked.clone()), rules).await;
+    let s = st_status_with(extra, None, Some(unasked.clone()), rules.clone()).await;
     assert!(unasked.requests().is_empty());
     assert_eq!(
         budget_lines(&s),
@@ -1230,7 +1180,7 @@ async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
         400,
         json!({"__type": "NotFoundException", "Message": "the budget doesn't exist"}),
     );
-    let s = st_status_with(extra, Some(NAME), Some(missing), rules).await;
+    let s = st_status_with(extra, Some(NAME), Some(missing), rules.clone()).await;
     assert_eq!(
         budget_lines(&s),
         [format!(
@@ -1245,7 +1195,7 @@ async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
         400,
         json!({"__type": "AccessDeniedException", "Message": "not authorized to perform: budgets:ViewBudget"}),
     );
-    let s = st_status_with(extra, Some(NAME), Some(denied), rules).await;
+    let s = st_status_with(extra, Some(NAME), Some(denied), rules.clone()).await;
     let doc = serde_json::to_value(&s).unwrap();
     assert!(doc["budget"].is_null());
     assert!(
@@ -1259,7 +1209,7 @@ async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
 
     // Without a budget in the file, no call and no section.
     let unasked = answer(500, json!({}));
-    let s = st_status_with("", Some(NAME), Some(unasked.clone()), rules).await;
+    let s = st_status_with("", Some(NAME), Some(unasked.clone()), rules.clone()).await;
     assert!(unasked.requests().is_empty());
     assert!(serde_json::to_value(&s).unwrap()["budget"].is_null());
 }
@@ -1269,20 +1219,16 @@ async fn mocked_status_shows_the_budget_s_spend_as_aws_budgets_calculated_it() {
 /// sections it does not serve are one line, the failure stays an error, the rest is shown.
 #[tokio::test]
 async fn mocked_sections_the_endpoint_does_not_serve_are_one_line_and_errors_stay_errors() {
-    use aws_sdk_autoscaling::Client as Asg;
     use aws_sdk_cloudwatch::Client as Cw;
 
-    let policies = mock!(Asg::describe_policies).then_http_response(|| {
-        http(
-            500,
-            "text/xml",
-            r#"<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>internal error</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"#,
-        )
-    });
+    let policies = (
+        500,
+        r#"<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>internal error</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"#.to_string(),
+    );
     const PAGE: &str = "<!doctype html><html><title>404 Not Found</title></html>";
     let alarms = mock!(Cw::describe_alarms).then_http_response(|| http(404, "text/html", PAGE));
     let data = mock!(Cw::get_metric_data).then_http_response(|| http(404, "text/html", PAGE));
-    let s = st_status(&policies, &alarms, &data).await;
+    let s = st_status(policies, &alarms, &data).await;
     assert_eq!(
         s.exit_code(),
         crate::error::Exit::Ok,
@@ -1339,12 +1285,9 @@ fn cbor_text(s: &str) -> Vec<u8> {
 /// happened, never in the server's words (its stack trace's last line), and never as zero.
 #[tokio::test]
 async fn mocked_metrics_the_endpoint_failed_on_its_side_are_said_so_once_never_as_zero() {
-    use aws_sdk_autoscaling::Client as Asg;
     use aws_sdk_cloudwatch::Client as Cw;
 
-    let policies = mock!(Asg::describe_policies).then_output(|| {
-        aws_sdk_autoscaling::operation::describe_policies::DescribePoliciesOutput::builder().build()
-    });
+    let policies = (200, String::new());
     let alarms = mock!(Cw::describe_alarms).then_output(|| {
         aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput::builder().build()
     });
@@ -1361,7 +1304,7 @@ async fn mocked_metrics_the_endpoint_failed_on_its_side_are_said_so_once_never_a
         }
         http(500, "application/cbor", body)
     });
-    let s = st_status(&policies, &alarms, &data).await;
+    let s = st_status(policies, &alarms, &data).await;
     assert_eq!(
         s.exit_code(),
         crate::error::Exit::Ok,

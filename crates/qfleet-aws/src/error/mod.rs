@@ -104,9 +104,23 @@ impl AwsError {
     where
         E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     {
-        let (kind, message, not_served) = classify(what, &err);
+        AwsError::from_sdk_as(what, err, not_served_api::<E>())
+    }
+
+    /// [`AwsError::from_sdk`] of a call whose error type does not name its API (qfleet's own
+    /// calls without a generated crate): `api` names it, so that an endpoint that does not
+    /// serve it, or failed on its side, is said as for any other call.
+    pub(super) fn from_sdk_as<E>(
+        what: &str,
+        err: SdkError<E, Response>,
+        api: Option<NotServed>,
+    ) -> AwsError
+    where
+        E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    {
+        let (kind, message, not_served) = classify(what, &err, api.clone());
         let server_failed = match not_served {
-            None => server_failed_of(kind, &err),
+            None => server_failed_of(kind, &err, api),
             Some(_) => None,
         };
         AwsError {
@@ -263,7 +277,11 @@ impl ServerFailed {
 }
 
 /// The server failure an answer was ([`ServerFailed`]), for an error of kind `kind`.
-fn server_failed_of<E>(kind: Kind, err: &SdkError<E, Response>) -> Option<ServerFailed>
+fn server_failed_of<E>(
+    kind: Kind,
+    err: &SdkError<E, Response>,
+    api: Option<NotServed>,
+) -> Option<ServerFailed>
 where
     E: ProvideErrorMetadata,
 {
@@ -274,7 +292,7 @@ where
     if kind != Kind::Service || !status.is_server_error() || error_code(err).is_none() {
         return None;
     }
-    let api = not_served_api::<E>()?;
+    let api = api?;
     Some(ServerFailed {
         service: api.service,
         operation: api.operation,
@@ -624,7 +642,10 @@ fn unreadable<E>(
 
 /// The API the endpoint said it does not serve, and how it said so (`HTTP 404 with an HTML
 /// page`, `HTTP 501, InternalFailure`), when the answer says so ([`says_not_served`]).
-fn not_served_of<E>(err: &SdkError<E, Response>) -> Option<(NotServed, String)>
+fn not_served_of<E>(
+    err: &SdkError<E, Response>,
+    api: Option<NotServed>,
+) -> Option<(NotServed, String)>
 where
     E: ProvideErrorMetadata,
 {
@@ -644,19 +665,23 @@ where
         ("", false) => format!("HTTP {status}"),
         (code, _) => format!("HTTP {status}, {code}"),
     };
-    Some((not_served_api::<E>()?, detail))
+    Some((api?, detail))
 }
 
 /// The kind and line of a failed call, and the API the endpoint does not serve when that is
 /// why (said as such: the kind stays the answer's own).
-fn classify<E>(what: &str, err: &SdkError<E, Response>) -> (Kind, String, Option<NotServed>)
+fn classify<E>(
+    what: &str,
+    err: &SdkError<E, Response>,
+    api: Option<NotServed>,
+) -> (Kind, String, Option<NotServed>)
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
     let (kind, message) = classify_words(what, err);
     // Credentials, access, throttling and "no such thing" say more than a missing API would.
     if matches!(kind, Kind::Malformed | Kind::Service)
-        && let Some((api, detail)) = not_served_of(err)
+        && let Some((api, detail)) = not_served_of(err, api)
     {
         return (kind, not_served_line(what, &api, &detail), Some(api));
     }
