@@ -95,7 +95,7 @@ impl Node {
 impl Query {
     pub(super) fn from_config(api: Api, region: &str, conf: &SdkConfig) -> Query {
         Query {
-            signed: Arc::new(Signed::from_config(api.service, region, conf)),
+            signed: Arc::new(Signed::from_config(api.service, region, conf).naming_its_api()),
             version: api.version,
         }
     }
@@ -108,7 +108,9 @@ impl Query {
         http_client: aws_smithy_runtime_api::client::http::SharedHttpClient,
     ) -> Query {
         Query {
-            signed: Arc::new(Signed::with_http_client(api.service, region, http_client)),
+            signed: Arc::new(
+                Signed::with_http_client(api.service, region, http_client).naming_its_api(),
+            ),
             version: api.version,
         }
     }
@@ -137,7 +139,7 @@ impl Query {
             )],
         };
         self.signed
-            .invoke_named(what, action, request, move |r| result(r, action))
+            .invoke(what, action, request, move |r| result(r, action))
             .await
     }
 

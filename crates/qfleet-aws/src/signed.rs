@@ -31,7 +31,6 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse, OrchestratorError};
-use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -64,6 +63,8 @@ pub(super) struct Signed {
     timeouts: Option<TimeoutConfig>,
     /// The clock requests are signed with (the configuration's, else the system's).
     pub(super) time: Option<SharedTimeSource>,
+    /// Whether a failure names the service's operation ([`Signed::naming_its_api`]).
+    names_api: bool,
 }
 
 /// A request before the endpoint is applied: its method, path (with its query), body and
@@ -144,6 +145,7 @@ impl Signed {
                 .unwrap_or_else(super::retry_config),
             timeouts: conf.timeout_config().cloned(),
             time: conf.time_source(),
+            names_api: false,
         }
     }
 
@@ -178,11 +180,13 @@ impl Signed {
                 .with_initial_backoff(std::time::Duration::from_millis(1)),
             timeouts: None,
             time: None,
+            names_api: false,
         }
     }
 
     /// Sends `request` as `operation`, each attempt signed, retried within the budget; an
-    /// error begins with `what` (the call described for the user).
+    /// error begins with `what` (the call described for the user) and, for a client
+    /// [`Signed::naming_its_api`], names the service's operation.
     pub(super) async fn invoke<O>(
         &self,
         what: &str,
@@ -193,50 +197,6 @@ impl Signed {
         + Sync
         + 'static,
     ) -> Result<O, AwsError>
-    where
-        O: fmt::Debug + Send + Sync + 'static,
-    {
-        self.send(what, operation, request, deserialize)
-            .await?
-            .map_err(|e| AwsError::from_sdk(what, e))
-    }
-
-    /// [`Signed::invoke`], its failure named as the service's `operation` (`Auto Scaling
-    /// DescribePolicies`): an endpoint that does not serve it, or failed on its side, is then
-    /// said in the words of any other call's.
-    pub(super) async fn invoke_named<O>(
-        &self,
-        what: &str,
-        operation: &'static str,
-        request: Request,
-        deserialize: impl Fn(&HttpResponse) -> Result<O, OrchestratorError<ApiError>>
-        + Send
-        + Sync
-        + 'static,
-    ) -> Result<O, AwsError>
-    where
-        O: fmt::Debug + Send + Sync + 'static,
-    {
-        let api = super::error::NotServed {
-            service: self.service.id.to_string(),
-            operation: operation.to_string(),
-        };
-        self.send(what, operation, request, deserialize)
-            .await?
-            .map_err(|e| AwsError::from_sdk_as(what, e, Some(api)))
-    }
-
-    /// The call itself: its credentials' failure as an error, its own as the SDK's.
-    async fn send<O>(
-        &self,
-        what: &str,
-        operation: &'static str,
-        request: Request,
-        deserialize: impl Fn(&HttpResponse) -> Result<O, OrchestratorError<ApiError>>
-        + Send
-        + Sync
-        + 'static,
-    ) -> Result<Result<O, SdkError<ApiError, HttpResponse>>, AwsError>
     where
         O: fmt::Debug + Send + Sync + 'static,
     {
@@ -280,7 +240,25 @@ impl Signed {
             })
             .deserializer(deserialize)
             .build();
-        Ok(op.invoke(request).await)
+        op.invoke(request).await.map_err(|e| match self.names_api {
+            true => AwsError::from_sdk_as(
+                what,
+                e,
+                Some(super::error::NotServed {
+                    service: self.service.id.to_string(),
+                    operation: operation.to_string(),
+                }),
+            ),
+            false => AwsError::from_sdk(what, e),
+        })
+    }
+
+    /// This client, its failures naming the service's operation (`Auto Scaling
+    /// DescribePolicies`): an endpoint that does not serve it, or failed on its side, is then
+    /// said in the words of an SDK call's.
+    pub(super) fn naming_its_api(mut self) -> Signed {
+        self.names_api = true;
+        self
     }
 
     /// The bytes `first..=last` of a presigned URL (ECR's download URL of a layer, which S3
