@@ -11,6 +11,8 @@
 //! - signed with Signature Version 4 for the service's signing name (`autoscaling`, `sns`);
 //! - answered with `<ActionResponse><ActionResult>…</ActionResult></ActionResponse>`, lists as
 //!   `member` elements, maps as `entry` elements of `key` and `value`, paged by `NextToken`
+//!   (a page that gives back the token it was asked with is an error here, where the SDK's
+//!   paginator stopped quietly: the pages after it would be unread)
 //!   (<https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html>,
 //!   <https://docs.aws.amazon.com/sns/latest/api/API_GetSubscriptionAttributes.html>);
 //! - errors as `<ErrorResponse><Error><Type>…</Type><Code>…</Code><Message>…</Message></Error></ErrorResponse>`
@@ -94,8 +96,20 @@ impl Node {
 
 impl Query {
     pub(super) fn from_config(api: Api, region: &str, conf: &SdkConfig) -> Query {
+        let signed = match fips_in_gov_cloud(region, conf) {
+            // Both services' GovCloud endpoints are their FIPS endpoints: no `-fips` host
+            // (<https://docs.aws.amazon.com/general/latest/gr/as.html>,
+            // <https://docs.aws.amazon.com/general/latest/gr/sns.html>).
+            true => Signed::from_config_at(
+                api.service,
+                region,
+                &format!("https://{}.{region}.amazonaws.com", api.service.name),
+                conf,
+            ),
+            false => Signed::from_config(api.service, region, conf),
+        };
         Query {
-            signed: Arc::new(Signed::from_config(api.service, region, conf).naming_its_api()),
+            signed: Arc::new(signed.naming_its_api()),
             version: api.version,
         }
     }
@@ -180,14 +194,32 @@ impl Query {
     }
 }
 
-/// A success is the answer's `{action}Result` (empty when the answer has none); any other
-/// status an error document.
+/// FIPS asked for (`use_fips`) in an AWS GovCloud (US) Region, without dual-stack.
+fn fips_in_gov_cloud(region: &str, conf: &SdkConfig) -> bool {
+    conf.use_fips().unwrap_or(false)
+        && !conf.use_dual_stack().unwrap_or(false)
+        && region.starts_with("us-gov-")
+}
+
+/// A success is the answer's `{action}Result` (empty when the answer has none) in an
+/// `{action}Response`; any other status an error document. A success of another document (a
+/// proxy's page, an endpoint that does not speak the protocol) is an answer that could not be
+/// read, never an empty result.
 fn result(resp: &HttpResponse, action: &str) -> Result<Node, OrchestratorError<ApiError>> {
     let text = body_text(resp)?;
     if !resp.status().is_success() {
         return Err(OrchestratorError::operation(ApiError(parse_error(text))));
     }
     let root = parse(text).map_err(|e| OrchestratorError::response(Box::new(e)))?;
+    if root.name != format!("{action}Response") {
+        return Err(OrchestratorError::response(
+            format!(
+                "the answer is a <{}> document, not the <{action}Response> AWS sends",
+                root.name
+            )
+            .into(),
+        ));
+    }
     let name = format!("{action}Result");
     Ok(root
         .children
@@ -201,7 +233,12 @@ pub(super) fn parse(xml: &str) -> Result<Node, roxmltree::Error> {
     fn node(e: roxmltree::Node<'_, '_>) -> Node {
         let children: Vec<Node> = e.children().filter(|c| c.is_element()).map(node).collect();
         let text = match children.is_empty() {
-            true => e.children().filter_map(|c| c.text()).collect::<String>(),
+            // Text and CDATA only: a comment's text is not the element's.
+            true => e
+                .children()
+                .filter(|c| c.is_text())
+                .filter_map(|c| c.text())
+                .collect::<String>(),
             false => String::new(),
         };
         Node {

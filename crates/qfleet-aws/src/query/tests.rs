@@ -375,3 +375,69 @@ async fn an_endpoint_without_the_api_is_said_so_by_its_name() {
         "{e}"
     );
 }
+
+/// A success that is not the action's answer (a proxy's page, another protocol's document) is
+/// an answer not read, never "no group": status then says it could not read the group.
+#[tokio::test]
+async fn a_success_that_is_not_the_actions_answer_is_not_read_as_empty() {
+    for (body, said) in [
+        (
+            "<html><body>Welcome to the network</body></html>",
+            "it was an HTML page",
+        ),
+        (
+            "<DescribePoliciesResponse><DescribePoliciesResult/></DescribePoliciesResponse>",
+            "not the document AWS sends",
+        ),
+    ] {
+        let fake = Fake::new(move |_| (200, body.to_string()));
+        let e = autoscaling::group(&query(AUTO_SCALING, &fake), "g")
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("could not be read") && text.contains(said),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_comment_inside_a_value_is_not_part_of_it() {
+    let root = super::parse("<R><V><!-- a note -->3</V></R>").unwrap();
+    assert_eq!(root.text("V"), Some("3"));
+}
+
+/// GovCloud's Auto Scaling and SNS endpoints are FIPS endpoints already: with FIPS asked for,
+/// no `-fips` host (the SDK's endpoint rules gave the same).
+#[test]
+fn fips_in_gov_cloud_is_the_regional_endpoint() {
+    let conf = |fips: bool| {
+        aws_config::SdkConfig::builder()
+            .use_fips(fips)
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build()
+    };
+    let at = |api, region: &str, fips| {
+        Query::from_config(api, region, &conf(fips))
+            .signed
+            .endpoint
+            .clone()
+    };
+    assert_eq!(
+        at(AUTO_SCALING, "us-gov-west-1", true),
+        "https://autoscaling.us-gov-west-1.amazonaws.com"
+    );
+    assert_eq!(
+        at(SNS, "us-gov-east-1", true),
+        "https://sns.us-gov-east-1.amazonaws.com"
+    );
+    assert_eq!(
+        at(AUTO_SCALING, "us-east-1", true),
+        "https://autoscaling-fips.us-east-1.amazonaws.com"
+    );
+    assert_eq!(
+        at(SNS, "eu-west-1", false),
+        "https://sns.eu-west-1.amazonaws.com"
+    );
+}
