@@ -511,18 +511,41 @@ async fn an_image_functions_ecr_reads_are_allowed_on_its_repository_only() {
 /// The folder of the shipped Python code and its tests.
 const PYTHON: &str = "crates/qfleet-runtime/python";
 
+/// The names the shipped Python code's tests give their resources, as environment `e`'s
+/// (each test file reads those it uses: `QFLEET_TEST_*`).
+fn resource_names(e: &str) -> [(&'static str, String); 9] {
+    [
+        (
+            "QFLEET_TEST_BUCKET",
+            format!("{e}-uploads-{ACCOUNT}-{REGION}"),
+        ),
+        ("QFLEET_TEST_QUEUE", format!("qfleet-{e}-jobs")),
+        ("QFLEET_TEST_ASG", format!("qfleet-{e}-workers")),
+        ("QFLEET_TEST_STACK", format!("qfleet-{e}-fleet")),
+        ("QFLEET_TEST_CLUSTER", format!("qfleet-{e}")),
+        (
+            "QFLEET_TEST_TABLE",
+            format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
+        ),
+        ("QFLEET_TEST_DATA_STACK", format!("qfleet-{e}-data")),
+        ("QFLEET_TEST_RESPONSES", format!("qfleet-{e}-responses")),
+        (
+            "QFLEET_TEST_LEASE_TABLE",
+            format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
+        ),
+    ]
+}
+
 /// What the tests of one piece of the shipped Python code (test files of [`PYTHON`]) recorded:
 /// one JSON object per AWS call.
-fn recorded_calls(tests: &[&str], file: &std::path::Path, names: &[(&str, &str)]) -> Vec<Value> {
+fn recorded_calls(tests: &[&str], file: &std::path::Path, e: &str) -> Vec<Value> {
     let python = root().join(".venv/bin/python");
     let mut cmd = std::process::Command::new(&python);
     cmd.args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .args(tests.iter().map(|t| root().join(PYTHON).join(t)))
         .env("QFLEET_RECORD_CALLS", file)
         .current_dir(root());
-    for (k, v) in names {
-        cmd.env(k, v);
-    }
+    cmd.envs(resource_names(e));
     let o = cmd
         .output()
         .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
@@ -692,26 +715,7 @@ fn worker_calls(e: &str) -> Vec<Value> {
                 "test_qfleet_secrets.py",
             ],
             &dir.path().join("calls.jsonl"),
-            &[
-                (
-                    "QFLEET_TEST_BUCKET",
-                    &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
-                ),
-                ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
-                ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
-                ("QFLEET_TEST_STACK", &format!("qfleet-{e}-fleet")),
-                ("QFLEET_TEST_CLUSTER", &format!("qfleet-{e}")),
-                (
-                    "QFLEET_TEST_TABLE",
-                    &format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
-                ),
-                ("QFLEET_TEST_DATA_STACK", &format!("qfleet-{e}-data")),
-                ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
-                (
-                    "QFLEET_TEST_LEASE_TABLE",
-                    &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
-                ),
-            ],
+            e,
         )
         .iter()
         .map(|c| c.to_string() + "\n")
@@ -878,23 +882,7 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
     let calls = recorded_calls(
         &["test_qfleet_handler.py"],
         &dir.path().join("calls.jsonl"),
-        &[
-            (
-                "QFLEET_TEST_BUCKET",
-                &format!("{e}-uploads-{ACCOUNT}-{REGION}"),
-            ),
-            (
-                "QFLEET_TEST_TABLE",
-                &format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
-            ),
-            ("QFLEET_TEST_DATA_STACK", &format!("qfleet-{e}-data")),
-            ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
-            (
-                "QFLEET_TEST_LEASE_TABLE",
-                &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
-            ),
-            ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
-        ],
+        e,
     );
     assert!(calls.len() > 10, "{calls:?}");
     let checked = check_calls(
@@ -1203,17 +1191,7 @@ fn the_sweepers_calls_are_allowed_by_the_rendered_sweeper_policy() {
     let calls = recorded_calls(
         &["test_qfleet_sweeper.py"],
         &dir.path().join("calls.jsonl"),
-        &[
-            (
-                "QFLEET_TEST_TABLE",
-                &format!("qfleet-{e}-data-JobTable-1A2B3C4D5E6F"),
-            ),
-            ("QFLEET_TEST_RESPONSES", &format!("qfleet-{e}-responses")),
-            (
-                "QFLEET_TEST_LEASE_TABLE",
-                &format!("qfleet-{e}-data-JobLeaseTable-6F5E4D3C2B1A"),
-            ),
-        ],
+        e,
     );
     let actions: BTreeSet<&str> = calls
         .iter()
@@ -1273,10 +1251,7 @@ fn the_publishers_calls_are_allowed_by_the_rendered_publisher_policy() {
     let calls = recorded_calls(
         &["test_qfleet_backlog_metric.py"],
         &dir.path().join("calls.jsonl"),
-        &[
-            ("QFLEET_TEST_QUEUE", &format!("qfleet-{e}-jobs")),
-            ("QFLEET_TEST_ASG", &format!("qfleet-{e}-workers")),
-        ],
+        e,
     );
     let actions: BTreeSet<&str> = calls
         .iter()
