@@ -165,6 +165,18 @@ impl Query {
         action: &'static str,
         params: &[(&str, &str)],
     ) -> Result<Vec<Node>, AwsError> {
+        self.pages_until(what, action, params, |_| false).await
+    }
+
+    /// [`Query::pages`], stopping after the first page for which `enough` holds (the pages after
+    /// it are not asked for).
+    pub(super) async fn pages_until(
+        &self,
+        what: &str,
+        action: &'static str,
+        params: &[(&str, &str)],
+        enough: impl Fn(&Node) -> bool,
+    ) -> Result<Vec<Node>, AwsError> {
         let mut pages = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -185,8 +197,9 @@ impl Query {
                 }
                 None => None,
             };
+            let done = enough(&page);
             pages.push(page);
-            match next {
+            match next.filter(|_| !done) {
                 Some(n) => token = Some(n),
                 None => return Ok(pages),
             }

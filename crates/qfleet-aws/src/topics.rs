@@ -2,7 +2,7 @@
 //! the attributes of the subscriptions a stage's topic sources have.
 
 use super::Result;
-use super::query::Query;
+use super::query::{Node, Query};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -27,8 +27,8 @@ fn leaves_test_event_out(scope: Option<&str>, policy: Option<&str>) -> bool {
 }
 
 /// The topic's confirmed SQS subscription of the queue whose name is `queue` (`None`: there is
-/// none), with its delivery setting. Reads every page of the topic's subscriptions
-/// (ListSubscriptionsByTopic, <https://docs.aws.amazon.com/sns/latest/api/API_ListSubscriptionsByTopic.html>;
+/// none), with its delivery setting. Reads the topic's subscriptions page by page, to the page that
+/// has it (ListSubscriptionsByTopic, <https://docs.aws.amazon.com/sns/latest/api/API_ListSubscriptionsByTopic.html>;
 /// an unconfirmed subscription's ARN is `PendingConfirmation`).
 pub async fn queue_subscription(
     sns: &Query,
@@ -36,23 +36,27 @@ pub async fn queue_subscription(
     queue: &str,
 ) -> Result<Option<Subscription>> {
     let suffix = format!(":{queue}");
+    // The queue's confirmed subscription on a page (an unconfirmed one's ARN is
+    // `PendingConfirmation`).
+    let confirmed = |page: &Node| {
+        page.members("Subscriptions")
+            .filter(|s| {
+                s.text("Protocol") == Some("sqs")
+                    && s.text("Endpoint").is_some_and(|e| e.ends_with(&suffix))
+            })
+            .filter_map(|s| s.text("SubscriptionArn"))
+            .find(|a| a.starts_with("arn:"))
+            .map(str::to_string)
+    };
     let pages = sns
-        .pages(
+        .pages_until(
             "listing the topic's subscriptions",
             "ListSubscriptionsByTopic",
             &[("TopicArn", topic)],
+            |page| confirmed(page).is_some(),
         )
         .await?;
-    let arn = pages
-        .iter()
-        .flat_map(|p| p.members("Subscriptions"))
-        .filter(|s| {
-            s.text("Protocol") == Some("sqs")
-                && s.text("Endpoint").is_some_and(|e| e.ends_with(&suffix))
-        })
-        .filter_map(|s| s.text("SubscriptionArn"))
-        .find(|a| a.starts_with("arn:"))
-        .map(str::to_string);
+    let arn = pages.iter().find_map(confirmed);
     let Some(arn) = arn else { return Ok(None) };
     let Some(attrs) = subscription_attributes(sns, &arn).await? else {
         // Gone between the two reads: there is none now.

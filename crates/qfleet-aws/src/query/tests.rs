@@ -441,3 +441,34 @@ fn fips_in_gov_cloud_is_the_regional_endpoint() {
         "https://sns.eu-west-1.amazonaws.com"
     );
 }
+
+/// The pages after the one with the queue's confirmed subscription are not asked for.
+#[tokio::test]
+async fn the_subscriptions_are_read_only_to_the_page_that_has_the_queue_s() {
+    const TOPIC: &str = "arn:aws:sns:eu-west-1:111122223333:t";
+    let first = query_answer(
+        "ListSubscriptionsByTopic",
+        &format!(
+            "<Subscriptions><member><Protocol>sqs</Protocol><SubscriptionArn>{TOPIC}:s1</SubscriptionArn><Endpoint>arn:aws:sqs:eu-west-1:111122223333:jobs</Endpoint></member></Subscriptions><NextToken>n1</NextToken>"
+        ),
+    );
+    let attributes = query_answer("GetSubscriptionAttributes", "<Attributes/>");
+    let fake = Fake::new(move |r| match r.param("Action").unwrap_or_default() {
+        "ListSubscriptionsByTopic" => (200, first.clone()),
+        _ => (200, attributes.clone()),
+    });
+    let s = topics::queue_subscription(&query(SNS, &fake), TOPIC, "jobs")
+        .await
+        .unwrap()
+        .expect("the subscription");
+    assert_eq!(s.arn, format!("{TOPIC}:s1"));
+    let actions: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| r.param("Action").unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        actions,
+        ["ListSubscriptionsByTopic", "GetSubscriptionAttributes"]
+    );
+}
