@@ -114,8 +114,12 @@ pub(super) fn slim_module(text: &str) -> String {
     without_trailing_comments(&out)
 }
 
-/// A Python module without the comments that end its code lines (`x = 1  # why`): a `#`
-/// outside a string literal starts one. The scan follows string literals across lines (a
+/// A Python module without the comments that end its code lines (`x = 1  # why`), its blank
+/// lines, and with one space of indentation for each four: a `#` outside a string literal
+/// starts a comment, and a line that does not start inside a string literal is re-indented
+/// (Python reads only that each block is indented more than its header, the same within the
+/// block; inside brackets or after a `\`, indentation is not read at all), and left out when
+/// it is blank. The scan follows string literals across lines (a
 /// triple-quoted one, or a line continued with `\`) and their escapes (an f-string that reuses
 /// its own quote inside, which Python 3.12 allows, is not read: the test's Python refuses
 /// such a module before it could ship); the shipped modules'
@@ -126,6 +130,9 @@ fn without_trailing_comments(text: &str) -> String {
     // The string literal the scan is in: its quote, and whether it is triple-quoted.
     let mut quote: Option<(char, bool)> = None;
     for line in text.lines() {
+        // A line inside a triple-quoted string, or a one-quote string continued with `\`, is
+        // the string's text: kept as it is.
+        let in_string = quote.is_some();
         let chars: Vec<char> = line.chars().collect();
         let (mut i, mut cut) = (0, None);
         while i < chars.len() {
@@ -158,12 +165,24 @@ fn without_trailing_comments(text: &str) -> String {
         if matches!(quote, Some((_, false))) && !line.ends_with('\\') {
             quote = None;
         }
-        match cut {
-            Some(at) => {
-                let code: String = chars[..at].iter().collect();
-                out.push_str(code.trim_end());
+        let code: String = match cut {
+            Some(at) => chars[..at]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+            None => line.to_string(),
+        };
+        if in_string {
+            out.push_str(&code);
+        } else {
+            let body = code.trim_start_matches(' ');
+            if body.is_empty() {
+                continue;
             }
-            None => out.push_str(line),
+            let indent = code.len() - body.len();
+            out.push_str(&" ".repeat(indent.div_ceil(4)));
+            out.push_str(body);
         }
         out.push('\n');
     }
@@ -237,11 +256,22 @@ pub(super) mod tests {
         let tricky = "def f(x):  # noqa: E501\n    \"\"\"Doc.\"\"\"\n    return x\n\n\nclass E(Exception): pass\n\n\ndef g():\n    s = (\"Returns:\"\n         \"\"\"x\"\"\")\n    return s\n";
         assert_eq!(
             slim_module(tricky),
-            "def f(x):\n    \"\"\n    return x\n\n\nclass E(Exception): pass\n\n\ndef g():\n    s = (\"Returns:\"\n         \"\"\"x\"\"\")\n    return s\n"
+            "def f(x):\n \"\"\n return x\nclass E(Exception): pass\ndef g():\n s = (\"Returns:\"\n   \"\"\"x\"\"\")\n return s\n"
         );
         assert_eq!(
             slim_module(src),
-            "\"\"\nimport os\n\n\ndef f(a,\n      b):\n    \"\"\n    x = \"\"\"not a docstring\"\"\"\n    return x\n\n\nclass C:\n    \"\"\n\n    def g(self):\n        \"\"\n"
+            "\"\"\nimport os\ndef f(a,\n  b):\n \"\"\n x = \"\"\"not a docstring\"\"\"\n return x\nclass C:\n \"\"\n def g(self):\n  \"\"\n"
+        );
+    }
+
+    /// One space of indentation for each four and no blank line, but inside a string: a
+    /// triple-quoted string's lines, and a one-quote string's continued line, are its text.
+    #[test]
+    fn code_is_indented_one_space_a_level_and_strings_keep_their_text() {
+        let text = "def f():\n    if x:\n        y = 1\n\n    t = \"\"\"\n    kept\n\n        as is\n    \"\"\"\n    u = \"a\\\n    b\"\n    return (y,\n            t)\n";
+        assert_eq!(
+            without_trailing_comments(text),
+            "def f():\n if x:\n  y = 1\n t = \"\"\"\n    kept\n\n        as is\n    \"\"\"\n u = \"a\\\n    b\"\n return (y,\n   t)\n"
         );
     }
 
