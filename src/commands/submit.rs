@@ -81,7 +81,8 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
         args.wait.then_some(args.timeout),
         args.resend,
     )?
-    .with_group(args.group)?;
+    .with_group(args.group)?
+    .with_tenant(stage.spec.queue.tenant.as_ref())?;
     let result = crate::placement::each_located(&session, |clients, env, at| {
         let request = request.clone();
         let stage = args.stage.clone();
@@ -104,9 +105,10 @@ fn backfill(
     env: &crate::config::Environment,
     out: Output,
 ) -> Result<crate::error::Exit> {
-    // Each line's body and id replace these.
+    // Each line's body and id replace these, and its tenant its group (`queue.tenant`).
+    let stage = submit::stage_of(env, args.stage.as_deref())?;
     let template = submit::Request::new(
-        submit::stage_of(env, args.stage.as_deref())?,
+        stage,
         Some("{}".into()),
         None,
         None,
@@ -115,7 +117,12 @@ fn backfill(
         args.resend,
     )?
     .with_group(args.group.clone())?;
-    let lines = submit::Lines::read(path, args.id_field.as_deref(), &template)?;
+    let lines = submit::Lines::read(
+        path,
+        args.id_field.as_deref(),
+        &template,
+        stage.spec.queue.tenant.as_ref(),
+    )?;
     let result = crate::placement::each_located(session, |clients, env, at| {
         let lines = lines.clone();
         let stage = args.stage.clone();

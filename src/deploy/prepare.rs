@@ -453,23 +453,30 @@ pub(super) async fn prepare(
     if let Some(v) = &new_version {
         notes.push(super::version::said(&name, v));
     }
-    notes.extend(retry_note(env, desired.role, &name));
+    notes.extend(job_notes(env, desired.role, &name));
     Ok(Prepared {
         new_version,
         ..ready(desired, state, Step::ChangeSet { cs, creating }, notes)
     })
 }
 
-/// A fleet stack that changes: how its workers' failures come back, with queue.retry.
-fn retry_note(env: &crate::config::Environment, role: StackRole, name: &str) -> Option<String> {
-    let r = env
-        .spec
-        .queue
+/// A fleet stack that changes: how its workers' failures come back, with queue.retry, and
+/// where its jobs' tenant is read, with queue.tenant.
+fn job_notes(env: &crate::config::Environment, role: StackRole, name: &str) -> Vec<String> {
+    if role != StackRole::Fleet {
+        return Vec::new();
+    }
+    let q = &env.spec.queue;
+    let attempts = u64::try_from(q.max_receive_count).unwrap_or(1);
+    let retry = q
         .retry
         .as_ref()
-        .filter(|_| role == StackRole::Fleet)?;
-    let attempts = u64::try_from(env.spec.queue.max_receive_count).unwrap_or(1);
-    Some(format!("{name}: {} (queue.retry)", r.describe(attempts)))
+        .map(|r| format!("{name}: {} (queue.retry)", r.describe(attempts)));
+    let tenant = q
+        .tenant
+        .as_ref()
+        .map(|t| format!("{name}: {}", t.line(q.fifo)));
+    retry.into_iter().chain(tenant).collect()
 }
 
 #[cfg(test)]

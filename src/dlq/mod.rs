@@ -853,6 +853,7 @@ mod tests {
             attempts: Some(1),
             seq: Some(3),
             worker: Some("i-0abc".into()),
+            tenant: None,
             uploaded_at: None,
             queued_at: None,
             received_at: None,

@@ -407,6 +407,7 @@ mod tests {
             attempts: Some(1),
             seq: None,
             worker: None,
+            tenant: None,
             uploaded_at: Some(up.into()),
             queued_at: None,
             received_at: None,

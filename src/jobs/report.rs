@@ -141,11 +141,14 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
         ));
         return;
     }
+    // A tenant column only where a job shown has one (`queue.tenant`, or a group it was sent
+    // with).
+    let tenants = f.jobs.iter().any(|j| j.tenant.is_some());
     let rows: Vec<Vec<String>> = f
         .jobs
         .iter()
         .map(|j| {
-            vec![
+            let mut row = vec![
                 j.key.clone(),
                 j.state.clone(),
                 j.stage.clone().unwrap_or_default(),
@@ -156,15 +159,34 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
                     &super::plain_error(j.error.as_deref().unwrap_or_default()),
                     60,
                 ),
-            ]
+            ];
+            if tenants {
+                row.insert(1, j.tenant.clone().unwrap_or_default());
+            }
+            row
         })
         .collect();
-    out.line(crate::output::table(
-        &[
-            "key", "state", "stage", "attempts", "changed", "took", "error",
-        ],
-        rows,
-    ));
+    let mut head = vec![
+        "key", "state", "stage", "attempts", "changed", "took", "error",
+    ];
+    if tenants {
+        head.insert(1, "tenant");
+    }
+    out.line(crate::output::table(&head, rows));
+    let waiting = queued_by_tenant(&f.jobs);
+    if !waiting.is_empty() {
+        let each: Vec<String> = waiting
+            .iter()
+            .map(|(t, n, oldest)| match oldest {
+                Some(at) => format!("{t} {n} (the oldest queued {})", ago(Some(at))),
+                None => format!("{t} {n}"),
+            })
+            .collect();
+        out.line(format!(
+            "queued by tenant, of the jobs shown: {}",
+            each.join("; ")
+        ));
+    }
     if f.more > 0 {
         out.note(format!(
             "{} more in the last {} (--limit shows more; `qfleet jobs {} KEY` shows one job's history)",
@@ -173,6 +195,36 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
             r.environment
         ));
     }
+}
+
+/// The jobs still queued, by tenant: each tenant with its count and the earliest time one of
+/// them was queued, the tenants whose oldest job has waited longest first (a noisy tenant's
+/// backlog beside the others'). Jobs without a tenant are not counted.
+fn queued_by_tenant(jobs: &[Job]) -> Vec<(String, usize, Option<String>)> {
+    let mut by: std::collections::BTreeMap<&str, (usize, Option<&str>)> = Default::default();
+    for j in jobs.iter().filter(|j| j.state == "queued") {
+        let Some(t) = j.tenant.as_deref() else {
+            continue;
+        };
+        let e = by.entry(t).or_default();
+        e.0 += 1;
+        // RFC 3339 times in UTC ("…Z", as the workers write them) order as text.
+        if let Some(q) = j.queued_at.as_deref().or(j.uploaded_at.as_deref()) {
+            e.1 = Some(e.1.map_or(q, |o| o.min(q)));
+        }
+    }
+    let mut out: Vec<(String, usize, Option<String>)> = by
+        .into_iter()
+        .map(|(t, (n, o))| (t.to_string(), n, o.map(str::to_string)))
+        .collect();
+    // The oldest first; a tenant without a readable time last.
+    out.sort_by(|a, b| match (&a.2, &b.2) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.0.cmp(&b.0),
+    });
+    out
 }
 
 fn history_text(env: &str, f: &Found, out: &Output) {
@@ -197,6 +249,9 @@ fn history_text(env: &str, f: &Found, out: &Output) {
         let mut head = format!("{} ({came}): {}", j.key, j.state);
         if let Some(s) = j.seconds() {
             head.push_str(&format!(" after {s:.1} s"));
+        }
+        if let Some(t) = &j.tenant {
+            head.push_str(&format!(", tenant {t}"));
         }
         if let Some(o) = &j.output {
             head.push_str(&format!(", output {o}"));
@@ -316,6 +371,7 @@ mod tests {
             attempts: Some(1),
             seq: Some(2),
             worker: Some("i-0abc".into()),
+            tenant: None,
             uploaded_at: None,
             queued_at: None,
             received_at: None,
@@ -404,6 +460,45 @@ mod tests {
 
     /// queue.retry: a retrying job says when its next attempt comes, from its last failed
     /// attempt; once it runs again or ends, nothing.
+    /// Waiting per tenant: the queued jobs of each tenant, the one whose oldest job has
+    /// waited longest first; other states and jobs without a tenant are not counted.
+    #[test]
+    fn queued_jobs_are_counted_by_tenant_the_longest_waiting_first() {
+        let at = |state: &str, tenant: Option<&str>, queued: Option<&str>| {
+            let mut j = job(state);
+            j.tenant = tenant.map(str::to_string);
+            j.queued_at = queued.map(str::to_string);
+            j.uploaded_at = None;
+            j
+        };
+        let jobs = [
+            at("queued", Some("beta"), Some("2026-11-30T08:00:05.000Z")),
+            at("queued", Some("acme"), Some("2026-11-30T08:01:00.000Z")),
+            at("queued", Some("acme"), Some("2026-11-30T07:59:00.000Z")),
+            at("queued", Some("acme"), None),
+            at("done", Some("beta"), Some("2026-11-30T07:00:00.000Z")),
+            at("queued", None, Some("2026-11-30T06:00:00.000Z")),
+            at("queued", Some("gamma"), None),
+        ];
+        assert_eq!(
+            queued_by_tenant(&jobs),
+            [
+                (
+                    "acme".to_string(),
+                    3,
+                    Some("2026-11-30T07:59:00.000Z".to_string())
+                ),
+                (
+                    "beta".to_string(),
+                    1,
+                    Some("2026-11-30T08:00:05.000Z".to_string())
+                ),
+                ("gamma".to_string(), 1, None),
+            ]
+        );
+        assert!(queued_by_tenant(&jobs[4..6]).is_empty());
+    }
+
     #[test]
     fn a_retrying_job_says_when_its_next_attempt_comes() {
         let change = |state: &str, retry_at: Option<&str>| super::super::table::Change {

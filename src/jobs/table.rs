@@ -83,6 +83,9 @@ pub struct Job {
     pub seq: Option<u64>,
     /// Who made the last change (an instance, a task, an invocation).
     pub worker: Option<String>,
+    /// The job's tenant, its message group (`queue.tenant`, or the group it was sent with).
+    /// Absent without one, and in a record older than it.
+    pub tenant: Option<String>,
     pub uploaded_at: Option<String>,
     pub queued_at: Option<String>,
     pub received_at: Option<String>,
@@ -289,6 +292,7 @@ pub async fn queue_job(
     table: &str,
     (key, upload): (&str, &str),
     (stage, stage_index): (Option<&str>, usize),
+    tenant: Option<&str>,
     now: SystemTime,
     retention_days: u32,
 ) -> Result<bool> {
@@ -312,6 +316,10 @@ pub async fn queue_job(
     if let Some(stage) = stage {
         item["stage"] = json!({ "S": stage });
         entry["stage"] = json!({ "S": stage });
+    }
+    // Its message group: the tenant the workers keep (`queue.tenant`).
+    if let Some(tenant) = tenant {
+        item["tenant"] = json!({ "S": tenant });
     }
     item["history"] = json!({ "L": [{ "M": entry }] });
     conditional(
@@ -587,8 +595,8 @@ pub async fn changed_since(
 
 /// The attributes a job read from the index lacks (the index projects
 /// [`qfleet_runtime::job_table::INDEX_PROJECTION`]):
-/// when it was queued and first received, and its sequence.
-const NOT_IN_INDEX: [&str; 3] = ["queued_at", "received_at", "seq"];
+/// when it was queued and first received, its sequence and its tenant.
+const NOT_IN_INDEX: [&str; 4] = ["queued_at", "received_at", "seq", "tenant"];
 /// BatchGetItem takes at most 100 keys a call
 /// (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html>).
 const BATCH_KEYS: usize = 100;
@@ -673,6 +681,7 @@ pub async fn fill(
                     j.queued_at = item.get("queued_at").and_then(string);
                     j.received_at = item.get("received_at").and_then(string);
                     j.seq = item.get("seq").and_then(number);
+                    j.tenant = item.get("tenant").and_then(string);
                 }
             }
             keys = page["UnprocessedKeys"][table]["Keys"]
@@ -721,6 +730,7 @@ fn job_of(table: &str, item: &Map<String, Value>) -> Result<Job> {
         attempts: n("attempts"),
         seq: n("seq"),
         worker: s("worker"),
+        tenant: s("tenant"),
         uploaded_at: s("uploaded_at"),
         queued_at: s("queued_at"),
         received_at: s("received_at"),

@@ -45,8 +45,14 @@ fn line_error(path: &Path, line: usize, why: String) -> Error {
 impl Lines {
     /// Reads and checks every line: a JSON value SQS and the workers take as a job, its id
     /// (`--id-field`'s value, else a new UUID) unique in the file. The attributes, group and
-    /// `--resend` are `template`'s, for every job.
-    pub(crate) fn read(path: &Path, id_field: Option<&str>, template: &Request) -> Result<Lines> {
+    /// `--resend` are `template`'s, for every job; without a group, each line's tenant (what
+    /// `tenant` reads in it, `queue.tenant`) is its group.
+    pub(crate) fn read(
+        path: &Path,
+        id_field: Option<&str>,
+        template: &Request,
+        tenant: Option<&crate::config::TenantSpec>,
+    ) -> Result<Lines> {
         let text = std::fs::read_to_string(path).map_err(|source| {
             crate::jobs::errors::Usage::JobUnreadable {
                 path: path.to_path_buf(),
@@ -98,6 +104,9 @@ impl Lines {
             let mut request = template.clone();
             request.body = body.to_string();
             request.id = id;
+            let request = request
+                .tenant_or_why(tenant)
+                .map_err(|why| line_error(path, line, why))?;
             jobs.push((line, request));
         }
         if jobs.is_empty() {
@@ -355,7 +364,7 @@ async fn record_all(
             (r.id.as_str(), MESSAGE_UPLOAD),
             stage,
             retention,
-            r.resend,
+            (r.resend, r.group.as_deref()),
         )
     }))
     .await;
@@ -530,7 +539,7 @@ mod tests {
     #[test]
     fn a_fifo_backfill_holds_back_what_would_overtake_a_job_not_sent() {
         let (_dir, p) = file("{\"a\": 1}\n{\"a\": 2}\n");
-        let lines = Lines::read(&p, None, &template()).unwrap();
+        let lines = Lines::read(&p, None, &template(), None).unwrap();
         let held = held_back(&lines.jobs, 7);
         assert_eq!(held.len(), 2);
         for (j, (line, r)) in held.iter().zip(&lines.jobs) {
@@ -547,7 +556,7 @@ mod tests {
     async fn a_fifo_backfill_sends_no_batch_after_one_with_a_job_not_sent() {
         let text: String = (1..=7).map(|i| format!("{{\"n\": {i}}}\n")).collect();
         let (_dir, p) = file(&text);
-        let lines = Lines::read(&p, None, &template()).unwrap();
+        let lines = Lines::read(&p, None, &template(), None).unwrap();
         let batches: Vec<Vec<(usize, Request)>> = lines.jobs.chunks(2).map(<[_]>::to_vec).collect();
         let mut handed = Vec::new();
         let sent = in_order(&batches, |batch| {
@@ -592,7 +601,7 @@ mod tests {
     #[test]
     fn each_line_is_a_job_with_its_number_and_the_given_attributes() {
         let (_d, p) = file("{\"photo\": 1}\n\n{\"photo\": 2}\r\n");
-        let l = Lines::read(&p, Some("photo"), &template()).unwrap();
+        let l = Lines::read(&p, Some("photo"), &template(), None).unwrap();
         let got: Vec<(usize, &str, &str)> = l
             .jobs
             .iter()
@@ -608,7 +617,7 @@ mod tests {
                 .all(|(_, r)| r.attributes == template().attributes)
         );
         // Without --id-field, a new id each.
-        let l = Lines::read(&p, None, &template()).unwrap();
+        let l = Lines::read(&p, None, &template(), None).unwrap();
         assert_ne!(l.jobs[0].1.id, l.jobs[1].1.id);
         assert_eq!(l.jobs[0].1.id.len(), 36);
     }
@@ -640,10 +649,14 @@ mod tests {
         ];
         for (text, field, want) in cases {
             let (_d, p) = file(text);
-            let e = Lines::read(&p, field, &template()).unwrap_err().to_string();
+            let e = Lines::read(&p, field, &template(), None)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(want), "{text:?}: {e}");
             assert_eq!(
-                Lines::read(&p, field, &template()).unwrap_err().exit_code(),
+                Lines::read(&p, field, &template(), None)
+                    .unwrap_err()
+                    .exit_code(),
                 crate::error::Exit::Input
             );
         }

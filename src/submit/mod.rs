@@ -163,6 +163,42 @@ impl Request {
         Ok(self)
     }
 
+    /// The request with its tenant as its group when it has no `--group` and its stage reads
+    /// one (`queue.tenant`, docs/workers.md, "Fair shares"): from its attributes or its JSON
+    /// body. A job the rule finds no tenant in is refused with why (a job without its group
+    /// would quietly lose its share). A rule that reads an upload's key reads nothing in a job
+    /// sent as a message, which has no key: that job goes as it is, in no group, unless
+    /// `--group` names one.
+    pub(crate) fn with_tenant(self, rule: Option<&crate::config::TenantSpec>) -> Result<Request> {
+        self.tenant_or_why(rule)
+            .map_err(|why| flag("--group", "", &why))
+    }
+
+    /// [`Request::with_tenant`], refused with why alone (a line of `--lines` says its line).
+    pub(crate) fn tenant_or_why(
+        mut self,
+        rule: Option<&crate::config::TenantSpec>,
+    ) -> std::result::Result<Request, String> {
+        let Some(rule) = rule.filter(|r| self.group.is_none() && r.key_segment.is_none()) else {
+            return Ok(self);
+        };
+        match rule.of_message(&self.body, &self.attributes) {
+            Some(t) => {
+                self.group = Some(crate::config::tenant_group(&t));
+                Ok(self)
+            }
+            None => Err(format!(
+                "queue.tenant reads the tenant from {}, and this job has none: {}, or give it with --group G",
+                rule.describe(),
+                match (&rule.attribute, &rule.json) {
+                    (Some(a), _) => format!("add --attribute {a}=TENANT"),
+                    (_, Some(p)) => format!("give the body a string or number at {p}"),
+                    _ => "name it".to_string(),
+                }
+            )),
+        }
+    }
+
     /// The bytes SQS counts for the message: the body, and each attribute's name, type and
     /// value ("the message size includes ... message attributes").
     fn size(&self) -> u64 {
@@ -515,8 +551,15 @@ async fn send(
         );
         let retention = env.spec.jobs.as_ref().map_or(30, |j| j.retention_days);
         let known;
-        (submission.outcome, written, known) =
-            record(clients, table, key, stage, retention, request.resend).await?;
+        (submission.outcome, written, known) = record(
+            clients,
+            table,
+            key,
+            stage,
+            retention,
+            (request.resend, request.group.as_deref()),
+        )
+        .await?;
         // A `--resend` sends the record as it stands: its sequence is the one to deduplicate.
         seq = written.or_else(|| known.as_ref().and_then(|j| j.seq));
         if !matches!(submission.outcome, Outcome::Sent | Outcome::Resubmitted) {
@@ -654,11 +697,11 @@ async fn record(
     key: (&str, &str),
     stage: (Option<&str>, usize),
     retention: u32,
-    resend: bool,
+    (resend, group): (bool, Option<&str>),
 ) -> Result<(Outcome, Option<u64>, Option<Job>)> {
     let db = &clients.dynamodb;
     let now = SystemTime::now();
-    if crate::jobs::table::queue_job(db, table, key, stage, now, retention).await? {
+    if crate::jobs::table::queue_job(db, table, key, stage, group, now, retention).await? {
         return Ok((Outcome::Sent, Some(1), None));
     }
     let mut known = crate::jobs::table::job(db, table, key.0, key.1).await?;
@@ -848,6 +891,69 @@ mod tests {
         }
         assert_eq!(deduplication_id(&"x".repeat(128), None), "x".repeat(128));
         assert_eq!(deduplication_id(&"x".repeat(127), Some(5)).len(), 64);
+    }
+
+    /// `queue.tenant`: without `--group`, the job's tenant (from its attribute or its JSON
+    /// body) is its group, one SQS would not take going as its SHA-256; `--group` wins; a job
+    /// the rule finds none in is refused with what to do; a rule that reads an upload's key
+    /// gives a job sent as a message no group.
+    #[test]
+    fn a_jobs_tenant_is_its_group_unless_given_and_none_found_is_refused() {
+        use crate::config::TenantSpec;
+        let attr = TenantSpec {
+            attribute: Some("customer".into()),
+            ..TenantSpec::default()
+        };
+        let r = request(&["customer=acme"]).unwrap();
+        let g = |r: Request| r.group;
+        assert_eq!(
+            g(r.clone().tenant_or_why(Some(&attr)).unwrap()).as_deref(),
+            Some("acme")
+        );
+        assert_eq!(g(r.clone().tenant_or_why(None).unwrap()), None);
+        let given = r.clone().with_group(Some("given".into())).unwrap();
+        assert_eq!(
+            g(given.tenant_or_why(Some(&attr)).unwrap()).as_deref(),
+            Some("given")
+        );
+        let spaced = request(&["customer=Acme Ltd"]).unwrap();
+        assert_eq!(
+            g(spaced.tenant_or_why(Some(&attr)).unwrap()),
+            Some(crate::config::tenant_group("Acme Ltd"))
+        );
+        let e = request(&[])
+            .unwrap()
+            .tenant_or_why(Some(&attr))
+            .unwrap_err();
+        assert!(
+            e.contains("add --attribute customer=TENANT, or give it with --group G"),
+            "{e}"
+        );
+        let json = TenantSpec {
+            json: Some("c.id".into()),
+            ..TenantSpec::default()
+        };
+        let mut body = request(&[]).unwrap();
+        body.body = r#"{"c": {"id": 42}}"#.into();
+        assert_eq!(
+            g(body.clone().tenant_or_why(Some(&json)).unwrap()).as_deref(),
+            Some("42")
+        );
+        body.body = r#"{"c": {}}"#.into();
+        let e = body.tenant_or_why(Some(&json)).unwrap_err();
+        assert!(
+            e.contains("give the body a string or number at c.id"),
+            "{e}"
+        );
+        let key = TenantSpec {
+            key_segment: Some(1),
+            ..TenantSpec::default()
+        };
+        assert_eq!(
+            g(r.tenant_or_why(Some(&key)).unwrap()),
+            None,
+            "no key, no tenant"
+        );
     }
 
     #[test]

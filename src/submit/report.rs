@@ -420,6 +420,7 @@ mod tests {
                 attempts: Some(5),
                 seq: Some(9),
                 worker: None,
+                tenant: None,
                 uploaded_at: None,
                 queued_at: None,
                 received_at: None,

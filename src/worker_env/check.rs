@@ -548,6 +548,7 @@ mod tests {
             attempts: Some(1),
             seq: Some(3),
             worker: None,
+            tenant: None,
             uploaded_at: None,
             queued_at: None,
             received_at: None,

@@ -778,6 +778,14 @@ const WORKER_REFUSALS: Reasons = &[
         "test_a_standard_stage_passes_a_jobs_tenant_on_and_makes_none_up",
         "two stages of a pipeline, each with its own role; render's pipeline tests check the send grant",
     ),
+    (
+        "test_two_tenants_bursts_go_on_in_their_groups_under_queue_tenant",
+        "two stages of a pipeline, each with its own role; render's pipeline tests check the send grant",
+    ),
+    (
+        "test_a_jobs_tenant_is_kept_in_its_record_and_goes_on_as_its_group",
+        "two stages of a pipeline, each with its own role and queue",
+    ),
 ];
 
 #[test]
@@ -925,6 +933,10 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
             ),
             (
                 "test_a_standard_stage_passes_a_tenant_on_when_its_record_carries_it",
+                "a pipeline's stage, which writes under its next stage's prefix; render's pipeline tests check the send grant",
+            ),
+            (
+                "test_a_function_sends_each_job_on_in_the_tenant_queue_tenant_reads",
                 "a pipeline's stage, which writes under its next stage's prefix; render's pipeline tests check the send grant",
             ),
             (

@@ -901,22 +901,28 @@ async fn a_two_stage_pipeline_records_both_stages_on_one_job_and_only_the_last_a
 
 /// Issue 67: `submit --stage` sends a job to a later stage that takes producers' messages,
 /// here a FIFO one (its group given), recorded at that stage; a stage that takes no messages,
-/// and one the file does not have, are refused before anything is sent.
+/// and one the file does not have, are refused before anything is sent. Issue 87: that
+/// stage reads a job's tenant from its body (`queue.tenant`): without `--group` the tenant is
+/// the job's group, kept in its record, and shown by `jobs`; a job without one is refused.
 #[tokio::test]
 async fn submit_reaches_a_later_fifo_stage_that_takes_messages() {
     let dir = tempfile::tempdir().unwrap();
     let e = unique("sst");
     let file = dir.path().join(format!("{e}.yaml"));
     let write = |second_takes_messages: bool| {
-        let sources = if second_takes_messages {
-            "    sources: {messages: {}}\n"
+        // A tenant read from a job's body, where the stage takes jobs as messages.
+        let (sources, tenant) = if second_takes_messages {
+            (
+                "    sources: {messages: {}}\n",
+                ", tenant: {json: customer}",
+            )
         } else {
-            ""
+            ("", "")
         };
         std::fs::write(
             &file,
             format!(
-                "environment: {e}\nregion: eu-west-1\nlab: true\njobs: {{}}\nstages:\n  - name: parse\n    workers: {{min: 1, max: 2, public_ip: true}}\n  - name: orders\n    fed_by: messages\n    queue: {{fifo: true, content_based_deduplication: true}}\n{sources}    workers: {{min: 1, max: 2, public_ip: true}}\n"
+                "environment: {e}\nregion: eu-west-1\nlab: true\njobs: {{}}\nstages:\n  - name: parse\n    workers: {{min: 1, max: 2, public_ip: true}}\n  - name: orders\n    fed_by: messages\n    queue: {{fifo: true, content_based_deduplication: true{tenant}}}\n{sources}    workers: {{min: 1, max: 2, public_ip: true}}\n"
             ),
         )
         .unwrap();
@@ -951,6 +957,44 @@ async fn submit_reaches_a_later_fifo_stage_that_takes_messages() {
     let job = &j["environments"][0]["jobs"][0];
     assert_eq!(job["state"], "queued", "{j}");
     assert_eq!(job["stage"], "orders", "{j}");
+    assert_eq!(job["tenant"], "customer-7", "--group wins: {j}");
+    // The tenant from the body, as its group and in its record; none there: refused, unsent.
+    let d = doc(
+        qfleet_on_moto().arg("submit").arg(&file).args([
+            "--stage",
+            "orders",
+            "--id",
+            "order-2",
+            "{\"order\": 2, \"customer\": \"c-9\"}",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    check_schema("submit", &d);
+    let o = run(qfleet_on_moto().arg("submit").arg(&file).args([
+        "--stage",
+        "orders",
+        "--id",
+        "order-3",
+        "{\"order\": 3}",
+    ]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("queue.tenant reads the tenant from the field `customer`"),
+        "{}",
+        stderr(&o)
+    );
+    let listed = run(qfleet_on_moto().args(["jobs"]).arg(&file));
+    assert_eq!(listed.status.code(), Some(0), "{}", stderr(&listed));
+    let text = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(
+        text.contains("queued by tenant, of the jobs shown: ")
+            && text.contains("c-9 1")
+            && text.contains("customer-7 1")
+            && !text.contains("order-3"),
+        "{text}"
+    );
     // At that stage's index: its workers move the record on only from a lower one.
     assert_eq!(job["stage_index"], 1, "{j}");
     let m = moto().await;
@@ -969,7 +1013,7 @@ async fn submit_reaches_a_later_fifo_stage_that_takes_messages() {
                 |a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
             )
             .map(String::as_str),
-        Some("1")
+        Some("2")
     );
     // Refused before anything is sent: no such stage, and a stage fed only by the one before.
     let o = run(qfleet_on_moto()

@@ -177,7 +177,7 @@ const FEATURES: &[Feature] = &[
     },
     Feature {
         name: "sources",
-        setting: "`sources` (messages and topics)",
+        setting: "`sources` (messages and topics) with `queue.tenant`",
         kinds: ALL,
         choice_of: None,
     },
@@ -619,7 +619,17 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                     &mut unit,
                     json!({"sources": {"messages": {"producers": producers}, "topics": topics,
                                        "schedules": schedules}}),
-                )
+                );
+                // Fair shares: each stage reads its jobs' tenant from an attribute (the
+                // longest name SQS takes at the longest).
+                let attribute = match case.size {
+                    Size::Plain => "customer".to_string(),
+                    Size::Longest => "c".repeat(256),
+                };
+                merge(
+                    &mut unit,
+                    json!({"queue": {"tenant": {"attribute": attribute}}}),
+                );
             }
             "egress" => {
                 // A database's CIDR, a cache's group and a prefix list; at the longest, as many

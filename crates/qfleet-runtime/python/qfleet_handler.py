@@ -17,8 +17,8 @@ from qfleet_jobs import JobConfig, Jobs, message_ref
 # text in this statement's place, as the function's inline code is one file.
 from qfleet_shared import (
     METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids,
-    job_names, last_receive, log_line, Notices, message_job, next_stage_message, next_stage_send,
-    parse_body, process, retry_delay, seconds_since, stored_body,
+    job_names, job_tenant, last_receive, log_line, Notices, message_job, next_stage_message,
+    next_stage_send, parse_body, process, retry_delay, seconds_since, stored_body,
 )
 
 _notices = None  # alerts: this execution environment's failure notices, bounded across invocations
@@ -107,18 +107,21 @@ def work(body, cfg, latencies=None, jobs=None, message=None):
             ign += 1
             continue
 
-        def one(meta=None, job=None, bucket=bucket, key=key):
+        tenant = job_tenant(cfg, message, body, key)
+
+        def one(meta=None, job=None, bucket=bucket, key=key, tenant=tenant):
             dest = process(s3_client(), bucket, key, cfg, meta)
             if cfg.next_queue_url:
                 # At least once: a retry after a failed send finds the object moved and sends
                 # again.
                 sqs_client().send_message(**next_stage_send(cfg.next_queue_url, (
-                    next_stage_message(bucket, dest, event_time(), job)), message, dest))
+                    next_stage_message(bucket, dest, event_time(), job)), message, dest,
+                    tenant))
             return dest
         if jobs is None:
             one()
         elif jobs.run(s3_client(), record, raw, message or {}, bucket, key, one,
-                      cfg.processed_prefix + key[len(cfg.upload_prefix):]) is None:
+                      cfg.processed_prefix + key[len(cfg.upload_prefix):], tenant) is None:
             continue  # a duplicate of a job done: not run again
         if latencies is not None and (s := seconds_since(at)) is not None:
             latencies.append(s)
@@ -132,17 +135,19 @@ def work_message(body, cfg, latencies=None, jobs=None, record=None):
     """A job sent as a message (docs/jobs.md)."""
     record = record or {}
     job = message_job(body, record)
+    tenant = job_tenant(cfg, record, body)
 
     def one(meta=None, field=None):
         dest = answer(s3_client(), cfg.bucket, stored_body(s3_client(), cfg.bucket, job), cfg,
                       meta)
         if cfg.next_queue_url:
             sqs_client().send_message(**next_stage_send(cfg.next_queue_url, (
-                next_stage_message(cfg.bucket, dest, event_time(), field)), record, dest))
+                next_stage_message(cfg.bucket, dest, event_time(), field)), record, dest,
+                tenant))
         return dest
     if jobs is None:
         one()
-    elif jobs.run_ref(message_ref(record), record, one) is None:
+    elif jobs.run_ref(message_ref(record), record, one, tenant) is None:
         return ("cancelled" if jobs.cancelled else "duplicate"), 0, 0
     sent = (record.get("attributes") or {}).get("SentTimestamp")
     if latencies is not None and sent:

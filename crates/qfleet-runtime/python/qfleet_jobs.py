@@ -72,9 +72,10 @@ class JobConfig:
 class JobRef:
     """A job: the upload's key and id, and what the first stage knows of it."""
 
-    def __init__(self, key, upload, bucket="", uploaded_at=None, queued_at=None):
+    def __init__(self, key, upload, bucket="", uploaded_at=None, queued_at=None, tenant=None):
         self.key, self.upload, self.bucket = key, upload, bucket
         self.uploaded_at, self.queued_at = uploaded_at, queued_at
+        self.tenant = tenant  # its message group (queue.tenant), kept in its record
 
 
 def job_ref_of(record, body, message, metadata=None):
@@ -239,7 +240,7 @@ class Jobs:
             d = json.loads(d["Message"])
         return d, [r for r in d.get("Records") or [] if r.get("eventSource") == "aws:s3"]
 
-    def run(self, s3, record, body, message, bucket, key, work, moved=None):
+    def run(self, s3, record, body, message, bucket, key, work, moved=None, tenant=None):
         """Runs `work(meta, job)` (the S3 metadata and message field that carry the job to the
         next stage; it returns the output's key) inside the protocol: None, not run, for a
         duplicate. A later stage fed by objects reads its input's job from its metadata; an
@@ -250,7 +251,7 @@ class Jobs:
                 meta = s3.head_object(Bucket=bucket, Key=key).get("Metadata") or {}
             except ClientError as e:
                 meta = self.moved_link(s3, bucket, key, moved, e)
-        return self.run_ref(job_ref_of(record, body, message, meta), message, work)
+        return self.run_ref(job_ref_of(record, body, message, meta), message, work, tenant)
 
     def moved_link(self, s3, bucket, key, moved, error):
         """The metadata of a later stage's input that cannot be read. Gone (S3 answers 404, or
@@ -270,9 +271,10 @@ class Jobs:
             why = "it is gone, and no job's record names it or %s as its output" % moved
         raise ValueError("the job of s3://%s/%s cannot be told: %s" % (bucket, key, why))
 
-    def run_ref(self, ref, message, work):
+    def run_ref(self, ref, message, work, tenant=None):
         """Runs `work(meta, job)` for the job `ref` of `message` inside the protocol: None, not
-        run, for a duplicate."""
+        run, for a duplicate. `tenant`: the job's group (job_tenant's), kept in its record."""
+        ref.tenant = ref.tenant or tenant
         attrs = message.get("Attributes") or message.get("attributes") or {}
         rc = attrs.get("ApproximateReceiveCount")
         mine = getattr(self.mine, "attempt", self.attempt)
@@ -455,7 +457,8 @@ class Jobs:
         if self.cfg.stage:
             sets.append("#stage = :stage")
             values[":stage"] = {"S": self.cfg.stage}
-        for name, t in (("uploaded_at", ref.uploaded_at), ("queued_at", ref.queued_at)):
+        for name, t in (("uploaded_at", ref.uploaded_at), ("queued_at", ref.queued_at),
+                        ("tenant", ref.tenant)):
             if t:
                 sets.append("#%s = if_not_exists(#%s, :%s)" % (name, name, name))
                 values[":" + name] = {"S": t}

@@ -53,6 +53,9 @@ class SharedConfig:
         self.retry_backoff = _whole(e.get("QFLEET_RETRY_BACKOFF"), 1)
         self.retry_max_delay = _whole(e.get("QFLEET_RETRY_MAX_DELAY"), 10)
         self.retry_jitter = e.get("QFLEET_RETRY_JITTER") or "none"
+        # queue.tenant (docs/workers.md, "Fair shares"): where a job's tenant is read from,
+        # "attribute:NAME", "key_segment:N" or "json:PATH". Unset or unreadable: none.
+        self.tenant = tenant_rule(e.get("QFLEET_TENANT"))
 
 
 def _whole(value, default):
@@ -462,17 +465,83 @@ def next_stage_message(bucket, key, at, job=None):
     return json.dumps(body)
 
 
-def next_stage_send(url, body, m, dest):
+def tenant_rule(value):
+    """QFLEET_TENANT as (kind, argument): ("attribute", NAME), ("key_segment", N) or ("json",
+    [field, ...]); None when unset or not one of those (validate writes only those)."""
+    kind, _, arg = (value or "").partition(":")
+    if kind == "attribute" and arg:
+        return kind, arg
+    if kind == "key_segment" and arg.isdigit() and int(arg) > 0:
+        return kind, int(arg)
+    if kind == "json" and arg and all(arg.split(".")):
+        return kind, arg.split(".")
+    return None
+
+
+def tenant_group(tenant):
+    """The message group of a tenant's jobs: the tenant itself when SQS takes it as a
+    MessageGroupId (1 to 128 ASCII letters, digits and punctuation, SendMessage,
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html),
+    else its SHA-256 in hex, so that one tenant is still one group. `qfleet submit` computes the
+    same (tenant_group in the stack file's crate; a test holds the two equal)."""
+    if 1 <= len(tenant) <= 128 and all(33 <= ord(c) <= 126 for c in tenant):
+        return tenant
+    return hashlib.sha256(tenant.encode()).hexdigest()
+
+
+def job_tenant(cfg, m, body=None, key=None):
+    """The message group a job goes on with, as its tenant (docs/workers.md, "Fair shares"):
+    the group of the message it came in (`m`, in either spelling), else the one cfg.tenant
+    (queue.tenant) reads from the message's attributes (or its SNS envelope's), from folder N
+    of the upload's `key` below the upload prefix, or from a field of its JSON `body` (an SNS
+    envelope's Message); None when there is none."""
+    m = m or {}
+    group = (m.get("Attributes") or m.get("attributes") or {}).get("MessageGroupId")
+    if group:
+        return group
+    rule = getattr(cfg, "tenant", None)
+    if not rule:
+        return None
+    kind, arg = rule
+    envelope = json_or_none(body) if isinstance(body, str) else None
+    if not (isinstance(envelope, dict) and envelope.get("Type") == "Notification"):
+        envelope = None
+    found = None
+    if kind == "attribute":
+        attrs = m.get("MessageAttributes") or m.get("messageAttributes") or {}
+        a = attrs.get(arg) or {}
+        found = a.get("StringValue") if "StringValue" in a else a.get("stringValue")
+        if found is None and envelope:
+            found = ((envelope.get("MessageAttributes") or {}).get(arg) or {}).get("Value")
+    elif kind == "key_segment" and key:
+        below = key[len(cfg.upload_prefix):] if key.startswith(cfg.upload_prefix) else None
+        parts = (below or "").split("/")
+        # A folder: the last part is the object's own name.
+        if below is not None and len(parts) > arg:
+            found = parts[arg - 1]
+    elif kind == "json":
+        doc = json_or_none(envelope["Message"]) if envelope and isinstance(
+            envelope.get("Message"), str) else json_or_none(body) if isinstance(body, str) else None
+        for part in arg:
+            doc = doc.get(part) if isinstance(doc, dict) else None
+        if isinstance(doc, bool):
+            doc = None
+        found = str(doc) if isinstance(doc, (str, int, float)) else None
+    return tenant_group(found) if found else None
+
+
+def next_stage_send(url, body, m, dest, tenant=None):
     """SendMessage's arguments for the next stage. A FIFO queue (a name ending in .fifo) takes
     the message group of the message worked on (its own id when it has none), and a
     deduplication id from that message and the object written: a retry within SQS's 5-minute
     deduplication interval sends no second copy (docs/workers.md). A standard queue takes the
     message's group when it has one: its tenant, which SQS's fair queues keep apart in every
     stage ("In standard queues, using MessageGroupId enables fair queues", SQS Developer
-    Guide). `m`, the message worked on, in either spelling (message_job's)."""
+    Guide). `m`, the message worked on, in either spelling (message_job's); `tenant`, the
+    job's group when it has one (job_tenant's: the message's own, else queue.tenant's)."""
     args = {"QueueUrl": url, "MessageBody": body}
     m = m or {}
-    group = (m.get("Attributes") or m.get("attributes") or {}).get("MessageGroupId")
+    group = tenant or (m.get("Attributes") or m.get("attributes") or {}).get("MessageGroupId")
     if url.endswith(".fifo"):
         mid = m.get("MessageId") or m.get("messageId") or ""
         args["MessageGroupId"] = group or mid or hashlib.sha256(dest.encode()).hexdigest()

@@ -18,8 +18,8 @@ import boto3
 # worker as one file, the module's text in this statement's place.
 from qfleet_shared import (
     METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids,
-    job_names, last_receive, log_line, Notices, message_job, next_stage_message, next_stage_send,
-    parse_body, process, retry_delay, seconds_since, stored_body, with_meta,
+    job_names, job_tenant, last_receive, log_line, Notices, message_job, next_stage_message,
+    next_stage_send, parse_body, process, retry_delay, seconds_since, stored_body, with_meta,
 )
 
 try:  # beside the worker with jobs: (docs/jobs.md)
@@ -340,19 +340,22 @@ class Worker:
                 ign += 1
                 continue
 
-            def one(meta=None, job=None, bucket=bucket, key=key):
+            tenant = job_tenant(c, m, body, key)
+
+            def one(meta=None, job=None, bucket=bucket, key=key, tenant=tenant):
                 f = self.job or process
                 dest = f(self.s3, bucket, key, c, **with_meta(f, meta))
                 if not isinstance(dest, str):
                     dest = c.processed_prefix + key[len(c.upload_prefix):]
                 if c.next_queue_url:  # a retry finds the object moved and sends again
                     self.sqs.send_message(**next_stage_send(c.next_queue_url, (
-                        next_stage_message(bucket, dest, event_time(), job)), m, dest))
+                        next_stage_message(bucket, dest, event_time(), job)), m, dest, tenant))
                 return dest
             if not self.jobs:
                 one()
             elif self.jobs.run(self.s3, record, raw, m or {}, bucket, key, one, None if self.job
-                               else c.processed_prefix + key[len(c.upload_prefix):]) is None:
+                               else c.processed_prefix + key[len(c.upload_prefix):],
+                               tenant) is None:
                 continue  # a duplicate of a job done: not run again
             self.latencies.add(seconds_since(at))
             done += 1
@@ -364,6 +367,7 @@ class Worker:
     def work_message(self, body, m):
         """A job sent as a message (docs/jobs.md): one job, its id from its attributes."""
         c, job = self.cfg, message_job(body, m)
+        tenant = job_tenant(c, m, body)
 
         def one(meta=None, field=None):
             f = self.message_job or answer
@@ -371,11 +375,11 @@ class Worker:
                      **with_meta(f, meta))
             if c.next_queue_url:
                 self.sqs.send_message(**next_stage_send(c.next_queue_url, (
-                    next_stage_message(c.bucket, dest, event_time(), field)), m, dest))
+                    next_stage_message(c.bucket, dest, event_time(), field)), m, dest, tenant))
             return dest
         if not self.jobs:
             one()
-        elif self.jobs.run_ref(qfleet_jobs.message_ref(m), m, one) is None:
+        elif self.jobs.run_ref(qfleet_jobs.message_ref(m), m, one, tenant) is None:
             return ("cancelled" if self.jobs.cancelled else "duplicate"), 0, 0
         self.latencies.add(sent_seconds_ago(m))
         return "processed", 1, 0

@@ -460,6 +460,30 @@ def test_a_standard_stage_passes_a_tenant_on_when_its_record_carries_it(aws, mon
     assert groups == ["-", "customer-3"], msgs
 
 
+def test_a_function_sends_each_job_on_in_the_tenant_queue_tenant_reads(aws, monkeypatch):
+    """queue.tenant on Lambda: an upload's tenant from its key's folder, a message job's from
+    its JSON body; each goes on in that group. The record's own group, when it has one, comes
+    first; a job the rule finds nothing in goes on without."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    nxt = sqs.create_queue(QueueName=QUEUE + "-tenant-next")["QueueUrl"]
+    monkeypatch.setenv("QFLEET_PROCESSED_PREFIX", "mid/")
+    monkeypatch.setenv("QFLEET_NEXT_QUEUE_URL", nxt)
+    monkeypatch.setenv("QFLEET_TENANT", "key_segment:1")
+    for k in ("uploads/acme/a.txt", "uploads/beta/b.txt", "uploads/c.txt"):
+        put(aws, k)
+    given = sqs_record(s3_event("uploads/beta/b.txt"))
+    given["attributes"]["MessageGroupId"] = "given"
+    assert run(sqs_record(s3_event("uploads/acme/a.txt")), given,
+               sqs_record(s3_event("uploads/c.txt"))) == {"batchItemFailures": []}
+    monkeypatch.setenv("QFLEET_TENANT", "json:customer")
+    assert run(sqs_record(json.dumps({"customer": "delta"})),
+               sqs_record(json.dumps({"other": 1}))) == {"batchItemFailures": []}
+    msgs = sqs.receive_message(QueueUrl=nxt, MaxNumberOfMessages=10,
+                               AttributeNames=["MessageGroupId"])["Messages"]
+    groups = sorted((m.get("Attributes") or {}).get("MessageGroupId") or "-" for m in msgs)
+    assert groups == ["-", "-", "acme", "delta", "given"], msgs
+
+
 @pytest.mark.parametrize("body", [
     "not json at all",
     json.dumps({"Type": "Notification", "Message": "not json either"}),

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 import qfleet_jobs as qj
+import qfleet_shared
 import qfleet_worker as qw
 
 REGION = "eu-west-1"
@@ -138,6 +139,30 @@ def test_a_stage_fed_by_messages_reads_the_job_from_the_message(aws, monkeypatch
     w1.run(once=True)
     sent = aws.sqs.receive_message(QueueUrl=nq)["Messages"][0]["Body"]
     assert json.loads(sent)["qfleetJob"] == {"key": "uploads/m.jpg", "upload": v}
+
+
+def test_a_jobs_tenant_is_kept_in_its_record_and_goes_on_as_its_group(aws, monkeypatch):
+    """queue.tenant on an upload stage: the job's record keeps the tenant read from its key,
+    the next stage gets the job in that group, and that stage's start keeps the tenant (a
+    later stage never replaces it)."""
+    v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/acme/m.jpg", Body=b"m")["VersionId"]
+    nq = aws.sqs.create_queue(QueueName="q-next")["QueueUrl"]
+    w1, q1 = stage(monkeypatch, aws, 0, "one", "two", "uploads/", "one/", next_queue=nq)
+    w1.cfg.tenant = qfleet_shared.tenant_rule("key_segment:1")
+    aws.sqs.send_message(QueueUrl=q1, MessageBody=event("uploads/acme/m.jpg", v))
+    w1.run(once=True)
+    i, _ = item(aws, "uploads/acme/m.jpg", v)
+    assert i["tenant"]["S"] == "acme"
+    (m,) = aws.sqs.receive_message(QueueUrl=nq, AttributeNames=["MessageGroupId"],
+                                   MessageAttributeNames=["All"])["Messages"]
+    assert m["Attributes"]["MessageGroupId"] == "acme"
+    w2, q2 = stage(monkeypatch, aws, 1, "two", "", "one/", "processed/")
+    w2.cfg.tenant = qfleet_shared.tenant_rule("attribute:customer")
+    aws.sqs.send_message(QueueUrl=q2, MessageBody=m["Body"], MessageGroupId="acme")
+    w2.run(once=True)
+    i, h = item(aws, "uploads/acme/m.jpg", v)
+    assert i["state"]["S"] == "done" and i["tenant"]["S"] == "acme"
+    assert [s for s, _ in h][-3:] == ["queued", "processing", "done"]
 
 
 def test_the_next_stage_starting_first_moves_the_job_on_and_the_earlier_done_is_kept(aws,

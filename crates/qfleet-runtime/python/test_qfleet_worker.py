@@ -1,5 +1,6 @@
 """Tests for qfleet_worker.py against moto's in-process AWS mock (no network)."""
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -928,6 +929,81 @@ def test_a_standard_stage_passes_a_jobs_tenant_on_and_makes_none_up(aws):
     groups = {qw.parse_body(m["Body"])[0][1]: (m.get("Attributes") or {}).get("MessageGroupId")
               for m in msgs}
     assert groups == {"mid/t.txt": "customer-7", "mid/u.txt": None}
+
+
+def test_two_tenants_bursts_go_on_in_their_groups_under_queue_tenant(aws):
+    """Fair shares (queue.tenant): two tenants' bursts, read from the key (folder 1 below the
+    upload prefix) on an upload stage and from an attribute on a message stage, reach the next
+    standard queue each in its tenant's group, so that SQS's fair queues can interleave them
+    (moto keeps the group but does not reorder). An upload outside any folder, and a job
+    without the attribute, go on without one: none is made up."""
+    src = aws.sqs.create_queue(QueueName=QUEUE + "-tenants")["QueueUrl"]
+    nxt = aws.sqs.create_queue(QueueName=QUEUE + "-tenants-next")["QueueUrl"]
+    sent = [f"uploads/acme/{i}.txt" for i in range(6)] + ["uploads/beta/0.txt",
+                                                          "uploads/beta/1.txt", "uploads/x.txt"]
+    for k in sent:
+        put(aws, k)
+        aws.sqs.send_message(QueueUrl=src, MessageBody=json.dumps(s3_event(k)))
+    w = worker(aws, env={"QFLEET_QUEUE_URL": src, "QFLEET_PROCESSED_PREFIX": "mid/",
+                         "QFLEET_NEXT_QUEUE_URL": nxt, "QFLEET_TENANT": "key_segment:1"})
+    w.run(max_messages=len(sent))
+    groups = {}
+    while True:
+        msgs = aws.sqs.receive_message(QueueUrl=nxt, MaxNumberOfMessages=10,
+                                       AttributeNames=["MessageGroupId"]).get("Messages", [])
+        if not msgs:
+            break
+        for m in msgs:
+            groups[qw.parse_body(m["Body"])[0][1]] = (m.get("Attributes") or {}).get(
+                "MessageGroupId")
+            aws.sqs.delete_message(QueueUrl=nxt, ReceiptHandle=m["ReceiptHandle"])
+    assert groups == {**{f"mid/acme/{i}.txt": "acme" for i in range(6)},
+                      "mid/beta/0.txt": "beta", "mid/beta/1.txt": "beta", "mid/x.txt": None}
+    # Jobs sent as messages: the tenant is the `customer` attribute's value.
+    for i, customer in enumerate(["acme", "acme", "beta", None]):
+        attrs = {"job_id": {"DataType": "String", "StringValue": f"j-{i}"}}
+        if customer:
+            attrs["customer"] = {"DataType": "String", "StringValue": customer}
+        aws.sqs.send_message(QueueUrl=src, MessageBody=json.dumps({"n": i}),
+                             MessageAttributes=attrs)
+    w = worker(aws, env={"QFLEET_QUEUE_URL": src, "QFLEET_NEXT_QUEUE_URL": nxt,
+                         "QFLEET_TENANT": "attribute:customer"})
+    w.run(max_messages=4)
+    msgs = aws.sqs.receive_message(QueueUrl=nxt, MaxNumberOfMessages=10,
+                                   AttributeNames=["MessageGroupId"])["Messages"]
+    assert sorted((m.get("Attributes") or {}).get("MessageGroupId") or "-" for m in msgs) == [
+        "-", "acme", "acme", "beta"]
+
+
+def test_a_tenant_is_read_as_queue_tenant_says_and_sqs_takes_it(aws):
+    """job_tenant: the message's own group first; then the rule's attribute (the message's, or
+    its SNS envelope's without raw delivery), the key's folder below the upload prefix, or a
+    JSON field (a string or a number; in an envelope, its Message's). A tenant SQS would not
+    take as a MessageGroupId goes as its SHA-256, one tenant still one group."""
+    cfg = lambda rule: qw.SharedConfig({"QFLEET_TENANT": rule})  # noqa: E731
+    attr = {"MessageAttributes": {"customer": {"DataType": "String", "StringValue": "acme"}}}
+    assert qw.job_tenant(cfg("attribute:customer"), attr, "{}") == "acme"
+    own = dict(attr, Attributes={"MessageGroupId": "given"})
+    assert qw.job_tenant(cfg("attribute:customer"), own, "{}") == "given"
+    envelope = json.dumps({"Type": "Notification", "Message": json.dumps({"c": {"id": 7}}),
+                           "MessageAttributes": {"customer": {"Type": "String",
+                                                              "Value": "beta"}}})
+    assert qw.job_tenant(cfg("attribute:customer"), {}, envelope) == "beta"
+    assert qw.job_tenant(cfg("json:c.id"), {}, envelope) == "7"
+    assert qw.job_tenant(cfg("json:c.id"), {}, json.dumps({"c": {"id": "t-1"}})) == "t-1"
+    for body in ['{"c": {"id": true}}', '{"c": {"id": ""}}', '{"c": 3}', "[1]", "not json"]:
+        assert qw.job_tenant(cfg("json:c.id"), {}, body) is None, body
+    assert qw.job_tenant(cfg("key_segment:2"), {}, "{}", "uploads/eu/acme/a.csv") == "acme"
+    assert qw.job_tenant(cfg("key_segment:2"), {}, "{}", "uploads/eu/a.csv") is None
+    assert qw.job_tenant(cfg("key_segment:1"), {}, "{}", "elsewhere/acme/a.csv") is None
+    assert qw.job_tenant(cfg(""), attr, "{}") is None
+    assert qw.job_tenant(cfg("bogus:x"), attr, "{}") is None
+    long = "é" + "a" * 200
+    assert qfleet_shared.tenant_group(long) == hashlib.sha256(long.encode()).hexdigest()
+    assert qfleet_shared.tenant_group("customer-7") == "customer-7"
+    with_space = {"MessageAttributes": {"customer": {"StringValue": "Acme Ltd"}}}
+    assert qw.job_tenant(cfg("attribute:customer"), with_space, "{}") == hashlib.sha256(
+        b"Acme Ltd").hexdigest()
 
 
 def test_without_a_next_queue_nothing_is_sent(aws):

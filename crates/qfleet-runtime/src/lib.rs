@@ -106,7 +106,7 @@ pub mod job_table {
     /// `qfleet dlq` shows it.
     pub const JOB_ID_ATTRIBUTE: &str = "job_id";
     /// Every attribute a worker writes (the protocol's; the workers' policy allows no other).
-    pub const ATTRIBUTES: [&str; 22] = [
+    pub const ATTRIBUTES: [&str; 23] = [
         "key",
         "upload",
         "bucket",
@@ -129,6 +129,7 @@ pub mod job_table {
         "updated_at",
         "recent",
         "expires_at",
+        "tenant",
     ];
     /// The attributes the index carries besides the keys (what a list of jobs shows).
     pub const INDEX_PROJECTION: [&str; 12] = [

@@ -107,11 +107,26 @@ fn row(stage: &Environment, index: usize) -> Vec<(&'static str, Value)> {
         m.push(json!({"stat": "Sum", "label": label}));
         Value::Array(m)
     };
+    let mut oldest = vec![json!([
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        "QueueName",
+        queue
+    ])];
+    if stage.spec.queue.tenant.is_some() {
+        // Fair shares (`queue.tenant`): the quiet tenants' oldest job beside the queue's, and
+        // how many tenants SQS counts as noisy ("Each QuietGroup metric is a subset of the
+        // equivalent standard queue-level Approximate metric, but excludes messages from
+        // noisy neighbor groups", Available CloudWatch metrics for Amazon SQS,
+        // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
+        oldest.push(json!(["AWS/SQS", "ApproximateAgeOfOldestMessageInQuietGroups", "QueueName", queue, {"label": "quiet tenants"}]));
+        oldest.push(json!(["AWS/SQS", "ApproximateNumberOfNoisyGroups", "QueueName", queue, {"label": "noisy tenants", "yAxis": "right"}]));
+    }
     vec![
         ("Backlog", backlog(stage, &names)),
         (
             "Oldest message (s)",
-            json!({"stat": "Maximum", "metrics": [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queue]],
+            json!({"stat": "Maximum", "metrics": oldest,
                    "annotations": {"horizontal": goal.map(|g| vec![json!({"label": "latency goal", "value": g})]).unwrap_or_default()}}),
         ),
         ("Workers", workers(stage, &names)),
@@ -372,6 +387,51 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Fair shares: a stage with `queue.tenant` shows SQS's fair-queue metrics of its own
+    /// queue beside the oldest message; one without shows none.
+    #[test]
+    fn a_stage_with_tenants_shows_the_quiet_tenants_oldest_job_and_the_noisy_ones_by_render() {
+        let e = env(
+            "region: eu-west-1\nstages:\n  - name: a\n    queue:\n      tenant: {key_segment: 1}\n  - name: b\n",
+        );
+        let (_, body) = declared(&e).unwrap();
+        let oldest: Vec<&Value> = body["widgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["properties"]["title"] == "Oldest message (s)")
+            .collect();
+        assert_eq!(oldest.len(), 2);
+        let names = |w: &Value| -> Vec<(String, String)> {
+            metrics_of(w)
+                .iter()
+                .map(|m| {
+                    (
+                        m[1].as_str().unwrap().to_string(),
+                        m[3].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
+        let queue = ResourceNames::of(e.stages()[0]).queue;
+        assert_eq!(
+            names(oldest[0]),
+            [
+                ("ApproximateAgeOfOldestMessage".to_string(), queue.clone()),
+                (
+                    "ApproximateAgeOfOldestMessageInQuietGroups".to_string(),
+                    queue.clone()
+                ),
+                ("ApproximateNumberOfNoisyGroups".to_string(), queue),
+            ]
+        );
+        assert_eq!(
+            names(oldest[1]).len(),
+            1,
+            "no tenants, no fair-queue metrics"
+        );
     }
 
     #[test]

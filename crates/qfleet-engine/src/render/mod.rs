@@ -473,6 +473,9 @@ struct Context<'a> {
     kms_key: Option<&'a str>,
     bucket: Bucket<'a>,
     queue: &'a crate::config::QueueSpec,
+    /// `queue.tenant` as the workers read it (QFLEET_TENANT): `attribute:NAME`,
+    /// `key_segment:N` or `json:PATH`.
+    tenant: Option<String>,
     alarms: &'a crate::config::AlarmSpec,
     /// `alerts`: where the alarms and notices go besides the alarm topic.
     alerts: Option<alerts::Alerts>,
@@ -689,6 +692,7 @@ fn context(env: &Environment) -> Context<'_> {
             retain: env.retain_bucket(),
         },
         queue: &spec.queue,
+        tenant: spec.queue.tenant.as_ref().and_then(|t| t.rule()),
         alarms: &spec.alarms,
         alerts: alerts::Alerts::of(env),
         workers: Workers {

@@ -56,8 +56,8 @@ pub use schema::{
     EgressProtocol, EgressRule, EndpointsMode, ExplicitNetwork, Feed, FilterScope, GpuSpec,
     ImageSetting, Jitter, LambdaDeployment, LambdaSpec, PermissionModel, Platform, PollerSpec,
     PoolState, QueueSpec, RetrySpec, ScaleInPolicy, ScaleInSpec, ScalingMetric, ScheduleSpec,
-    SlackSpec, SourcesSpec, SpotSpec, TeamsSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
-    is_graviton,
+    SlackSpec, SourcesSpec, SpotSpec, TeamsSpec, TenantSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
+    is_graviton, tenant_group,
 };
 pub use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
 pub use targets::{

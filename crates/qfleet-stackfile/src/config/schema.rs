@@ -362,6 +362,108 @@ settings! {
         /// wait 1 s doubling up to 10 s, a function the visibility timeout.
         pub retry: Option<RetrySpec>
             => "a mapping with {keys} (optional; absent: 1s doubling up to 10s on EC2 and Fargate, the visibility timeout on Lambda; the attempts are queue.max_receive_count)",
+        /// Where a job's tenant is read from: its message group (`MessageGroupId`), which
+        /// SQS's fair queues keep apart on a standard queue (docs/workers.md, "Fair shares").
+        /// Absent: only a group the sender gives (`submit --group`).
+        pub tenant: Option<TenantSpec>
+            => "a mapping with one of {keys} (optional; absent: a job's group is only the one its sender gives)",
+    }
+}
+
+settings! {
+    /// Where a job's tenant is read from (`queue.tenant`): exactly one of the three. The
+    /// tenant becomes the job's message group wherever qfleet sends it (`qfleet submit`, a
+    /// worker passing it to the next stage) and is kept in its record.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub struct TenantSpec: defaults {
+        /// A message attribute of the job (`submit --attribute NAME=V`, a topic's message
+        /// attribute).
+        pub attribute: Option<String>
+            => "a message attribute's name (letters, digits, _ - .; at most 256 characters): the job's tenant is that attribute's value",
+        /// A folder of the upload's key below the upload prefix, counted from 1.
+        pub key_segment: Option<u32>
+            => "a whole number from 1 to 10: the tenant is that folder of the upload's key below bucket.upload_prefix (1: uploads/acme/a.csv is acme's)",
+        /// A field of a job's JSON body, as a dotted path.
+        pub json: Option<String>
+            => "a dotted path of field names (letters, digits, _ -), such as customer.id: the tenant is that string or number in a job's JSON body",
+    }
+}
+
+impl TenantSpec {
+    /// The rule as the workers read it (QFLEET_TENANT): `attribute:NAME`, `key_segment:N`
+    /// or `json:PATH`; `None` when no field is set (validate refuses that).
+    pub fn rule(&self) -> Option<String> {
+        match (&self.attribute, self.key_segment, &self.json) {
+            (Some(a), None, None) => Some(format!("attribute:{a}")),
+            (None, Some(n), None) => Some(format!("key_segment:{n}")),
+            (None, None, Some(p)) => Some(format!("json:{p}")),
+            _ => None,
+        }
+    }
+
+    /// The rule in words, as `plan` and `validate` say it.
+    pub fn describe(&self) -> String {
+        match (&self.attribute, self.key_segment, &self.json) {
+            (Some(a), _, _) => format!("the job's message attribute `{a}`"),
+            (_, Some(n), _) => format!("folder {n} of the upload's key"),
+            (_, _, Some(p)) => format!("the field `{p}` of the job's JSON body"),
+            _ => "nothing".into(),
+        }
+    }
+
+    /// The rule in a line, as `validate` and `plan` say it; on a FIFO queue the tenant is
+    /// the FIFO group.
+    pub fn line(&self, fifo: bool) -> String {
+        let effect = match fifo {
+            true => "a tenant's jobs run one at a time, in order",
+            false => "SQS's fair queues keep one busy tenant from delaying the others",
+        };
+        format!(
+            "a job's tenant is {}, sent as its message group: {effect} (queue.tenant)",
+            self.describe()
+        )
+    }
+
+    /// The tenant of a job sent as a message (`qfleet submit`): from its attributes or its
+    /// body; `None` when the rule finds none there (a job sent as a message has no key).
+    pub fn of_message(&self, body: &str, attributes: &[(String, String)]) -> Option<String> {
+        if let Some(a) = &self.attribute {
+            return attributes
+                .iter()
+                .find(|(k, _)| k == a)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty());
+        }
+        let path = self.json.as_ref()?;
+        let doc: serde_json::Value = serde_json::from_str(body).ok()?;
+        let found = path
+            .split('.')
+            .try_fold(&doc, |v, part| v.as_object()?.get(part))?;
+        match found {
+            serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// The message group a tenant's jobs are sent with: the tenant itself when SQS takes it as a
+/// `MessageGroupId` ("The length of MessageGroupId is 128 characters. Valid values:
+/// alphanumeric characters and punctuation", SendMessage,
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html>),
+/// else its SHA-256 in hex, so that one tenant is still one group. The workers compute the
+/// same (`tenant_group` in crates/qfleet-runtime/python/qfleet_shared.py; a test holds the
+/// two equal).
+pub fn tenant_group(tenant: &str) -> String {
+    let fits = (1..=128).contains(&tenant.len()) && tenant.chars().all(|c| c.is_ascii_graphic());
+    if fits {
+        tenant.to_string()
+    } else {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(tenant.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
@@ -482,6 +584,7 @@ impl Default for QueueSpec {
             content_based_deduplication: false,
             high_throughput: false,
             retry: None,
+            tenant: None,
         }
     }
 }

@@ -138,6 +138,9 @@ pub(super) fn check_queue(c: &mut Checker, env: &Environment) {
     if let Some(r) = &q.retry {
         check_retry(c, q, r);
     }
+    if let Some(t) = &q.tenant {
+        check_tenant(c, env, t);
+    }
     if q.dlq_retention <= q.message_retention {
         c.fail(
             "queue.dlq_retention",
@@ -180,6 +183,89 @@ fn check_retry(c: &mut Checker, q: &crate::config::QueueSpec, r: &crate::config:
                 crate::config::duration::Seconds(waits),
                 q.message_retention
             ),
+        );
+    }
+}
+
+/// `queue.tenant`: one place to read a tenant from, of a form the workers read, where this
+/// stage's jobs can carry it.
+fn check_tenant(c: &mut Checker, env: &Environment, t: &crate::config::TenantSpec) {
+    let set = [
+        t.attribute.is_some(),
+        t.key_segment.is_some(),
+        t.json.is_some(),
+    ];
+    if set.iter().filter(|s| **s).count() != 1 {
+        c.fail(
+            "queue.tenant",
+            "set exactly one of attribute, key_segment or json: where a job's tenant is read from",
+        );
+        return;
+    }
+    let first = env.stage.as_ref().is_none_or(|s| s.index == 0);
+    let uploads = first && env.spec.sources.takes_uploads();
+    let sources = &env.spec.sources;
+    let messages = sources.messages.is_some() || !sources.topics.is_empty();
+    if let Some(a) = &t.attribute {
+        // A message attribute's name: "Can contain alphanumeric characters, hyphens (-),
+        // underscores (_), and periods (.)", up to 256 characters, not starting with `AWS.`
+        // or `Amazon.`, no two periods in a row, not starting or ending with one (Amazon SQS
+        // message attributes,
+        // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html).
+        let lower = a.to_ascii_lowercase();
+        let ok = (1..=256).contains(&a.len())
+            && a.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+            && !a.starts_with('.')
+            && !a.ends_with('.')
+            && !a.contains("..")
+            && !lower.starts_with("aws.")
+            && !lower.starts_with("amazon.");
+        if !ok {
+            c.fail(
+                "queue.tenant.attribute",
+                format!(
+                    "`{a}` is not a message attribute's name: 1 to 256 letters, digits, _ - and ., not starting with AWS. or Amazon."
+                ),
+            );
+        } else if a == qfleet_runtime::job_table::JOB_ID_ATTRIBUTE {
+            c.fail(
+                "queue.tenant.attribute",
+                "job_id is each job's own id, so every job would be a tenant of its own: name the attribute that holds the customer or team",
+            );
+        }
+    }
+    if let Some(n) = t.key_segment {
+        c.range("queue.tenant.key_segment", u64::from(n), 1, 10, "");
+        if !uploads {
+            c.fail(
+                "queue.tenant.key_segment",
+                "this stage takes no uploads, so its jobs have no key to read a tenant from: read it from an attribute or a JSON field (a later stage keeps the tenant its jobs came with)",
+            );
+        }
+    }
+    if let Some(p) = &t.json {
+        let ok = p.len() <= 256
+            && p.split('.').count() <= 10
+            && p.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "_-".contains(ch))
+            });
+        if !ok {
+            c.fail(
+                "queue.tenant.json",
+                format!(
+                    "`{p}` is not a dotted path: 1 to 10 field names of letters, digits, _ and -, joined by . (such as customer.id)"
+                ),
+            );
+        }
+    }
+    if (t.attribute.is_some() || t.json.is_some()) && !messages {
+        c.fail(
+            "queue.tenant",
+            "this stage's jobs are uploads, which carry no attributes or JSON body of the sender's: read the tenant from the key (key_segment), or declare sources.messages",
         );
     }
 }

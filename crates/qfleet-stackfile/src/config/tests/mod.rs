@@ -16,6 +16,35 @@ pub(super) fn errors(yaml: &str) -> Vec<InputError> {
     }
 }
 
+/// The lines `program` prints, run by the project's Python (`.venv`, else `python3`) beside
+/// the shipped worker's modules (crates/qfleet-runtime/python): what the workers compute,
+/// for a test to hold equal to this crate's.
+pub(super) fn shipped_python(program: &str) -> Vec<String> {
+    let root = crate::config::workspace_root();
+    let venv = root.join(".venv/bin/python");
+    let python = if venv.exists() {
+        venv
+    } else {
+        "python3".into()
+    };
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(program)
+        .current_dir(root.join("crates/qfleet-runtime/python"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
 /// The single error of an invalid stack file, checked for field and line.
 pub(super) fn error(yaml: &str, field: &str, line: usize) -> InputError {
     let list = errors(yaml);
@@ -269,6 +298,7 @@ mod rules;
 mod spot;
 mod stack_file_schema;
 mod stages;
+mod tenant;
 mod warm_pool;
 mod yaml_syntax;
 

@@ -107,7 +107,6 @@ fn a_stage_has_its_own_retry() {
 /// are this crate's, which the simulator and validate use.
 #[test]
 fn the_workers_waits_are_the_stack_files() {
-    let shared = crate::config::workspace_root().join("crates/qfleet-runtime/python");
     let cases = [
         (1, 10, 1),
         (2, 10, 3),
@@ -121,25 +120,8 @@ fn the_workers_waits_are_the_stack_files() {
             "print(s.retry_delay(s.SharedConfig({{'QFLEET_RETRY_BACKOFF': '{b}', 'QFLEET_RETRY_MAX_DELAY': '{m}'}}), {n}))\n"
         ));
     }
-    let python = crate::config::workspace_root().join(".venv/bin/python");
-    let python = if python.exists() {
-        python
-    } else {
-        "python3".into()
-    };
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(&program)
-        .current_dir(&shared)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs: Vec<u64> = String::from_utf8_lossy(&out.stdout)
-        .lines()
+    let theirs: Vec<u64> = shipped_python(&program)
+        .iter()
         .map(|l| l.parse().unwrap())
         .collect();
     let ours: Vec<u64> = cases
