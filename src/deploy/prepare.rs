@@ -472,10 +472,7 @@ fn job_notes(env: &crate::config::Environment, role: StackRole, name: &str) -> V
         .retry
         .as_ref()
         .map(|r| format!("{name}: {} (queue.retry)", r.describe(attempts)));
-    let tenant = q
-        .tenant
-        .as_ref()
-        .map(|t| format!("{name}: {}", t.line(q.fifo)));
+    let tenant = env.tenant_line().map(|line| format!("{name}: {line}"));
     retry.into_iter().chain(tenant).collect()
 }
 

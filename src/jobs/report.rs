@@ -177,9 +177,15 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
     if !waiting.is_empty() {
         let each: Vec<String> = waiting
             .iter()
-            .map(|(t, n, oldest)| match oldest {
-                Some(at) => format!("{t} {n} (the oldest queued {})", ago(Some(at))),
-                None => format!("{t} {n}"),
+            .map(|(t, stage, n, oldest)| {
+                let at = stage
+                    .as_ref()
+                    .map(|s| format!(" at {s}"))
+                    .unwrap_or_default();
+                match oldest {
+                    Some(when) => format!("{t} {n}{at} (the oldest queued {})", ago(Some(when))),
+                    None => format!("{t} {n}{at}"),
+                }
             })
             .collect();
         out.line(format!(
@@ -197,32 +203,41 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
     }
 }
 
-/// The jobs still queued, by tenant: each tenant with its count and the earliest time one of
-/// them was queued, the tenants whose oldest job has waited longest first (a noisy tenant's
-/// backlog beside the others'). Jobs without a tenant are not counted.
-fn queued_by_tenant(jobs: &[Job]) -> Vec<(String, usize, Option<String>)> {
-    let mut by: std::collections::BTreeMap<&str, (usize, Option<&str>)> = Default::default();
+/// The jobs still queued, by stage and tenant: each with its count and the earliest time one
+/// of them was queued there (the change to `queued` is its record's last, `updated_at`; its
+/// `queued_at` is the first stage's), those whose oldest job has waited longest first (a noisy
+/// tenant's backlog beside the others'). Jobs without a tenant are not counted.
+fn queued_by_tenant(jobs: &[Job]) -> Vec<(String, Option<String>, usize, Option<String>)> {
+    type Key<'a> = (&'a str, Option<&'a str>);
+    let mut by: std::collections::BTreeMap<Key, (usize, Option<&str>)> = Default::default();
     for j in jobs.iter().filter(|j| j.state == "queued") {
         let Some(t) = j.tenant.as_deref() else {
             continue;
         };
-        let e = by.entry(t).or_default();
+        let e = by.entry((t, j.stage.as_deref())).or_default();
         e.0 += 1;
         // RFC 3339 times in UTC ("…Z", as the workers write them) order as text.
-        if let Some(q) = j.queued_at.as_deref().or(j.uploaded_at.as_deref()) {
+        if let Some(q) = j.updated_at.as_deref() {
             e.1 = Some(e.1.map_or(q, |o| o.min(q)));
         }
     }
-    let mut out: Vec<(String, usize, Option<String>)> = by
+    let mut out: Vec<(String, Option<String>, usize, Option<String>)> = by
         .into_iter()
-        .map(|(t, (n, o))| (t.to_string(), n, o.map(str::to_string)))
+        .map(|((t, st), (n, o))| {
+            (
+                t.to_string(),
+                st.map(str::to_string),
+                n,
+                o.map(str::to_string),
+            )
+        })
         .collect();
-    // The oldest first; a tenant without a readable time last.
-    out.sort_by(|a, b| match (&a.2, &b.2) {
+    // The oldest first; one without a readable time last.
+    out.sort_by(|a, b| match (&a.3, &b.3) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.0.cmp(&b.0),
+        (None, None) => (&a.0, &a.1).cmp(&(&b.0, &b.1)),
     });
     out
 }
@@ -460,40 +475,61 @@ mod tests {
 
     /// queue.retry: a retrying job says when its next attempt comes, from its last failed
     /// attempt; once it runs again or ends, nothing.
-    /// Waiting per tenant: the queued jobs of each tenant, the one whose oldest job has
-    /// waited longest first; other states and jobs without a tenant are not counted.
+    /// Waiting per tenant: the queued jobs of each tenant at each stage, timed from their
+    /// change to `queued` there (not the first stage's `queued_at`), the longest waiting
+    /// first; other states and jobs without a tenant are not counted.
     #[test]
-    fn queued_jobs_are_counted_by_tenant_the_longest_waiting_first() {
-        let at = |state: &str, tenant: Option<&str>, queued: Option<&str>| {
+    fn queued_jobs_are_counted_by_tenant_and_stage_the_longest_waiting_first() {
+        let at = |state: &str, tenant: Option<&str>, stage: Option<&str>, since: Option<&str>| {
             let mut j = job(state);
             j.tenant = tenant.map(str::to_string);
-            j.queued_at = queued.map(str::to_string);
-            j.uploaded_at = None;
+            j.stage = stage.map(str::to_string);
+            j.queued_at = Some("2026-11-30T01:00:00.000Z".into());
+            j.updated_at = since.map(str::to_string);
             j
         };
         let jobs = [
-            at("queued", Some("beta"), Some("2026-11-30T08:00:05.000Z")),
-            at("queued", Some("acme"), Some("2026-11-30T08:01:00.000Z")),
-            at("queued", Some("acme"), Some("2026-11-30T07:59:00.000Z")),
-            at("queued", Some("acme"), None),
-            at("done", Some("beta"), Some("2026-11-30T07:00:00.000Z")),
-            at("queued", None, Some("2026-11-30T06:00:00.000Z")),
-            at("queued", Some("gamma"), None),
+            at(
+                "queued",
+                Some("beta"),
+                None,
+                Some("2026-11-30T08:00:05.000Z"),
+            ),
+            at(
+                "queued",
+                Some("acme"),
+                None,
+                Some("2026-11-30T08:01:00.000Z"),
+            ),
+            at(
+                "queued",
+                Some("acme"),
+                None,
+                Some("2026-11-30T07:59:00.000Z"),
+            ),
+            at(
+                "queued",
+                Some("acme"),
+                Some("thumb"),
+                Some("2026-11-30T08:02:00.000Z"),
+            ),
+            at("done", Some("beta"), None, Some("2026-11-30T07:00:00.000Z")),
+            at("queued", None, None, Some("2026-11-30T06:00:00.000Z")),
+            at("queued", Some("gamma"), None, None),
         ];
+        let s = |x: &str| Some(x.to_string());
         assert_eq!(
             queued_by_tenant(&jobs),
             [
+                ("acme".to_string(), None, 2, s("2026-11-30T07:59:00.000Z")),
+                ("beta".to_string(), None, 1, s("2026-11-30T08:00:05.000Z")),
                 (
                     "acme".to_string(),
-                    3,
-                    Some("2026-11-30T07:59:00.000Z".to_string())
-                ),
-                (
-                    "beta".to_string(),
+                    s("thumb"),
                     1,
-                    Some("2026-11-30T08:00:05.000Z".to_string())
+                    s("2026-11-30T08:02:00.000Z")
                 ),
-                ("gamma".to_string(), 1, None),
+                ("gamma".to_string(), None, 1, None),
             ]
         );
         assert!(queued_by_tenant(&jobs[4..6]).is_empty());

@@ -473,8 +473,8 @@ fn stage_workers(env: &Environment, indent: &str, out: &Output) {
         let attempts = u64::try_from(spec.queue.max_receive_count).unwrap_or(1);
         out.line(format!("{indent}{} (queue.retry)", r.describe(attempts)));
     }
-    if let Some(t) = &spec.queue.tenant {
-        out.line(format!("{indent}{}", t.line(spec.queue.fifo)));
+    if let Some(line) = env.tenant_line() {
+        out.line(format!("{indent}{line}"));
     }
     if !spec.workers.limits.is_empty() {
         let held: Vec<String> = spec

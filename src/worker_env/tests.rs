@@ -150,7 +150,7 @@ fn more(i: usize, jobs: bool) -> Vec<Rendered> {
         .collect();
     let limits = jobs && MORE[i].contains("limits:");
     let yaml = format!(
-        "region: eu-west-1\nlab: true\n{}{}alerts:\n  topic: arn:aws:sns:eu-west-1:{ACCOUNT}:oncall\nstages:\n  - name: first\n{workers}  - name: second\n    fed_by: messages\n{workers}",
+        "region: eu-west-1\nlab: true\n{}{}alerts:\n  topic: arn:aws:sns:eu-west-1:{ACCOUNT}:oncall\nstages:\n  - name: first\n    queue: {{tenant: {{key_segment: 1}}}}\n{workers}  - name: second\n    fed_by: messages\n{workers}",
         if jobs { "jobs: {}\n" } else { "" },
         if limits { "limits: {db: 8}\n" } else { "" }
     );

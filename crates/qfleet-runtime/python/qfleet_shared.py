@@ -486,15 +486,15 @@ def tenant_group(tenant):
     same (tenant_group in the stack file's crate; a test holds the two equal)."""
     if 1 <= len(tenant) <= 128 and all(33 <= ord(c) <= 126 for c in tenant):
         return tenant
-    return hashlib.sha256(tenant.encode()).hexdigest()
+    return hashlib.sha256(tenant.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def job_tenant(cfg, m, body=None, key=None):
     """The message group a job goes on with, as its tenant (docs/workers.md, "Fair shares"):
     the group of the message it came in (`m`, in either spelling), else the one cfg.tenant
     (queue.tenant) reads from the message's attributes (or its SNS envelope's), from folder N
-    of the upload's `key` below the upload prefix, or from a field of its JSON `body` (an SNS
-    envelope's Message); None when there is none."""
+    of the upload's `key` below the upload prefix, or from a string or whole-number field of
+    its JSON `body` (an SNS envelope's Message); None when there is none."""
     m = m or {}
     group = (m.get("Attributes") or m.get("attributes") or {}).get("MessageGroupId")
     if group:
@@ -524,9 +524,10 @@ def job_tenant(cfg, m, body=None, key=None):
             envelope.get("Message"), str) else json_or_none(body) if isinstance(body, str) else None
         for part in arg:
             doc = doc.get(part) if isinstance(doc, dict) else None
-        if isinstance(doc, bool):
-            doc = None
-        found = str(doc) if isinstance(doc, (str, int, float)) else None
+        # A string, or a whole number as JSON writes it (as `qfleet submit` reads it; a
+        # fraction or an exponent prints differently in Rust).
+        whole = isinstance(doc, int) and not isinstance(doc, bool) and -2**63 <= doc < 2**64
+        found = doc if isinstance(doc, str) else str(doc) if whole else None
     return tenant_group(found) if found else None
 
 

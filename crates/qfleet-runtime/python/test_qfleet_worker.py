@@ -991,8 +991,10 @@ def test_a_tenant_is_read_as_queue_tenant_says_and_sqs_takes_it(aws):
     assert qw.job_tenant(cfg("attribute:customer"), {}, envelope) == "beta"
     assert qw.job_tenant(cfg("json:c.id"), {}, envelope) == "7"
     assert qw.job_tenant(cfg("json:c.id"), {}, json.dumps({"c": {"id": "t-1"}})) == "t-1"
-    for body in ['{"c": {"id": true}}', '{"c": {"id": ""}}', '{"c": 3}', "[1]", "not json"]:
+    for body in ['{"c": {"id": true}}', '{"c": {"id": ""}}', '{"c": 3}', "[1]", "not json",
+                 '{"c": {"id": 1.5}}', '{"c": {"id": 1e3}}', '{"c": {"id": 18446744073709551616}}']:
         assert qw.job_tenant(cfg("json:c.id"), {}, body) is None, body
+    assert qw.job_tenant(cfg("json:c.id"), {}, '{"c": {"id": -7}}') == "-7"
     assert qw.job_tenant(cfg("key_segment:2"), {}, "{}", "uploads/eu/acme/a.csv") == "acme"
     assert qw.job_tenant(cfg("key_segment:2"), {}, "{}", "uploads/eu/a.csv") is None
     assert qw.job_tenant(cfg("key_segment:1"), {}, "{}", "elsewhere/acme/a.csv") is None

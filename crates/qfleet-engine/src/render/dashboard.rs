@@ -45,11 +45,12 @@ pub fn link(region: &str, name: &str) -> String {
 /// The dashboard's body as a `Fn::Sub` text.
 pub(crate) fn body(env: &Environment) -> String {
     let mut widgets = Vec::new();
+    let grouped = grouped_queues(env);
     for (i, stage) in env.stages().into_iter().enumerate() {
         let y = i as u32 * (HEIGHT + 1);
         widgets.push(header(stage, y));
         widgets.extend(
-            row(stage, i)
+            row(stage, i, grouped[i])
                 .into_iter()
                 .enumerate()
                 .map(|(col, (title, properties))| widget(title, properties, col as u32, y + 1)),
@@ -78,7 +79,30 @@ fn widget(title: &str, mut properties: Value, col: u32, y: u32) -> Value {
 
 /// A stage's six widgets: backlog against the scaling target, the oldest message against the
 /// latency goal, the workers, the dead letters, the jobs' latency, the jobs done and failed.
-fn row(stage: &Environment, index: usize) -> Vec<(&'static str, Value)> {
+/// For each stage, whether its queue holds jobs in their tenants' groups (`queue.tenant`), so
+/// that SQS's fair queues apply there: a standard queue whose own rule reads a message (what
+/// `qfleet submit` sends in a group), or one fed by messages from a stage whose jobs carry
+/// a tenant (the workers send them on in it). An upload stage's queue has none: S3's event
+/// carries no group. A FIFO queue is not a fair queue.
+fn grouped_queues(env: &Environment) -> Vec<bool> {
+    let mut carried = false;
+    env.stages()
+        .into_iter()
+        .map(|s| {
+            let tenant = s.spec.queue.tenant.as_ref();
+            let by_messages = s
+                .stage
+                .as_ref()
+                .is_some_and(|st| st.feed == Some(crate::config::Feed::Messages));
+            let arrives =
+                (by_messages && carried) || tenant.is_some_and(|t| t.key_segment.is_none());
+            carried = tenant.is_some() || (by_messages && carried);
+            arrives && !s.spec.queue.fifo
+        })
+        .collect()
+}
+
+fn row(stage: &Environment, index: usize, grouped: bool) -> Vec<(&'static str, Value)> {
     let names = ResourceNames::of(stage);
     let queue = names.queue.as_str();
     let dead_letters = match index {
@@ -113,7 +137,7 @@ fn row(stage: &Environment, index: usize) -> Vec<(&'static str, Value)> {
         "QueueName",
         queue
     ])];
-    if stage.spec.queue.tenant.is_some() {
+    if grouped {
         // Fair shares (`queue.tenant`): the quiet tenants' oldest job beside the queue's, and
         // how many tenants SQS counts as noisy ("Each QuietGroup metric is a subset of the
         // equivalent standard queue-level Approximate metric, but excludes messages from
@@ -389,12 +413,14 @@ mod tests {
         }
     }
 
-    /// Fair shares: a stage with `queue.tenant` shows SQS's fair-queue metrics of its own
-    /// queue beside the oldest message; one without shows none.
+    /// Fair shares: the queue that gets jobs in their tenants' groups shows SQS's fair-queue
+    /// metrics beside the oldest message: here the second stage's, fed by messages from the
+    /// upload stage that reads the tenant from the key (S3's event carries no group, so the
+    /// upload queue has none), and not the third's, fed by objects.
     #[test]
     fn a_stage_with_tenants_shows_the_quiet_tenants_oldest_job_and_the_noisy_ones_by_render() {
         let e = env(
-            "region: eu-west-1\nstages:\n  - name: a\n    queue:\n      tenant: {key_segment: 1}\n  - name: b\n",
+            "region: eu-west-1\nstages:\n  - name: a\n    queue:\n      tenant: {key_segment: 1}\n  - name: b\n    fed_by: messages\n  - name: c\n",
         );
         let (_, body) = declared(&e).unwrap();
         let oldest: Vec<&Value> = body["widgets"]
@@ -403,7 +429,7 @@ mod tests {
             .iter()
             .filter(|w| w["properties"]["title"] == "Oldest message (s)")
             .collect();
-        assert_eq!(oldest.len(), 2);
+        assert_eq!(oldest.len(), 3);
         let names = |w: &Value| -> Vec<(String, String)> {
             metrics_of(w)
                 .iter()
@@ -415,9 +441,10 @@ mod tests {
                 })
                 .collect()
         };
-        let queue = ResourceNames::of(e.stages()[0]).queue;
+        let queue = ResourceNames::of(e.stages()[1]).queue;
+        assert_eq!(names(oldest[0]).len(), 1, "the upload queue has no groups");
         assert_eq!(
-            names(oldest[0]),
+            names(oldest[1]),
             [
                 ("ApproximateAgeOfOldestMessage".to_string(), queue.clone()),
                 (
@@ -427,10 +454,27 @@ mod tests {
                 ("ApproximateNumberOfNoisyGroups".to_string(), queue),
             ]
         );
+        assert_eq!(names(oldest[2]).len(), 1, "fed by objects: no groups");
+        // A rule that reads a message: `qfleet submit` sends the stage's own jobs in groups;
+        // on a FIFO queue, no fair queue.
+        let own = |fifo: &str| {
+            let e = env(&format!(
+                "region: eu-west-1\nqueue:\n  tenant: {{attribute: customer}}\n{fifo}sources:\n  uploads: false\n  messages: {{}}\n"
+            ));
+            let (_, body) = declared(&e).unwrap();
+            let w = body["widgets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|w| w["properties"]["title"] == "Oldest message (s)")
+                .unwrap()
+                .clone();
+            metrics_of(&w).len()
+        };
+        assert_eq!(own(""), 3);
         assert_eq!(
-            names(oldest[1]).len(),
-            1,
-            "no tenants, no fair-queue metrics"
+            own("  fifo: true\n  content_based_deduplication: true\n"),
+            1
         );
     }
 

@@ -381,6 +381,18 @@ impl Environment {
         self.spec.termination_protection.unwrap_or(!self.spec.lab)
     }
 
+    /// `queue.tenant` in a line, as `validate` and `plan` say it.
+    pub fn tenant_line(&self) -> Option<String> {
+        let next_by_messages = self.stage.as_ref().is_some_and(|s| s.next_queue.is_some());
+        self.spec.queue.tenant.as_ref().map(|t| {
+            t.line(
+                self.spec.queue.fifo,
+                next_by_messages,
+                self.spec.jobs.is_some(),
+            )
+        })
+    }
+
     /// Whether the environment has a dashboard: as set, else yes.
     pub fn dashboard(&self) -> bool {
         self.spec.dashboard.unwrap_or(true)

@@ -382,10 +382,10 @@ settings! {
             => "a message attribute's name (letters, digits, _ - .; at most 256 characters): the job's tenant is that attribute's value",
         /// A folder of the upload's key below the upload prefix, counted from 1.
         pub key_segment: Option<u32>
-            => "a whole number from 1 to 10: the tenant is that folder of the upload's key below bucket.upload_prefix (1: uploads/acme/a.csv is acme's)",
+            => "a whole number from 1 to 10: the tenant is that folder of the upload's key below bucket.upload_prefix (1: uploads/acme/a.csv is acme's); needs jobs or a next stage fed by messages",
         /// A field of a job's JSON body, as a dotted path.
         pub json: Option<String>
-            => "a dotted path of field names (letters, digits, _ -), such as customer.id: the tenant is that string or number in a job's JSON body",
+            => "a dotted path of field names (letters, digits, _ -), such as customer.id: the tenant is that string or whole number in a job's JSON body",
     }
 }
 
@@ -411,16 +411,29 @@ impl TenantSpec {
         }
     }
 
-    /// The rule in a line, as `validate` and `plan` say it; on a FIFO queue the tenant is
-    /// the FIFO group.
-    pub fn line(&self, fifo: bool) -> String {
+    /// The rule in a line, as `validate` and `plan` say it: where the tenant is read, where it
+    /// becomes the job's message group (`qfleet submit`, for a rule that reads a message; the
+    /// workers, with a next stage fed by messages: `next_by_messages`), whether the record
+    /// keeps it (`jobs`), and what the group does (on a FIFO queue, the order).
+    pub fn line(&self, fifo: bool, next_by_messages: bool, jobs: bool) -> String {
+        let mut uses = Vec::new();
+        if self.key_segment.is_none() {
+            uses.push("qfleet submit sends it as the job's message group");
+        }
+        if next_by_messages {
+            uses.push("the workers send the job on to the next stage in that group");
+        }
+        if jobs {
+            uses.push("the job's record keeps it");
+        }
         let effect = match fifo {
             true => "a tenant's jobs run one at a time, in order",
             false => "SQS's fair queues keep one busy tenant from delaying the others",
         };
         format!(
-            "a job's tenant is {}, sent as its message group: {effect} (queue.tenant)",
-            self.describe()
+            "a job's tenant is {}: {}; {effect} (queue.tenant)",
+            self.describe(),
+            uses.join(", ")
         )
     }
 
@@ -439,9 +452,11 @@ impl TenantSpec {
         let found = path
             .split('.')
             .try_fold(&doc, |v, part| v.as_object()?.get(part))?;
+        // A string, or a whole number as JSON writes it: the workers read the same (a
+        // fraction or an exponent would print differently in Python).
         match found {
             serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
             _ => None,
         }
     }

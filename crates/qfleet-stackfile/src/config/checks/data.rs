@@ -228,6 +228,11 @@ fn check_tenant(c: &mut Checker, env: &Environment, t: &crate::config::TenantSpe
                     "`{a}` is not a message attribute's name: 1 to 256 letters, digits, _ - and ., not starting with AWS. or Amazon."
                 ),
             );
+        } else if lower.starts_with("qfleet_") {
+            c.fail(
+                "queue.tenant.attribute",
+                format!("`{a}`: names starting qfleet_ are qfleet's own, which submit refuses as yours: name the attribute that holds the customer or team"),
+            );
         } else if a == qfleet_runtime::job_table::JOB_ID_ATTRIBUTE {
             c.fail(
                 "queue.tenant.attribute",
@@ -237,10 +242,18 @@ fn check_tenant(c: &mut Checker, env: &Environment, t: &crate::config::TenantSpe
     }
     if let Some(n) = t.key_segment {
         c.range("queue.tenant.key_segment", u64::from(n), 1, 10, "");
+        let next_by_messages = env.stage.as_ref().is_some_and(|s| s.next_queue.is_some());
         if !uploads {
             c.fail(
                 "queue.tenant.key_segment",
                 "this stage takes no uploads, so its jobs have no key to read a tenant from: read it from an attribute or a JSON field (a later stage keeps the tenant its jobs came with)",
+            );
+        } else if !next_by_messages && env.spec.jobs.is_none() {
+            // S3's event carries no message group: the tenant read from the key is a group
+            // only where a worker sends the job on, and kept only in a job's record.
+            c.fail(
+                "queue.tenant.key_segment",
+                "S3's event carries no message group, so a tenant read from the key is used only by a next stage fed by messages (the workers send the job on in it) or by the job's record (jobs:); this file has neither: add one, or remove queue.tenant",
             );
         }
     }

@@ -13,7 +13,10 @@ fn absent_no_tenant_and_each_form_is_the_rule_the_workers_read() {
     let env = parse_str("region: eu-west-1\n").unwrap().into_only();
     assert_eq!(env.spec.queue.tenant, None);
     for (yaml, rule) in [
-        ("queue:\n  tenant: {key_segment: 2}\n", "key_segment:2"),
+        (
+            "jobs: {}\nqueue:\n  tenant: {key_segment: 2}\n",
+            "key_segment:2",
+        ),
         (
             "queue:\n  tenant: {attribute: customer}\nsources:\n  messages: {}\n",
             "attribute:customer",
@@ -37,12 +40,16 @@ fn absent_no_tenant_and_each_form_is_the_rule_the_workers_read() {
         ..TenantSpec::default()
     };
     assert_eq!(
-        t.line(false),
-        "a job's tenant is folder 1 of the upload's key, sent as its message group: SQS's fair queues keep one busy tenant from delaying the others (queue.tenant)"
+        t.line(false, true, true),
+        "a job's tenant is folder 1 of the upload's key: the workers send the job on to the next stage in that group, the job's record keeps it; SQS's fair queues keep one busy tenant from delaying the others (queue.tenant)"
     );
-    assert!(
-        t.line(true)
-            .contains("a tenant's jobs run one at a time, in order")
+    let a = TenantSpec {
+        attribute: Some("customer".into()),
+        ..TenantSpec::default()
+    };
+    assert_eq!(
+        a.line(true, false, false),
+        "a job's tenant is the job's message attribute `customer`: qfleet submit sends it as the job's message group; a tenant's jobs run one at a time, in order (queue.tenant)"
     );
 }
 
@@ -89,17 +96,43 @@ fn none_or_two_places_and_names_sqs_or_the_workers_would_not_take_are_refused() 
         assert_eq!(list[0].field, "queue.tenant.json", "{bad}");
     }
     let e = error(
-        "region: eu-west-1\nqueue:\n  tenant:\n    key_segment: 11\n",
+        "region: eu-west-1\njobs: {}\nqueue:\n  tenant:\n    key_segment: 11\n",
         "queue.tenant.key_segment",
-        4,
+        5,
     );
     assert!(e.message.contains("out of range (1 to 10)"), "{e}");
+    let e = error(
+        &format!(
+            "region: eu-west-1\nqueue:\n  tenant:\n    attribute: QFleet_Customer\n{MESSAGES}"
+        ),
+        "queue.tenant.attribute",
+        4,
+    );
+    assert!(
+        e.message
+            .contains("names starting qfleet_ are qfleet's own"),
+        "{e}"
+    );
 }
 
-/// Where the stage's jobs cannot carry the tenant: a key read where no upload comes, an
-/// attribute or a body where only uploads come.
+/// Where the stage's jobs cannot carry the tenant: a key read where no upload comes, or where
+/// nothing would use it (S3's event has no group: only a next stage fed by messages, or the
+/// job's record, does); an attribute or a body where only uploads come.
 #[test]
 fn a_tenant_is_read_only_where_the_stages_jobs_carry_it() {
+    let e = error(
+        "region: eu-west-1\nqueue:\n  tenant: {key_segment: 1}\n",
+        "queue.tenant.key_segment",
+        3,
+    );
+    assert!(e.message.contains("this file has neither"), "{e}");
+    parse_str("region: eu-west-1\njobs: {}\nqueue:\n  tenant: {key_segment: 1}\n").unwrap();
+    let e = error(
+        "region: eu-west-1\nstages:\n  - name: a\n    queue:\n      tenant: {key_segment: 1}\n  - name: b\n    fed_by: objects\n",
+        "stages.0.queue.tenant.key_segment",
+        5,
+    );
+    assert!(e.message.contains("this file has neither"), "{e}");
     let e = error(
         "region: eu-west-1\nqueue:\n  tenant: {attribute: customer}\n",
         "queue.tenant",
@@ -111,17 +144,17 @@ fn a_tenant_is_read_only_where_the_stages_jobs_carry_it() {
         "{e}"
     );
     let e = error(
-        "region: eu-west-1\nqueue:\n  fifo: true\n  content_based_deduplication: true\n  tenant: {key_segment: 1}\nsources:\n  uploads: false\n  messages: {}\n",
+        "region: eu-west-1\njobs: {}\nqueue:\n  fifo: true\n  content_based_deduplication: true\n  tenant: {key_segment: 1}\nsources:\n  uploads: false\n  messages: {}\n",
         "queue.tenant.key_segment",
-        5,
+        6,
     );
     assert!(e.message.contains("takes no uploads"), "{e}");
     // A later stage: its jobs come from the stage before, in their group; it reads a tenant
     // only from jobs sent to it as messages.
     let e = error(
-        "region: eu-west-1\nstages:\n  - name: a\n  - name: b\n    fed_by: messages\n    queue:\n      tenant: {key_segment: 1}\n    sources: {messages: {}}\n",
+        "region: eu-west-1\njobs: {}\nstages:\n  - name: a\n  - name: b\n    fed_by: messages\n    queue:\n      tenant: {key_segment: 1}\n    sources: {messages: {}}\n",
         "stages.1.queue.tenant.key_segment",
-        7,
+        8,
     );
     assert!(e.message.contains("takes no uploads"), "{e}");
     parse_str(
@@ -157,6 +190,9 @@ fn submit_reads_a_tenant_from_the_attribute_or_the_json_body() {
         r#"{"c": 3}"#,
         "[1]",
         "x",
+        r#"{"c": {"id": 1.5}}"#,
+        r#"{"c": {"id": 1e3}}"#,
+        r#"{"c": {"id": 18446744073709551616}}"#,
     ] {
         assert_eq!(json.of_message(body, &[]), None, "{body}");
     }
@@ -166,9 +202,10 @@ fn submit_reads_a_tenant_from_the_attribute_or_the_json_body() {
 /// qfleet_shared's `job_tenant` and `tenant_group` here).
 #[test]
 fn the_workers_tenants_and_groups_are_submits() {
-    let cases: [(&str, &str, &str); 5] = [
+    let cases: [(&str, &str, &str); 6] = [
         ("json:c.id", r#"{"c": {"id": "t-1"}}"#, ""),
         ("json:c.id", r#"{"c": {"id": 42}}"#, ""),
+        ("json:c.id", r#"{"c": {"id": -9223372036854775808}}"#, ""),
         ("json:c", r#"{"c": "Acme Ltd"}"#, ""),
         ("attribute:customer", "{}", "customer-7"),
         ("attribute:customer", "{}", "été"),
@@ -200,7 +237,7 @@ fn the_workers_tenants_and_groups_are_submits() {
         .collect();
     assert_eq!(theirs, ours);
     assert_eq!(
-        ours[2].len(),
+        ours[3].len(),
         64,
         "a tenant with a space goes as its SHA-256"
     );
