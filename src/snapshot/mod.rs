@@ -560,6 +560,8 @@ async fn read_metrics(
         // As the templates give QFLEET_STAGE: a pipeline of one stage is a one-stage
         // environment.
         stage: env.pipeline_stage().map(|s| s.name.as_str()),
+        // Fair shares (`queue.tenant`): the queue gets jobs in their tenants' groups.
+        fair: env.gets_groups(),
     };
     match aws::metrics(&clients.cloudwatch, on).await {
         Ok(m) => Fact::Known(m),

@@ -376,6 +376,19 @@ struct QueueDepth {
     delayed: u64,
     /// From CloudWatch; `None` when it has no data yet.
     oldest_message_age_seconds: Option<f64>,
+    /// A fair queue's view, for a queue that gets jobs in their tenants' groups
+    /// (`queue.tenant`); `null` for any other.
+    fair_shares: Option<FairShares>,
+}
+
+/// What SQS says of a fair queue's tenants (CloudWatch, the window's newest value; `null`
+/// when it has no data yet).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+struct FairShares {
+    /// The oldest message of the tenants SQS does not count as noisy.
+    quiet_tenants_oldest_age_seconds: Option<f64>,
+    /// The tenants SQS counts as noisy.
+    noisy_tenants: Option<u64>,
 }
 
 /// Where the group is heading: more instances than in service wanted, fewer, as many.
@@ -512,6 +525,7 @@ async fn gather_at(
         let workers = &stage.spec.workers;
         let bounds = Some((workers.min, workers.max));
         let mut status = from_snapshot_within(&snap, stage.backlog_target(), bounds);
+        with_fair_shares(&mut status, stage, &snap);
         if stage.spec.workers.gpu.is_some() {
             gpus(clients, &mut status).await;
         }
@@ -793,7 +807,25 @@ fn depth(q: &Queue, oldest: Option<f64>) -> QueueDepth {
         in_flight: q.depth.in_flight,
         delayed: q.depth.delayed,
         oldest_message_age_seconds: oldest,
+        fair_shares: None,
     }
+}
+
+/// The job queue's fair shares, for a stage whose queue gets jobs in their tenants' groups,
+/// from the metrics read (none when they could not be: said as such elsewhere).
+fn with_fair_shares(status: &mut Status, stage: &Environment, snap: &Snapshot) {
+    let Some(q) = status.queue.as_mut().filter(|_| stage.gets_groups()) else {
+        return;
+    };
+    let m = snap.metrics.as_ref().and_then(|f| f.known());
+    q.fair_shares = Some(FairShares {
+        quiet_tenants_oldest_age_seconds: m.and_then(|m| m.quiet_tenants_oldest_age_seconds),
+        // A count: CloudWatch's Maximum of a whole number.
+        noisy_tenants: m
+            .and_then(|m| m.noisy_tenants)
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .map(|n| n.round() as u64),
+    });
 }
 
 /// The status of one environment, from a snapshot read with [`Scope::STATUS`] (Fargate's

@@ -87,6 +87,9 @@ pub fn text(s: &Status) -> String {
         )),
         None => missing("queue").into_iter().for_each(&mut line),
     }
+    if let Some(f) = s.queue.as_ref().and_then(|q| q.fair_shares.as_ref()) {
+        line(fair_shares_line(f));
+    }
     for l in [
         s.upload_to_processed.as_ref().map(processed_line),
         s.jobs.as_ref().map(jobs_line),
@@ -408,4 +411,18 @@ fn trim_cents(usd: f64) -> String {
     } else {
         format!("{usd:.2}")
     }
+}
+
+/// A fair queue's tenants in a line: how many SQS counts as noisy, and how long the others'
+/// oldest job has waited.
+pub(super) fn fair_shares_line(f: &super::FairShares) -> String {
+    let noisy = match f.noisy_tenants {
+        Some(n) => crate::output::words::count(n, "noisy tenant", "noisy tenants"),
+        None => "noisy tenants: no data yet".into(),
+    };
+    let quiet = match f.quiet_tenants_oldest_age_seconds {
+        Some(a) => format!("{a:.0} s"),
+        None => "no data yet".into(),
+    };
+    format!("fair shares: {noisy}; the other tenants' oldest message: {quiet}")
 }

@@ -81,6 +81,11 @@ pub struct Metrics {
     /// Upload-to-processed seconds of the jobs done in the window, as the reference consumers
     /// publish them; `None` when no job was done (or none published).
     pub upload_to_processed: Option<Percentiles>,
+    /// A fair queue's (jobs in tenants' groups): the oldest message of the tenants SQS does
+    /// not count as noisy. `None` when not read (no groups) or no data yet.
+    pub quiet_tenants_oldest_age_seconds: Option<f64>,
+    /// A fair queue's: the tenants SQS counts as noisy, the newest value.
+    pub noisy_tenants: Option<f64>,
 }
 
 /// The namespace and metric the reference consumers publish every job's upload-to-processed
@@ -127,6 +132,9 @@ pub struct Sources<'a> {
     /// A pipeline's stage: its workers publish the percentiles with the `Stage` dimension too,
     /// a metric of its own (CloudWatch keeps each combination of dimensions apart).
     pub stage: Option<&'a str>,
+    /// Whether the queue holds jobs in tenants' groups (a fair queue): its quiet tenants'
+    /// oldest message and its noisy tenants are read too.
+    pub fair: bool,
 }
 
 fn stat(
@@ -221,6 +229,30 @@ pub async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
                 .build(),
         ]);
     }
+    if on.fair {
+        // "Each QuietGroup metric is a subset of the equivalent standard queue-level
+        // Approximate metric, but excludes messages from noisy neighbor groups" (Available
+        // CloudWatch metrics for Amazon SQS,
+        // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html).
+        queries.extend([
+            stat(
+                "quietoldest",
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessageInQuietGroups",
+                ("QueueName", on.queue),
+                "Maximum",
+                true,
+            ),
+            stat(
+                "noisy",
+                "AWS/SQS",
+                "ApproximateNumberOfNoisyGroups",
+                ("QueueName", on.queue),
+                "Maximum",
+                true,
+            ),
+        ]);
+    }
     if let Some(dlq) = on.dead_letter_queue {
         queries.push(stat(
             "dlqoldest",
@@ -307,6 +339,8 @@ pub async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
         oldest_message_age_seconds: latest("oldest"),
         dead_letter_oldest_age_seconds: latest("dlqoldest"),
         backlog_per_instance: latest("backlog"),
+        quiet_tenants_oldest_age_seconds: latest("quietoldest"),
+        noisy_tenants: latest("noisy"),
         function_errors: of("fnerrors").map(|v| v.iter().sum()),
         function_throttles: of("fnthrottles").map(|v| v.iter().sum()),
         function_concurrency_peak: of("fnconcurrency")
@@ -329,5 +363,77 @@ mod tests {
             super::latency_dimensions("lab", None),
             [("Environment", "lab")]
         );
+    }
+
+    /// SDK-level mock: a fair queue's read asks for SQS's two fair-queue metrics of that queue
+    /// (names as the SQS Developer Guide's metrics page lists them) and takes their newest
+    /// values; any other queue's read asks for neither.
+    #[tokio::test]
+    async fn a_fair_queue_reads_its_quiet_tenants_oldest_message_and_noisy_tenants_mocked() {
+        use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+        use aws_sdk_cloudwatch::types::MetricDataResult;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = asked.clone();
+        let rule =
+            mock!(aws_sdk_cloudwatch::Client::get_metric_data).then_compute_output(move |r| {
+                for q in r.metric_data_queries() {
+                    if let Some(m) = q.metric_stat().and_then(|s| s.metric()) {
+                        let queue = m.dimensions().first().and_then(|d| d.value());
+                        seen.lock().unwrap().push((
+                            q.id().unwrap_or_default().to_string(),
+                            m.metric_name().unwrap_or_default().to_string(),
+                            queue.unwrap_or_default().to_string(),
+                        ));
+                    }
+                }
+                let r = |id: &str, v: f64| MetricDataResult::builder().id(id).values(v).build();
+                GetMetricDataOutput::builder()
+                    .metric_data_results(r("oldest", 300.0))
+                    .metric_data_results(
+                        MetricDataResult::builder()
+                            .id("quietoldest")
+                            .values(4.0)
+                            .values(9.0)
+                            .build(),
+                    )
+                    .metric_data_results(r("noisy", 2.0))
+                    .build()
+            });
+        let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&rule, &rule]);
+        let on = |fair| super::Sources {
+            queue: "qfleet-p-jobs",
+            dead_letter_queue: None,
+            group: None,
+            function: None,
+            environment: None,
+            stage: None,
+            fair,
+        };
+        let m = super::metrics(&cw, on(true)).await.unwrap();
+        assert_eq!(
+            (m.quiet_tenants_oldest_age_seconds, m.noisy_tenants),
+            (Some(4.0), Some(2.0))
+        );
+        let fair_reads: Vec<(String, String, String)> = asked.lock().unwrap().clone();
+        assert_eq!(
+            fair_reads[1..],
+            [
+                (
+                    "quietoldest".into(),
+                    "ApproximateAgeOfOldestMessageInQuietGroups".into(),
+                    "qfleet-p-jobs".into()
+                ),
+                (
+                    "noisy".into(),
+                    "ApproximateNumberOfNoisyGroups".into(),
+                    "qfleet-p-jobs".into()
+                ),
+            ]
+        );
+        asked.lock().unwrap().clear();
+        super::metrics(&cw, on(false)).await.unwrap();
+        let ids: Vec<String> = asked.lock().unwrap().iter().map(|a| a.0.clone()).collect();
+        assert_eq!(ids, ["oldest"]);
     }
 }

@@ -542,6 +542,7 @@ fn the_latency_goal_is_met_missed_or_unknown_never_assumed() {
         in_flight: 0,
         delayed: 0,
         oldest_message_age_seconds: age,
+        fair_shares: None,
     };
     let p99 = |p99_seconds: f64| Percentiles {
         window_minutes: 15,
@@ -583,6 +584,7 @@ fn a_pipeline_s_oldest_message_is_known_only_when_every_stage_s_is() {
             in_flight: 0,
             delayed: 0,
             oldest_message_age_seconds: age,
+            fair_shares: None,
         });
         s
     };
@@ -614,6 +616,7 @@ fn a_pipeline_s_later_stages_have_rows_of_their_own() {
             in_flight: 0,
             delayed: 0,
             oldest_message_age_seconds: Some(1.0),
+            fair_shares: None,
         });
         s
     };
@@ -1475,4 +1478,56 @@ fn each_source_is_shown_with_its_state_in_the_data_stack() {
             .iter()
             .all(|s| s.state.is_none() && s.next_run.is_none())
     );
+}
+
+/// Fair shares (`queue.tenant`): a stage whose queue gets jobs in their tenants' groups shows
+/// SQS's noisy tenants and the others' oldest message, from the metrics read (no data yet
+/// said as such); a queue that gets no groups (an upload stage reading the key) shows none.
+#[test]
+fn a_fair_queue_shows_its_noisy_tenants_and_the_others_oldest_message() {
+    use crate::aws::Metrics;
+    let stage = |yaml: &str| {
+        crate::config::parse(PathBuf::from("stacks/p.yaml"), yaml.to_string())
+            .unwrap()
+            .into_only()
+    };
+    let fair = stage(
+        "region: eu-west-1\nqueue:\n  tenant: {attribute: customer}\nsources:\n  messages: {}\n",
+    );
+    let uploads = stage("region: eu-west-1\njobs: {}\nqueue:\n  tenant: {key_segment: 1}\n");
+    let status = |env: &crate::config::Environment, metrics: Option<Metrics>| {
+        let mut snap = Snapshot::deployed("p");
+        snap.metrics = metrics.map(Fact::Known);
+        let mut s = from_snapshot(&snap, 10.0);
+        s.queue = Some(QueueDepth {
+            name: "q".into(),
+            visible: 40,
+            in_flight: 10,
+            delayed: 0,
+            oldest_message_age_seconds: Some(300.0),
+            fair_shares: None,
+        });
+        with_fair_shares(&mut s, env, &snap);
+        s.queue.unwrap().fair_shares
+    };
+    let read = Metrics {
+        quiet_tenants_oldest_age_seconds: Some(4.0),
+        noisy_tenants: Some(1.0),
+        ..Metrics::default()
+    };
+    let f = status(&fair, Some(read.clone())).unwrap();
+    assert_eq!(
+        (f.quiet_tenants_oldest_age_seconds, f.noisy_tenants),
+        (Some(4.0), Some(1))
+    );
+    assert_eq!(
+        super::text::fair_shares_line(&f),
+        "fair shares: 1 noisy tenant; the other tenants' oldest message: 4 s"
+    );
+    let none = status(&fair, Some(Metrics::default())).unwrap();
+    assert_eq!(
+        super::text::fair_shares_line(&none),
+        "fair shares: noisy tenants: no data yet; the other tenants' oldest message: no data yet"
+    );
+    assert!(status(&uploads, Some(read)).is_none());
 }

@@ -45,12 +45,11 @@ pub fn link(region: &str, name: &str) -> String {
 /// The dashboard's body as a `Fn::Sub` text.
 pub(crate) fn body(env: &Environment) -> String {
     let mut widgets = Vec::new();
-    let grouped = grouped_queues(env);
     for (i, stage) in env.stages().into_iter().enumerate() {
         let y = i as u32 * (HEIGHT + 1);
         widgets.push(header(stage, y));
         widgets.extend(
-            row(stage, i, grouped[i])
+            row(stage, i)
                 .into_iter()
                 .enumerate()
                 .map(|(col, (title, properties))| widget(title, properties, col as u32, y + 1)),
@@ -79,30 +78,7 @@ fn widget(title: &str, mut properties: Value, col: u32, y: u32) -> Value {
 
 /// A stage's six widgets: backlog against the scaling target, the oldest message against the
 /// latency goal, the workers, the dead letters, the jobs' latency, the jobs done and failed.
-/// For each stage, whether its queue holds jobs in their tenants' groups (`queue.tenant`), so
-/// that SQS's fair queues apply there: a standard queue whose own rule reads a message (what
-/// `qfleet submit` sends in a group), or one fed by messages from a stage whose jobs carry
-/// a tenant (the workers send them on in it). An upload stage's queue has none: S3's event
-/// carries no group. A FIFO queue is not a fair queue.
-fn grouped_queues(env: &Environment) -> Vec<bool> {
-    let mut carried = false;
-    env.stages()
-        .into_iter()
-        .map(|s| {
-            let tenant = s.spec.queue.tenant.as_ref();
-            let by_messages = s
-                .stage
-                .as_ref()
-                .is_some_and(|st| st.feed == Some(crate::config::Feed::Messages));
-            let arrives =
-                (by_messages && carried) || tenant.is_some_and(|t| t.key_segment.is_none());
-            carried = tenant.is_some() || (by_messages && carried);
-            arrives && !s.spec.queue.fifo
-        })
-        .collect()
-}
-
-fn row(stage: &Environment, index: usize, grouped: bool) -> Vec<(&'static str, Value)> {
+fn row(stage: &Environment, index: usize) -> Vec<(&'static str, Value)> {
     let names = ResourceNames::of(stage);
     let queue = names.queue.as_str();
     let dead_letters = match index {
@@ -137,7 +113,7 @@ fn row(stage: &Environment, index: usize, grouped: bool) -> Vec<(&'static str, V
         "QueueName",
         queue
     ])];
-    if grouped {
+    if stage.gets_groups() {
         // Fair shares (`queue.tenant`): the quiet tenants' oldest job beside the queue's, and
         // how many tenants SQS counts as noisy ("Each QuietGroup metric is a subset of the
         // equivalent standard queue-level Approximate metric, but excludes messages from

@@ -381,6 +381,22 @@ impl Environment {
         self.spec.termination_protection.unwrap_or(!self.spec.lab)
     }
 
+    /// Whether this stage's queue holds jobs in their tenants' message groups, so that SQS's
+    /// fair queues apply there: a standard queue whose own `queue.tenant` reads a message
+    /// (`qfleet submit` sends in the group), or whose jobs come in groups from the stage
+    /// before. An upload queue gets none from its rule (S3's event carries no group); a FIFO
+    /// queue is not a fair queue.
+    pub fn gets_groups(&self) -> bool {
+        let own = self
+            .spec
+            .queue
+            .tenant
+            .as_ref()
+            .is_some_and(|t| t.key_segment.is_none());
+        let from_before = self.stage.as_ref().is_some_and(|s| s.tenants_in);
+        !self.spec.queue.fifo && (own || from_before)
+    }
+
     /// `queue.tenant` in a line, as `validate` and `plan` say it.
     pub fn tenant_line(&self) -> Option<String> {
         let next_by_messages = self.stage.as_ref().is_some_and(|s| s.next_queue.is_some());

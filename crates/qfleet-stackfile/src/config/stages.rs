@@ -35,6 +35,10 @@ pub struct StageOf {
     pub next_queue: Option<String>,
     /// The next stage's name (`None` for the last stage).
     pub next: Option<String>,
+    /// Whether the stage's jobs come from the stage before in their tenants' message groups:
+    /// fed by messages from a stage whose jobs carry a tenant (`queue.tenant` there, or
+    /// before it down a chain of stages fed by messages).
+    pub tenants_in: bool,
 }
 
 impl StageOf {
@@ -74,10 +78,14 @@ pub fn queue_name(env: &str, index: usize, stage: &str, fifo: bool) -> String {
 /// The environments that stand for the stages of `env`'s pipeline (empty without `stages`).
 pub(super) fn derive(env: &Environment) -> Vec<Environment> {
     let stages = &env.spec.stages;
+    // Whether the stage before sends its jobs on with a tenant.
+    let mut carried = false;
     stages
         .iter()
         .enumerate()
         .map(|(i, stage)| {
+            let tenants_in = i > 0 && stage.fed_by == Some(Feed::Messages) && carried;
+            carried = tenants_in || stage.queue.tenant.is_some();
             let mut spec = env.spec.clone();
             spec.stages = Vec::new();
             spec.queue = stage.queue.clone();
@@ -108,6 +116,7 @@ pub(super) fn derive(env: &Environment) -> Vec<Environment> {
                     feed: (i > 0).then(|| stage.fed_by.unwrap_or_default()),
                     next_queue,
                     next: stages.get(i + 1).map(|next| next.name.clone()),
+                    tenants_in,
                 }),
                 pipeline: Vec::new(),
                 target: env.target.clone(),
