@@ -503,25 +503,28 @@ def job_tenant(cfg, m, body=None, key=None):
     if not rule:
         return None
     kind, arg = rule
-    envelope = json_or_none(body) if isinstance(body, str) else None
-    if not (isinstance(envelope, dict) and envelope.get("Type") == "Notification"):
-        envelope = None
     found = None
-    if kind == "attribute":
-        attrs = m.get("MessageAttributes") or m.get("messageAttributes") or {}
-        a = attrs.get(arg) or {}
-        found = a.get("StringValue") if "StringValue" in a else a.get("stringValue")
-        if found is None and envelope:
-            found = ((envelope.get("MessageAttributes") or {}).get(arg) or {}).get("Value")
-    elif kind == "key_segment" and key:
-        below = key[len(cfg.upload_prefix):] if key.startswith(cfg.upload_prefix) else None
+    if kind == "key_segment":
+        below = key[len(cfg.upload_prefix):] if key and key.startswith(cfg.upload_prefix) else None
         parts = (below or "").split("/")
         # A folder: the last part is the object's own name.
         if below is not None and len(parts) > arg:
             found = parts[arg - 1]
+        return tenant_group(found) if found else None
+    if kind == "attribute":
+        attrs = m.get("MessageAttributes") or m.get("messageAttributes") or {}
+        a = attrs.get(arg) or {}
+        found = a.get("StringValue") if "StringValue" in a else a.get("stringValue")
+    # The body is read only where the message itself does not say: a topic's message without
+    # raw delivery comes in SNS's envelope, its attributes and its Message inside.
+    doc = json_or_none(body) if found is None and isinstance(body, str) else None
+    envelope = doc if isinstance(doc, dict) and doc.get("Type") == "Notification" else None
+    if kind == "attribute" and envelope:
+        found = ((envelope.get("MessageAttributes") or {}).get(arg) or {}).get("Value")
     elif kind == "json":
-        doc = json_or_none(envelope["Message"]) if envelope and isinstance(
-            envelope.get("Message"), str) else json_or_none(body) if isinstance(body, str) else None
+        if envelope:
+            message = envelope.get("Message")
+            doc = json_or_none(message) if isinstance(message, str) else None
         for part in arg:
             doc = doc.get(part) if isinstance(doc, dict) else None
         # A string, or a whole number as JSON writes it (as `qfleet submit` reads it; a

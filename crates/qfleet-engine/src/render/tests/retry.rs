@@ -54,6 +54,33 @@ fn every_kind_gets_the_waits_of_queue_retry_and_none_without_it() {
     }
 }
 
+/// `queue.tenant` as each kind's workers get it: QFLEET_TENANT, the rule the worker and the
+/// handler read (`tenant_rule` in qfleet_shared.py), and none without it.
+#[test]
+fn every_kind_gets_the_tenant_rule_of_queue_tenant_and_none_without_it() {
+    for (kind, workers) in kinds() {
+        for (tenant, rule) in [
+            (
+                "jobs: {}\nqueue:\n  tenant: {key_segment: 2}\n",
+                "key_segment:2",
+            ),
+            (
+                "queue:\n  tenant: {json: customer.id}\nsources:\n  messages: {}\n",
+                "json:customer.id",
+            ),
+        ] {
+            let (vars, _) = variables(&format!("region: eu-west-1\nlab: true\n{tenant}{workers}"));
+            assert_eq!(
+                vars.get("QFLEET_TENANT").map(String::as_str),
+                Some(rule),
+                "{kind}"
+            );
+        }
+        let (vars, _) = variables(&format!("region: eu-west-1\nlab: true\n{workers}"));
+        assert!(!vars.contains_key("QFLEET_TENANT"), "{kind}");
+    }
+}
+
 /// The handler hides a failed message itself (ChangeMessageVisibility on its own queue): the
 /// function's role may, only with queue.retry, and on that queue alone.
 #[test]
