@@ -473,7 +473,8 @@ fn job_notes(env: &crate::config::Environment, role: StackRole, name: &str) -> V
         .as_ref()
         .map(|r| format!("{name}: {} (queue.retry)", r.describe(attempts)));
     let tenant = env.tenant_line().map(|line| format!("{name}: {line}"));
-    retry.into_iter().chain(tenant).collect()
+    let priority = env.priority_line().map(|line| format!("{name}: {line}"));
+    retry.into_iter().chain(tenant).chain(priority).collect()
 }
 
 #[cfg(test)]

@@ -476,6 +476,9 @@ fn stage_workers(env: &Environment, indent: &str, out: &Output) {
     if let Some(line) = env.tenant_line() {
         out.line(format!("{indent}{line}"));
     }
+    if let Some(line) = env.priority_line() {
+        out.line(format!("{indent}{line}"));
+    }
     if !spec.workers.limits.is_empty() {
         let held: Vec<String> = spec
             .workers

@@ -149,8 +149,14 @@ fn more(i: usize, jobs: bool) -> Vec<Rendered> {
         .map(|l| format!("    {l}\n"))
         .collect();
     let limits = jobs && MORE[i].contains("limits:");
+    // Both stages with a priority lane: the first sends its priority jobs on to the second's.
+    let priority = if MORE[i].contains("kind: lambda") {
+        "{}"
+    } else {
+        "{weight: 3}"
+    };
     let yaml = format!(
-        "region: eu-west-1\nlab: true\n{}{}alerts:\n  topic: arn:aws:sns:eu-west-1:{ACCOUNT}:oncall\nstages:\n  - name: first\n    queue: {{tenant: {{key_segment: 1}}}}\n{workers}  - name: second\n    fed_by: messages\n{workers}",
+        "region: eu-west-1\nlab: true\n{}{}alerts:\n  topic: arn:aws:sns:eu-west-1:{ACCOUNT}:oncall\nstages:\n  - name: first\n    queue: {{tenant: {{key_segment: 1}}, priority: {priority}}}\n{workers}  - name: second\n    fed_by: messages\n    queue: {{priority: {priority}}}\n{workers}",
         if jobs { "jobs: {}\n" } else { "" },
         if limits { "limits: {db: 8}\n" } else { "" }
     );

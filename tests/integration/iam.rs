@@ -513,13 +513,14 @@ const PYTHON: &str = "crates/qfleet-runtime/python";
 
 /// The names the shipped Python code's tests give their resources, as environment `e`'s
 /// (each test file reads those it uses: `QFLEET_TEST_*`).
-fn resource_names(e: &str) -> [(&'static str, String); 9] {
+fn resource_names(e: &str) -> [(&'static str, String); 10] {
     [
         (
             "QFLEET_TEST_BUCKET",
             format!("{e}-uploads-{ACCOUNT}-{REGION}"),
         ),
         ("QFLEET_TEST_QUEUE", format!("qfleet-{e}-jobs")),
+        ("QFLEET_TEST_PRIORITY_QUEUE", format!("qfleet-{e}-priority")),
         ("QFLEET_TEST_ASG", format!("qfleet-{e}-workers")),
         ("QFLEET_TEST_STACK", format!("qfleet-{e}-fleet")),
         ("QFLEET_TEST_CLUSTER", format!("qfleet-{e}")),
@@ -738,6 +739,10 @@ const JOBS: &str = "jobs: {}\n";
 /// the job module's tests take its slots, so the grants on them are checked too.
 const LIMITS: &str = "limits: {db: 2}\n";
 
+/// A priority lane (`queue.priority`): the workers' tests take jobs from it too, so every
+/// grant on the queue is checked on the lane.
+const PRIORITY: &str = "queue:\n  priority: {}\n";
+
 /// Why the grants only the bootstrap uses stay.
 const BOOTSTRAP_READS: (&str, &str) = (
     "cloudformation:DescribeStackResource",
@@ -786,13 +791,29 @@ const WORKER_REFUSALS: Reasons = &[
         "test_a_jobs_tenant_is_kept_in_its_record_and_goes_on_as_its_group",
         "two stages of a pipeline, each with its own role and queue",
     ),
+    (
+        "test_a_lane_that_cannot_be_read_keeps_no_worker_from_the_job_queue",
+        "it polls a lane that is not the environment's, as one a deploy deleted; AWS refuses it, which the worker logs",
+    ),
+    (
+        "test_a_priority_job_goes_on_to_the_next_stages_priority_lane",
+        "two stages of a pipeline, each with its own role; render's priority tests check the send grant",
+    ),
+    (
+        "test_a_jobs_lane_in_its_record_is_the_lane_of_its_latest_attempt",
+        "two stages of a pipeline, each with its own role and queue",
+    ),
 ];
 
 #[test]
 fn the_workers_calls_are_allowed_by_the_rendered_worker_policy() {
     let dir = tempfile::tempdir().unwrap();
     let e = "iamworker";
-    let file = lab_stack_file(dir.path(), e, &format!("  limits: [db]\n{JOBS}{LIMITS}"));
+    let file = lab_stack_file(
+        dir.path(),
+        e,
+        &format!("  limits: [db]\n{JOBS}{LIMITS}{PRIORITY}"),
+    );
     let fleet_stack = format!("qfleet-{e}-fleet");
     let policy = rendered_policy(&file, &fleet_stack, "WorkerPolicy");
     // An instance has no ECS agent: its worker never sets task protection.
@@ -844,7 +865,7 @@ fn the_workers_calls_as_a_fargate_task_are_allowed_by_the_rendered_task_policy()
     std::fs::write(
         &file,
         format!(
-            "environment: {e}\nregion: eu-west-1\nlab: true\n{JOBS}{LIMITS}workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  public_ip: true\n  limits: [db]\n"
+            "environment: {e}\nregion: eu-west-1\nlab: true\n{JOBS}{LIMITS}{PRIORITY}workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  public_ip: true\n  limits: [db]\n"
         ),
     )
     .unwrap();
@@ -881,7 +902,7 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
         &file,
         // queue.retry: the handler hides a failed message for its wait (RetryWait).
         format!(
-            "environment: {e}\nregion: {REGION}\nlab: true\n{JOBS}queue:\n  retry: {{}}\n{LAMBDA_WORKERS}"
+            "environment: {e}\nregion: {REGION}\nlab: true\n{JOBS}queue:\n  retry: {{}}\n  priority: {{}}\n{LAMBDA_WORKERS}"
         ),
     )
     .unwrap();
@@ -938,6 +959,10 @@ fn the_handlers_calls_are_allowed_by_the_rendered_function_policy() {
             (
                 "test_a_function_sends_each_job_on_in_the_tenant_queue_tenant_reads",
                 "a pipeline's stage, which writes under its next stage's prefix; render's pipeline tests check the send grant",
+            ),
+            (
+                "test_a_priority_record_goes_on_to_the_next_stages_priority_lane",
+                "a pipeline's stage, which sends to its next stage's lane; render's priority tests check the send grant",
             ),
             (
                 "test_a_wait_that_cannot_be_set_leaves_the_message_to_the_queue",
@@ -1257,7 +1282,11 @@ fn the_sweepers_calls_are_allowed_by_the_rendered_sweeper_policy() {
 fn the_publishers_calls_are_allowed_by_the_rendered_publisher_policy() {
     let dir = tempfile::tempdir().unwrap();
     let e = "iamhrpub";
-    let file = lab_stack_file(dir.path(), e, "scaling: {metric: high_resolution}\n");
+    let file = lab_stack_file(
+        dir.path(),
+        e,
+        &format!("scaling: {{metric: high_resolution}}\n{PRIORITY}"),
+    );
     let fleet_stack = format!("qfleet-{e}-fleet");
     let policy = rendered_policy(&file, &fleet_stack, "BacklogPublisherPolicy");
     let calls = recorded_calls(

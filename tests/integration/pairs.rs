@@ -177,7 +177,7 @@ const FEATURES: &[Feature] = &[
     },
     Feature {
         name: "sources",
-        setting: "`sources` (messages and topics) with `queue.tenant`",
+        setting: "`sources` (messages and topics) with `queue.tenant` and `queue.priority`",
         kinds: ALL,
         choice_of: None,
     },
@@ -630,6 +630,18 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                     &mut unit,
                     json!({"queue": {"tenant": {"attribute": attribute}}}),
                 );
+                // A priority lane where producers send (not on a FIFO stage, which validate
+                // refuses): the most urgent jobs in a row, or a function's own concurrency,
+                // the largest validate takes at the longest.
+                if !fifo {
+                    let priority = match (case.kind, case.size) {
+                        (Kind::Lambda, Size::Plain) => json!({"max_concurrency": 3}),
+                        (Kind::Lambda, Size::Longest) => json!({"max_concurrency": 1000}),
+                        (_, Size::Plain) => json!({"weight": 4}),
+                        (_, Size::Longest) => json!({"weight": 100}),
+                    };
+                    merge(&mut unit, json!({"queue": {"priority": priority}}));
+                }
             }
             "egress" => {
                 // A database's CIDR, a cache's group and a prefix list; at the longest, as many
@@ -1981,9 +1993,12 @@ fn check_deployment(d: &Deployment, tags: Option<&(usize, Vec<String>)>) -> Vec<
         }
         for (k, v) in &vars {
             if let Some(q) = c.variable(stack, k, v) {
-                if k == "QFLEET_QUEUE_URL" || k == "QFLEET_QUEUE_NAME" {
+                if k == "QFLEET_QUEUE_URL"
+                    || k == "QFLEET_QUEUE_NAME"
+                    || k == "QFLEET_PRIORITY_QUEUE_URL"
+                {
                     queues.insert(q);
-                } else if k == "QFLEET_NEXT_QUEUE_URL" {
+                } else if k == "QFLEET_NEXT_QUEUE_URL" || k == "QFLEET_NEXT_PRIORITY_QUEUE_URL" {
                     fed.push((stack.clone(), q));
                 }
             }
@@ -1997,10 +2012,19 @@ fn check_deployment(d: &Deployment, tags: Option<&(usize, Vec<String>)>) -> Vec<
             }
         }
         if !t["Resources"].as_object().is_some_and(|r| r.is_empty()) {
-            if queues.len() != 1 {
+            // The job queue, and beside it at most its own priority lane (`queue.priority`).
+            let (lanes, jobs): (BTreeSet<String>, BTreeSet<String>) = queues
+                .iter()
+                .cloned()
+                .partition(|q| q.ends_with("-priority"));
+            let own_lane = |lane: &String| {
+                jobs.iter()
+                    .any(|q| q.strip_suffix("-jobs") == lane.strip_suffix("-priority"))
+            };
+            if jobs.len() != 1 || lanes.len() > 1 || !lanes.iter().all(own_lane) {
                 c.fail(
                     stack,
-                    format!("its workers consume {queues:?}: one queue, named alike everywhere"),
+                    format!("its workers consume {queues:?}: one queue (and its priority lane), named alike everywhere"),
                 );
             }
             consumed.insert(stack.clone(), queues);

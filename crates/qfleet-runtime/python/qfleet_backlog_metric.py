@@ -1,10 +1,11 @@
 """qfleet's high-resolution backlog metric (scaling.metric: high_resolution), run by Lambda.
 
 Started once a minute by an EventBridge rule; publishes six datapoints 10 s apart of
-(visible + in-flight messages) / in-service instances, at one-second storage resolution, for
-the target tracking policy that reads it with a 10-second period. With no instance in service
-it publishes the backlog itself (divided by 1): never a division by zero, and the empty group
-is started by the scale-from-zero step policy, as with the SQS metric.
+(visible + in-flight messages, of both lanes with a priority lane) / in-service instances, at
+one-second storage resolution, for the target tracking policy that reads it with a 10-second
+period. With no instance in service it publishes the backlog itself (divided by 1): never a
+division by zero, and the empty group is started by the scale-from-zero step policy, as with
+the SQS metric.
 """
 import os
 import time
@@ -43,7 +44,10 @@ def per_instance(messages, instances):
 
 def publish_once(clients, env, now=time.time):
     sqs, asg, cw = clients
-    value = per_instance(backlog(sqs, env["QFLEET_QUEUE_URL"]), in_service(asg, env["QFLEET_GROUP"]))
+    # queue.priority: the priority lane's messages count too.
+    queued = sum(backlog(sqs, u) for u in (env["QFLEET_QUEUE_URL"],
+                                           env.get("QFLEET_PRIORITY_QUEUE_URL")) if u)
+    value = per_instance(queued, in_service(asg, env["QFLEET_GROUP"]))
     cw.put_metric_data(Namespace=NAMESPACE, MetricData=[{
         "MetricName": METRIC, "Dimensions": dimensions(env), "Timestamp": now(),
         "Value": value, "Unit": "Count", "StorageResolution": 1}])

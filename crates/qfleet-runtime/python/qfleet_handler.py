@@ -114,14 +114,15 @@ def work(body, cfg, latencies=None, jobs=None, message=None):
             if cfg.next_queue_url:
                 # At least once: a retry after a failed send finds the object moved and sends
                 # again.
-                sqs_client().send_message(**next_stage_send(cfg.next_queue_url, (
+                sqs_client().send_message(**next_stage_send(cfg.next_url(message), (
                     next_stage_message(bucket, dest, event_time(), job)), message, dest,
                     tenant))
             return dest
         if jobs is None:
             one()
         elif jobs.run(s3_client(), record, raw, message or {}, bucket, key, one,
-                      cfg.processed_prefix + key[len(cfg.upload_prefix):], tenant) is None:
+                      cfg.processed_prefix + key[len(cfg.upload_prefix):], tenant,
+                      cfg.lane(message)) is None:
             continue  # a duplicate of a job done: not run again
         if latencies is not None and (s := seconds_since(at)) is not None:
             latencies.append(s)
@@ -141,13 +142,13 @@ def work_message(body, cfg, latencies=None, jobs=None, record=None):
         dest = answer(s3_client(), cfg.bucket, stored_body(s3_client(), cfg.bucket, job), cfg,
                       meta)
         if cfg.next_queue_url:
-            sqs_client().send_message(**next_stage_send(cfg.next_queue_url, (
+            sqs_client().send_message(**next_stage_send(cfg.next_url(record), (
                 next_stage_message(cfg.bucket, dest, event_time(), field)), record, dest,
                 tenant))
         return dest
     if jobs is None:
         one()
-    elif jobs.run_ref(message_ref(record), record, one, tenant) is None:
+    elif jobs.run_ref(message_ref(record), record, one, tenant, cfg.lane(record)) is None:
         return ("cancelled" if jobs.cancelled else "duplicate"), 0, 0
     sent = (record.get("attributes") or {}).get("SentTimestamp")
     if latencies is not None and sent:
@@ -191,13 +192,14 @@ def load_secrets(env=None, client=None):
     _secrets_loaded = True
 
 
-def hide(m, seconds):
+def hide(m, seconds, cfg):
     """queue.retry: a failed message comes back after `seconds`, not after the queue's
     visibility timeout. Lambda leaves a message it is told failed (batchItemFailures) in the
     queue as it is: it "becomes visible again" when its visibility timeout ends
     (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html), which this
-    sets from now. Not set (an error logged): it comes back after the queue's."""
-    url = os.environ.get("QFLEET_QUEUE_URL")
+    sets from now, on the queue it came from (its lane's). Not set (an error logged): it comes
+    back after the queue's."""
+    url = cfg.priority_url if cfg.lane(m) else os.environ.get("QFLEET_QUEUE_URL")
     if not (url and m.get("receiptHandle")):
         return
     try:
@@ -271,14 +273,14 @@ def handler(event, context=None):
             if cfg.retry:
                 # A record held back (after its group's failure, or not started) comes back
                 # at once: a FIFO group waits only for its failed message's wait.
-                hide(m, 0 if halt else delay())
+                hide(m, 0 if halt else delay(), cfg)
             # A job held back or not started has not failed on its own, but does for good on
             # its last receive. Its ids: the job table's (a later stage's input names its job).
             if not halt or last_receive(rc, cfg.max_receive):
                 notices().failed(job_names(jobs and jobs.refs, m.get("body", ""), m),
                                  halt or repr(e), m)
         print(log_line(m.get("messageId"), job_ids(m.get("body", ""), m), outcome, keys, rc,
-                       time.monotonic() - t0, extra), flush=True)
+                       time.monotonic() - t0, extra, cfg.lane(m)), flush=True)
     lines = metric_lines(cfg.environment, latencies, stage=cfg.stage)
     for line in lines + counts.emf_lines(cfg, int(time.time() * 1000)):
         print(line, flush=True)

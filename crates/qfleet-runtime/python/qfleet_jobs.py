@@ -72,10 +72,12 @@ class JobConfig:
 class JobRef:
     """A job: the upload's key and id, and what the first stage knows of it."""
 
-    def __init__(self, key, upload, bucket="", uploaded_at=None, queued_at=None, tenant=None):
+    def __init__(self, key, upload, bucket="", uploaded_at=None, queued_at=None, tenant=None,
+                 lane=None):
         self.key, self.upload, self.bucket = key, upload, bucket
         self.uploaded_at, self.queued_at = uploaded_at, queued_at
         self.tenant = tenant  # its message group (queue.tenant), kept in its record
+        self.lane = lane  # "priority" from a priority lane (queue.priority), kept in its record
 
 
 def job_ref_of(record, body, message, metadata=None):
@@ -240,7 +242,8 @@ class Jobs:
             d = json.loads(d["Message"])
         return d, [r for r in d.get("Records") or [] if r.get("eventSource") == "aws:s3"]
 
-    def run(self, s3, record, body, message, bucket, key, work, moved=None, tenant=None):
+    def run(self, s3, record, body, message, bucket, key, work, moved=None, tenant=None,
+            lane=None):
         """Runs `work(meta, job)` (the S3 metadata and message field that carry the job to the
         next stage; it returns the output's key) inside the protocol: None, not run, for a
         duplicate. A later stage fed by objects reads its input's job from its metadata; an
@@ -251,7 +254,7 @@ class Jobs:
                 meta = s3.head_object(Bucket=bucket, Key=key).get("Metadata") or {}
             except ClientError as e:
                 meta = self.moved_link(s3, bucket, key, moved, e)
-        return self.run_ref(job_ref_of(record, body, message, meta), message, work, tenant)
+        return self.run_ref(job_ref_of(record, body, message, meta), message, work, tenant, lane)
 
     def moved_link(self, s3, bucket, key, moved, error):
         """The metadata of a later stage's input that cannot be read. Gone (S3 answers 404, or
@@ -271,10 +274,11 @@ class Jobs:
             why = "it is gone, and no job's record names it or %s as its output" % moved
         raise ValueError("the job of s3://%s/%s cannot be told: %s" % (bucket, key, why))
 
-    def run_ref(self, ref, message, work, tenant=None):
+    def run_ref(self, ref, message, work, tenant=None, lane=None):
         """Runs `work(meta, job)` for the job `ref` of `message` inside the protocol: None, not
-        run, for a duplicate. `tenant`: the job's group (job_tenant's), kept in its record."""
-        ref.tenant = ref.tenant or tenant
+        run, for a duplicate. `tenant`: the job's group (job_tenant's), and `lane`: "priority"
+        for a message of the priority lane, each kept in its record."""
+        ref.tenant, ref.lane = ref.tenant or tenant, lane
         attrs = message.get("Attributes") or message.get("attributes") or {}
         rc = attrs.get("ApproximateReceiveCount")
         mine = getattr(self.mine, "attempt", self.attempt)
@@ -355,7 +359,7 @@ class Jobs:
         return {"M": m}
 
     def _update(self, ref, sets, values, condition=None, entries=None, add=None, step=False,
-                now=None, **more):
+                now=None, remove=(), **more):
         """One conditional write; `step`: a change of state, which adds 1 to the job's `seq`
         (its sequence over its whole life, every stage, every redrive)."""
         now = now or job_now()
@@ -373,6 +377,8 @@ class Jobs:
             values[":step"] = {"N": "1"}
             add.append("#seq :step")
         expr = "SET " + ", ".join(sets)
+        if remove:
+            expr += " REMOVE " + ", ".join(remove)
         if add:
             expr += " ADD " + ", ".join(add)
         if condition:
@@ -462,6 +468,12 @@ class Jobs:
             if t:
                 sets.append("#%s = if_not_exists(#%s, :%s)" % (name, name, name))
                 values[":" + name] = {"S": t}
+        # The lane of this attempt's message (queue.priority): a later stage's or a redriven
+        # job's lane is the one it came from this time.
+        remove = () if ref.lane else ("#lane",)
+        if ref.lane:
+            sets.append("#lane = :lane")
+            values[":lane"] = {"S": ref.lane}
         if lease and self.cfg.leases and 0 < self.cfg.max_receives <= n:
             # The lease first, `started` as the start write's updated_at; a later stage keeps its.
             lu, exp = lease_until(lease() if callable(lease) else lease)
@@ -473,7 +485,7 @@ class Jobs:
         attempt = self._entry("processing", now, worker=self._worker(), attempt=n,
                               message=message_id)
         queued = self._entry("queued", ref.queued_at or now)
-        more = dict(add=["#attempts :one"], step=True, now=now)
+        more = dict(add=["#attempts :one"], step=True, now=now, remove=remove)
         if self._update(ref, sets, values, "attribute_not_exists(#key)", [queued, attempt],
                         **more):
             return "started"

@@ -36,6 +36,10 @@ class SharedConfig:
         self.stage = e.get("QFLEET_STAGE") or ""  # a pipeline's stage: its own latency metric
         # A pipeline's stage whose next stage is fed by messages: where to say what it wrote.
         self.next_queue_url = e.get("QFLEET_NEXT_QUEUE_URL") or ""
+        # queue.priority (docs/workers.md, "Priority lanes"): this stage's priority lane, and the
+        # next stage's, where a job from this one's goes on. Unset: one lane.
+        self.priority_url = e.get("QFLEET_PRIORITY_QUEUE_URL") or ""
+        self.next_priority_url = e.get("QFLEET_NEXT_PRIORITY_QUEUE_URL") or ""
         # The worker version (a hash of the workers' definition): the deploy's rollback alarms
         # read the failures of this version alone. Unset: no versioned counts.
         self.version = e.get("QFLEET_VERSION") or ""
@@ -56,6 +60,24 @@ class SharedConfig:
         # queue.tenant (docs/workers.md, "Fair shares"): where a job's tenant is read from,
         # "attribute:NAME", "key_segment:N" or "json:PATH". Unset or unreadable: none.
         self.tenant = tenant_rule(e.get("QFLEET_TENANT"))
+
+    def lane(self, m):
+        """The lane of message `m`: "priority" for the priority lane's, else None. A worker's
+        message by the queue it came from (FROM), a Lambda record by its eventSourceARN's."""
+        p, m = self.priority_url, m or {}
+        if p and (m.get(FROM) == p or (m.get("eventSourceARN") or "").split(":")[-1]
+                  == p.rstrip("/").rsplit("/", 1)[-1]):
+            return "priority"
+        return None
+
+    def next_url(self, m):
+        """The next stage's queue for a job of message `m`: its priority lane's, if any, for a
+        job of this stage's priority lane."""
+        return (self.lane(m) and self.next_priority_url) or self.next_queue_url
+
+
+# The key of the queue URL a worker's message came from (never sent, never logged).
+FROM = "qfleet:queue"
 
 
 def _whole(value, default):
@@ -275,13 +297,14 @@ def job_names(refs, body, m):
     return list(dict.fromkeys(r.key for r in refs or ())) or job_ids(body, m)
 
 
-def log_line(message_id, jobs, outcome, keys, receive_count, seconds, extra=""):
+def log_line(message_id, jobs, outcome, keys, receive_count, seconds, extra="", lane=None):
     """The one line a worker or the handler writes per message: `msg=` its message id, then
     `job=` and each job's id as a JSON string (`qfleet logs ENV --job ID` looks for exactly
-    that), then what became of it."""
+    that), then what became of it, and last `lane=priority` for a priority lane's message."""
     named = "".join(" job=" + json.dumps(j, ensure_ascii=False) for j in jobs)
     return (f"msg={message_id}{named} outcome={outcome} keys={keys} "
-            f"receive_count={receive_count} seconds={seconds:.2f}{extra}")
+            f"receive_count={receive_count} seconds={seconds:.2f}{extra}"
+            + (" lane=" + lane if lane else ""))
 
 
 def json_or_none(text):

@@ -17,9 +17,10 @@ import boto3
 # What the worker and the Lambda handler share (qfleet_shared.py), beside it: qfleet ships the
 # worker as one file, the module's text in this statement's place.
 from qfleet_shared import (
-    METRIC, NAMESPACE, JobCounts, SharedConfig, answer, classify, event_time, job_ids,
-    job_names, job_tenant, last_receive, log_line, Notices, message_job, next_stage_message,
-    next_stage_send, parse_body, process, retry_delay, seconds_since, stored_body, with_meta,
+    FROM, METRIC, NAMESPACE, JobCounts, SharedConfig, _whole, answer, classify, event_time,
+    job_ids, job_names, job_tenant, last_receive, log_line, Notices, message_job,
+    next_stage_message, next_stage_send, parse_body, process, retry_delay, seconds_since,
+    stored_body, with_meta,
 )
 
 try:  # beside the worker with jobs: (docs/jobs.md)
@@ -48,6 +49,8 @@ class Config(SharedConfig):
         self.launch_hook = g("QFLEET_LAUNCH_HOOK")
         self.region = g("AWS_REGION") or g("AWS_DEFAULT_REGION") or None
         self.wait = int(g("QFLEET_WAIT_SECONDS", "20"))
+        # queue.priority.weight: at most this many priority jobs in a row (unset: no limit).
+        self.priority_weight = _whole(g("QFLEET_PRIORITY_WEIGHT"), 0)
         self.grace = float(g("QFLEET_STOP_GRACE", "20"))
         # workers.job_timeout: an attempt that runs longer is stopped (unset: no limit).
         try:
@@ -234,6 +237,7 @@ class Worker:
         self.stop = threading.Event()
         self.lc_pending = False
         self.lc_state, self._lc_read, self._next_lc = None, 0.0, 0.0
+        self.in_row = 0  # priority jobs taken in a row (QFLEET_PRIORITY_WEIGHT)
 
     def install_signals(self):
         for s in (signal.SIGTERM, signal.SIGINT):
@@ -312,12 +316,17 @@ class Worker:
         if last_receive(m.get("Attributes", {}).get("ApproximateReceiveCount"),
                         self.cfg.max_receive):
             self.notices.failed(job_names(self.jobs and self.jobs.refs, m["Body"], m), halt, m)
-        self.set_vis(m["ReceiptHandle"], 0)
+        self.set_vis(m, 0)
 
-    def set_vis(self, rh, seconds):
+    def queue(self, m):
+        """The queue (lane) message `m` came from: its visibility and its delete go there."""
+        return m.get(FROM) or self.url
+
+    def set_vis(self, m, seconds):
         try:
             self.sqs.change_message_visibility(
-                QueueUrl=self.url, ReceiptHandle=rh, VisibilityTimeout=seconds)
+                QueueUrl=self.queue(m), ReceiptHandle=m["ReceiptHandle"],
+                VisibilityTimeout=seconds)
         except Exception as e:
             err("change-visibility", e)
 
@@ -348,14 +357,14 @@ class Worker:
                 if not isinstance(dest, str):
                     dest = c.processed_prefix + key[len(c.upload_prefix):]
                 if c.next_queue_url:  # a retry finds the object moved and sends again
-                    self.sqs.send_message(**next_stage_send(c.next_queue_url, (
+                    self.sqs.send_message(**next_stage_send(c.next_url(m), (
                         next_stage_message(bucket, dest, event_time(), job)), m, dest, tenant))
                 return dest
             if not self.jobs:
                 one()
             elif self.jobs.run(self.s3, record, raw, m or {}, bucket, key, one, None if self.job
                                else c.processed_prefix + key[len(c.upload_prefix):],
-                               tenant) is None:
+                               tenant, c.lane(m)) is None:
                 continue  # a duplicate of a job done: not run again
             self.latencies.add(seconds_since(at))
             done += 1
@@ -374,12 +383,12 @@ class Worker:
             dest = f(self.s3, c.bucket, stored_body(self.s3, c.bucket, job), c,
                      **with_meta(f, meta))
             if c.next_queue_url:
-                self.sqs.send_message(**next_stage_send(c.next_queue_url, (
+                self.sqs.send_message(**next_stage_send(c.next_url(m), (
                     next_stage_message(c.bucket, dest, event_time(), field)), m, dest, tenant))
             return dest
         if not self.jobs:
             one()
-        elif self.jobs.run_ref(qfleet_jobs.message_ref(m), m, one, tenant) is None:
+        elif self.jobs.run_ref(qfleet_jobs.message_ref(m), m, one, tenant, c.lane(m)) is None:
             return ("cancelled" if self.jobs.cancelled else "duplicate"), 0, 0
         self.latencies.add(sent_seconds_ago(m))
         return "processed", 1, 0
@@ -413,7 +422,7 @@ class Worker:
         # No instance scale-in protection: an instance drains through the lifecycle hook; a
         # job cut short is redelivered. An ECS task has no hook: it protects itself.
         self.protection.busy()
-        hb = Heartbeat(self.sqs, self.url, rh, self.cfg.visibility,
+        hb = Heartbeat(self.sqs, self.queue(m), rh, self.cfg.visibility,
                        self.renew_lease if self.jobs else None)
         hb.start()
         # limits: the job waits for its slots, the message held; a stop first releases it, as
@@ -454,14 +463,14 @@ class Worker:
             extra += " timed_out=1"
         elif t.is_alive():
             outcome = "released"
-            self.set_vis(rh, 0)
+            self.set_vis(m, 0)
         elif "e" in res:
             outcome = "failed"
             extra = " error=" + json.dumps(repr(res["e"]))
             self.latencies.outcome("failed", rc)
             self.notices.failed(job_names(self.jobs and self.jobs.refs, m.get("Body", ""), m),
                                 repr(res["e"]), m)
-            self.set_vis(rh, delay())
+            self.set_vis(m, delay())
         else:
             outcome, keys, ign = res["r"]
             self.latencies.outcome(outcome, rc)
@@ -470,7 +479,7 @@ class Worker:
             if self.jobs and self.jobs.duplicates:
                 extra += f" duplicates={self.jobs.duplicates}"
             try:
-                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=rh)
+                self.sqs.delete_message(QueueUrl=self.queue(m), ReceiptHandle=rh)
             except Exception as e:
                 outcome = "failed"
                 extra += " error=" + json.dumps("delete: " + repr(e))
@@ -497,7 +506,7 @@ class Worker:
             finally:
                 self.jobs.halt = ""
         self.notices.failed(job_names(self.jobs and self.jobs.refs, m.get("Body", ""), m), why, m)
-        self.set_vis(m["ReceiptHandle"], wait)
+        self.set_vis(m, wait)
         self.timed_out = True
         self.stop.set()
         # A failure as every failure's reader counts one (`--filter outcome=failed`), with
@@ -506,7 +515,49 @@ class Worker:
 
     def log(self, m, outcome, keys, rc, t0, extra=""):
         print(log_line(m.get("MessageId"), job_ids(m.get("Body", ""), m), outcome, keys, rc,
-                       time.monotonic() - t0, extra), flush=True)
+                       time.monotonic() - t0, extra, self.cfg.lane(m)), flush=True)
+
+    def poll(self, url, wait):
+        """One ReceiveMessage on `url`; each message keeps the queue it came from (FROM)."""
+        msgs = self.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=1,
+            WaitTimeSeconds=wait, MessageAttributeNames=["All"],
+            VisibilityTimeout=self.cfg.visibility,
+            AttributeNames=["ApproximateReceiveCount", "SentTimestamp",
+                            "MessageGroupId"],
+        ).get("Messages", [])
+        if not self.signalled:
+            self.signal_ready()
+        if url == self.cfg.priority_url:  # a priority job counts; an empty lane resets
+            self.in_row = self.in_row + 1 if msgs else 0
+        elif msgs:
+            self.in_row = 0
+        for m in msgs:
+            m[FROM] = url
+        return msgs
+
+    def receive(self):
+        """One receive cycle. With a priority lane, it first, then the ordinary lane; after
+        QFLEET_PRIORITY_WEIGHT priority jobs in a row, the ordinary lane first."""
+        c = self.cfg
+        if not c.priority_url:
+            return self.poll(self.url, c.wait)
+        lanes = [c.priority_url, self.url]
+        if c.priority_weight and self.in_row >= c.priority_weight:
+            lanes.reverse()
+        # A long poll, however short, queries all of SQS's servers; a short poll (0 s) may miss a
+        # message (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-short-and-long-polling.html).
+        # One lane that cannot be read (gone with a deploy that took queue.priority out,
+        # refused) never keeps the worker from the other: logged, and the other polled.
+        try:
+            msgs = self.poll(lanes[0], 1)
+        except Exception as e:
+            err("receive " + lanes[0], e)
+            msgs = []
+        if msgs or self.check_lifecycle() or self.stop.is_set() or not self.may_receive():
+            return msgs
+        # At most 5 s: an idle worker is back at the priority lane within about 6 s.
+        return self.poll(lanes[1], min(c.wait, 5))
 
     def run(self, once=False, max_messages=0):
         handled = 0
@@ -520,15 +571,7 @@ class Worker:
                 self.stop.wait(min(self.cfg.lc_interval, 5) or 0.1)
                 continue
             try:
-                msgs = self.sqs.receive_message(
-                    QueueUrl=self.url, MaxNumberOfMessages=1,
-                    WaitTimeSeconds=self.cfg.wait, MessageAttributeNames=["All"],
-                    VisibilityTimeout=self.cfg.visibility,
-                    AttributeNames=["ApproximateReceiveCount", "SentTimestamp",
-                                    "MessageGroupId"],
-                ).get("Messages", [])
-                if not self.signalled:
-                    self.signal_ready()
+                msgs = self.receive()
             except Exception as e:
                 err("receive", e)
                 if once:

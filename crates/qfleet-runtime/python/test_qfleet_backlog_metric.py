@@ -13,6 +13,7 @@ REGION = "eu-west-1"
 # The IAM test (tests/integration/iam.rs) names an environment's queue and group.
 QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet-lab-jobs")
 GROUP = os.environ.get("QFLEET_TEST_ASG", "qfleet-lab-workers")
+PRIORITY = os.environ.get("QFLEET_TEST_PRIORITY_QUEUE", "qfleet-lab-priority")  # queue.priority
 
 
 @pytest.fixture
@@ -61,6 +62,21 @@ def test_visible_and_in_flight_messages_are_divided_by_the_instances_in_service(
     assert m.publish_once((sqs, asg, cw), env(url)) == 3.0
     got = datapoints(cw, [{"Name": "Environment", "Value": "lab"}])
     assert [d["Sum"] for d in got] == [3.0]
+
+
+def test_with_a_priority_lane_the_backlog_is_both_lanes(aws, record_calls):
+    """queue.priority: QFLEET_PRIORITY_QUEUE_URL's visible and in-flight messages count too."""
+    (sqs, asg, cw), url = aws
+    lane = sqs.create_queue(QueueName=PRIORITY)["QueueUrl"]
+    for i in range(4):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+    for i in range(5):
+        sqs.send_message(QueueUrl=lane, MessageBody=str(i))
+    sqs.receive_message(QueueUrl=lane, MaxNumberOfMessages=2)  # 2 in flight, 3 visible
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)
+    asg.set_desired_capacity(AutoScalingGroupName=GROUP, DesiredCapacity=3)
+    assert m.publish_once((sqs, asg, cw), dict(env(url), QFLEET_PRIORITY_QUEUE_URL=lane)) == 3.0
+    assert m.publish_once((sqs, asg, cw), env(url)) == 4 / 3, "without it: the queue alone"
 
 
 def test_with_no_instance_in_service_the_backlog_itself_is_published(aws, record_calls):

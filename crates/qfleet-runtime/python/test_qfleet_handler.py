@@ -33,6 +33,7 @@ TABLE = os.environ.get("QFLEET_TEST_TABLE", "qfleet-t-job-table")
 RESPONSES = os.environ.get("QFLEET_TEST_RESPONSES", "qfleet-t-responses")
 LEASES = os.environ.get("QFLEET_TEST_LEASE_TABLE", "qfleet-t-job-leases")
 QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet")
+PRIORITY = os.environ.get("QFLEET_TEST_PRIORITY_QUEUE", QUEUE + "-priority")  # queue.priority
 LINE = re.compile(r"^msg=(\S+)(?: job=\"(?:[^\"\\]|\\.)*\")* outcome=(processed|skipped-test-event|skipped-confirmation|ignored|cancelled|failed)"
                   r" keys=(\d+) receive_count=(\d+) seconds=\d+\.\d\d( .*)?$")
 
@@ -49,7 +50,9 @@ def aws(monkeypatch):
     monkeypatch.setenv("QFLEET_BUCKET", BUCKET)
     monkeypatch.setattr(qh, "_s3", None)  # the handler creates its own clients inside the mock
     monkeypatch.setattr(qh, "_sqs", None)
-    monkeypatch.delenv("QFLEET_NEXT_QUEUE_URL", raising=False)
+    for k in ("QFLEET_NEXT_QUEUE_URL", "QFLEET_PRIORITY_QUEUE_URL",
+              "QFLEET_NEXT_PRIORITY_QUEUE_URL"):
+        monkeypatch.delenv(k, raising=False)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -1133,3 +1136,88 @@ def test_a_retrying_jobs_record_says_when_lambda_tries_it_again(jobs, aws, monke
     state, history, item = record_of(jobs, "uploads/gone.txt", "v3")
     entry = item["history"]["L"][-1]["M"]
     assert state == "retrying" and entry["retry_at"]["S"] > entry["at"]["S"]
+
+
+# Priority lanes (queue.priority): the function has an event source mapping on each queue; a
+# record is the priority lane's when its eventSourceARN names the QFLEET_PRIORITY_QUEUE_URL's
+# queue.
+
+def priority(record):
+    record["eventSourceARN"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PRIORITY}"
+    return record
+
+
+def test_a_priority_record_goes_on_to_the_next_stages_priority_lane(aws, monkeypatch, capsys):
+    """A job from the priority lane goes on to QFLEET_NEXT_PRIORITY_QUEUE_URL in its group, an
+    ordinary one to QFLEET_NEXT_QUEUE_URL; a next stage without a priority lane gets both. The
+    priority job's log line ends with lane=priority."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName=PRIORITY)["QueueUrl"]
+    nxt = sqs.create_queue(QueueName=QUEUE + "-next")["QueueUrl"]
+    nxt_p = sqs.create_queue(QueueName=QUEUE + "-next-priority")["QueueUrl"]
+    for k, v in {"QFLEET_PRIORITY_QUEUE_URL": url, "QFLEET_PROCESSED_PREFIX": "mid/",
+                 "QFLEET_NEXT_QUEUE_URL": nxt, "QFLEET_NEXT_PRIORITY_QUEUE_URL": nxt_p}.items():
+        monkeypatch.setenv(k, v)
+    for k in ("uploads/p.txt", "uploads/o.txt"):
+        put(aws, k)
+    urgent = priority(sqs_record(s3_event("uploads/p.txt")))
+    urgent["attributes"]["MessageGroupId"] = "acme"
+    message = priority(sqs_record("answer me"))
+    message["messageAttributes"] = {"job_id": {"stringValue": "j-p", "dataType": "String"}}
+    assert run(urgent, message, sqs_record(s3_event("uploads/o.txt"))) == no_failures()
+
+    def sent(q):
+        msgs = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10,
+                                   AttributeNames=["MessageGroupId"]).get("Messages", [])
+        return sorted((qh.parse_body(m["Body"])[0][1],
+                       (m.get("Attributes") or {}).get("MessageGroupId")) for m in msgs)
+    assert sent(nxt_p) == [("mid/jobs/j-p.json", None), ("mid/p.txt", "acme")]
+    assert sent(nxt) == [("mid/o.txt", None)]
+    out = [line.group(0) for line in lines(capsys)]
+    assert [x.endswith(" lane=priority") for x in out] == [True, True, False]
+    assert "lane=" not in out[2]
+    monkeypatch.delenv("QFLEET_NEXT_PRIORITY_QUEUE_URL")
+    put(aws, "uploads/p2.txt")
+    assert run(priority(sqs_record(s3_event("uploads/p2.txt")))) == no_failures()
+    assert sent(nxt) == [("mid/p2.txt", None)]
+
+
+def test_a_failed_priority_record_is_hidden_on_the_priority_lane(aws, capsys, monkeypatch):
+    """queue.retry: the wait of a failed priority job is set on the priority lane, where its
+    receipt handle is valid, not on QFLEET_QUEUE_URL."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    ordinary = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+    url = sqs.create_queue(QueueName=PRIORITY,
+                           Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    body = s3_event("uploads/gone.txt")  # no object: it fails
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+    m = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"][0]
+    record = priority(sqs_record(body, message_id=m["MessageId"]))
+    record["receiptHandle"] = m["ReceiptHandle"]
+    for k, v in {"QFLEET_QUEUE_URL": ordinary, "QFLEET_PRIORITY_QUEUE_URL": url,
+                 "QFLEET_RETRY_BACKOFF": "1", "QFLEET_RETRY_MAX_DELAY": "60"}.items():
+        monkeypatch.setenv(k, v)
+    urls = []
+    monkeypatch.setattr(qh, "sqs_client", lambda: SimpleNamespace(
+        change_message_visibility=lambda **kw: (urls.append(kw["QueueUrl"]),
+                                                sqs.change_message_visibility(**kw))))
+    assert run(record) == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert urls == [url] and visible(sqs, url) == 0
+    time.sleep(1.3)
+    assert visible(sqs, url) == 1, "back on its lane after its 1 s"
+    out = capsys.readouterr().out
+    assert "change-visibility" not in out and out.rstrip().endswith(" lane=priority")
+
+
+def test_a_priority_records_job_keeps_lane_priority(jobs, aws, monkeypatch):
+    monkeypatch.setenv("QFLEET_PRIORITY_QUEUE_URL",
+                       f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{PRIORITY}")
+    put(aws, "uploads/p.txt")
+    put(aws, "uploads/o.txt")
+    urgent = sqs_record("urgent")
+    urgent["messageAttributes"] = {"job_id": {"stringValue": "j-p", "dataType": "String"}}
+    assert run(priority(sqs_record(versioned("uploads/p.txt", "v1"))), priority(urgent),
+               sqs_record(versioned("uploads/o.txt", "v2"))) == no_failures()
+    assert record_of(jobs, "uploads/p.txt", "v1")[2]["lane"]["S"] == "priority"
+    assert record_of(jobs, "j-p", "job")[2]["lane"]["S"] == "priority"
+    assert "lane" not in record_of(jobs, "uploads/o.txt", "v2")[2]

@@ -165,6 +165,44 @@ def test_a_jobs_tenant_is_kept_in_its_record_and_goes_on_as_its_group(aws, monke
     assert [s for s, _ in h][-3:] == ["queued", "processing", "done"]
 
 
+def test_a_jobs_lane_in_its_record_is_the_lane_of_its_latest_attempt(aws, monkeypatch):
+    """queue.priority: an attempt on a message of the stage's priority lane writes `lane` =
+    "priority" to the job's record; an attempt on an ordinary message takes it away (a next
+    stage without a lane, a job redriven to the job queue), so `qfleet jobs` counts no job
+    as a priority one where it waits in an ordinary queue."""
+    v = aws.s3.put_object(Bucket=BUCKET, Key="uploads/p.jpg", Body=b"p")["VersionId"]
+    o = aws.s3.put_object(Bucket=BUCKET, Key="uploads/o.jpg", Body=b"o")["VersionId"]
+    nq = aws.sqs.create_queue(QueueName="q-next")["QueueUrl"]
+    w1, q1 = stage(monkeypatch, aws, 0, "one", "two", "uploads/", "one/", next_queue=nq)
+    p1 = aws.sqs.create_queue(QueueName="q-one-priority")["QueueUrl"]
+    w1.cfg.priority_url = p1
+    aws.sqs.send_message(QueueUrl=p1, MessageBody=event("uploads/p.jpg", v))
+    aws.sqs.send_message(QueueUrl=q1, MessageBody=event("uploads/o.jpg", o))
+    w1.run(max_messages=2)
+    assert item(aws, "uploads/p.jpg", v)[0]["lane"]["S"] == "priority"
+    assert "lane" not in item(aws, "uploads/o.jpg", o)[0]
+    # The next stage has no lane: both jobs come to its job queue, and neither is a priority
+    # one there.
+    w2, q2 = stage(monkeypatch, aws, 1, "two", "", "one/", "processed/")
+    for m in aws.sqs.receive_message(QueueUrl=nq, MaxNumberOfMessages=10)["Messages"]:
+        aws.sqs.send_message(QueueUrl=q2, MessageBody=m["Body"])
+    w2.run(max_messages=2)
+    i, h = item(aws, "uploads/p.jpg", v)
+    assert i["state"]["S"] == "done" and "lane" not in i
+    assert "lane" not in item(aws, "uploads/o.jpg", o)[0]
+    # A job sent as a message (run_ref): each attempt says its own lane.
+    jobs = qj.Jobs(qj.JobConfig(dict(QFLEET_JOB_TABLE=TABLE, AWS_REGION=REGION)))
+    given = {"MessageId": "m-1", "MessageAttributes": {"job_id": {"StringValue": "j-1"}}}
+    jobs.run_ref(qj.message_ref(given), given, lambda meta, field: "out", None, "priority")
+    assert item(aws, "j-1", "job")[0]["lane"]["S"] == "priority"
+    aws.ddb.update_item(TableName=TABLE, Key={"key": {"S": "j-1"}, "upload": {"S": "job"}},
+                        UpdateExpression="SET #s = :q", ExpressionAttributeNames={"#s": "state"},
+                        ExpressionAttributeValues={":q": {"S": "queued"}})
+    jobs.run_ref(qj.message_ref(given), given, lambda meta, field: "out", None, None)
+    i, h = item(aws, "j-1", "job")
+    assert "lane" not in i and [s for s, _ in h].count("processing") == 2
+
+
 def test_the_next_stage_starting_first_moves_the_job_on_and_the_earlier_done_is_kept(aws,
                                                                                    monkeypatch):
     ref = qj.JobRef("uploads/r.jpg", "v1", BUCKET, "2026-11-24T19:55:00.120Z")

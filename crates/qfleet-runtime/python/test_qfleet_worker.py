@@ -24,6 +24,7 @@ REGION = "eu-west-1"
 # The names are the environment's when the IAM test runs these tests under its worker policy.
 BUCKET = os.environ.get("QFLEET_TEST_BUCKET", "qfleet-test-bucket")
 QUEUE = os.environ.get("QFLEET_TEST_QUEUE", "qfleet")
+PRIORITY = os.environ.get("QFLEET_TEST_PRIORITY_QUEUE", QUEUE + "-priority")  # queue.priority
 ASG = os.environ.get("QFLEET_TEST_ASG", "grp")
 STACK = os.environ.get("QFLEET_TEST_STACK", "qfleet-lab-fleet")
 LINE = re.compile(r"^msg=\S+(?: job=\"(?:[^\"\\]|\\.)*\")* outcome=(processed|skipped-test-event|skipped-confirmation|ignored|cancelled|failed|released)"
@@ -105,7 +106,7 @@ def worker(aws, **kw):
     env = {"QFLEET_QUEUE_URL": aws.q, "QFLEET_BUCKET": BUCKET, "AWS_REGION": REGION,
            "QFLEET_WAIT_SECONDS": "0", "QFLEET_RETRY_BACKOFF": "0"}
     env.update(kw.pop("env", {}))
-    return qw.Worker(qw.Config(env), sqs=aws.sqs, s3=aws.s3, **kw)
+    return qw.Worker(qw.Config(env), **{"sqs": aws.sqs, "s3": aws.s3, **kw})
 
 
 def s3_event(key, bucket=BUCKET, encode=True, at=None):
@@ -1139,3 +1140,275 @@ def test_the_worker_as_qfleet_ships_it_in_one_file_runs_as_the_worker_does(aws, 
     assert outcomes(capsys) == ["processed", "processed"]
     assert keys(aws) == ["processed/jobs/job-1.json", "processed/one.txt"]
     assert counts(aws) == (0, 0)
+
+
+# Priority lanes (queue.priority; docs/workers.md, "Priority lanes"): a second queue,
+# NAME-priority, with the same settings and dead-letter queue.
+
+class Lanes:
+    """SQS as the worker calls it: each call recorded, and each receipt handle's queue (the one
+    that returned it). A receive reaches moto as a short poll: moto has one server, where a
+    short poll sees every message, and a test does not sit out each empty long poll."""
+
+    def __init__(self, client):
+        self.client, self.calls, self.of = client, [], {}
+
+    def __getattr__(self, name):
+        def call(**kw):
+            self.calls.append((name, dict(kw)))
+            if name == "receive_message":
+                kw["WaitTimeSeconds"] = 0
+            out = getattr(self.client, name)(**kw)
+            for m in out.get("Messages", []) if name == "receive_message" else []:
+                self.of[m["ReceiptHandle"]] = kw["QueueUrl"]
+            return out
+        return call
+
+    def receives(self):
+        return [(kw["QueueUrl"], kw["WaitTimeSeconds"]) for n, kw in self.calls
+                if n == "receive_message"]
+
+    def per_message(self):
+        """(call, queue, the queue its receipt handle came from) of each per-message call."""
+        return [(n, kw["QueueUrl"], self.of.get(kw["ReceiptHandle"])) for n, kw in self.calls
+                if "ReceiptHandle" in kw]
+
+
+def priority_lane(aws):
+    arn = aws.sqs.get_queue_attributes(QueueUrl=aws.dlq, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    return aws.sqs.create_queue(QueueName=PRIORITY, Attributes={
+        "VisibilityTimeout": "30",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": "2"}),
+    })["QueueUrl"]
+
+
+def submit(aws, url, job_id, group=None):
+    aws.sqs.send_message(QueueUrl=url, MessageBody="job " + job_id, MessageAttributes={
+        "job_id": {"DataType": "String", "StringValue": job_id}},
+        **({"MessageGroupId": group} if group else {}))
+
+
+def clear(aws, url):
+    """The messages left in a queue deleted, unrecorded (PurgeQueue: once a minute)."""
+    while msgs := aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for m in msgs:
+            aws.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def taken(capsys):
+    """(job id, lane) of each log line, in order."""
+    lines = capsys.readouterr().out.splitlines()
+    assert all(LINE.match(x) for x in lines), lines
+    return [(re.search(r' job="([^"]*)"', x).group(1),
+             "priority" if x.endswith(" lane=priority") else "ordinary") for x in lines]
+
+
+def test_a_priority_job_sent_after_100_ordinary_ones_is_done_first(aws, capsys):
+    """The issue's case: 100 ordinary jobs queued, then one urgent job on the priority lane
+    (`qfleet submit --priority`): the worker's next job is the urgent one, then the ordinary
+    lane drains."""
+    p = priority_lane(aws)
+    for i in range(0, 100, 10):
+        aws.sqs.send_message_batch(QueueUrl=aws.q, Entries=[
+            {"Id": str(j), "MessageBody": f"job o-{j}", "MessageAttributes": {
+                "job_id": {"DataType": "String", "StringValue": f"o-{j}"}}}
+            for j in range(i, i + 10)])
+    submit(aws, p, "urgent")
+    lanes = Lanes(aws.sqs)
+    w = worker(aws, sqs=lanes, env={"QFLEET_PRIORITY_QUEUE_URL": p})
+    w.run(max_messages=1)
+    assert taken(capsys) == [("urgent", "priority")]
+    assert lanes.receives() == [(p, 1)], "the priority lane first, a long poll of 1 s"
+    assert counts(aws, p) == (0, 0) and counts(aws) == (100, 0)
+    w.run(max_messages=100)
+    got = taken(capsys)
+    assert sorted(j for j, _ in got) == sorted(f"o-{j}" for j in range(100))
+    assert {lane for _, lane in got} == {"ordinary"}, "no lane= on an ordinary job's line"
+    assert counts(aws) == (0, 0)
+    # Each cycle: the priority lane (empty) for 1 s, then the ordinary lane.
+    assert lanes.receives()[1:3] == [(p, 1), (aws.q, 0)]
+
+
+def test_with_a_weight_a_worker_takes_one_ordinary_job_after_that_many_priority_ones(aws,
+                                                                                      capsys):
+    """QFLEET_PRIORITY_WEIGHT=2: P, P, O, P, P, O while both lanes hold jobs; the turn of the
+    ordinary lane is a poll of it first. Without a weight: every priority job first."""
+    p = priority_lane(aws)
+    for i in range(6):
+        submit(aws, p, f"p-{i}")
+    for i in range(4):
+        submit(aws, aws.q, f"o-{i}")
+    lanes = Lanes(aws.sqs)
+    w = worker(aws, sqs=lanes, env={"QFLEET_PRIORITY_QUEUE_URL": p,
+                                    "QFLEET_PRIORITY_WEIGHT": "2"})
+    w.run(max_messages=6)
+    assert [lane[0] for _, lane in taken(capsys)] == list("pp" "o" "pp" "o")
+    assert lanes.receives() == [(p, 1), (p, 1), (aws.q, 1), (p, 1), (p, 1), (aws.q, 1)]
+    w = worker(aws, sqs=Lanes(aws.sqs), env={"QFLEET_PRIORITY_QUEUE_URL": p})
+    w.run(max_messages=4)
+    assert [lane[0] for _, lane in taken(capsys)] == list("pp" "oo")
+
+
+def test_the_weights_count_restarts_when_the_priority_lane_is_empty(aws, capsys):
+    p = priority_lane(aws)
+    lanes = Lanes(aws.sqs)
+    w = worker(aws, sqs=lanes, env={"QFLEET_PRIORITY_QUEUE_URL": p,
+                                    "QFLEET_PRIORITY_WEIGHT": "2"})
+    for i in range(2):
+        submit(aws, p, f"p-{i}")
+    w.run(max_messages=2)
+    assert w.in_row == 2
+    w.run(once=True)  # the ordinary lane's turn: empty, then the priority lane, empty too
+    assert lanes.receives()[2:] == [(aws.q, 1), (p, 0)] and w.in_row == 0
+    submit(aws, p, "p-2")
+    submit(aws, aws.q, "o-0")
+    w.run(max_messages=1)
+    assert taken(capsys) == [("p-0", "priority"), ("p-1", "priority"), ("p-2", "priority")]
+
+
+def test_without_a_priority_lane_each_cycle_is_one_receive_as_before(aws, capsys):
+    """No QFLEET_PRIORITY_QUEUE_URL: exactly one ReceiveMessage per cycle, on the queue, with
+    QFLEET_WAIT_SECONDS; with a lane, an idle cycle is 1 s on it, then at most 5 s on the
+    ordinary one."""
+    for i in range(2):
+        submit(aws, aws.q, f"o-{i}")
+    lanes = Lanes(aws.sqs)
+    w = worker(aws, sqs=lanes, env={"QFLEET_WAIT_SECONDS": "20"})
+    w.run(max_messages=2)
+    w.run(once=True)
+    assert [x[1] for x in taken(capsys)] == ["ordinary", "ordinary"]
+    assert [kw for n, kw in lanes.calls if n == "receive_message"] == [dict(
+        QueueUrl=aws.q, MaxNumberOfMessages=1, WaitTimeSeconds=20,
+        MessageAttributeNames=["All"], VisibilityTimeout=30,
+        AttributeNames=["ApproximateReceiveCount", "SentTimestamp", "MessageGroupId"])] * 3
+    p = priority_lane(aws)
+    for wait, second in (("20", 5), ("3", 3)):
+        lanes = Lanes(aws.sqs)
+        worker(aws, sqs=lanes, env={"QFLEET_WAIT_SECONDS": wait,
+                                    "QFLEET_PRIORITY_QUEUE_URL": p}).run(once=True)
+        assert lanes.receives() == [(p, 1), (aws.q, second)]
+
+
+def test_a_stop_between_the_two_polls_starts_no_second(aws, capsys):
+    p = priority_lane(aws)
+    lanes = Lanes(aws.sqs)
+    w = worker(aws, sqs=lanes, env={"QFLEET_PRIORITY_QUEUE_URL": p})
+    aws.sqs.meta.events.register("after-call.sqs.ReceiveMessage", lambda **kw: w.stop.set())
+    assert w.run() == 0
+    assert lanes.receives() == [(p, 1)]
+
+
+def test_a_lane_that_cannot_be_read_keeps_no_worker_from_the_job_queue(aws, capsys):
+    """A priority lane gone (a deploy took queue.priority out and deleted it before the fleet
+    was updated) or refused: each cycle logs it and polls the job queue all the same."""
+    gone = aws.q.rsplit("/", 1)[0] + "/qfleet-gone-priority"
+    w = worker(aws, env={"QFLEET_PRIORITY_QUEUE_URL": gone})
+    submit(aws, aws.q, "ordinary")
+    assert w.run(max_messages=1) == 0
+    out, errors = capsys.readouterr()
+    assert 'job="ordinary"' in out and "outcome=processed" in out, out
+    assert "qfleet-gone-priority" in errors, errors
+
+
+def test_every_call_on_a_message_goes_to_the_queue_it_came_from(aws, capsys):
+    """The heartbeat's extensions, the delete, a failure's retry wait, a release on stop, a
+    message released unstarted and an attempt past workers.job_timeout: each on the lane its
+    message came from. A failed priority job comes back on the priority lane, and after its
+    last receive goes to the one dead-letter queue."""
+    p = priority_lane(aws)
+    lanes = Lanes(aws.sqs)
+    gate = threading.Event()
+
+    def job(s3, bucket, j, cfg):
+        if j["id"] == "slow":
+            time.sleep(1.3)  # beyond half the 2 s visibility: a heartbeat
+        if j["id"] == "bad":
+            raise RuntimeError("boom")
+        if j["id"] == "stuck":
+            gate.wait(10)
+        return "processed/" + j["id"]
+    env = {"QFLEET_PRIORITY_QUEUE_URL": p, "QFLEET_VISIBILITY_TIMEOUT": "2"}
+    w = worker(aws, sqs=lanes, message_job=job, env=env)
+    submit(aws, p, "slow")
+    submit(aws, aws.q, "slow")
+    w.run(max_messages=2)
+    submit(aws, p, "bad")
+    w.run(once=True)  # failed: back at once (no backoff), on its own lane
+    assert counts(aws, p) == (1, 0) and counts(aws) == (0, 0)
+    submit(aws, aws.q, "bad")
+    w.run(max_messages=3)  # the priority job's last receive, then the ordinary job's two
+    w.run(once=True)  # SQS moves it to the dead-letter queue on the next receive
+    assert counts(aws, p) == counts(aws) == (0, 0) and counts(aws, aws.dlq) == (2, 0)
+    assert taken(capsys) == [("slow", "priority"), ("slow", "ordinary")] + [
+        ("bad", "priority")] * 2 + [("bad", "ordinary")] * 2
+    for url in (p, aws.q):
+        submit(aws, url, "stuck")  # released as the worker stops
+        w = worker(aws, sqs=lanes, message_job=job, env=dict(env, QFLEET_STOP_GRACE="0.2"))
+        threading.Timer(0.3, w.stop.set).start()
+        w.run()
+        clear(aws, url)
+        submit(aws, url, "late")  # received as the worker stops: never started
+        w.stop.set()
+        w.not_started(w.poll(url, 0)[0])
+        clear(aws, url)
+        submit(aws, url, "stuck")  # past workers.job_timeout
+        w = worker(aws, sqs=lanes, message_job=job, env=dict(env, QFLEET_JOB_TIMEOUT="0.3"))
+        assert w.run() == 3
+        clear(aws, url)
+    gate.set()
+    assert [lane for _, lane in taken(capsys)] == ["priority"] * 2 + ["ordinary"] * 2
+    calls = lanes.per_message()
+    assert len(calls) >= 14, calls  # 2 deletes, 2 beats, 4 retry waits, 6 releases
+    assert [c for c in calls if c[1] != c[2]] == [], "a call on another lane than its own"
+    made = {(n, "priority" if q == p else "ordinary") for n, q, _ in calls}
+    assert made == {(n, lane) for n in ("change_message_visibility", "delete_message")
+                    for lane in ("priority", "ordinary")}
+    beats = [kw["QueueUrl"] for n, kw in lanes.calls
+             if n == "change_message_visibility" and kw["VisibilityTimeout"] == 2]
+    assert sorted(beats) == sorted([p, aws.q]), "the heartbeat's, on each lane"
+
+
+def test_a_priority_job_goes_on_to_the_next_stages_priority_lane(aws, capsys):
+    """A pipeline whose next stage has a priority lane (QFLEET_NEXT_PRIORITY_QUEUE_URL): a job
+    from this stage's priority lane goes on there, in its group; an ordinary job to the next
+    stage's queue. A next stage without a priority lane gets both in its queue."""
+    p = priority_lane(aws)
+    nxt = aws.sqs.create_queue(QueueName=QUEUE + "-next")["QueueUrl"]
+    nxt_p = aws.sqs.create_queue(QueueName=QUEUE + "-next-priority")["QueueUrl"]
+    for k in ("uploads/p.txt", "uploads/o.txt"):
+        put(aws, k)
+    aws.sqs.send_message(QueueUrl=p, MessageBody=json.dumps(s3_event("uploads/p.txt")),
+                         MessageGroupId="acme")
+    submit(aws, p, "pm")
+    aws.sqs.send_message(QueueUrl=aws.q, MessageBody=json.dumps(s3_event("uploads/o.txt")))
+    submit(aws, aws.q, "om")
+    env = {"QFLEET_PRIORITY_QUEUE_URL": p, "QFLEET_PROCESSED_PREFIX": "mid/",
+           "QFLEET_NEXT_QUEUE_URL": nxt, "QFLEET_NEXT_PRIORITY_QUEUE_URL": nxt_p}
+    worker(aws, env=env).run(max_messages=4)
+
+    def sent(url):
+        msgs = aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                       AttributeNames=["MessageGroupId"]).get("Messages", [])
+        for m in msgs:
+            aws.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return sorted((qw.parse_body(m["Body"])[0][1],
+                       (m.get("Attributes") or {}).get("MessageGroupId")) for m in msgs)
+    assert sent(nxt_p) == [("mid/jobs/pm.json", None), ("mid/p.txt", "acme")]
+    assert sent(nxt) == [("mid/jobs/om.json", None), ("mid/o.txt", None)]
+    submit(aws, p, "pm2")
+    worker(aws, env=dict(env, QFLEET_NEXT_PRIORITY_QUEUE_URL="")).run(max_messages=1)
+    assert sent(nxt) == [("mid/jobs/pm2.json", None)] and sent(nxt_p) == []
+    assert [lane for _, lane in taken(capsys)] == ["priority"] * 2 + ["ordinary"] * 2 + [
+        "priority"]
+
+
+def test_the_lane_a_worker_received_from_is_never_sent_on():
+    cfg = qw.Config({"QFLEET_PRIORITY_QUEUE_URL": "https://sqs/q-priority",
+                     "QFLEET_NEXT_QUEUE_URL": "https://sqs/n"})
+    m = {"MessageId": "m-1", "Body": "{}", qw.FROM: "https://sqs/q-priority"}
+    assert cfg.lane(m) == "priority" and cfg.lane({qw.FROM: "https://sqs/q"}) is None
+    assert cfg.lane({}) is None and qw.Config({}).lane(m) is None
+    assert cfg.next_url(m) == "https://sqs/n"
+    args = qw.next_stage_send(cfg.next_url(m), "{}", m, "mid/a")
+    assert qw.FROM not in json.dumps(args)

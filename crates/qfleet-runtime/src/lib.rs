@@ -106,7 +106,7 @@ pub mod job_table {
     /// `qfleet dlq` shows it.
     pub const JOB_ID_ATTRIBUTE: &str = "job_id";
     /// Every attribute a worker writes (the protocol's; the workers' policy allows no other).
-    pub const ATTRIBUTES: [&str; 23] = [
+    pub const ATTRIBUTES: [&str; 24] = [
         "key",
         "upload",
         "bucket",
@@ -130,6 +130,7 @@ pub mod job_table {
         "recent",
         "expires_at",
         "tenant",
+        "lane",
     ];
     /// The attributes the index carries besides the keys (what a list of jobs shows).
     pub const INDEX_PROJECTION: [&str; 12] = [

@@ -507,12 +507,15 @@ impl<'a> Place<'a> {
         }
     }
 
-    /// The queues: the environment's, those its data stack generates, a pipeline's stages', a
-    /// FIFO queue's named dead-letter queue and `jobs`' response queue.
+    /// The queues: the environment's and its priority lane, those its data stack generates, a
+    /// pipeline's stages', a FIFO queue's named dead-letter queue and `jobs`' response queue.
     fn queue_arns(&self, names: &ResourceNames, data: &str) -> Vec<String> {
         let (p, region, account) = (self.p(), self.region(), self.account);
         let mut queues = vec![
             format!("arn:{p}:sqs:{region}:{account}:{}", names.queue),
+            // The priority lane (`queue.priority`), named whether or not the file has one: a
+            // deploy that takes it out deletes it.
+            format!("arn:{p}:sqs:{region}:{account}:{}", names.priority_queue),
             format!(
                 "arn:{p}:sqs:{region}:{account}:{}",
                 QUEUE_NAMES.pattern(data)

@@ -152,7 +152,8 @@ fn data_actions_are_scoped_to_the_environments_own_resources() {
         [
             "arn:aws:sqs:eu-west-1:123456789012:qfleet-a--*",
             "arn:aws:sqs:eu-west-1:123456789012:qfleet-a-data-*",
-            "arn:aws:sqs:eu-west-1:123456789012:qfleet-a-jobs"
+            "arn:aws:sqs:eu-west-1:123456789012:qfleet-a-jobs",
+            "arn:aws:sqs:eu-west-1:123456789012:qfleet-a-priority"
         ]
     );
     assert_eq!(
@@ -581,7 +582,8 @@ fn the_copies_of_one_stack_file_are_scoped_by_one_single_character_wildcard_patt
         [
             "arn:aws:sqs:eu-west-1:123456789012:qfleet-lab-??--*",
             "arn:aws:sqs:eu-west-1:123456789012:qfleet-lab-??-data-*",
-            "arn:aws:sqs:eu-west-1:123456789012:qfleet-lab-??-jobs"
+            "arn:aws:sqs:eu-west-1:123456789012:qfleet-lab-??-jobs",
+            "arn:aws:sqs:eu-west-1:123456789012:qfleet-lab-??-priority"
         ]
     );
     // Evaluated as IAM evaluates it: every copy's queue and stack, and nothing else.

@@ -122,6 +122,10 @@ fn row(stage: &Environment, index: usize) -> Vec<(&'static str, Value)> {
         oldest.push(json!(["AWS/SQS", "ApproximateAgeOfOldestMessageInQuietGroups", "QueueName", queue, {"label": "quiet tenants"}]));
         oldest.push(json!(["AWS/SQS", "ApproximateNumberOfNoisyGroups", "QueueName", queue, {"label": "noisy tenants", "yAxis": "right"}]));
     }
+    if stage.spec.queue.priority.is_some() {
+        // The priority lane's oldest job (`queue.priority`): the wait of the urgent ones.
+        oldest.push(json!(["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", names.priority_queue, {"label": "priority lane"}]));
+    }
     vec![
         ("Backlog", backlog(stage, &names)),
         (
@@ -188,6 +192,12 @@ fn backlog(stage: &Environment, names: &ResourceNames) -> Value {
         json!(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue, {"label": "visible", "id": "v"}]),
         json!([".", "ApproximateNumberOfMessagesNotVisible", ".", ".", {"label": "in flight", "id": "f"}]),
     ];
+    // The priority lane's jobs, which the scaling counts with the queue's (`queue.priority`).
+    let lane = stage.spec.queue.priority.is_some();
+    if lane {
+        metrics.push(json!(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", names.priority_queue, {"label": "priority visible", "id": "pv"}]));
+        metrics.push(json!([".", "ApproximateNumberOfMessagesNotVisible", ".", ".", {"label": "priority in flight", "id": "pf"}]));
+    }
     if stage.spec.workers.kind == WorkerKind::Lambda {
         return json!({"stat": "Maximum", "metrics": metrics});
     }
@@ -206,7 +216,12 @@ fn backlog(stage: &Environment, names: &ResourceNames) -> Value {
         }
     }
     metrics.push(working);
-    metrics.push(json!([{"expression": "IF(w > 0, (v + f) / w, v + f)", "label": "per worker", "yAxis": "right"}]));
+    let held = if lane {
+        "v + f + FILL(pv, 0) + FILL(pf, 0)"
+    } else {
+        "v + f"
+    };
+    metrics.push(json!([{"expression": format!("IF(w > 0, ({held}) / w, {held})"), "label": "per worker", "yAxis": "right"}]));
     json!({"stat": "Maximum", "metrics": metrics,
            "annotations": {"horizontal": [{"label": "target per worker", "value": stage.backlog_target(), "yAxis": "right"}]}})
 }

@@ -9,6 +9,10 @@ pub const CODE_BUCKET: &str = "CodeBucket";
 const TOPIC: &str = "Topic";
 pub const QUEUE: &str = "Queue";
 pub const DEAD_LETTER_QUEUE: &str = "DeadLetterQueue";
+/// The priority lane (`queue.priority`), a later stage's prefixed with the stage's id, and the
+/// worker function's mapping on it.
+pub const PRIORITY_QUEUE: &str = "PriorityQueue";
+pub const PRIORITY_QUEUE_MAPPING: &str = "PriorityQueueMapping";
 pub(super) const SUBSCRIPTION: &str = "Subscription";
 pub const WORKER_GROUP: &str = "WorkerGroup";
 pub const SCALING_POLICY: &str = "BacklogPerInstancePolicy";
@@ -97,6 +101,15 @@ pub fn stage_queues(env: &crate::config::Environment) -> (String, String) {
     }
 }
 
+/// The logical id of a stage's priority lane (`queue.priority`): `PriorityQueue` for the first
+/// stage, `StageNAMEPriorityQueue` for a later one.
+pub fn stage_priority_queue(env: &crate::config::Environment) -> String {
+    match env.stage.as_ref().filter(|s| s.index > 0) {
+        Some(s) => format!("{}{PRIORITY_QUEUE}", super::stage_id(&s.name)),
+        None => PRIORITY_QUEUE.to_string(),
+    }
+}
+
 /// The logical ids of the topic that feeds a stage's queue and of the queue's subscription to
 /// it: `Topic` and `Subscription` for a one-stage environment and a pipeline's first stage,
 /// `StageNAMETopic` and `StageNAMESubscription` for a later stage fed by objects (a stage fed
@@ -119,6 +132,8 @@ pub(super) struct Ids {
     topic: &'static str,
     queue: &'static str,
     dead_letter_queue: &'static str,
+    priority_queue: &'static str,
+    priority_queue_mapping: &'static str,
     subscription: &'static str,
     worker_group: &'static str,
     scaling_policy: &'static str,
@@ -174,6 +189,8 @@ pub(super) const IDS: Ids = Ids {
     topic: TOPIC,
     queue: QUEUE,
     dead_letter_queue: DEAD_LETTER_QUEUE,
+    priority_queue: PRIORITY_QUEUE,
+    priority_queue_mapping: PRIORITY_QUEUE_MAPPING,
     subscription: SUBSCRIPTION,
     worker_group: WORKER_GROUP,
     scaling_policy: SCALING_POLICY,

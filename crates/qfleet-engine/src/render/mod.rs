@@ -279,6 +279,9 @@ pub struct ResourceNames {
     /// Bucket name before `-<account>-<region>`.
     pub bucket: String,
     pub queue: String,
+    /// The priority lane (`queue.priority`; named whether or not the file has one, so that a
+    /// teardown or a file that dropped it still finds it).
+    pub priority_queue: String,
     pub asg: String,
     /// The worker function (`workers.kind: lambda`): `qfleet-ENV-worker` from a zip package,
     /// `qfleet-ENV-worker-image` from a container image (Lambda cannot change a function's
@@ -350,6 +353,12 @@ impl ResourceNames {
         ResourceNames {
             bucket: format!("{}-uploads", name),
             queue: crate::config::queue_name(name, index, stage, env.spec.queue.fifo),
+            priority_queue: crate::config::priority_queue_name(
+                name,
+                index,
+                stage,
+                env.spec.queue.fifo,
+            ),
             asg: format!("qfleet-{}{sfx}-workers", name),
             worker_log_group: if index == 0 {
                 format!("/qfleet/{}/workers", name)
@@ -486,6 +495,8 @@ struct Context<'a> {
     stage: Option<&'a str>,
     /// The next stage's queue when it is fed by messages this stage's workers send.
     next_queue: Option<&'a str>,
+    /// The next stage's priority lane, where this stage's workers send its priority jobs on.
+    next_priority_queue: Option<&'a str>,
     /// What else feeds the stage's queue (`sources`).
     sources: sources::Sources,
     /// The prefix of job bodies stored in the bucket, when this stage's workers read them: the
@@ -748,6 +759,10 @@ fn context(env: &Environment) -> Context<'_> {
         // A pipeline of one stage renders as a one-stage file.
         stage: env.pipeline_stage().map(|s| s.name.as_str()),
         next_queue: env.stage.as_ref().and_then(|s| s.next_queue.as_deref()),
+        next_priority_queue: env
+            .stage
+            .as_ref()
+            .and_then(|s| s.next_priority_queue.as_deref()),
         sources: sources::Sources::of(&spec.sources),
         stored_bodies: (env.stage.as_ref().is_none_or(|s| s.index == 0)
             || spec.sources.messages.is_some())

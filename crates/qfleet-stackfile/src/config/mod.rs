@@ -55,11 +55,11 @@ pub use schema::{
     AlarmSpec, AlertsSpec, Architecture, BucketSpec, BudgetPeriod, BudgetSpec, CallAs,
     EgressProtocol, EgressRule, EndpointsMode, ExplicitNetwork, Feed, FilterScope, GpuSpec,
     ImageSetting, Jitter, LambdaDeployment, LambdaSpec, PermissionModel, Platform, PollerSpec,
-    PoolState, QueueSpec, RetrySpec, ScaleInPolicy, ScaleInSpec, ScalingMetric, ScheduleSpec,
-    SlackSpec, SourcesSpec, SpotSpec, TeamsSpec, TenantSpec, WarmPoolSpec, WorkerKind, WorkersSpec,
-    is_graviton, tenant_group,
+    PoolState, PrioritySpec, QueueSpec, RetrySpec, ScaleInPolicy, ScaleInSpec, ScalingMetric,
+    ScheduleSpec, SlackSpec, SourcesSpec, SpotSpec, TeamsSpec, TenantSpec, WarmPoolSpec,
+    WorkerKind, WorkersSpec, is_graviton, tenant_group,
 };
-pub use stages::{MAX_STAGE_NAME_LEN, queue_name, rename as rename_stages};
+pub use stages::{MAX_STAGE_NAME_LEN, priority_queue_name, queue_name, rename as rename_stages};
 pub use targets::{
     Target, TargetFile, administration_account, bake, retired, role_in, stack_set_name, unit_wide,
     valid_account,
@@ -407,6 +407,44 @@ impl Environment {
                 self.spec.jobs.is_some(),
             )
         })
+    }
+
+    /// `queue.priority` in a line, as `validate` and `plan` say it: the lane's queue, who takes
+    /// its jobs first and how, and where a priority job goes on.
+    pub fn priority_line(&self) -> Option<String> {
+        let p = self.spec.queue.priority.as_ref()?;
+        let (index, stage) = self
+            .stage
+            .as_ref()
+            .map_or((0, ""), |s| (s.index, s.name.as_str()));
+        let lane = priority_queue_name(self.resource_name(), index, stage, self.spec.queue.fifo);
+        let order = match (self.spec.workers.kind, p.weight) {
+            (WorkerKind::Lambda, _) => format!(
+                "a mapping of its own runs its jobs, up to {} at once beside the ordinary lane's",
+                p.max_concurrency
+                    .unwrap_or(self.spec.workers.lambda.max_concurrency)
+            ),
+            (_, None) => "the workers take its jobs before any other".to_string(),
+            (_, Some(n)) => format!(
+                "the workers take its jobs first, at most {n} in a row while other jobs wait"
+            ),
+        };
+        let on = match self
+            .stage
+            .as_ref()
+            .and_then(|s| s.next_priority_queue.as_ref())
+        {
+            Some(next) => format!("; they go on to {next}"),
+            None => String::new(),
+        };
+        let first = self.stage.as_ref().is_none_or(|s| s.index == 0);
+        let way_in = match first || self.spec.sources.messages.is_some() {
+            true => "qfleet submit --priority",
+            false => "the stage before's priority jobs",
+        };
+        Some(format!(
+            "priority lane {lane} ({way_in}): {order}{on} (queue.priority)"
+        ))
     }
 
     /// Whether the environment has a dashboard: as set, else yes.

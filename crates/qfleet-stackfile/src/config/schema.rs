@@ -367,6 +367,28 @@ settings! {
         /// Absent: only a group the sender gives (`submit --group`).
         pub tenant: Option<TenantSpec>
             => "a mapping with one of {keys} (optional; absent: a job's group is only the one its sender gives)",
+        /// A priority lane: a second queue for urgent jobs (`qfleet submit --priority`), which
+        /// the stage's workers take before the ordinary queue's (docs/workers.md, "Priority
+        /// lanes"). Absent: one queue.
+        pub priority: Option<PrioritySpec>
+            => "a mapping with {keys}, or {} (optional; absent: one lane)",
+    }
+}
+
+settings! {
+    /// A stage's priority lane (`queue.priority`): a second queue, `NAME-priority`, with the
+    /// same settings and dead-letter queue. Workers on instances and tasks take its jobs
+    /// first; a function has a mapping on each queue.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub struct PrioritySpec: defaults {
+        /// At most this many priority jobs in a row while ordinary jobs wait, then one
+        /// ordinary job. Absent: the priority lane always first.
+        pub weight: Option<u32>
+            => "a whole number from 1 to 100 (optional; absent: the priority lane always first): a worker takes at most this many priority jobs in a row while ordinary jobs wait (EC2 and Fargate)",
+        /// Lambda: the priority lane's mapping's maximum concurrency, on top of the ordinary
+        /// lane's `workers.lambda.max_concurrency`.
+        pub max_concurrency: Option<u32>
+            => "a whole number from 2 to 1000 (optional; default workers.lambda.max_concurrency): the priority lane's own invocations at once, beside the ordinary lane's (workers.kind: lambda only)",
     }
 }
 
@@ -600,6 +622,7 @@ impl Default for QueueSpec {
             high_throughput: false,
             retry: None,
             tenant: None,
+            priority: None,
         }
     }
 }

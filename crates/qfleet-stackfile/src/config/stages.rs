@@ -39,6 +39,12 @@ pub struct StageOf {
     /// fed by messages from a stage whose jobs carry a tenant (`queue.tenant` there, or
     /// before it down a chain of stages fed by messages).
     pub tenants_in: bool,
+    /// The next stage's priority lane when the next stage is fed by messages and has one
+    /// (`queue.priority`): the workers send a priority job on there.
+    pub next_priority_queue: Option<String>,
+    /// Whether the stage before hands it priority jobs: fed by messages from a stage with a
+    /// priority lane of its own.
+    pub priority_in: bool,
 }
 
 impl StageOf {
@@ -75,6 +81,18 @@ pub fn queue_name(env: &str, index: usize, stage: &str, fifo: bool) -> String {
     }
 }
 
+/// The priority lane's queue name of stage `index` (`queue.priority`): the job queue's with
+/// `priority` for `jobs` (`qfleet-ENV-priority`, `qfleet-ENV--STAGE-priority`), within SQS's 80
+/// characters at the longest names.
+pub fn priority_queue_name(env: &str, index: usize, stage: &str, fifo: bool) -> String {
+    let fifo = if fifo { ".fifo" } else { "" };
+    if index == 0 {
+        format!("qfleet-{env}-priority{fifo}")
+    } else {
+        format!("qfleet-{env}--{stage}-priority{fifo}")
+    }
+}
+
 /// The environments that stand for the stages of `env`'s pipeline (empty without `stages`).
 pub(super) fn derive(env: &Environment) -> Vec<Environment> {
     let stages = &env.spec.stages;
@@ -98,10 +116,19 @@ pub(super) fn derive(env: &Environment) -> Vec<Environment> {
             if let Some(next) = stages.get(i + 1) {
                 spec.bucket.processed_prefix = input_prefix(next);
             }
-            let next_queue = stages
+            let next_by_messages = stages
                 .get(i + 1)
-                .filter(|next| next.fed_by == Some(Feed::Messages))
+                .filter(|next| next.fed_by == Some(Feed::Messages));
+            let next_queue = next_by_messages
                 .map(|next| queue_name(env.resource_name(), i + 1, &next.name, next.queue.fifo));
+            let next_priority_queue = next_by_messages
+                .filter(|next| next.queue.priority.is_some() && stage.queue.priority.is_some())
+                .map(|next| {
+                    priority_queue_name(env.resource_name(), i + 1, &next.name, next.queue.fifo)
+                });
+            let priority_in = i > 0
+                && stage.fed_by == Some(Feed::Messages)
+                && stages[i - 1].queue.priority.is_some();
             Environment {
                 name: env.name.clone(),
                 spec,
@@ -117,6 +144,8 @@ pub(super) fn derive(env: &Environment) -> Vec<Environment> {
                     next_queue,
                     next: stages.get(i + 1).map(|next| next.name.clone()),
                     tenants_in,
+                    next_priority_queue,
+                    priority_in,
                 }),
                 pipeline: Vec::new(),
                 target: env.target.clone(),

@@ -782,6 +782,7 @@ mod lambda_rollback;
 mod limits;
 mod network;
 mod pipeline;
+mod priority;
 mod retry;
 mod rollback;
 mod scale_in_alarm;

@@ -43,10 +43,17 @@ fn the_producers_policy_sends_to_this_queue_and_nothing_else() {
     );
     assert_eq!(policy[0]["Action"].as_str(), Some("sqs:SendMessage"));
     assert_eq!(policy[0]["Effect"].as_str(), Some("Allow"));
+    // The stage's own queue, and its priority lane (the example has one: `queue.priority`).
+    let queues: Vec<&str> = policy[0]["Resource"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|r| untagged(r).as_str().unwrap())
+        .collect();
     assert_eq!(
-        untagged(&policy[0]["Resource"]).as_str(),
-        Some("Queue.Arn"),
-        "the stage's own queue"
+        queues,
+        ["Queue.Arn", "PriorityQueue.Arn"],
+        "the stage's own queues"
     );
     assert_eq!(
         untagged(&data["Outputs"]["ProducerPolicyArn"]["Value"]).as_str(),

@@ -141,6 +141,9 @@ pub(super) fn check_queue(c: &mut Checker, env: &Environment) {
     if let Some(t) = &q.tenant {
         check_tenant(c, env, t);
     }
+    if let Some(p) = &q.priority {
+        check_priority(c, env, p);
+    }
     if q.dlq_retention <= q.message_retention {
         c.fail(
             "queue.dlq_retention",
@@ -279,6 +282,53 @@ fn check_tenant(c: &mut Checker, env: &Environment, t: &crate::config::TenantSpe
         c.fail(
             "queue.tenant",
             "this stage's jobs are uploads, which carry no attributes or JSON body of the sender's: read the tenant from the key (key_segment), or declare sources.messages",
+        );
+    }
+}
+
+/// `queue.priority`: a lane something can send to, on a queue that keeps no order, with the
+/// settings of its workers' kind.
+fn check_priority(c: &mut Checker, env: &Environment, p: &crate::config::PrioritySpec) {
+    let lambda = env.spec.workers.kind == crate::config::WorkerKind::Lambda;
+    if env.spec.queue.fifo {
+        c.fail(
+            "queue.priority",
+            "a FIFO queue runs a group's jobs in the order sent, and a second lane would let a group's urgent job pass the jobs before it: remove queue.priority, or queue.fifo",
+        );
+    }
+    if let Some(w) = p.weight {
+        if lambda {
+            c.fail(
+                "queue.priority.weight",
+                "a function has a mapping on each lane, both polling at once, so there is no order to weigh: set queue.priority.max_concurrency (the priority lane's own invocations) instead",
+            );
+        } else {
+            c.range("queue.priority.weight", u64::from(w), 1, 100, "");
+        }
+    }
+    if let Some(n) = p.max_concurrency {
+        if lambda {
+            // "MaximumConcurrency: Minimum value of 2. Maximum value of 1000." (ScalingConfig,
+            // https://docs.aws.amazon.com/lambda/latest/api/API_ScalingConfig.html).
+            c.range("queue.priority.max_concurrency", u64::from(n), 2, 1000, "");
+        } else {
+            c.fail(
+                "queue.priority.max_concurrency",
+                "applies to workers.kind: lambda (the priority lane's mapping); instances and tasks take the priority lane first: set queue.priority.weight to let ordinary jobs through",
+            );
+        }
+    }
+    // What can send to the lane: `qfleet submit --priority` to the first stage or to a stage
+    // with sources.messages, and the stage before, from its own priority lane, to a stage fed
+    // by messages.
+    let stage = env.stage.as_ref();
+    let first = stage.is_none_or(|s| s.index == 0);
+    let reached =
+        first || env.spec.sources.messages.is_some() || stage.is_some_and(|s| s.priority_in);
+    if !reached {
+        c.fail(
+            "queue.priority",
+            "nothing would send to this stage's priority lane: qfleet submit --priority sends to the first stage or to a stage with sources.messages, and the stage before sends its priority jobs on only from a priority lane of its own to a stage fed by messages; add one of those, or remove queue.priority",
         );
     }
 }

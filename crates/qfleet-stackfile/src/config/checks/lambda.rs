@@ -145,13 +145,24 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             )
         }
     };
+    // The priority lane's mapping (queue.priority) starts invocations of its own beside them.
+    let cap = match env.spec.queue.priority {
+        Some(p) => {
+            let lane = p.max_concurrency.unwrap_or(l.max_concurrency);
+            (
+                cap.0.saturating_add(lane),
+                format!("{} + the priority lane's {lane}", cap.1),
+            )
+        }
+        None => cap,
+    };
     if let Some(r) = l.reserved_concurrency
         && r < cap.0
     {
         c.fail(
             "workers.lambda.reserved_concurrency",
             format!(
-                "{r} is below {} ({}): the mapping would start invocations the function may not run, and throttled batches count as receives toward the dead-letter queue",
+                "{r} is below {} ({}): the mappings would start invocations the function may not run, and throttled batches count as receives toward the dead-letter queue",
                 cap.1, cap.0
             ),
         );

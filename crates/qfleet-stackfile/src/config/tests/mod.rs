@@ -293,6 +293,7 @@ mod language;
 mod limits;
 mod network;
 mod permissions;
+mod priority;
 mod retry;
 mod rules;
 mod spot;
