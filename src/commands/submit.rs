@@ -42,6 +42,10 @@ pub struct SubmitArgs {
     /// queues keep apart, so that one noisy tenant does not delay the others' jobs (no order).
     #[arg(long, value_name = "G")]
     pub group: Option<String>,
+    /// Send to the stage's priority lane (`queue.priority`): its workers take it before the
+    /// jobs waiting in the job queue.
+    #[arg(long)]
+    pub priority: bool,
     /// Follow the job's record until it is done (exit 0) or failed (exit 1); needs `jobs:`.
     #[arg(long)]
     pub wait: bool,
@@ -70,7 +74,7 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
     };
     let stage = submit::stage_of(env, args.stage.as_deref())?;
     if let Some(path) = &args.lines {
-        return backfill(&args, path, &session, env, out);
+        return backfill(&args, path, &session, (env, stage), out);
     }
     let request = submit::Request::new(
         stage,
@@ -82,6 +86,7 @@ pub(crate) fn run(args: SubmitArgs, g: &Global, out: Output) -> Result<crate::er
         args.resend,
     )?
     .with_group(args.group)?
+    .with_priority(stage, args.priority)?
     .with_tenant(stage.spec.queue.tenant.as_ref())?;
     let result = crate::placement::each_located(&session, |clients, env, at| {
         let request = request.clone();
@@ -102,11 +107,10 @@ fn backfill(
     args: &SubmitArgs,
     path: &std::path::Path,
     session: &super::Session,
-    env: &crate::config::Environment,
+    (env, stage): (&crate::config::Environment, &crate::config::Environment),
     out: Output,
 ) -> Result<crate::error::Exit> {
     // Each line's body and id replace these, and its tenant its group (`queue.tenant`).
-    let stage = submit::stage_of(env, args.stage.as_deref())?;
     let template = submit::Request::new(
         stage,
         Some("{}".into()),
@@ -116,7 +120,8 @@ fn backfill(
         None,
         args.resend,
     )?
-    .with_group(args.group.clone())?;
+    .with_group(args.group.clone())?
+    .with_priority(stage, args.priority)?;
     let lines = submit::Lines::read(
         path,
         args.id_field.as_deref(),

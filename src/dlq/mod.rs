@@ -854,6 +854,7 @@ mod tests {
             seq: Some(3),
             worker: Some("i-0abc".into()),
             tenant: None,
+            lane: None,
             uploaded_at: None,
             queued_at: None,
             received_at: None,

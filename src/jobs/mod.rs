@@ -408,6 +408,7 @@ mod tests {
             seq: None,
             worker: None,
             tenant: None,
+            lane: None,
             uploaded_at: Some(up.into()),
             queued_at: None,
             received_at: None,

@@ -144,6 +144,8 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
     // A tenant column only where a job shown has one (`queue.tenant`, or a group it was sent
     // with).
     let tenants = f.jobs.iter().any(|j| j.tenant.is_some());
+    // A lane column only where a job shown came through a priority lane (`queue.priority`).
+    let lanes = f.jobs.iter().any(|j| j.lane.is_some());
     let rows: Vec<Vec<String>> = f
         .jobs
         .iter()
@@ -163,6 +165,9 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
             if tenants {
                 row.insert(1, j.tenant.clone().unwrap_or_default());
             }
+            if lanes {
+                row.insert(1, j.lane.clone().unwrap_or_default());
+            }
             row
         })
         .collect();
@@ -172,9 +177,17 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
     if tenants {
         head.insert(1, "tenant");
     }
+    if lanes {
+        head.insert(1, "lane");
+    }
     out.line(crate::output::table(&head, rows));
-    let waiting = queued_by_tenant(&f.jobs);
-    if !waiting.is_empty() {
+    for (what, waiting) in [
+        ("tenant", queued_by(&f.jobs, |j| j.tenant.as_deref())),
+        ("lane", queued_by(&f.jobs, |j| j.lane.as_deref())),
+    ] {
+        if waiting.is_empty() {
+            continue;
+        }
         let each: Vec<String> = waiting
             .iter()
             .map(|(t, stage, n, oldest)| {
@@ -189,7 +202,7 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
             })
             .collect();
         out.line(format!(
-            "queued by tenant, of the jobs shown: {}",
+            "queued by {what}, of the jobs shown: {}",
             each.join("; ")
         ));
     }
@@ -206,12 +219,16 @@ fn list_text(r: &Jobs, f: &Found, out: &Output) {
 /// The jobs still queued, by stage and tenant: each with its count and the earliest time one
 /// of them was queued there (the change to `queued` is its record's last, `updated_at`; its
 /// `queued_at` is the first stage's), those whose oldest job has waited longest first (a noisy
-/// tenant's backlog beside the others'). Jobs without a tenant are not counted.
-fn queued_by_tenant(jobs: &[Job]) -> Vec<(String, Option<String>, usize, Option<String>)> {
+/// tenant's backlog beside the others'). The same by lane (`queue.priority`). Jobs without
+/// one (`of` gives none) are not counted.
+fn queued_by<'j>(
+    jobs: &'j [Job],
+    of: impl Fn(&'j Job) -> Option<&'j str>,
+) -> Vec<(String, Option<String>, usize, Option<String>)> {
     type Key<'a> = (&'a str, Option<&'a str>);
     let mut by: std::collections::BTreeMap<Key, (usize, Option<&str>)> = Default::default();
     for j in jobs.iter().filter(|j| j.state == "queued") {
-        let Some(t) = j.tenant.as_deref() else {
+        let Some(t) = of(j) else {
             continue;
         };
         let e = by.entry((t, j.stage.as_deref())).or_default();
@@ -267,6 +284,9 @@ fn history_text(env: &str, f: &Found, out: &Output) {
         }
         if let Some(t) = &j.tenant {
             head.push_str(&format!(", tenant {t}"));
+        }
+        if let Some(l) = &j.lane {
+            head.push_str(&format!(", {l} lane"));
         }
         if let Some(o) = &j.output {
             head.push_str(&format!(", output {o}"));
@@ -387,6 +407,7 @@ mod tests {
             seq: Some(2),
             worker: Some("i-0abc".into()),
             tenant: None,
+            lane: None,
             uploaded_at: None,
             queued_at: None,
             received_at: None,
@@ -519,7 +540,7 @@ mod tests {
         ];
         let s = |x: &str| Some(x.to_string());
         assert_eq!(
-            queued_by_tenant(&jobs),
+            queued_by(&jobs, |j| j.tenant.as_deref()),
             [
                 ("acme".to_string(), None, 2, s("2026-11-30T07:59:00.000Z")),
                 ("beta".to_string(), None, 1, s("2026-11-30T08:00:05.000Z")),
@@ -532,7 +553,7 @@ mod tests {
                 ("gamma".to_string(), None, 1, None),
             ]
         );
-        assert!(queued_by_tenant(&jobs[4..6]).is_empty());
+        assert!(queued_by(&jobs[4..6], |j| j.tenant.as_deref()).is_empty());
     }
 
     #[test]

@@ -86,6 +86,9 @@ pub struct Job {
     /// The job's tenant, its message group (`queue.tenant`, or the group it was sent with).
     /// Absent without one, and in a record older than it.
     pub tenant: Option<String>,
+    /// `priority` for a job sent to a priority lane (`queue.priority`: `submit --priority`,
+    /// or taken from one by a worker). Absent for any other.
+    pub lane: Option<String>,
     pub uploaded_at: Option<String>,
     pub queued_at: Option<String>,
     pub received_at: Option<String>,
@@ -292,7 +295,7 @@ pub async fn queue_job(
     table: &str,
     (key, upload): (&str, &str),
     (stage, stage_index): (Option<&str>, usize),
-    tenant: Option<&str>,
+    (tenant, lane): (Option<&str>, Option<&str>),
     now: SystemTime,
     retention_days: u32,
 ) -> Result<bool> {
@@ -320,6 +323,10 @@ pub async fn queue_job(
     // Its message group: the tenant the workers keep (`queue.tenant`).
     if let Some(tenant) = tenant {
         item["tenant"] = json!({ "S": tenant });
+    }
+    // Sent to the priority lane (`submit --priority`): the workers write the same.
+    if let Some(lane) = lane {
+        item["lane"] = json!({ "S": lane });
     }
     item["history"] = json!({ "L": [{ "M": entry }] });
     conditional(
@@ -595,8 +602,8 @@ pub async fn changed_since(
 
 /// The attributes a job read from the index lacks (the index projects
 /// [`qfleet_runtime::job_table::INDEX_PROJECTION`]):
-/// when it was queued and first received, its sequence and its tenant.
-const NOT_IN_INDEX: [&str; 4] = ["queued_at", "received_at", "seq", "tenant"];
+/// when it was queued and first received, its sequence, its tenant and its lane.
+const NOT_IN_INDEX: [&str; 5] = ["queued_at", "received_at", "seq", "tenant", "lane"];
 /// BatchGetItem takes at most 100 keys a call
 /// (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html>).
 const BATCH_KEYS: usize = 100;
@@ -682,6 +689,7 @@ pub async fn fill(
                     j.received_at = item.get("received_at").and_then(string);
                     j.seq = item.get("seq").and_then(number);
                     j.tenant = item.get("tenant").and_then(string);
+                    j.lane = item.get("lane").and_then(string);
                 }
             }
             keys = page["UnprocessedKeys"][table]["Keys"]
@@ -731,6 +739,7 @@ fn job_of(table: &str, item: &Map<String, Value>) -> Result<Job> {
         seq: n("seq"),
         worker: s("worker"),
         tenant: s("tenant"),
+        lane: s("lane"),
         uploaded_at: s("uploaded_at"),
         queued_at: s("queued_at"),
         received_at: s("received_at"),

@@ -47,6 +47,9 @@ pub(crate) struct Scope {
     /// The queue of schedules' runs Scheduler could not send to a FIFO stage, with its
     /// messages (status, teardown).
     pub schedule_dead_letters: bool,
+    /// The stage's priority lane (`queue.priority`) the data stack lists, with its messages
+    /// (status, teardown).
+    pub priority_queue: bool,
 }
 
 impl Scope {
@@ -64,6 +67,7 @@ impl Scope {
         },
         response_queue: false,
         schedule_dead_letters: true,
+        priority_queue: true,
     };
     pub(crate) const DRIFT: Scope = Scope {
         bucket_contents: false,
@@ -79,6 +83,7 @@ impl Scope {
         },
         response_queue: true,
         schedule_dead_letters: false,
+        priority_queue: false,
     };
     pub(crate) const TEARDOWN: Scope = Scope {
         bucket_contents: true,
@@ -94,6 +99,7 @@ impl Scope {
         },
         response_queue: true,
         schedule_dead_letters: true,
+        priority_queue: true,
     };
     /// A later stage of a pipeline in a teardown: its fleet and its queues, with the data
     /// stack's deletion policies (the bucket is the first stage's to count).
@@ -111,6 +117,7 @@ impl Scope {
         },
         response_queue: false,
         schedule_dead_letters: false,
+        priority_queue: true,
     };
 }
 
@@ -226,6 +233,8 @@ pub(crate) struct Snapshot {
     /// The queue Scheduler keeps what it could not send to a FIFO stage in (`None`: the data
     /// stack has none, or not read; read with the response queue).
     pub schedule_dead_letters: Option<Fact<Queue>>,
+    /// The stage's priority lane (`None`: the data stack lists none, or not read).
+    pub priority_queue: Option<Fact<Queue>>,
     /// What consumes the queue, each kind with its parts as read: the stack file's kind, and
     /// the other one too while the fleet stack still lists it (a kind switch under way);
     /// empty when the scope reads no worker. In the order of
@@ -260,6 +269,7 @@ impl Snapshot {
             job_table: None,
             response_queue: None,
             schedule_dead_letters: None,
+            priority_queue: None,
             workers: vec![Consumer::Ec2(GroupRead {
                 group: Fact::Absent,
                 policies: Some(Fact::Absent),
@@ -325,13 +335,10 @@ pub(crate) async fn read_at(
         function,
         mapping,
     ) = tokio::join!(
-        optional(scope.bucket_contents, async {
-            match &bucket {
-                Fact::Known(b) => Fact::from(aws::bucket_contents(&clients.s3, b).await),
-                Fact::Absent => Fact::Absent,
-                Fact::Unknown(why) => Fact::Unknown(why.clone()),
-            }
-        }),
+        optional(
+            scope.bucket_contents,
+            read_bucket_contents(clients, &bucket)
+        ),
         optional(
             scope.scaling && wanted.group,
             with_group(&group_name_ref, &group_name, |g| async move {
@@ -400,6 +407,7 @@ pub(crate) async fn read_at(
         ),
     );
     let schedule_dead_letters = read_schedule_dead_letters(clients, env, &data, scope).await;
+    let priority_queue = read_priority_queue(clients, env, &data, scope).await;
     Snapshot {
         environment: env.name.clone(),
         owner: env.spec.owner.clone(),
@@ -423,6 +431,7 @@ pub(crate) async fn read_at(
         job_table,
         response_queue,
         schedule_dead_letters,
+        priority_queue,
         workers: workers::consumers(
             group.map(|group| GroupRead {
                 group,
@@ -484,6 +493,35 @@ async fn read_schedule_dead_letters(
         return None;
     }
     match data.locate(crate::render::SCHEDULE_DEAD_LETTERS) {
+        Located::Physical(url) => Some(Fact::from(
+            crate::aws::describe_queue(&clients.sqs, &url).await,
+        )),
+        Located::Unknown(why) => Some(Fact::Unknown(why)),
+        Located::Absent | Located::NotListed => None,
+    }
+}
+
+/// Every object version in the bucket, when it is known.
+async fn read_bucket_contents(clients: &Clients, bucket: &Fact<String>) -> Fact<Contents> {
+    match bucket {
+        Fact::Known(b) => Fact::from(aws::bucket_contents(&clients.s3, b).await),
+        Fact::Absent => Fact::Absent,
+        Fact::Unknown(why) => Fact::Unknown(why.clone()),
+    }
+}
+
+/// The stage's priority lane, when the scope reads it and the data stack lists it: a queue the
+/// stack does not list is not deleted with it, nor fed by qfleet.
+async fn read_priority_queue(
+    clients: &Clients,
+    env: &Environment,
+    data: &StackSnapshot,
+    scope: Scope,
+) -> Option<Fact<Queue>> {
+    if !scope.priority_queue {
+        return None;
+    }
+    match data.locate(&ids::stage_priority_queue(env)) {
         Located::Physical(url) => Some(Fact::from(
             crate::aws::describe_queue(&clients.sqs, &url).await,
         )),
@@ -562,6 +600,12 @@ async fn read_metrics(
         stage: env.pipeline_stage().map(|s| s.name.as_str()),
         // Fair shares (`queue.tenant`): the queue gets jobs in their tenants' groups.
         fair: env.gets_groups(),
+        // The stage's priority lane (`queue.priority`).
+        priority_queue: env
+            .spec
+            .queue
+            .priority
+            .map(|_| names.priority_queue.as_str()),
     };
     match aws::metrics(&clients.cloudwatch, on).await {
         Ok(m) => Fact::Known(m),

@@ -45,6 +45,9 @@ struct StatusJson<'a> {
     /// `unavailable`), or the workers are not Fargate tasks.
     service: Option<&'a Service>,
     queue: &'a Option<QueueDepth>,
+    /// The stage's priority lane (`queue.priority`), whose jobs its workers take first: `null`
+    /// without one, or when it could not be read or is missing (see `unavailable`).
+    priority_queue: &'a Option<QueueDepth>,
     dead_letter_queue: &'a Option<QueueDepth>,
     /// The runs of schedules EventBridge Scheduler could not send to a FIFO stage
     /// (`ScheduleDeadLetterQueue`, one for the environment, shown with its first stage):
@@ -107,6 +110,7 @@ impl<'a> From<&'a Status> for StatusJson<'a> {
             function: s.function(),
             service: s.service(),
             queue: &s.queue,
+            priority_queue: &s.priority_queue,
             dead_letter_queue: &s.dead_letter_queue,
             schedule_dead_letter_queue: &s.schedule_dead_letter_queue,
             scaling: &s.scaling,

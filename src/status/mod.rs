@@ -49,6 +49,9 @@ pub(crate) struct Status {
     /// the workers are of another kind.
     workers: Vec<Workers>,
     queue: Option<QueueDepth>,
+    /// The stage's priority lane (`queue.priority`): its jobs, taken before the queue's
+    /// (`null` without one).
+    priority_queue: Option<QueueDepth>,
     dead_letter_queue: Option<QueueDepth>,
     /// The runs of schedules Scheduler could not send to a FIFO stage (`null` without one).
     schedule_dead_letter_queue: Option<QueueDepth>,
@@ -672,6 +675,7 @@ fn refused(env: &Environment, what: &str, e: crate::error::Error) -> Status {
             .collect(),
         workers: Vec::new(),
         queue: None,
+        priority_queue: None,
         dead_letter_queue: None,
         schedule_dead_letter_queue: None,
         scaling: None,
@@ -878,6 +882,17 @@ fn from_snapshot_within(
     {
         unavailable.insert("schedule dead-letter queue".to_string(), why.into());
     }
+    let priority_queue = take(
+        snap.priority_queue.as_ref(),
+        "priority lane",
+        &mut unavailable,
+    )
+    .map(|q| depth(&q, metrics.priority_oldest_age_seconds));
+    if let Some(fact) = &snap.priority_queue
+        && let Some(why) = missing(snap, fact)
+    {
+        unavailable.insert("priority lane".to_string(), why.into());
+    }
     let policies = take(snap.policies(), "scaling policies", &mut unavailable).unwrap_or_default();
     let policy = policies.iter().find(|p| p.is_target_tracking());
     let alarms = take(snap.alarms.as_ref(), "alarms", &mut unavailable).unwrap_or_default();
@@ -897,9 +912,15 @@ fn from_snapshot_within(
     };
     // As the policy counts it: visible and in flight (received, not yet deleted), per
     // instance in service (the templates' metric math, `(m1 + FILL(m3, 0)) / m2`).
-    let backlog = match (&queue, counts) {
-        (Some(q), Some((_, working))) if working > 0 => {
-            Some((q.visible + q.in_flight) as f64 / working as f64)
+    // With a priority lane, its jobs too (`+ FILL(p1, 0) + FILL(p3, 0)`); a lane listed but
+    // not read leaves the backlog unknown.
+    let lane = match &snap.priority_queue {
+        None => Some(0),
+        Some(_) => priority_queue.as_ref().map(|p| p.visible + p.in_flight),
+    };
+    let backlog = match (&queue, counts, lane) {
+        (Some(q), Some((_, working)), Some(lane)) if working > 0 => {
+            Some((q.visible + q.in_flight + lane) as f64 / working as f64)
         }
         _ => None,
     };
@@ -930,6 +951,7 @@ fn from_snapshot_within(
         stacks,
         workers,
         queue,
+        priority_queue,
         dead_letter_queue,
         schedule_dead_letter_queue,
         scaling: (snap.group().is_some() || snap.service().is_some()).then(|| {

@@ -72,20 +72,12 @@ pub fn text(s: &Status) -> String {
             .for_each(&mut line),
         None => {}
     }
-    let age = |q: &QueueDepth| match q.oldest_message_age_seconds {
-        Some(a) => format!("{a:.0} s"),
-        None => "no data yet".into(),
-    };
     match &s.queue {
-        Some(q) => line(format!(
-            "queue {}: {} visible, {} in flight, {} delayed; oldest message: {}",
-            q.name,
-            q.visible,
-            q.in_flight,
-            q.delayed,
-            age(q)
-        )),
+        Some(q) => line(depth_line("queue", q)),
         None => missing("queue").into_iter().for_each(&mut line),
+    }
+    if let Some(q) = &s.priority_queue {
+        line(depth_line("priority lane", q));
     }
     if let Some(f) = s.queue.as_ref().and_then(|q| q.fair_shares.as_ref()) {
         line(fair_shares_line(f));
@@ -191,6 +183,18 @@ fn stacks_table(stacks: &[super::StackSummary]) -> String {
                 st.reason.clone().unwrap_or_default(),
             ]
         }),
+    )
+}
+
+/// `LABEL NAME: N visible, N in flight, N delayed; oldest message: …`.
+fn depth_line(label: &str, q: &QueueDepth) -> String {
+    let age = match q.oldest_message_age_seconds {
+        Some(a) => format!("{a:.0} s"),
+        None => "no data yet".into(),
+    };
+    format!(
+        "{label} {}: {} visible, {} in flight, {} delayed; oldest message: {age}",
+        q.name, q.visible, q.in_flight, q.delayed
     )
 }
 

@@ -159,7 +159,8 @@ pub(crate) async fn backfill(
         Some((_, r)) => super::fifo_queue(first, r)?,
         None => false,
     };
-    let (names, queue_url, limit) = job_queue(clients, env).await?;
+    let priority = lines.jobs.first().is_some_and(|(_, r)| r.priority);
+    let (names, queue_url, limit) = job_queue(clients, env, priority).await?;
     // A body over the queue's limit is stored in the bucket when its batch goes, as one
     // submit stores it; one that cannot be is refused before anything is sent.
     for (line, r) in lines.jobs.iter().filter(|(_, r)| r.size() > limit) {
@@ -364,7 +365,7 @@ async fn record_all(
             (r.id.as_str(), MESSAGE_UPLOAD),
             stage,
             retention,
-            (r.resend, r.group.as_deref()),
+            (r.resend, r.group.as_deref(), r.priority),
         )
     }))
     .await;
@@ -524,6 +525,7 @@ mod tests {
             wait: None,
             resend: false,
             group: None,
+            priority: false,
         }
     }
 

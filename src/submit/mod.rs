@@ -61,6 +61,8 @@ pub(crate) struct Request {
     pub resend: bool,
     /// `--group`: the message group, a tenant of SQS's fair queues on a standard queue.
     pub group: Option<String>,
+    /// `--priority`: sent to the stage's priority lane (`queue.priority`).
+    pub priority: bool,
 }
 
 impl Request {
@@ -138,6 +140,7 @@ impl Request {
             wait,
             resend,
             group: None,
+            priority: false,
         })
     }
 
@@ -146,6 +149,26 @@ impl Request {
     /// length "is 128 characters. Valid values: alphanumeric characters and punctuation",
     /// Amazon SQS message quotas,
     /// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html>).
+    /// `--priority`: to the stage's priority lane, refused where `stage` has none.
+    pub(crate) fn with_priority(mut self, stage: &Environment, priority: bool) -> Result<Request> {
+        if priority && stage.spec.queue.priority.is_none() {
+            let name = stage
+                .stage
+                .as_ref()
+                .map_or("the first", |s| s.name.as_str());
+            return Err(flag(
+                "--priority",
+                "",
+                &format!(
+                    "stage {name} of {} has no priority lane: add queue.priority to it and deploy (docs/workers.md, \"Priority lanes\")",
+                    stage.name
+                ),
+            ));
+        }
+        self.priority = priority;
+        Ok(self)
+    }
+
     pub(crate) fn with_group(mut self, group: Option<String>) -> Result<Request> {
         if let Some(g) = &group {
             let ok = (1..=128).contains(&g.len())
@@ -441,16 +464,30 @@ pub(crate) fn stage_of<'a>(env: &'a Environment, name: Option<&str>) -> Result<&
     Ok(stage)
 }
 
-/// `env`'s job queue (its first stage's): its names, its URL, and the largest message it takes
-/// (the queue's MaximumMessageSize, or [`SIZE_UNREAD`] when that cannot be read).
-async fn job_queue(clients: &Clients, env: &Environment) -> Result<(ResourceNames, String, u64)> {
-    let names = ResourceNames::of(env.stages()[0]);
+/// The `lane` attribute of a job sent to a priority lane (`queue.priority`), as the workers
+/// write it (qfleet_jobs.py).
+pub(crate) const PRIORITY_LANE: &str = "priority";
+
+/// `env`'s job queue (its first stage's), or with `priority` its priority lane: its names
+/// (`queue` the one sent to), its URL, and the largest message it takes (the queue's
+/// MaximumMessageSize, or [`SIZE_UNREAD`] when that cannot be read).
+async fn job_queue(
+    clients: &Clients,
+    env: &Environment,
+    priority: bool,
+) -> Result<(ResourceNames, String, u64)> {
+    let mut names = ResourceNames::of(env.stages()[0]);
+    if priority {
+        names.queue = names.priority_queue.clone();
+    }
     let url = aws::queue_url(&clients.sqs, &names.queue)
         .await?
         .ok_or_else(|| {
             Error::aws(format!(
-                "{}: queue {} does not exist; is the environment deployed?",
-                env.name, names.queue
+                "{}: queue {} does not exist; is the environment deployed{}?",
+                env.name,
+                names.queue,
+                if priority { " with queue.priority" } else { "" }
             ))
         })?;
     let limit = aws::describe_queue(&clients.sqs, &url)
@@ -518,7 +555,7 @@ async fn send(
 ) -> Result<(Submission, Option<String>)> {
     let first = env.stages()[0];
     let fifo = fifo_queue(first, request)?;
-    let (names, queue_url, limit) = job_queue(clients, env).await?;
+    let (names, queue_url, limit) = job_queue(clients, env, request.priority).await?;
     // Over the queue's limit, the body goes to the bucket and the message carries its pointer
     // (docs/jobs.md, "A body over SQS's limit").
     let store = request.size() > limit;
@@ -557,7 +594,7 @@ async fn send(
             key,
             stage,
             retention,
-            (request.resend, request.group.as_deref()),
+            (request.resend, request.group.as_deref(), request.priority),
         )
         .await?;
         // A `--resend` sends the record as it stands: its sequence is the one to deduplicate.
@@ -697,11 +734,12 @@ async fn record(
     key: (&str, &str),
     stage: (Option<&str>, usize),
     retention: u32,
-    (resend, group): (bool, Option<&str>),
+    (resend, group, priority): (bool, Option<&str>, bool),
 ) -> Result<(Outcome, Option<u64>, Option<Job>)> {
     let db = &clients.dynamodb;
     let now = SystemTime::now();
-    if crate::jobs::table::queue_job(db, table, key, stage, group, now, retention).await? {
+    let marks = (group, priority.then_some(PRIORITY_LANE));
+    if crate::jobs::table::queue_job(db, table, key, stage, marks, now, retention).await? {
         return Ok((Outcome::Sent, Some(1), None));
     }
     let mut known = crate::jobs::table::job(db, table, key.0, key.1).await?;

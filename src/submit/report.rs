@@ -421,6 +421,7 @@ mod tests {
                 seq: Some(9),
                 worker: None,
                 tenant: None,
+                lane: None,
                 uploaded_at: None,
                 queued_at: None,
                 received_at: None,

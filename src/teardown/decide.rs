@@ -240,6 +240,9 @@ pub(crate) struct DataAtRisk {
     /// without one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) schedule_dead_letters: Option<QueueHeld>,
+    /// The first stage's priority lane (`queue.priority`; absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) priority_queue: Option<QueueHeld>,
 }
 
 /// A queue and the messages it holds (`null`: could not be counted).
@@ -269,6 +272,9 @@ pub(super) struct StageQueues {
     pub(super) queue_messages: Option<u64>,
     pub(super) dead_letter_queue: Option<String>,
     pub(super) dead_letter_messages: Option<u64>,
+    /// Its priority lane (`queue.priority`; absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) priority_queue: Option<QueueHeld>,
 }
 
 /// A later stage of a pipeline as a teardown reads it: its name, the logical ids of its queues
@@ -277,6 +283,8 @@ pub(super) struct LaterStage {
     pub(super) name: String,
     pub(super) queue_id: String,
     pub(super) dead_letter_id: String,
+    /// Its priority lane's logical id (`queue.priority`).
+    pub(super) priority_id: String,
     pub(super) snap: Snapshot,
 }
 
@@ -594,6 +602,13 @@ pub(super) fn data_at_risk(
         );
         d.schedule_dead_letters = Some(QueueHeld { queue, messages });
     }
+    d.priority_queue = priority_at_risk(
+        snap,
+        ids::PRIORITY_QUEUE,
+        "the priority lane",
+        allowed,
+        &mut reasons,
+    );
     (d, purge, reasons)
 }
 
@@ -681,13 +696,30 @@ pub(super) fn stage_queues_at_risk(
         allowed,
         reasons,
     );
+    let what = format!("stage {}'s priority lane", l.name);
+    let priority_queue = priority_at_risk(&l.snap, &l.priority_id, &what, allowed, reasons);
     StageQueues {
         stage: l.name.clone(),
         queue,
         queue_messages,
         dead_letter_queue,
         dead_letter_messages,
+        priority_queue,
     }
+}
+
+/// A stage's priority lane, counted like its queue, when the data stack lists one (`snap` is
+/// the stage's: its data stack is the environment's).
+fn priority_at_risk(
+    snap: &Snapshot,
+    logical: &str,
+    what: &str,
+    allowed: Allowed,
+    reasons: &mut Vec<Refusal>,
+) -> Option<QueueHeld> {
+    let fact = snap.priority_queue.as_ref()?;
+    let (queue, messages) = queue_at_risk(&snap.data, logical, fact, false, what, allowed, reasons);
+    Some(QueueHeld { queue, messages })
 }
 
 /// A queue's name and message count, refusing its loss unless allowed or retained, and a

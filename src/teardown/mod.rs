@@ -736,6 +736,7 @@ async fn read_later_stages(
                 .unwrap_or_default(),
             queue_id,
             dead_letter_id,
+            priority_id: crate::render::ids::stage_priority_queue(stage),
             snap: snapshot::read_at(clients, stage, Scope::TEARDOWN_STAGE, names).await,
         }
     }))
@@ -809,6 +810,12 @@ fn queues_held(d: &DataAtRisk) -> Vec<(&Option<String>, Option<u64>)> {
     for s in &d.stages {
         out.push((&s.queue, s.queue_messages));
         out.push((&s.dead_letter_queue, s.dead_letter_messages));
+        if let Some(q) = &s.priority_queue {
+            out.push((&q.queue, q.messages));
+        }
+    }
+    if let Some(q) = &d.priority_queue {
+        out.push((&q.queue, q.messages));
     }
     if let Some(j) = &d.jobs {
         out.push((&j.response_queue, j.response_messages));

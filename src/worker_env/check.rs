@@ -549,6 +549,7 @@ mod tests {
             seq: Some(3),
             worker: None,
             tenant: None,
+            lane: None,
             uploaded_at: None,
             queued_at: None,
             received_at: None,

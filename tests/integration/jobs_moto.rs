@@ -160,7 +160,7 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     let file = deploy_lab(
         dir.path(),
         &e,
-        "jobs: {}\nqueue:\n  max_receive_count: 2\n  visibility_timeout: 5\n",
+        "jobs: {}\nqueue:\n  max_receive_count: 2\n  visibility_timeout: 5\n  priority: {}\n",
     );
     let m = moto().await;
     let bucket = format!("{e}-uploads-123456789012-eu-west-1");
@@ -438,6 +438,70 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     keys.sort_unstable();
     assert_eq!(keys, ["sub-1", "sub-2"], "each answers once: {answered:?}");
 
+    // Issue 87: a job sent to the priority lane (`submit --priority`) behind ordinary ones is
+    // the reference worker's next, given the lane as the fleet's user data gives it; its
+    // record says its lane, and `jobs` counts it while it waits.
+    for id in ["ord-1", "ord-2"] {
+        doc(
+            qfleet_on_moto()
+                .arg("submit")
+                .arg(&file)
+                .args(["{}", "--id", id, "-o", "json"]),
+            0,
+        );
+    }
+    let d = doc(
+        qfleet_on_moto().arg("submit").arg(&file).args([
+            "{}",
+            "--id",
+            "urgent",
+            "--priority",
+            "-o",
+            "json",
+        ]),
+        0,
+    );
+    check_schema("submit", &d);
+    let lane = format!("qfleet-{e}-priority");
+    assert_eq!(d["environments"][0]["queue"], lane.as_str(), "{d}");
+    let o = run(qfleet_on_moto().args(["jobs"]).arg(&file));
+    assert!(
+        stdout(&o).contains("queued by lane, of the jobs shown: priority 1"),
+        "{}",
+        stdout(&o)
+    );
+    let lane_url = queue_url(&m.sqs, &lane).await;
+    let lanes = [("QFLEET_PRIORITY_QUEUE_URL", lane_url.as_str())];
+    let log = work_once((&e, &table), &url, &bucket, &lanes);
+    assert!(
+        log.contains("job=\"urgent\"")
+            && log.contains("outcome=processed")
+            && log.ends_with("lane=priority\n"),
+        "the priority job first: {log}"
+    );
+    for _ in 0..2 {
+        let log = work_once((&e, &table), &url, &bucket, &lanes);
+        assert!(
+            log.contains("job=\"ord-") && !log.contains("lane="),
+            "{log}"
+        );
+    }
+    let d = doc(
+        qfleet_on_moto()
+            .args(["jobs"])
+            .arg(&file)
+            .args(["urgent", "-o", "json"]),
+        0,
+    );
+    check_schema("jobs", &d);
+    let job = &d["environments"][0]["jobs"][0];
+    assert_eq!(
+        (&job["state"], &job["lane"]),
+        (&"done".into(), &"priority".into()),
+        "{job}"
+    );
+    assert_eq!(responses(&m.sqs, &e).await.len(), 3, "each answers once");
+
     // A poison message (its object is not there): retrying, then failed at the second receive.
     let poison = serde_json::json!({ "Records": [{
         "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
@@ -509,7 +573,13 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     let jobs = &s["environments"][0]["jobs"];
     assert_eq!(
         (jobs["done"].as_u64(), jobs["failed"].as_u64()),
-        (Some(4), Some(1)),
+        (Some(7), Some(1)),
+        "{s}"
+    );
+    // The lane is shown beside the queue.
+    assert_eq!(
+        s["environments"][0]["priority_queue"]["name"],
+        format!("qfleet-{e}-priority").as_str(),
         "{s}"
     );
 
@@ -782,6 +852,20 @@ async fn an_upload_is_a_job_kept_once_failed_when_poison_shown_and_guarded_by_te
     );
     assert_eq!(visible_messages(&m.sqs, &queue).await, before + 27);
 
+    // A job waiting in the priority lane is data: a teardown without --discard-messages
+    // refuses it by name.
+    send_job(&m.sqs, &format!("qfleet-{e}-priority"), "{}").await;
+    let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
+        "--yes",
+        "--purge-bucket",
+        "--delete-job-records",
+    ]));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("qfleet-{e}-priority")),
+        "{}",
+        stderr(&o)
+    );
     // A teardown refuses a table that holds records, and deletes nothing.
     let o = run(qfleet_on_moto().arg("teardown").arg(&file).args([
         "--yes",

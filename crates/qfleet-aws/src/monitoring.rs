@@ -86,6 +86,9 @@ pub struct Metrics {
     pub quiet_tenants_oldest_age_seconds: Option<f64>,
     /// A fair queue's: the tenants SQS counts as noisy, the newest value.
     pub noisy_tenants: Option<f64>,
+    /// The priority lane's oldest message (`queue.priority`), the newest value; `None` when
+    /// not read (no lane) or no data yet.
+    pub priority_oldest_age_seconds: Option<f64>,
 }
 
 /// The namespace and metric the reference consumers publish every job's upload-to-processed
@@ -135,6 +138,8 @@ pub struct Sources<'a> {
     /// Whether the queue holds jobs in tenants' groups (a fair queue): its quiet tenants'
     /// oldest message and its noisy tenants are read too.
     pub fair: bool,
+    /// The stage's priority lane (`queue.priority`): its oldest message is read too.
+    pub priority_queue: Option<&'a str>,
 }
 
 fn stat(
@@ -253,15 +258,21 @@ pub async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
             ),
         ]);
     }
-    if let Some(dlq) = on.dead_letter_queue {
-        queries.push(stat(
-            "dlqoldest",
-            "AWS/SQS",
-            "ApproximateAgeOfOldestMessage",
-            ("QueueName", dlq),
-            "Maximum",
-            true,
-        ));
+    // The priority lane's oldest message, and the dead-letter queue's.
+    for (id, queue) in [
+        ("priorityoldest", on.priority_queue),
+        ("dlqoldest", on.dead_letter_queue),
+    ] {
+        if let Some(queue) = queue {
+            queries.push(stat(
+                id,
+                "AWS/SQS",
+                "ApproximateAgeOfOldestMessage",
+                ("QueueName", queue),
+                "Maximum",
+                true,
+            ));
+        }
     }
     if let Some(function) = on.function {
         let dim = ("FunctionName", function);
@@ -341,6 +352,7 @@ pub async fn metrics(cw: &Client, on: Sources<'_>) -> Result<Metrics> {
         backlog_per_instance: latest("backlog"),
         quiet_tenants_oldest_age_seconds: latest("quietoldest"),
         noisy_tenants: latest("noisy"),
+        priority_oldest_age_seconds: latest("priorityoldest"),
         function_errors: of("fnerrors").map(|v| v.iter().sum()),
         function_throttles: of("fnthrottles").map(|v| v.iter().sum()),
         function_concurrency_peak: of("fnconcurrency")
@@ -409,6 +421,7 @@ mod tests {
             environment: None,
             stage: None,
             fair,
+            priority_queue: None,
         };
         let m = super::metrics(&cw, on(true)).await.unwrap();
         assert_eq!(

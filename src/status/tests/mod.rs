@@ -471,6 +471,44 @@ mod snapshots {
         );
     }
 
+    /// A priority lane (`queue.priority`): its depth shown beside the queue's and counted in
+    /// the backlog per instance as the scaling counts it; a lane that could not be read is
+    /// said, and leaves the backlog unknown rather than the queue's alone.
+    #[test]
+    fn a_priority_lane_is_shown_and_counted_in_the_backlog() {
+        let base = from_snapshot(&deployed(), 10.0);
+        assert!(base.priority_queue.is_none());
+        assert!(!text(&base).contains("priority lane"), "{}", text(&base));
+        let before = base.scaling.as_ref().unwrap().backlog_per_instance.unwrap();
+        let in_service = {
+            let q = base.queue.as_ref().unwrap();
+            (q.visible + q.in_flight) as f64 / before
+        };
+
+        let mut s = deployed();
+        s.priority_queue = Some(Fact::Known(Queue::for_tests("qfleet-st-priority", 6, &[])));
+        let st = from_snapshot(&s, 10.0);
+        let shown = text(&st);
+        assert!(
+            shown.contains("priority lane qfleet-st-priority: 6 visible, 0 in flight, 0 delayed"),
+            "{shown}"
+        );
+        let after = st.scaling.as_ref().unwrap().backlog_per_instance.unwrap();
+        assert!(
+            (after - (before + 6.0 / in_service)).abs() < 1e-9,
+            "{before} {after}"
+        );
+        let json = serde_json::to_value(&st).unwrap();
+        assert_eq!(json["priority_queue"]["visible"], 6, "{json}");
+
+        s.priority_queue = Some(Fact::Unknown("AccessDenied".into()));
+        let st = from_snapshot(&s, 10.0);
+        assert!(st.priority_queue.is_none());
+        assert_eq!(st.scaling.as_ref().unwrap().backlog_per_instance, None);
+        let shown = text(&st);
+        assert!(shown.contains("priority lane: AccessDenied"), "{shown}");
+    }
+
     #[test]
     fn an_unreadable_fleet_is_said_with_its_reason_and_the_rest_is_shown() {
         let mut s = deployed();

@@ -604,6 +604,7 @@ fn later_stage(name: &str) -> LaterStage {
         name: name.into(),
         queue_id: "StageThumbsQueue".into(),
         dead_letter_id: "StageThumbsDeadLetterQueue".into(),
+        priority_id: "StageThumbsPriorityQueue".into(),
         snap: s,
     }
 }
@@ -1009,6 +1010,48 @@ fn the_schedules_dead_letter_queue_is_counted_like_every_queue() {
     let (reasons, _) = refusals(decide(&s, none()));
     assert!(
         matches!(&reasons[..], [Refusal::CannotCheck { what, .. }] if what.contains("schedules' dead-letter queue")),
+        "{reasons:?}"
+    );
+}
+
+/// A priority lane (`queue.priority`) holds jobs like the queue beside it: refused without
+/// --discard-messages, counted with it, and a lane that could not be read is a refusal, never
+/// empty; a later stage's lane the same, named by its stage.
+#[test]
+fn a_priority_lane_is_counted_like_every_queue() {
+    let mut s = deployed();
+    s.priority_queue = Some(Fact::Known(Queue::for_tests("qfleet-td-priority", 3, &[])));
+    let (reasons, _) = refusals(decide(&s, none()));
+    assert!(
+        matches!(&reasons[..], [Refusal::QueueHoldsMessages { queue, messages: 3, dead_letter: false }] if queue == "qfleet-td-priority"),
+        "{reasons:?}"
+    );
+    let discard = Allowed {
+        discard_messages: true,
+        ..none()
+    };
+    let Decision::Proceed(plan) = decide(&s, discard) else {
+        panic!("--discard-messages allows it")
+    };
+    let data = plan.data.unwrap();
+    assert_eq!(data.priority_queue.as_ref().unwrap().messages, Some(3));
+    assert_eq!(crate::teardown::messages_discarded(&data), 3);
+    s.priority_queue = Some(Fact::Unknown("throttled".into()));
+    let (reasons, _) = refusals(decide(&s, none()));
+    assert!(
+        matches!(&reasons[..], [Refusal::CannotCheck { what, .. }] if what == "the priority lane"),
+        "{reasons:?}"
+    );
+    // A later stage's lane.
+    let mut later = later_stage("thumbs");
+    later.snap.priority_queue = Some(Fact::Known(Queue::for_tests(
+        "qfleet-td--thumbs-priority",
+        1,
+        &[],
+    )));
+    let (reasons, _) = refusals(decide_stages(&deployed(), &[later], none()));
+    assert!(
+        matches!(&reasons[..], [Refusal::QueueHoldsMessages { queue, messages: 1, .. }] if queue == "qfleet-td--thumbs-priority"),
         "{reasons:?}"
     );
 }
