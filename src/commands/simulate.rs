@@ -84,6 +84,16 @@ pub struct SimulateArgs {
         allow_negative_numbers = true
     )]
     pub margin: f64,
+    /// Share of the arriving jobs sent to the priority lane (0 to 1; needs queue.priority, a
+    /// pipeline's on its first stage): urgent jobs, as `qfleet submit --priority` sends them.
+    /// The report gives each lane's latency; the goal stays judged on all jobs.
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "SHARE",
+        allow_negative_numbers = true
+    )]
+    pub priority_share: f64,
     /// Prices from FILE, a table scripts/prices wrote (fresh from AWS's public price list
     /// files), instead of the dated one built in.
     #[arg(long, value_name = "FILE")]
@@ -186,6 +196,7 @@ fn assumptions(args: &SimulateArgs, load: &str) -> Result<Assumptions> {
         seed: args.seed,
         max_latency: duration("--max-latency", &args.max_latency, 1)?.map(|s| s as f64),
         margin: share("--margin", args.margin, 1.0)?,
+        priority_share: share("--priority-share", args.priority_share, 1.0)?,
     })
 }
 

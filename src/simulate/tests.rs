@@ -84,6 +84,7 @@ fn assumptions(load: &str) -> super::Assumptions {
         seed: 1,
         max_latency: None,
         margin: 0.1,
+        priority_share: 0.0,
     }
 }
 
@@ -114,4 +115,47 @@ fn the_command_exits_3_when_a_goal_is_missed_0_when_met_and_2_for_a_refused_run(
     };
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("--seconds-per-message"), "{err}");
+}
+
+#[test]
+fn a_priority_share_needs_the_lane_and_the_document_gets_each_lanes_latency() {
+    let file = |queue: &str| {
+        env(&format!(
+            "region: eu-west-1\nlab: true\n{queue}scaling:\n  max_latency_seconds: 60\n  seconds_per_message: 1\nworkers:\n  min: 2\n  max: 2\n{NETWORK}"
+        ))
+    };
+    let a = super::Assumptions {
+        priority_share: 0.25,
+        duration: Some(600),
+        ..assumptions("steady:1/s")
+    };
+    // Without queue.priority: refused, exit 2, saying what to add.
+    let without = file("");
+    let Err(err) = super::simulate_all(std::slice::from_ref(&without), &a, None) else {
+        panic!("a share without a priority lane is refused")
+    };
+    assert_eq!(err.exit_code(), 2);
+    let message = err.to_string();
+    assert!(
+        message.contains("--priority-share 0.25") && message.contains("add queue.priority"),
+        "{message}"
+    );
+    // With it: each lane's jobs and latency, in the document as `lanes`.
+    let with = file("queue:\n  priority: {}\n");
+    let runs = super::simulate_all(std::slice::from_ref(&with), &a, None).unwrap();
+    let doc = crate::output::document_of("simulate", &runs);
+    let lanes = &doc["environments"][0]["lanes"];
+    assert_eq!(lanes["priority_share"], 0.25, "{doc}");
+    let arrived = |lane: &str| lanes[lane]["arrived"].as_u64().unwrap();
+    assert_eq!(arrived("priority") + arrived("ordinary"), 600, "{doc}");
+    assert!(lanes["ordinary"]["latency"]["p95"].is_u64(), "{doc}");
+    // Without a share, no `lanes`: the document is as before.
+    let plain = super::simulate_all(
+        std::slice::from_ref(&with),
+        &assumptions("steady:1/s"),
+        None,
+    )
+    .unwrap();
+    let doc = crate::output::document_of("simulate", &plain);
+    assert!(doc["environments"][0].get("lanes").is_none(), "{doc}");
 }

@@ -28,7 +28,8 @@
 //! - `error.rs`: what a run is refused for (a flag's value, a setting the run needs);
 //! - `tests.rs`: one test per documented rule, and the model's behaviour end to end;
 //!   `limits_tests.rs`: the limits beside the scaling (a function's timeout, its batching
-//!   window, partial batches, the visibility timeout) and the rest of a run at rest.
+//!   window, partial batches, the visibility timeout) and the rest of a run at rest;
+//!   `priority_tests.rs`: priority lanes (`queue.priority`, `--priority-share`).
 //!
 //! The command (`src/simulate/` of the root: the runs, their document, exit code and files)
 //! uses what is re-exported here and the result modules; the model's modules are private.
@@ -61,7 +62,8 @@ use qfleet_stackfile::{config, kinds};
 use qfleet_text as text;
 
 use crate::config::{
-    Environment, PoolState, ScaleInPolicy, ScaleInSpec, ScalingMetric, WorkerKind, WorkersSpec,
+    Environment, Feed, PoolState, PrioritySpec, ScaleInPolicy, ScaleInSpec, ScalingMetric,
+    WorkerKind, WorkersSpec,
 };
 pub use error::{Error, Result};
 pub use load::{Load, parse as parse_load};
@@ -90,12 +92,17 @@ pub struct Assumptions {
     /// The headroom asked of a fleet: `--tune` checks its choices under the load raised by
     /// this share, and a run warns when its fleet settles with less (`--margin`, 0.1).
     pub margin: f64,
+    /// The share of the arriving jobs sent to the priority lane (`--priority-share`, 0 to 1;
+    /// 0: none). Above 0 the stage needs `queue.priority` (a pipeline: its first stage,
+    /// where the jobs arrive). Each second's arrivals are split by a draw seeded by `seed`.
+    pub priority_share: f64,
 }
 
 impl Assumptions {
     /// `load` with every other assumption at `simulate`'s default: the load's own duration, the
     /// file's seconds per message, a spread of 0.2, no failures, the kind's launch time, one
-    /// message per instance at a time, seed 1, the file's goal, the default margin.
+    /// message per instance at a time, seed 1, the file's goal, the default margin, no job
+    /// sent to a priority lane.
     pub fn defaults(load: Load) -> Assumptions {
         Assumptions {
             load,
@@ -108,6 +115,7 @@ impl Assumptions {
             seed: 1,
             max_latency: None,
             margin: tune::DEFAULT_MARGIN,
+            priority_share: 0.0,
         }
     }
 
@@ -254,7 +262,53 @@ fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
                 .min()
                 .map(|&n| u64::from(n)),
         },
+        lanes: share_lanes(env, a)?,
     })
+}
+
+/// The priority lane of a run with `--priority-share` above 0: `None` at 0; refused outside
+/// 0 to 1, or on a stage without `queue.priority`.
+fn share_lanes(env: &Environment, a: &Assumptions) -> Result<Option<model::Lanes>> {
+    let share = a.priority_share;
+    let refuse = |why: String| Error::FlagValue {
+        flag: "--priority-share",
+        value: share.to_string(),
+        why,
+    };
+    if !(0.0..=1.0).contains(&share) {
+        return Err(refuse("a share from 0 to 1".to_string()));
+    }
+    if share == 0.0 {
+        return Ok(None);
+    }
+    let Some(priority) = env.spec.queue.priority else {
+        let what = match env.pipeline_stage() {
+            Some(stage) => format!(
+                "the {} stage of {} (where the jobs arrive)",
+                stage.name, env.name
+            ),
+            None => env.name.clone(),
+        };
+        return Err(refuse(format!(
+            "{what} has no priority lane: add queue.priority to its queue settings (a second queue its workers take first), or leave the flag out"
+        )));
+    };
+    Ok(Some(lanes(
+        &env.spec.workers,
+        priority,
+        model::Split::Share(share),
+    )))
+}
+
+/// The model's lanes for `queue.priority`: the weight for instances and tasks, the
+/// priority mapping's own maximum concurrency for a function.
+fn lanes(w: &WorkersSpec, priority: PrioritySpec, split: model::Split) -> model::Lanes {
+    let lambda = w.kind == WorkerKind::Lambda;
+    model::Lanes {
+        split,
+        weight: priority.weight.filter(|_| !lambda).map(u64::from),
+        max_concurrency: priority.max_concurrency.filter(|_| lambda).map(u64::from),
+    }
 }
 
 /// Whether the workers extend a message's visibility while they work on it: the reference
@@ -347,7 +401,7 @@ pub fn simulate(env: &Environment, a: &Assumptions) -> Result<Report> {
     let mut arrivals = a.load.arrivals(duration(a), a.seed);
     let scheduled = schedules::of(env, duration(a), a.seed);
     scheduled.add_to(&mut arrivals);
-    let (mut r, _) = run_stage(env, a, &arrivals)?;
+    let (mut r, _) = run_stage(env, a, &arrivals, None)?;
     with_schedules(&mut r, &scheduled);
     Ok(r)
 }
@@ -360,15 +414,33 @@ fn with_schedules(r: &mut Report, scheduled: &schedules::Scheduled) {
     }
 }
 
-/// One run of `env` under `arrivals`: its report (advice included, for these arrivals) and
-/// the messages it finished in each second.
-fn run_stage(env: &Environment, a: &Assumptions, arrivals: &[u64]) -> Result<(Report, Vec<u64>)> {
-    let p = params(env, a)?;
+/// What a stage finished in each second: all its messages, and those of its priority lane
+/// (`None` without one).
+type Done = (Vec<u64>, Option<Vec<u64>>);
+
+/// One run of `env` under `arrivals` (of them, `priority` in its priority lane each second: a
+/// later stage's share of the priority jobs the stage before finished): its report (advice
+/// included, for these arrivals) and what it finished in each second.
+fn run_stage(
+    env: &Environment,
+    a: &Assumptions,
+    arrivals: &[u64],
+    priority: Option<Vec<u64>>,
+) -> Result<(Report, Done)> {
+    let mut p = params(env, a)?;
+    if let (Some(given), Some(spec)) = (priority, env.spec.queue.priority) {
+        let split = model::Split::Given(std::sync::Arc::new(given));
+        p.lanes = Some(lanes(&env.spec.workers, spec, split));
+    }
     let (mut outcome, runs) = range::run(&p, arrivals, goal_of(env, a));
     let completions = std::mem::take(&mut outcome.completions);
+    let priority_done = outcome
+        .priority
+        .as_mut()
+        .map(|pri| std::mem::take(&mut pri.completions));
     let mut r = run_result::build(env, a, &p, outcome, runs);
     r.advice = advice::advise_for(env, a, &p, &r, arrivals);
-    Ok((r, completions))
+    Ok((r, (completions, priority_done)))
 }
 
 /// A pipeline's run: every stage's report, in order, and the end-to-end latency.
@@ -503,6 +575,9 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
     scheduled[0].add_to(&mut uploads);
     let later_runs: u64 = scheduled[1..].iter().flat_map(|s| &s.runs).sum();
     let mut arrivals = uploads.clone();
+    // The priority jobs the stage before finished, which it sends on to this stage's
+    // priority lane (`None`: none sent there).
+    let mut priority: Option<Vec<u64>> = None;
     let mut reports = Vec::new();
     for (i, stage) in stages.iter().enumerate() {
         if i > 0 {
@@ -515,9 +590,12 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
             max_latency: a
                 .max_latency
                 .filter(|_| stage.spec.scaling.max_latency_seconds.is_none()),
+            // The jobs arrive at the first stage; later stages get theirs from the stage
+            // before.
+            priority_share: if i == 0 { a.priority_share } else { 0.0 },
             ..a.clone()
         };
-        let (mut r, done) = run_stage(stage, &own, &arrivals)?;
+        let (mut r, (done, priority_done)) = run_stage(stage, &own, &arrivals, priority.take())?;
         if i > 0 {
             r.workload.load = format!(
                 "the {} stage's completions",
@@ -529,6 +607,16 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
         }
         with_schedules(&mut r, &scheduled[i]);
         reports.push(r);
+        // A priority job goes on to the next stage's priority lane when that stage is fed by
+        // the workers' messages and has a lane of its own (both lanes' queues are sent to).
+        priority = stages
+            .get(i + 1)
+            .filter(|next| {
+                next.spec.queue.priority.is_some()
+                    && next.stage.as_ref().and_then(|s| s.feed) == Some(Feed::Messages)
+            })
+            .and(priority_done)
+            .map(|done| next_arrivals(&done));
         arrivals = if i + 1 < stages.len() {
             next_arrivals(&done)
         } else {
@@ -540,6 +628,11 @@ pub fn simulate_pipeline(env: &Environment, a: &Assumptions) -> Result<Pipeline>
         EndToEnd {
             latency: None,
             basis: "not estimated: with --failure-rate above 0, retried and dead-lettered messages leave a stage out of order, and the model counts messages per second rather than following each one".into(),
+        }
+    } else if a.priority_share > 0.0 {
+        EndToEnd {
+            latency: None,
+            basis: "not estimated: with --priority-share above 0, priority jobs overtake ordinary ones, and the model counts messages per second rather than following each one (each stage's report has its lanes' latencies)".into(),
         }
     } else if later_runs > 0 {
         EndToEnd {
@@ -611,5 +704,7 @@ fn shared_limits(stages: &[&Environment], reports: &mut [Report]) -> bool {
 
 #[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod priority_tests;
 #[cfg(test)]
 mod tests;

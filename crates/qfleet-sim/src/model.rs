@@ -127,6 +127,87 @@ pub struct Params {
     /// message held: it is billed, and its message neither waits visible nor is worked on
     /// (the backlog metric counts it in flight, as a visible one would be counted).
     pub limit: Option<u64>,
+    /// `queue.priority` with jobs sent to it (`--priority-share` above 0); `None`: one lane,
+    /// every message in the ordinary queue.
+    pub lanes: Option<Lanes>,
+}
+
+/// A stage's priority lane (`queue.priority`): a second queue beside the ordinary one, with
+/// the same visibility timeout, retries, receive count and dead-letter queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lanes {
+    /// Which arrivals go to the priority lane.
+    pub split: Split,
+    /// EC2 and Fargate (`queue.priority.weight`): at most this many priority messages in a
+    /// row while ordinary ones wait, then one ordinary message; `None`: the priority lane
+    /// strictly first. Counted across the fleet, not per worker: the same shares while both
+    /// lanes wait.
+    pub weight: Option<u64>,
+    /// Lambda (`queue.priority.max_concurrency`): the priority lane's own mapping's maximum
+    /// concurrency, beside the ordinary mapping's; `None`: the ordinary mapping's.
+    pub max_concurrency: Option<u64>,
+}
+
+/// How a second's arrivals are split between the lanes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Split {
+    /// Each message goes to the priority lane with this probability (`--priority-share`):
+    /// one binomial draw a second, from a generator of its own seeded by the run's seed.
+    Share(f64),
+    /// The priority messages of each second, at most its arrivals: a later stage of a
+    /// pipeline gets the priority jobs the stage before it finished.
+    Given(std::sync::Arc<Vec<u64>>),
+}
+
+/// The lanes' indices in the queue.
+const ORDINARY: usize = 0;
+const PRIORITY: usize = 1;
+
+/// Which lane the units of work take their messages from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Pick {
+    /// The ordinary lane only: one lane, or a Lambda function's job queue mapping.
+    Ordinary,
+    /// The priority lane only: a Lambda function's mapping on it.
+    Priority,
+    /// Instances and tasks: the priority lane first, at most `Queue::weight` in a row while
+    /// ordinary messages wait.
+    PriorityFirst,
+}
+
+/// The priority lane's part of a run's figures (the ordinary lane's are the rest:
+/// [`Outcome::ordinary`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LaneOutcome {
+    pub arrived: u64,
+    pub processed: u64,
+    /// Processed messages by latency, as `Outcome::latency`.
+    pub latency: Vec<u64>,
+    pub dead_lettered: u64,
+    pub unfinished: u64,
+    /// The unfinished messages by their age at the end, as `Outcome::unfinished_ages`.
+    pub unfinished_ages: Vec<u64>,
+    /// Messages processed per second of the run, as `Outcome::completions`.
+    pub completions: Vec<u64>,
+}
+
+impl LaneOutcome {
+    /// The latency at percentile `p` (0–100], nearest rank; `None` when nothing was processed.
+    pub fn percentile(&self, p: f64) -> Option<u64> {
+        nearest_rank(&self.latency, p)
+    }
+
+    pub fn max_latency(&self) -> Option<u64> {
+        self.latency.iter().rposition(|&n| n > 0).map(|i| i as u64)
+    }
+
+    /// The oldest unfinished message's age at the end, seconds (0 when none).
+    pub fn oldest_unfinished(&self) -> u64 {
+        self.unfinished_ages
+            .iter()
+            .rposition(|&n| n > 0)
+            .map_or(0, |i| i as u64)
+    }
 }
 
 /// One minute of the timeline, as of its end.
@@ -214,6 +295,8 @@ pub struct Outcome {
     /// message to come: the rest of the run is counted in closed form, not stepped through
     /// (`None`: stepped to the end).
     pub at_rest_from: Option<u64>,
+    /// With a priority lane (`Params::lanes`): its part of the figures above; `None` without.
+    pub priority: Option<LaneOutcome>,
 }
 
 impl Outcome {
@@ -251,6 +334,29 @@ impl Outcome {
     pub fn settled_percentile(&self, p: f64) -> Option<u64> {
         self.settled_at?;
         nearest_rank(&merged(&self.settled_latency, &self.settled_unfinished), p)
+    }
+
+    /// The ordinary lane's figures (the run's less the priority lane's); `None` without a
+    /// priority lane.
+    pub fn ordinary(&self) -> Option<LaneOutcome> {
+        let pri = self.priority.as_ref()?;
+        let less = |all: &[u64], part: &[u64]| -> Vec<u64> {
+            all.iter()
+                .enumerate()
+                .map(|(i, n)| n.saturating_sub(part.get(i).copied().unwrap_or(0)))
+                .collect()
+        };
+        Some(LaneOutcome {
+            arrived: self.arrived - pri.arrived,
+            // (A run stopped early counts its units' latencies as they start, and its
+            // processed as they end.)
+            processed: self.processed.saturating_sub(pri.processed),
+            latency: less(&self.latency, &pri.latency),
+            dead_lettered: self.dead_lettered - pri.dead_lettered,
+            unfinished: self.unfinished - pri.unfinished,
+            unfinished_ages: less(&self.unfinished_ages, &pri.unfinished_ages),
+            completions: less(&self.completions, &pri.completions),
+        })
     }
 }
 
@@ -298,25 +404,24 @@ struct Hidden {
     cohort: Cohort,
 }
 
-struct Queue {
+/// One lane's messages: the ordinary queue, or the priority lane's (`queue.priority`).
+struct Lane {
     /// New messages, oldest first.
     fresh: VecDeque<Cohort>,
     /// Messages visible again after a failed attempt, in the order they reappeared.
     again: VecDeque<Cohort>,
+    /// Failed receives waiting out their visibility timeout (or retry wait), by its end.
     hidden: VecDeque<Hidden>,
     visible: u64,
 }
 
-impl Queue {
-    /// `n` new messages at `tick`.
-    fn arrive(&mut self, tick: u64, n: u64) {
-        if n > 0 {
-            self.fresh.push_back(Cohort {
-                arrival: tick,
-                count: n,
-                receives: 0,
-            });
-            self.visible += n;
+impl Lane {
+    fn new() -> Lane {
+        Lane {
+            fresh: VecDeque::new(),
+            again: VecDeque::new(),
+            hidden: VecDeque::new(),
+            visible: 0,
         }
     }
 
@@ -339,11 +444,6 @@ impl Queue {
         }
     }
 
-    /// Nothing visible and nothing waiting out a visibility timeout.
-    fn is_empty(&self) -> bool {
-        self.visible == 0 && self.hidden.is_empty()
-    }
-
     fn oldest(&self) -> Option<u64> {
         let a = self.fresh.iter().find(|c| c.count > 0).map(|c| c.arrival);
         let b = self
@@ -353,6 +453,148 @@ impl Queue {
             .map(|c| c.arrival)
             .min();
         match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// The stage's queues: the ordinary lane, and the priority lane (empty without one).
+struct Queue {
+    lanes: [Lane; 2],
+    /// Messages visible in both lanes.
+    visible: u64,
+    /// Priority messages taken in a row since the last ordinary one (`Pick::PriorityFirst`).
+    streak: u64,
+    /// The most taken in a row while ordinary messages wait (`Lanes::weight`; `None`: the
+    /// priority lane strictly first).
+    weight: Option<u64>,
+}
+
+impl Queue {
+    fn new(weight: Option<u64>) -> Queue {
+        Queue {
+            lanes: [Lane::new(), Lane::new()],
+            visible: 0,
+            streak: 0,
+            // (The stack file's weight is 1 to 100.)
+            weight: weight.map(|w| w.max(1)),
+        }
+    }
+
+    /// `n` new messages at `tick` in `lane`.
+    fn arrive(&mut self, lane: usize, tick: u64, n: u64) {
+        if n > 0 {
+            let l = &mut self.lanes[lane];
+            l.fresh.push_back(Cohort {
+                arrival: tick,
+                count: n,
+                receives: 0,
+            });
+            l.visible += n;
+            self.visible += n;
+        }
+    }
+
+    /// The messages visible to units of work that take under `pick`.
+    #[inline(always)]
+    fn visible_to(&self, pick: Pick) -> u64 {
+        match pick {
+            Pick::Ordinary => self.lanes[ORDINARY].visible,
+            Pick::Priority => self.lanes[PRIORITY].visible,
+            Pick::PriorityFirst => self.visible,
+        }
+    }
+
+    /// The lane the next message comes from under `pick`, its empty cohorts popped; `None`
+    /// when none is visible there.
+    #[inline(always)]
+    fn next(&mut self, pick: Pick) -> Option<usize> {
+        let lane = match pick {
+            Pick::Ordinary if self.lanes[ORDINARY].visible > 0 => ORDINARY,
+            Pick::Priority if self.lanes[PRIORITY].visible > 0 => PRIORITY,
+            Pick::Ordinary | Pick::Priority => return None,
+            Pick::PriorityFirst => {
+                let ordinary = self.lanes[ORDINARY].visible;
+                if self.lanes[PRIORITY].visible > 0
+                    && (ordinary == 0 || self.weight.is_none_or(|w| self.streak < w))
+                {
+                    PRIORITY
+                } else if ordinary > 0 {
+                    ORDINARY
+                } else {
+                    return None;
+                }
+            }
+        };
+        self.lanes[lane].pop_empty();
+        Some(lane)
+    }
+
+    /// The most messages `lane` may give in a row now under `pick` (a weight's turn).
+    #[inline]
+    fn in_a_row(&self, pick: Pick, lane: usize) -> u64 {
+        match pick {
+            Pick::PriorityFirst if self.lanes[1 - lane].visible > 0 => match self.weight {
+                Some(w) if lane == PRIORITY => w.saturating_sub(self.streak),
+                Some(_) => 1,
+                None => u64::MAX,
+            },
+            _ => u64::MAX,
+        }
+    }
+
+    /// A weight's turns for `units` units of work, one message each, while both lanes wait:
+    /// the priority messages and the ordinary ones that one unit after another would take
+    /// (`next`), and the streak after them.
+    fn turns(&self, units: u64, w: u64) -> (u64, u64, u64) {
+        let (mut p, mut o) = (self.lanes[PRIORITY].visible, self.lanes[ORDINARY].visible);
+        let (mut priority, mut ordinary, mut streak, mut u) = (0, 0, self.streak, units);
+        while u > 0 && (p > 0 || o > 0) {
+            if p > 0 && (o == 0 || streak < w) {
+                // Priority messages until the weight's turn (or all, none ordinary waiting).
+                let run = if o == 0 { p } else { w - streak }.min(p).min(u);
+                (priority, p, u, streak) = (priority + run, p - run, u - run, streak + run);
+            } else {
+                // One ordinary message, then whole turns of w priority and one ordinary.
+                (ordinary, o, u, streak) = (ordinary + 1, o - 1, u - 1, 0);
+                let turns = (u / (w + 1)).min(p / w).min(o);
+                priority += turns * w;
+                ordinary += turns;
+                (p, o, u) = (p - turns * w, o - turns, u - turns * (w + 1));
+            }
+        }
+        (priority, ordinary, streak)
+    }
+
+    /// `n` messages of `lane` received.
+    #[inline]
+    fn take(&mut self, lane: usize, n: u64) {
+        self.lanes[lane].visible -= n;
+        self.visible -= n;
+        if lane == PRIORITY {
+            self.streak += n;
+        } else {
+            self.streak = 0;
+        }
+    }
+
+    /// Nothing visible and nothing waiting out a visibility timeout.
+    fn is_empty(&self) -> bool {
+        self.visible == 0 && self.lanes.iter().all(|l| l.hidden.is_empty())
+    }
+
+    /// The oldest visible message's arrival, in the lanes `pick` takes from.
+    fn oldest_to(&self, pick: Pick) -> Option<u64> {
+        match pick {
+            Pick::Ordinary => self.lanes[ORDINARY].oldest(),
+            Pick::Priority => self.lanes[PRIORITY].oldest(),
+            Pick::PriorityFirst => self.oldest(),
+        }
+    }
+
+    fn oldest(&self) -> Option<u64> {
+        match (self.lanes[ORDINARY].oldest(), self.lanes[PRIORITY].oldest()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -536,6 +778,7 @@ pub fn run_until(p: &Params, arrivals: &[u64], missed: Option<Missed>) -> Outcom
                 arrivals,
                 missed,
                 Ec2::new(settings, longest, &p.unknowns),
+                None,
             )
         }
         Fleet::Fargate {
@@ -563,7 +806,13 @@ pub fn run_until(p: &Params, arrivals: &[u64], missed: Option<Missed>) -> Outcom
                 counts_in_flight,
                 scale_in,
             };
-            drive(p, arrivals, missed, Fargate::new(settings, &p.unknowns))
+            drive(
+                p,
+                arrivals,
+                missed,
+                Fargate::new(settings, &p.unknowns),
+                None,
+            )
         }
         Fleet::Lambda {
             max_concurrency,
@@ -575,32 +824,87 @@ pub fn run_until(p: &Params, arrivals: &[u64], missed: Option<Missed>) -> Outcom
             arrivals,
             missed,
             Lambda::new(max_concurrency, pollers, batch_size),
+            // The priority lane's own mapping: standard mode, its own maximum concurrency.
+            p.lanes.as_ref().map(|l| {
+                Lambda::new(
+                    l.max_concurrency.unwrap_or(max_concurrency),
+                    None,
+                    batch_size,
+                )
+            }),
         ),
     }
 }
 
+/// A priority lane's own consumer (a Lambda function's second event source mapping): its
+/// scaler, its units of work, and the units it opened this second.
+struct Own<S> {
+    scaler: S,
+    work: Work,
+    open: u64,
+}
+
+/// Splits each second's arrivals between the lanes (`Params::lanes`).
+struct Splitter<'a> {
+    split: &'a Split,
+    /// Its own generator, apart from the model's.
+    rng: fastrand::Rng,
+}
+
+impl Splitter<'_> {
+    /// "priority" in ASCII: the split's generator's seed is the run's with these bits flipped.
+    const SEED: u64 = 0x7072_696f_7269_7479;
+
+    fn new(lanes: &Lanes, seed: u64) -> Splitter<'_> {
+        Splitter {
+            split: &lanes.split,
+            rng: fastrand::Rng::with_seed(seed ^ Self::SEED),
+        }
+    }
+
+    /// Of the `n` messages arriving in second `s`, those sent to the priority lane.
+    fn priority(&mut self, s: u64, n: u64) -> u64 {
+        match self.split {
+            Split::Share(share) => binomial(&mut self.rng, n, *share),
+            Split::Given(given) => given.get(s as usize).copied().unwrap_or(0).min(n),
+        }
+    }
+}
+
 /// The run, second by second: messages reappear after their visibility timeout or are
-/// dead-lettered, arrive, are handed out to the units of work the scaler opens (tenths of a
-/// second), and at the second's end the scaler reads its metrics and scales.
+/// dead-lettered, arrive (split between the lanes), are handed out to the units of work the
+/// scaler opens (tenths of a second), and at the second's end the scaler reads its metrics
+/// and scales. `own`: the priority lane's own consumer (a Lambda mapping); without it the
+/// workers take the priority lane first.
 fn drive<S: Scaler>(
     p: &Params,
     arrivals: &[u64],
     missed: Option<Missed>,
     mut scaler: S,
+    own: Option<S>,
 ) -> Outcome {
     let mut rng = fastrand::Rng::with_seed(p.seed);
     let mut out = Outcome {
         completions: vec![0; p.duration as usize],
+        priority: p.lanes.as_ref().map(|_| LaneOutcome {
+            completions: vec![0; p.duration as usize],
+            ..LaneOutcome::default()
+        }),
         ..Outcome::default()
     };
     let draw = Draw::of(p, scaler.batch(), scaler.invocations());
-    let mut work = Work::new(&draw, p.seconds_per_message, p.spread);
-    let mut q = Queue {
-        fresh: VecDeque::new(),
-        again: VecDeque::new(),
-        hidden: VecDeque::new(),
-        visible: 0,
+    let pick = match (&p.lanes, &own) {
+        (Some(_), None) => Pick::PriorityFirst,
+        _ => Pick::Ordinary,
     };
+    let mut work = Work::new(&draw, p.seconds_per_message, p.spread, pick);
+    let mut own = own.map(|scaler| Own {
+        scaler,
+        work: Work::new(&draw, p.seconds_per_message, p.spread, Pick::Priority),
+        open: 0,
+    });
+    let mut splitter = p.lanes.as_ref().map(|l| Splitter::new(l, p.seed));
+    let mut q = Queue::new(p.lanes.as_ref().and_then(|l| l.weight));
     let mut minute = Minute::default();
     // After the last arrival, a fleet back at rest stays there: the rest is closed form.
     let last_arrival = arrivals
@@ -620,31 +924,44 @@ fn drive<S: Scaler>(
         let now_tick = s * TICKS;
         reappear(&mut q, now_tick, p.max_receive_count, &mut out, &mut minute);
         let n = arrivals.get(s as usize).copied().unwrap_or(0);
-        q.arrive(now_tick, n);
+        let urgent = splitter.as_mut().map_or(0, |split| split.priority(s, n));
+        q.arrive(ORDINARY, now_tick, n - urgent);
+        q.arrive(PRIORITY, now_tick, urgent);
+        if let Some(pri) = out.priority.as_mut() {
+            pri.arrived += urgent;
+        }
         out.arrived += n;
         minute.arrived += n;
-        let open = scaler.open(q.visible);
+        let open = scaler.open(q.visible_to(pick));
+        if let Some(o) = own.as_mut() {
+            o.open = o.scaler.open(q.lanes[PRIORITY].visible);
+        }
         // docs/workers.md, "Limits shared across stages": no more jobs run than the limit.
         let slots = p.limit.map_or(open, |limit| open.min(limit));
         // The workers the limit keeps idle: those that have work (a job in hand or a message
         // waiting) beyond its slots.
-        let wanted = (work.busy + q.visible).min(open);
+        let wanted = (work.busy + q.visible_to(pick)).min(open);
         out.held_by_limit = out.held_by_limit.max(wanted.saturating_sub(slots));
         for k in 0..TICKS {
-            let i = work.slot(now_tick + k);
-            let done = work.finish(i);
+            let tick = now_tick + k;
+            let i = work.slot(tick);
+            let mut done = work.finish(i);
+            if let Some(o) = own.as_mut() {
+                done += o.work.finish(i);
+            }
             out.processed += done;
             out.completions[s as usize] += done;
             minute.processed += done;
-            let free = slots.saturating_sub(work.busy);
-            if free == 0 || q.visible == 0 {
-                continue;
+            if work.can_take(slots, &q) {
+                let free = slots - work.busy;
+                work.serve(tick, free, &draw, &mut q, &mut rng, &mut out);
             }
-            if draw.gathering(&q, now_tick + k) {
-                out.window_waits += 1;
-                continue;
+            if let Some(o) = own.as_mut()
+                && o.work.can_take(o.open, &q)
+            {
+                let free = o.open - o.work.busy;
+                o.work.serve(tick, free, &draw, &mut q, &mut rng, &mut out);
             }
-            work.hand_out(now_tick + k, free, &draw, &mut q, &mut rng, &mut out);
         }
         // Caught up after the first scale-out: what it asked for in service, nothing waiting.
         if scaler.scaled_out() && out.settled_at.is_none() && scaler.caught_up() && q.visible == 0 {
@@ -656,7 +973,7 @@ fn drive<S: Scaler>(
 
         end_second(
             s + 1,
-            &mut scaler,
+            (&mut scaler, own.as_mut()),
             &q,
             &work,
             &p.unknowns,
@@ -678,20 +995,30 @@ fn drive<S: Scaler>(
             && work.busy == 0
             && shortcut_allowed()
             && scaler.at_rest(t)
+            && own
+                .as_ref()
+                .is_none_or(|o| o.work.busy == 0 && o.scaler.at_rest(t))
         {
             if billed_at_half.is_none() {
                 let billed = scaler.billed().unwrap_or(0) as f64;
                 billed_at_half = Some(out.instance_seconds + billed * (half - t) as f64);
             }
-            rest_of_run(t, p.duration, &scaler, &mut out);
+            rest_of_run(t, p.duration, (&scaler, own.as_ref()), &mut out);
             break;
         }
     }
-    out.peak_capacity = scaler.peak();
     out.billed_at_end = scaler.billed().unwrap_or(0);
     out.billed_second_half =
         (out.instance_seconds - billed_at_half.unwrap_or(0.0)) / (p.duration - half).max(1) as f64;
-    unfinished(&mut out, &q, std::mem::take(&mut work.late), draw.run_end);
+    let works: Vec<&Work> = match &own {
+        Some(o) => vec![&work, &o.work],
+        None => {
+            out.peak_capacity = scaler.peak();
+            vec![&work]
+        }
+    };
+    // (The two mappings' peak is their rows' together, summed as the run went.)
+    unfinished(&mut out, &q, &works, draw.run_end);
     if !scaler.scaled_out() {
         out.settled_at = Some(0);
         out.settled_latency = out.latency.clone();
@@ -716,13 +1043,18 @@ fn known_over(out: &Outcome, q: &Queue, t: u64, goal_secs: u64) -> u64 {
     let oldest_ok = (t * TICKS).saturating_sub(goal_secs * TICKS);
     let old = |c: &Cohort| if c.arrival < oldest_ok { c.count } else { 0 };
     let waiting: u64 = q
-        .fresh
+        .lanes
         .iter()
-        .take_while(|c| c.arrival < oldest_ok)
-        .map(old)
-        .sum::<u64>()
-        + q.again.iter().map(old).sum::<u64>()
-        + q.hidden.iter().map(|h| old(&h.cohort)).sum::<u64>();
+        .map(|l| {
+            l.fresh
+                .iter()
+                .take_while(|c| c.arrival < oldest_ok)
+                .map(old)
+                .sum::<u64>()
+                + l.again.iter().map(old).sum::<u64>()
+                + l.hidden.iter().map(|h| old(&h.cohort)).sum::<u64>()
+        })
+        .sum();
     processed + out.dead_lettered + waiting
 }
 
@@ -731,7 +1063,12 @@ fn known_over(out: &Outcome, q: &Queue, t: u64, goal_secs: u64) -> u64 {
 /// the same and nothing be processed, so they are counted at once (the run is the same as
 /// stepped through, a test compares both). Whether it settled after its first scale-out is
 /// decided in the next second, as the loop would.
-fn rest_of_run<S: Scaler>(t: u64, duration: u64, scaler: &S, out: &mut Outcome) {
+fn rest_of_run<S: Scaler>(
+    t: u64,
+    duration: u64,
+    (scaler, own): (&S, Option<&Own<S>>),
+    out: &mut Outcome,
+) {
     out.at_rest_from = Some(t);
     if scaler.scaled_out() && out.settled_at.is_none() && scaler.caught_up() {
         out.settled_at = Some(t + 1);
@@ -739,7 +1076,12 @@ fn rest_of_run<S: Scaler>(t: u64, duration: u64, scaler: &S, out: &mut Outcome) 
     if let Some(billed) = scaler.billed() {
         out.instance_seconds += (billed * (duration - t)) as f64;
     }
-    let row = scaler.resting_row();
+    let mut row = scaler.resting_row();
+    if let Some(o) = own {
+        let own_row = o.scaler.resting_row();
+        row.in_service += own_row.in_service;
+        row.capacity += own_row.capacity;
+    }
     for minute in (t / rules::PERIOD + 1)..=(duration / rules::PERIOD) {
         out.minutes.push(Minute {
             minute,
@@ -771,9 +1113,12 @@ fn shortcut_allowed() -> bool {
 
 /// The end of the second before `t`: at the end of a minute, the timeline row; the scaler's
 /// datapoints, alarms and scaling. The row shows the workers after this minute's decision.
+/// Instances and tasks scale on both lanes' messages together; a priority lane's own
+/// mapping (`own`) on its lane's alone, the other mapping on the ordinary lane's, the row
+/// summing both.
 fn end_second<S: Scaler>(
     t: u64,
-    scaler: &mut S,
+    (scaler, own): (&mut S, Option<&mut Own<S>>),
     q: &Queue,
     work: &Work,
     u: &rules::Unknowns,
@@ -784,15 +1129,30 @@ fn end_second<S: Scaler>(
     if minute_end {
         minute.minute = t / rules::PERIOD;
         minute.backlog = q.visible;
-        minute.in_flight = work.in_flight;
+        minute.in_flight = work.in_flight + own.as_ref().map_or(0, |o| o.work.in_flight);
         minute.oldest_age = q.oldest().map_or(0, |a| (t * TICKS - a) / TICKS);
     }
     let seen = Seen {
-        visible: q.visible,
+        visible: q.visible_to(work.pick),
         in_flight: work.in_flight,
         busy: work.busy,
     };
-    if let Some(row) = scaler.end_second(t, minute_end, seen, u) {
+    let mut row = scaler.end_second(t, minute_end, seen, u);
+    if let Some(o) = own {
+        let seen = Seen {
+            visible: q.lanes[PRIORITY].visible,
+            in_flight: o.work.in_flight,
+            busy: o.work.busy,
+        };
+        let own_row = o.scaler.end_second(t, minute_end, seen, u);
+        if let (Some(r), Some(own_row)) = (row.as_mut(), own_row) {
+            r.in_service += own_row.in_service;
+            r.launching += own_row.launching;
+            r.capacity += own_row.capacity;
+            out.peak_capacity = out.peak_capacity.max(r.capacity);
+        }
+    }
+    if let Some(row) = row {
         minute.in_service = row.in_service;
         minute.launching = row.launching;
         minute.capacity = row.capacity;
@@ -822,7 +1182,8 @@ fn wait(
     }
 }
 
-/// Messages whose visibility timeout ended by `now_tick`: visible again, or dead-lettered.
+/// Messages whose visibility timeout ended by `now_tick`: visible again in their lane, or
+/// dead-lettered (both lanes share the dead-letter queue).
 fn reappear(
     q: &mut Queue,
     now_tick: u64,
@@ -830,20 +1191,27 @@ fn reappear(
     out: &mut Outcome,
     minute: &mut Minute,
 ) {
-    while let Some(hidden) = q.hidden.pop_front() {
-        if hidden.until > now_tick {
-            q.hidden.push_front(hidden);
-            break;
-        }
-        let h = hidden.cohort;
-        if h.receives >= max_receive_count {
-            out.dead_lettered += h.count;
-            minute.dead_lettered += h.count;
-        } else {
-            q.visible += h.count;
-            q.again.push_back(h);
+    let mut back = 0;
+    for (lane, l) in q.lanes.iter_mut().enumerate() {
+        while let Some(&hidden) = l.hidden.front().filter(|h| h.until <= now_tick) {
+            l.hidden.pop_front();
+            let h = hidden.cohort;
+            if h.receives >= max_receive_count {
+                out.dead_lettered += h.count;
+                minute.dead_lettered += h.count;
+                if lane == PRIORITY
+                    && let Some(pri) = out.priority.as_mut()
+                {
+                    pri.dead_lettered += h.count;
+                }
+            } else {
+                l.visible += h.count;
+                back += h.count;
+                l.again.push_back(h);
+            }
         }
     }
+    q.visible += back;
 }
 
 /// How units of work draw their messages' processing: fixed for the run.
@@ -924,10 +1292,11 @@ impl Draw {
     /// <https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html>);
     /// the model waits the whole window, its longest, so that what it says holds for
     /// any shorter gathering.
-    fn gathering(&self, q: &Queue, tick: u64) -> bool {
+    #[inline(always)]
+    fn gathering(&self, q: &Queue, pick: Pick, tick: u64) -> bool {
         self.window > 0
-            && q.visible < self.batch
-            && q.oldest()
+            && q.visible_to(pick) < self.batch
+            && q.oldest_to(pick)
                 .is_some_and(|arrival| tick - arrival < self.window)
     }
 }
@@ -941,17 +1310,21 @@ struct Work {
     held: Vec<u64>,
     in_flight: u64,
     busy: u64,
-    /// The batches one unit of work takes in a tick: (cohort received, of it failed), and
-    /// how many batches (invocations, for Lambda) they make.
-    parts: Vec<(Cohort, u64)>,
+    /// The batches one unit of work takes in a tick: (cohort received, of it failed, its
+    /// lane), and how many batches (invocations, for Lambda) they make.
+    parts: Vec<(Cohort, u64, usize)>,
     batches: u64,
-    /// Messages whose processing ends after the run: unfinished, by arrival.
+    /// Messages whose processing ends after the run: unfinished, by arrival; and those of
+    /// them of the priority lane.
     late: Vec<(u64, u64)>,
+    late_priority: Vec<(u64, u64)>,
+    /// The lanes its units take from.
+    pick: Pick,
 }
 
 impl Work {
-    /// Rings long enough for the slowest unit of work.
-    fn new(draw: &Draw, seconds_per_message: f64, spread: f64) -> Work {
+    /// Rings long enough for the slowest unit of work, its units taking under `pick`.
+    fn new(draw: &Draw, seconds_per_message: f64, spread: f64, pick: Pick) -> Work {
         let longest = (seconds_per_message * (1.0 + spread) * draw.batch as f64 * TICKS as f64)
             .ceil() as usize
             + 3;
@@ -966,6 +1339,8 @@ impl Work {
             parts: Vec::new(),
             batches: 0,
             late: Vec::new(),
+            late_priority: Vec::new(),
+            pick,
         }
     }
 
@@ -983,10 +1358,38 @@ impl Work {
         std::mem::take(&mut self.done[i])
     }
 
+    /// Whether a tick has work for these units: one free (of `open`), a message visible to
+    /// them.
+    #[inline]
+    fn can_take(&self, open: u64, q: &Queue) -> bool {
+        open > self.busy && q.visible_to(self.pick) > 0
+    }
+
+    /// A tick's free units of work (`free`) take messages from their lanes (some visible to
+    /// them: `can_take`); a batching window that still gathers waits.
+    #[inline(always)]
+    fn serve(
+        &mut self,
+        tick: u64,
+        free: u64,
+        draw: &Draw,
+        q: &mut Queue,
+        rng: &mut fastrand::Rng,
+        out: &mut Outcome,
+    ) {
+        if draw.gathering(q, self.pick, tick) {
+            out.window_waits += 1;
+            return;
+        }
+        self.hand_out(tick, free, draw, q, rng, out);
+    }
+
     /// Free units of work (instances' slots, or invocations), each taking a batch of
     /// messages (a batch never spans two cohorts), and more batches in a row while its work
     /// is under a tick: processing times below a tenth of a second finish several messages
-    /// in a tick, at their exact rate.
+    /// in a tick, at their exact rate. A weight's turns, while both lanes wait, are counted
+    /// for the tick at once: as many of each lane as one job after another would take.
+    #[inline(always)]
     fn hand_out(
         &mut self,
         tick: u64,
@@ -997,57 +1400,134 @@ impl Work {
         out: &mut Outcome,
     ) {
         let mut units_left = free;
+        if self.pick == Pick::PriorityFirst
+            && let Some(w) = q.weight
+        {
+            units_left -= self.take_turns((tick, free, w), draw, q, rng, out);
+        }
+        self.take_from((self.pick, tick, units_left), draw, q, rng, out);
+    }
+
+    /// A weight `w`'s turns while both lanes wait, for `free` units of work taking single
+    /// messages drawn at once: the tick's share of each lane taken; returns the units used.
+    fn take_turns(
+        &mut self,
+        (tick, free, w): (u64, u64, u64),
+        draw: &Draw,
+        q: &mut Queue,
+        rng: &mut fastrand::Rng,
+        out: &mut Outcome,
+    ) -> u64 {
+        if draw.counts.is_none()
+            || free < TickCounts::AT_ONCE
+            || q.lanes.iter().any(|l| l.visible == 0)
+        {
+            return 0;
+        }
+        let (priority, ordinary, streak) = q.turns(free, w);
+        let left = self.take_from((Pick::Priority, tick, priority), draw, q, rng, out)
+            + self.take_from((Pick::Ordinary, tick, ordinary), draw, q, rng, out);
+        q.streak = streak;
+        priority + ordinary - left
+    }
+
+    /// `units` free units of work take messages under `pick`, many single messages of a
+    /// cohort drawn at once; returns the units left without one.
+    fn take_from(
+        &mut self,
+        (pick, tick, units): (Pick, u64, u64),
+        draw: &Draw,
+        q: &mut Queue,
+        rng: &mut fastrand::Rng,
+        out: &mut Outcome,
+    ) -> u64 {
+        let mut units_left = units;
         while let Some(dist) = &draw.counts
             && units_left >= TickCounts::AT_ONCE
         {
-            q.pop_empty();
-            let Some(c) = q.front() else { break };
-            let n = units_left.min(c.count);
+            let Some(lane) = q.next(pick) else { break };
+            let in_a_row = q.in_a_row(pick, lane);
+            let Some(c) = q.lanes[lane].front() else {
+                break;
+            };
+            let n = units_left.min(c.count).min(in_a_row);
             if n < TickCounts::AT_ONCE {
                 break;
             }
             c.count -= n;
             let arrival = c.arrival;
-            q.visible -= n;
+            q.take(lane, n);
             units_left -= n;
-            dist.draw(rng, n, &mut |k, x| {
-                let end = tick + k;
-                let j = (end as usize) & self.mask;
-                self.busy += x;
-                self.freed[j] += x;
-                self.in_flight += x;
-                self.held[j] += x;
-                self.done[j] += x;
-                if draw.invocations {
-                    out.invocations += x;
-                    out.invocation_seconds += (x * k) as f64 / TICKS as f64;
-                }
-                record(out, &mut self.late, draw.run_end, end, arrival, x);
-            });
+            // The priority lane's part apart: the ordinary lane's draw is the one-lane run's.
+            if lane == PRIORITY {
+                dist.draw(rng, n, &mut |k, x| {
+                    let end = self.started_at_once((tick, k, x), arrival, draw, out);
+                    let late = &mut self.late_priority;
+                    record_priority(out, late, draw.run_end, end, arrival, x);
+                });
+            } else {
+                dist.draw(rng, n, &mut |k, x| {
+                    self.started_at_once((tick, k, x), arrival, draw, out);
+                });
+            }
         }
-        while units_left > 0 && q.visible > 0 {
-            let work = self.take_batches(draw, q, rng);
+        while units_left > 0 && q.visible_to(pick) > 0 {
+            let work = self.take_batches(pick, draw, q, rng);
             if self.parts.is_empty() {
                 break;
             }
             units_left -= 1;
             self.start_unit(tick, work, draw, q, rng, out);
         }
+        units_left
+    }
+
+    /// `x` units of work of one message each, started at `tick` for `k` ticks (drawn at once),
+    /// their messages arrived at `arrival`; returns the tick they end.
+    #[inline(always)]
+    fn started_at_once(
+        &mut self,
+        (tick, k, x): (u64, u64, u64),
+        arrival: u64,
+        draw: &Draw,
+        out: &mut Outcome,
+    ) -> u64 {
+        let end = tick + k;
+        let j = (end as usize) & self.mask;
+        self.busy += x;
+        self.freed[j] += x;
+        self.in_flight += x;
+        self.held[j] += x;
+        self.done[j] += x;
+        if draw.invocations {
+            out.invocations += x;
+            out.invocation_seconds += (x * k) as f64 / TICKS as f64;
+        }
+        record(out, &mut self.late, draw.run_end, end, arrival, x);
+        end
     }
 
     /// The batches one unit of work takes: one, and more while its work is under a tick.
     /// Each message its own processing time, each attempt its own failure, both from the
     /// run's seeded generator; returns the unit's work in ticks.
-    fn take_batches(&mut self, draw: &Draw, q: &mut Queue, rng: &mut fastrand::Rng) -> f64 {
+    fn take_batches(
+        &mut self,
+        pick: Pick,
+        draw: &Draw,
+        q: &mut Queue,
+        rng: &mut fastrand::Rng,
+    ) -> f64 {
         self.parts.clear();
         self.batches = 0;
         let mut work = 0.0f64;
         // Messages still to take for the current batch: a batch spans cohorts only with a
         // batching window (the mapping gathers); without one it is what one poll finds.
         let mut room = 0u64;
-        while q.visible > 0 && (room > 0 || self.parts.is_empty() || work < 1.0) {
-            q.pop_empty();
-            let Some(c) = q.front() else { break };
+        while q.visible_to(pick) > 0 && (room > 0 || self.parts.is_empty() || work < 1.0) {
+            let Some(lane) = q.next(pick) else { break };
+            let Some(c) = q.lanes[lane].front() else {
+                break;
+            };
             if room == 0 {
                 self.batches += 1;
                 room = draw.batch;
@@ -1056,7 +1536,7 @@ impl Work {
             room = if draw.window > 0 { room - m } else { 0 };
             c.count -= m;
             let (arrival, receives) = (c.arrival, c.receives + 1);
-            q.visible -= m;
+            q.take(lane, m);
             for _ in 0..m {
                 work += if draw.spread > 0.0 {
                     draw.mean_ticks * (1.0 + draw.spread * (2.0 * rng.f64() - 1.0))
@@ -1076,6 +1556,7 @@ impl Work {
                     receives,
                 },
                 failed,
+                lane,
             ));
         }
         work
@@ -1129,7 +1610,7 @@ impl Work {
             out.invocations += self.batches;
             out.invocation_seconds += ticks as f64 / TICKS as f64;
         }
-        for &(cohort, failed) in &self.parts {
+        for &(cohort, failed, lane) in &self.parts {
             let m = cohort.count;
             self.in_flight += m;
             self.held[j] += m;
@@ -1144,6 +1625,10 @@ impl Work {
             if ok > 0 {
                 self.done[j] += ok;
                 record(out, &mut self.late, draw.run_end, end, cohort.arrival, ok);
+                if lane == PRIORITY {
+                    let late = &mut self.late_priority;
+                    record_priority(out, late, draw.run_end, end, cohort.arrival, ok);
+                }
             }
             if failed > 0 {
                 // A worker that failed the attempt itself (or stopped it at
@@ -1166,8 +1651,9 @@ impl Work {
                     };
                     // Kept in order of their end: waits differ, the visibility timeout
                     // does not.
-                    let at = q.hidden.partition_point(|h| h.until <= until);
-                    q.hidden.insert(
+                    let hidden = &mut q.lanes[lane].hidden;
+                    let at = hidden.partition_point(|h| h.until <= until);
+                    hidden.insert(
                         at,
                         Hidden {
                             until,
@@ -1182,7 +1668,7 @@ impl Work {
 
 /// `n` messages that arrived at tick `arrival` are done at tick `end`: their latency (and,
 /// once the fleet has settled, their settled latency), or unfinished when the run ended
-/// first.
+/// first. Those of the priority lane are besides counted by [`record_priority`].
 fn record(
     out: &mut Outcome,
     late: &mut Vec<(u64, u64)>,
@@ -1208,31 +1694,78 @@ fn record(
     }
 }
 
+/// As [`record`], the priority lane's part: its latency and what it finished each second, or
+/// unfinished (`late`) when the run ended first.
+fn record_priority(
+    out: &mut Outcome,
+    late: &mut Vec<(u64, u64)>,
+    run_end: u64,
+    end: u64,
+    arrival: u64,
+    n: u64,
+) {
+    let Some(pri) = out.priority.as_mut() else {
+        return;
+    };
+    if end >= run_end {
+        late.push((arrival, n));
+        return;
+    }
+    let secs = (end - arrival).div_ceil(TICKS) as usize;
+    if pri.latency.len() <= secs {
+        pri.latency.resize(secs + 1, 0);
+    }
+    pri.latency[secs] += n;
+    pri.processed += n;
+    if let Some(done) = pri.completions.get_mut((end / TICKS) as usize) {
+        *done += n;
+    }
+}
+
 /// What never got done: visible, in flight, waiting out a visibility timeout; their ages at
-/// the end.
-fn unfinished(out: &mut Outcome, q: &Queue, late: Vec<(u64, u64)>, run_end: u64) {
-    let waiting = q
-        .fresh
-        .iter()
-        .chain(q.again.iter())
-        .map(|c| (c.arrival, c.count));
-    let hidden = q.hidden.iter().map(|h| (h.cohort.arrival, h.cohort.count));
-    for (arrival, count) in waiting.chain(hidden).chain(late) {
+/// the end, of all of them and of the priority lane's.
+fn unfinished(out: &mut Outcome, q: &Queue, works: &[&Work], run_end: u64) {
+    // (arrival, count, whether to count it with all, whether of the priority lane)
+    let queued = q.lanes.iter().enumerate().flat_map(|(lane, l)| {
+        let priority = lane == PRIORITY;
+        let waiting = l
+            .fresh
+            .iter()
+            .chain(l.again.iter())
+            .map(move |c| (c.arrival, c.count, true, priority));
+        let hidden = l
+            .hidden
+            .iter()
+            .map(move |h| (h.cohort.arrival, h.cohort.count, true, priority));
+        waiting.chain(hidden)
+    });
+    // Ending after the run: all of them, and again those of the priority lane among them.
+    let late = works.iter().flat_map(|w| {
+        let all = w.late.iter().map(|&(a, n)| (a, n, true, false));
+        all.chain(w.late_priority.iter().map(|&(a, n)| (a, n, false, true)))
+    });
+    let count_in = |ages: &mut Vec<u64>, age: usize, count: u64| {
+        if ages.len() <= age {
+            ages.resize(age + 1, 0);
+        }
+        ages[age] += count;
+    };
+    for (arrival, count, all, priority) in queued.chain(late) {
         if count == 0 {
             continue;
         }
         // Whole seconds rounded up, as latencies are: a message 60.9 s old has not met 60 s.
         let age = (run_end - arrival).div_ceil(TICKS) as usize;
-        if out.unfinished_ages.len() <= age {
-            out.unfinished_ages.resize(age + 1, 0);
-        }
-        out.unfinished_ages[age] += count;
-        out.unfinished += count;
-        if out.settled_at.is_some_and(|at| arrival >= at * TICKS) {
-            if out.settled_unfinished.len() <= age {
-                out.settled_unfinished.resize(age + 1, 0);
+        if all {
+            count_in(&mut out.unfinished_ages, age, count);
+            out.unfinished += count;
+            if out.settled_at.is_some_and(|at| arrival >= at * TICKS) {
+                count_in(&mut out.settled_unfinished, age, count);
             }
-            out.settled_unfinished[age] += count;
+        }
+        if priority && let Some(pri) = out.priority.as_mut() {
+            count_in(&mut pri.unfinished_ages, age, count);
+            pri.unfinished += count;
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Its text is `run_text.rs`.
 
 use super::load::Period;
-use super::model::{Fleet, Minute, Outcome, Params, WarmPool};
+use super::model::{Fleet, LaneOutcome, Minute, Outcome, Params, Split, WarmPool};
 use super::{Assumptions, price};
 use crate::config::{Environment, PollerSpec, WorkerKind};
 use serde::Serialize;
@@ -35,6 +35,83 @@ pub struct Latency {
     pub p95: Option<u64>,
     pub p99: Option<u64>,
     pub max: Option<u64>,
+}
+
+/// One lane's jobs in a run with a priority lane.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct LaneReport {
+    pub arrived: u64,
+    pub processed: u64,
+    pub dead_lettered: u64,
+    pub unfinished: u64,
+    /// The oldest unfinished job's age when the run ended, seconds (0 when none is left).
+    pub oldest_unfinished_seconds: u64,
+    /// Arrival in the lane to done, of the jobs processed, seconds.
+    pub latency: Latency,
+}
+
+impl LaneReport {
+    fn of(o: &LaneOutcome) -> LaneReport {
+        LaneReport {
+            arrived: o.arrived,
+            processed: o.processed,
+            dead_lettered: o.dead_lettered,
+            unfinished: o.unfinished,
+            oldest_unfinished_seconds: o.oldest_unfinished(),
+            latency: Latency {
+                p50: o.percentile(50.0),
+                p95: o.percentile(95.0),
+                p99: o.percentile(99.0),
+                max: o.max_latency(),
+            },
+        }
+    }
+}
+
+/// A run with a priority lane (`queue.priority`, `--priority-share` above 0): each lane's
+/// jobs. The latency goal is judged on all of them together, as without lanes.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Lanes {
+    /// The share of the arriving jobs sent to the priority lane (`--priority-share`); a later
+    /// stage of a pipeline: the share of its arrivals the stage before sent to its lane.
+    pub priority_share: f64,
+    /// How the priority lane's jobs are taken, in words: first (at most `weight` in a row
+    /// while ordinary jobs wait), or by a function's own mapping.
+    pub rule: String,
+    pub priority: LaneReport,
+    pub ordinary: LaneReport,
+}
+
+/// The lanes of a run with a priority lane; `None` without one.
+fn lanes_of(p: &Params, o: &Outcome) -> Option<Lanes> {
+    let (lanes, pri, ordinary) = (p.lanes.as_ref()?, o.priority.as_ref()?, o.ordinary()?);
+    let rule = match (&p.fleet, lanes.weight) {
+        (
+            Fleet::Lambda {
+                max_concurrency, ..
+            },
+            _,
+        ) => format!(
+            "its own mapping, up to {} at once",
+            crate::text::words::count(
+                lanes.max_concurrency.unwrap_or(*max_concurrency),
+                "invocation",
+                "invocations"
+            )
+        ),
+        (_, None) => "taken first".to_string(),
+        (_, Some(w)) => format!("taken first, at most {w} in a row while ordinary jobs wait"),
+    };
+    Some(Lanes {
+        priority_share: match lanes.split {
+            Split::Share(share) => share,
+            Split::Given(_) if o.arrived > 0 => pri.arrived as f64 / o.arrived as f64,
+            Split::Given(_) => 0.0,
+        },
+        rule,
+        priority: LaneReport::of(pri),
+        ordinary: LaneReport::of(&ordinary),
+    })
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -116,7 +193,8 @@ pub struct Held {
 /// How busy the fleet is at the most it can settle on, against the margin asked for.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Headroom {
-    /// The load's busiest rate, messages a second.
+    /// The load's busiest rate, messages a second (a function with a priority lane: the
+    /// busier mapping's share of it, against that mapping's cap).
     pub rate: f64,
     /// The most the fleet settles on: `workers.max` instances or tasks, or a function's
     /// concurrency cap.
@@ -135,8 +213,8 @@ pub struct Headroom {
 /// below its `max` adds workers as the load grows, one at its `max` (or a fixed fleet, `min`
 /// = `max`) has only what is left.
 fn headroom(a: &Assumptions, p: &Params) -> Option<Headroom> {
-    let rate = a.load.sustained_rate()?;
-    let (capacity, at_once, unit, setting) = match &p.fleet {
+    let mut rate = a.load.sustained_rate()?;
+    let (mut capacity, mut at_once, unit, mut setting) = match &p.fleet {
         Fleet::Lambda {
             max_concurrency,
             pollers,
@@ -171,12 +249,36 @@ fn headroom(a: &Assumptions, p: &Params) -> Option<Headroom> {
             (*max, (*max * a.per_instance) as f64, "tasks", "workers.max")
         }
     };
-    let busy = rate * p.seconds_per_message;
-    let utilisation = if at_once > 0.0 {
-        busy / at_once
-    } else {
-        f64::MAX
+    let busy_of = |rate: f64, at_once: f64| {
+        if at_once > 0.0 {
+            rate * p.seconds_per_message / at_once
+        } else {
+            f64::MAX
+        }
     };
+    // A function's priority lane has a mapping of its own: each mapping its share of the
+    // rate, the busier one shown.
+    if let (
+        Fleet::Lambda {
+            max_concurrency, ..
+        },
+        Some(lanes),
+    ) = (&p.fleet, &p.lanes)
+        && let super::model::Split::Share(share) = lanes.split
+    {
+        let cap = lanes
+            .max_concurrency
+            .unwrap_or(*max_concurrency)
+            .min(super::rules::LAMBDA_MAX);
+        let (ordinary, priority) = (rate * (1.0 - share), rate * share);
+        if busy_of(priority, cap as f64) > busy_of(ordinary, at_once) {
+            (rate, capacity, at_once) = (priority, cap, cap as f64);
+            setting = "queue.priority.max_concurrency";
+        } else {
+            rate = ordinary;
+        }
+    }
+    let utilisation = busy_of(rate, at_once);
     let short = utilisation * (1.0 + a.margin) > 1.0 + 1e-9;
     let warning = short.then(|| {
         format!(
@@ -267,6 +369,10 @@ pub struct Report {
     pub latency: Latency,
     /// The unfinished messages' ages when the run ended (all `None` when none is left).
     pub unfinished_age: Latency,
+    /// With a priority lane (`--priority-share` above 0): each lane's jobs and latency;
+    /// absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lanes: Option<Lanes>,
     /// After the first scale-out.
     pub held: Held,
     /// The fleet's utilisation at the capacity it settles on under the load's busiest rate,
@@ -648,6 +754,7 @@ pub fn build(
     }
     let held = held(g, &o, &range);
     let headroom = headroom(a, p);
+    let lanes = lanes_of(p, &o);
     Report {
         settings: usage.settings,
         workload: workload(env, a, p),
@@ -662,6 +769,7 @@ pub fn build(
             p99: o.unfinished_age(99.0),
             max: o.unfinished_age(100.0),
         },
+        lanes,
         latency,
         held,
         headroom,

@@ -27,6 +27,36 @@ fn held_line(r: &Report) -> String {
     }
 }
 
+/// A line for each lane of a run with a priority lane: its latency, what it is and its jobs.
+fn lane_lines(lanes: &super::run_result::Lanes) -> String {
+    let line = |name: &str, l: &super::run_result::LaneReport, what: String| {
+        let left = if l.unfinished > 0 {
+            format!(
+                ", {} unfinished (the oldest {} s)",
+                l.unfinished, l.oldest_unfinished_seconds
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{name:<12}p50 {}, p95 {}, p99 {}, max {}: {what}; {} of {} done{left}\n",
+            secs(l.latency.p50),
+            secs(l.latency.p95),
+            secs(l.latency.p99),
+            secs(l.latency.max),
+            l.processed,
+            l.arrived,
+        )
+    };
+    // 0.2 as 20, 0.025 as 2.5.
+    let percent = (lanes.priority_share * 1_000.0).round() / 10.0;
+    line(
+        "priority",
+        &lanes.priority,
+        format!("{percent} % of the jobs, {}", lanes.rule),
+    ) + &line("ordinary", &lanes.ordinary, "the rest".to_string())
+}
+
 /// Seconds as `1h 02m 03s` (or `2m 03s`).
 fn clock(s: u64) -> String {
     let (h, m, sec) = (s / 3_600, s / 60 % 60, s % 60);
@@ -226,6 +256,9 @@ fn summary(r: &Report) -> String {
             None => "upload to processed".to_string(),
         }
     ));
+    if let Some(lanes) = &r.lanes {
+        s.push_str(&lane_lines(lanes));
+    }
     if r.unit().is_some() {
         s.push_str(&held_line(r));
     }

@@ -37,6 +37,7 @@ pub fn params(fleet: Fleet, duration: u64) -> Params {
         retry: None,
         job_timeout: None,
         limit: None,
+        lanes: None,
     }
 }
 
@@ -667,6 +668,7 @@ pub fn assumptions(spec: &str) -> Assumptions {
         seed: 1,
         max_latency: None,
         margin: 0.1,
+        priority_share: 0.0,
     }
 }
 

@@ -461,6 +461,9 @@ fn reproduce(env: &Environment, a: &Assumptions) -> String {
     if a.seed != 1 {
         s.push_str(&format!(" --seed {}", a.seed));
     }
+    if a.priority_share > 0.0 {
+        s.push_str(&format!(" --priority-share {}", a.priority_share));
+    }
     s
 }
 
