@@ -78,36 +78,65 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             );
         }
     }
-    let Some(m) = f.need(
+    let queue = ResourceNames::of(env).queue;
+    let standard = match want.provisioned_pollers {
+        None => Mode::Standard(want.max_concurrency),
+        Some(p) => Mode::Provisioned(p.minimum, p.maximum),
+    };
+    if let Some(m) = f.need(
         snap.mapping(),
         fleet,
         ids::QUEUE_MAPPING,
         "mapping from the queue",
-    ) else {
-        return;
-    };
+    ) {
+        check_mapping(f, (fleet, ids::QUEUE_MAPPING), m, want, (&queue, standard));
+    }
+    // The priority lane's (`queue.priority`): its own mapping, standard mode, its own
+    // maximum concurrency. A lane the file no longer has is a change to deploy, not drift.
+    if let Some(p) = env.spec.queue.priority {
+        let lane = ResourceNames::of(env).priority_queue;
+        let at = p.max_concurrency.unwrap_or(want.max_concurrency);
+        if let Some(m) = f.need(
+            snap.priority_mapping(),
+            fleet,
+            ids::PRIORITY_QUEUE_MAPPING,
+            "mapping from the priority lane",
+        ) {
+            let id = ids::PRIORITY_QUEUE_MAPPING;
+            check_mapping(f, (fleet, id), m, want, (&lane, Mode::Standard(at)));
+        }
+    }
+}
+
+/// How a mapping scales: standard mode's maximum concurrency, or provisioned mode's pollers.
+#[derive(Clone, Copy)]
+enum Mode {
+    Standard(u32),
+    Provisioned(u32, u32),
+}
+
+/// One mapping against the stack file: enabled, from `queue`, its batches, its scaling in
+/// `mode`, and partial batch failures reported.
+fn check_mapping(
+    f: &mut Findings,
+    (fleet, id): (&str, &str),
+    m: &crate::aws::EventSourceMapping,
+    want: &crate::config::LambdaSpec,
+    (queue, mode): (&str, Mode),
+) {
     match m.state.as_str() {
         "Enabled" => {}
         // Switched off, or on its way out: the queue feeds nothing.
-        "Disabled" | "Disabling" | "Deleting" => {
-            f.diff(fleet, ids::QUEUE_MAPPING, "State", "Enabled", &m.state)
-        }
+        "Disabled" | "Disabling" | "Deleting" => f.diff(fleet, id, "State", "Enabled", &m.state),
         // Creating, Enabling, Updating: not settled, so neither in sync nor a difference yet.
         other => f.unchecked(
-            format!("{fleet} {} State", ids::QUEUE_MAPPING),
+            format!("{fleet} {id} State"),
             format!("the mapping is {other}; run again when it has settled"),
         ),
     }
-    let queue = ResourceNames::of(env).queue;
     let source = m.event_source_arn.as_deref().unwrap_or("not set");
-    if source.rsplit(':').next() != Some(queue.as_str()) {
-        f.diff(
-            fleet,
-            ids::QUEUE_MAPPING,
-            "EventSourceArn",
-            format!("…:{queue}"),
-            source,
-        );
+    if source.rsplit(':').next() != Some(queue) {
+        f.diff(fleet, id, "EventSourceArn", format!("…:{queue}"), source);
     }
     let mut expected = vec![
         ("BatchSize", want.batch_size, m.batch_size),
@@ -117,38 +146,38 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             m.batching_window_seconds,
         ),
     ];
-    match want.provisioned_pollers {
-        None => {
+    match mode {
+        Mode::Standard(at) => {
             expected.push((
                 "ScalingConfig.MaximumConcurrency",
-                want.max_concurrency,
+                at,
                 m.maximum_concurrency,
             ));
             if m.pollers.is_some() {
                 f.diff(
                     fleet,
-                    ids::QUEUE_MAPPING,
+                    id,
                     "ProvisionedPollerConfig",
                     "not set (standard mode)",
                     "set (provisioned mode)",
                 );
             }
         }
-        Some(p) => {
+        Mode::Provisioned(minimum, maximum) => {
             let (min, max) = m.pollers.unwrap_or((None, None));
-            expected.push(("ProvisionedPollerConfig.MinimumPollers", p.minimum, min));
-            expected.push(("ProvisionedPollerConfig.MaximumPollers", p.maximum, max));
+            expected.push(("ProvisionedPollerConfig.MinimumPollers", minimum, min));
+            expected.push(("ProvisionedPollerConfig.MaximumPollers", maximum, max));
         }
     }
     for (prop, expected, actual) in expected {
         if actual.map(i64::from) != Some(i64::from(expected)) {
-            f.diff(fleet, ids::QUEUE_MAPPING, prop, expected, shown(actual));
+            f.diff(fleet, id, prop, expected, shown(actual));
         }
     }
     if !m.reports_batch_item_failures() {
         f.diff(
             fleet,
-            ids::QUEUE_MAPPING,
+            id,
             "FunctionResponseTypes",
             "ReportBatchItemFailures",
             if m.function_response_types.is_empty() {

@@ -399,6 +399,55 @@ mod lambda {
         );
     }
 
+    /// A priority lane (`queue.priority`): its own mapping, checked as the queue's, at its own
+    /// maximum concurrency; one the fleet stack lacks is missing, never in sync.
+    #[test]
+    fn the_priority_lanes_mapping_is_checked_as_the_queues() {
+        let e = crate::config::parse(
+            PathBuf::from("stacks/dr.yaml"),
+            "region: eu-west-1\nlab: true\nqueue: {visibility_timeout: 2m, priority: {max_concurrency: 3}}\nworkers:\n  kind: lambda\n  lambda: {timeout: 20s, batching_window: 2s}\n".into(),
+        )
+        .unwrap()
+        .into_only();
+        let mut s = in_sync(&e);
+        s.lambda_mut().priority_mapping = Some(Fact::Known(Mapping::for_tests(
+            "qfleet-dr-priority",
+            10,
+            2,
+            3,
+        )));
+        let r = compare::report(&s, &e, detected());
+        assert!(r.differences.is_empty() && r.unchecked.is_empty(), "{r:?}");
+        if let Some(Fact::Known(m)) = s.lambda_mut().priority_mapping.as_mut() {
+            m.state = "Disabled".into();
+            m.maximum_concurrency = Some(5);
+        }
+        let r = compare::report(&s, &e, detected());
+        assert_eq!(
+            found(&r),
+            [
+                ("PriorityQueueMapping", "State", "Enabled", "Disabled"),
+                (
+                    "PriorityQueueMapping",
+                    "ScalingConfig.MaximumConcurrency",
+                    "3",
+                    "5"
+                ),
+            ]
+        );
+        s.lambda_mut().priority_mapping = Some(Fact::Absent);
+        let r = compare::report(&s, &e, detected());
+        assert_eq!(
+            found(&r),
+            [(
+                "PriorityQueueMapping",
+                "-",
+                "mapping from the priority lane",
+                "missing"
+            )]
+        );
+    }
+
     #[test]
     fn provisioned_pollers_are_checked_instead_of_the_maximum_concurrency() {
         let e = crate::config::parse(

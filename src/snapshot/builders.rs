@@ -1,6 +1,7 @@
 //! Builders for hand-built snapshots in the tests of status, drift and teardown.
 
-use super::{Consumer, FunctionRead, GroupRead, ServiceRead, Snapshot, StackSnapshot};
+use super::workers::FunctionRead;
+use super::{Consumer, GroupRead, ServiceRead, Snapshot, StackSnapshot};
 use crate::aws::AutoScalingGroup as Group;
 use crate::aws::StackState;
 use crate::aws::{EventSourceMapping as Mapping, Function};
@@ -39,6 +40,7 @@ impl Snapshot {
         self.workers = vec![Consumer::Lambda(Box::new(FunctionRead {
             function: Fact::Absent,
             mapping: Fact::Absent,
+            priority_mapping: None,
         }))];
         self
     }
@@ -65,6 +67,7 @@ impl Snapshot {
             Consumer::Lambda(Box::new(FunctionRead {
                 function: Fact::Absent,
                 mapping: Fact::Absent,
+                priority_mapping: None,
             }))
         });
         match &mut self.workers[at] {

@@ -333,7 +333,6 @@ pub(crate) async fn read_at(
         metrics,
         activities,
         function,
-        mapping,
     ) = tokio::join!(
         optional(
             scope.bucket_contents,
@@ -382,13 +381,9 @@ pub(crate) async fn read_at(
                     .map(Some)
             })
         ),
-        optional(
+        when(
             scope.scaling && wanted.function,
-            workers::read_function(clients, &function_name)
-        ),
-        optional(
-            scope.scaling && wanted.function,
-            workers::read_mapping(clients, &fleet, &function_name, &names)
+            workers::read_function(clients, env, &fleet, (&function_name, &names))
         ),
     );
     let source_subscriptions = read_source_subscriptions(clients, env, &data, scope).await;
@@ -439,9 +434,7 @@ pub(crate) async fn read_at(
                 hooks,
                 activities,
             }),
-            function
-                .zip(mapping)
-                .map(|(function, mapping)| FunctionRead { function, mapping }),
+            function,
             service.map(|service| ServiceRead { service }),
         ),
     }
@@ -649,6 +642,11 @@ async fn read_log_group(
     Fact::Absent
 }
 
+/// `read`'s answer when `wanted`, else `None`.
+async fn when<T>(wanted: bool, read: impl std::future::Future<Output = T>) -> Option<T> {
+    if wanted { Some(read.await) } else { None }
+}
+
 async fn optional<T>(
     wanted: bool,
     read: impl std::future::Future<Output = Fact<T>>,
@@ -682,7 +680,7 @@ use locate::{locate_bucket, locate_dead_letter_queue, locate_queue, to_fact};
 #[cfg(test)]
 pub use stack::deletion_policies;
 use stack::read_stack;
-pub use workers::{Consumer, FunctionRead, GroupRead, ServiceRead};
+pub use workers::{Consumer, GroupRead, ServiceRead};
 
 #[cfg(test)]
 mod builders;

@@ -41,6 +41,9 @@ pub struct GroupRead {
 pub struct FunctionRead {
     pub function: Fact<Function>,
     pub mapping: Fact<Mapping>,
+    /// The mapping from the priority lane (`queue.priority`): `None` where the fleet stack lists
+    /// none and the stack file has no lane.
+    pub priority_mapping: Option<Fact<Mapping>>,
 }
 
 /// The Fargate workers' ECS service.
@@ -134,6 +137,11 @@ impl Snapshot {
         self.lambda().map(|f| &f.mapping)
     }
 
+    /// The mapping from the priority lane (`queue.priority`), where there is one to read.
+    pub(crate) fn priority_mapping(&self) -> Option<&Fact<Mapping>> {
+        self.lambda().and_then(|f| f.priority_mapping.as_ref())
+    }
+
     /// The ECS service of Fargate workers (`None` when not read: not in the scope, or the
     /// stack file's workers are of another kind and the fleet stack lists no service).
     pub(crate) fn service(&self) -> Option<&Fact<Service>> {
@@ -203,17 +211,46 @@ pub(super) async fn read_service(
     }
 }
 
-pub(super) async fn read_function(clients: &Clients, name: &Fact<String>) -> Fact<Function> {
-    match name {
-        Fact::Known(n) => Fact::from(aws::lambda_function(&clients.lambda, n).await),
-        Fact::Absent => Fact::Absent,
-        Fact::Unknown(why) => Fact::Unknown(why.clone()),
+/// The worker function named `name` and its mappings: the queue's ([`read_queue_mapping`]) and
+/// the priority lane's, by the UUID the fleet stack lists (not listed: absent where the stack
+/// file has a lane, else none).
+pub(super) async fn read_function(
+    clients: &Clients,
+    env: &Environment,
+    fleet: &StackSnapshot,
+    (name, names): (&Fact<String>, &ResourceNames),
+) -> FunctionRead {
+    let function = async {
+        match name {
+            Fact::Known(n) => Fact::from(aws::lambda_function(&clients.lambda, n).await),
+            Fact::Absent => Fact::Absent,
+            Fact::Unknown(why) => Fact::Unknown(why.clone()),
+        }
+    };
+    let lane = async {
+        match fleet.locate(ids::PRIORITY_QUEUE_MAPPING) {
+            Located::Physical(uuid) => Some(Fact::from(
+                aws::event_source_mapping(&clients.lambda, &uuid).await,
+            )),
+            Located::Unknown(why) => Some(Fact::Unknown(why)),
+            Located::Absent | Located::NotListed => env.spec.queue.priority.map(|_| Fact::Absent),
+        }
+    };
+    let (function, mapping, priority_mapping) = tokio::join!(
+        function,
+        read_queue_mapping(clients, fleet, name, names),
+        lane
+    );
+    FunctionRead {
+        function,
+        mapping,
+        priority_mapping,
     }
 }
 
 /// The queue's mapping: by the UUID the fleet stack lists, else among the function's mappings
 /// the one from the queue.
-pub(super) async fn read_mapping(
+async fn read_queue_mapping(
     clients: &Clients,
     fleet: &StackSnapshot,
     function: &Fact<String>,

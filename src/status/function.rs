@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 /// The section's name in `unavailable` for the function, and for its mapping.
 pub(super) const FUNCTION: &str = "function";
 pub(super) const MAPPING: &str = "queue mapping";
+pub(super) const PRIORITY_MAPPING: &str = "priority lane mapping";
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FunctionStatus {
@@ -27,6 +28,9 @@ pub struct FunctionStatus {
     /// `null` when the function has no mapping from the queue or it could not be read (see
     /// `unavailable`).
     pub(super) mapping: Option<MappingStatus>,
+    /// The mapping from the priority lane (`queue.priority`): `null` without a lane, or when it
+    /// is not deployed or could not be read (see `unavailable`).
+    pub(super) priority_mapping: Option<MappingStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -78,6 +82,15 @@ pub(super) fn section(
 ) -> Option<FunctionStatus> {
     let function = take(snap.function(), FUNCTION, unavailable);
     let mapping = take(snap.mapping(), MAPPING, unavailable).map(|m| mapping_status(&m));
+    // The lane the stack file has, without its mapping yet: said, not left out.
+    if let Some(crate::snapshot::Fact::Absent) = snap.priority_mapping() {
+        unavailable.insert(
+            PRIORITY_MAPPING.to_string(),
+            "not deployed: the stack file has queue.priority; `qfleet deploy` makes it".into(),
+        );
+    }
+    let priority_mapping =
+        take(snap.priority_mapping(), PRIORITY_MAPPING, unavailable).map(|m| mapping_status(&m));
     let f = function?;
     let in_use = metrics.function_concurrency_peak;
     let mapping_maximum = mapping.as_ref().and_then(|m| m.maximum_concurrency);
@@ -102,6 +115,7 @@ pub(super) fn section(
         throttles: metrics.function_throttles,
         metrics_window_minutes: WINDOW_MINUTES,
         mapping,
+        priority_mapping,
     })
 }
 
@@ -189,6 +203,22 @@ pub(super) fn render(
             Some(why) => format!("  queue mapping: not available ({why})"),
             None => "  queue mapping: not deployed (the queue feeds no function)".into(),
         }),
+    }
+    match (&status.priority_mapping, unavailable.get(PRIORITY_MAPPING)) {
+        (Some(m), _) => line(format!(
+            "  priority lane mapping {}: {}, maximum concurrency {}{}",
+            m.uuid,
+            m.state,
+            m.maximum_concurrency
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "not set".into()),
+            m.last_processing_result
+                .as_deref()
+                .map(|r| format!("; last result: {r}"))
+                .unwrap_or_default()
+        )),
+        (None, Some(why)) => line(format!("  priority lane mapping: {why}")),
+        (None, None) => {}
     }
 }
 

@@ -254,3 +254,32 @@ fn a_queue_deleted_outside_cloudformation_is_missing_not_undeployed() {
     );
     assert!(text(&st).contains("queue: not deployed"));
 }
+
+/// A priority lane's mapping (`queue.priority`): shown with its state and maximum concurrency;
+/// one the stack file asks for and the fleet stack lacks is said, never left out.
+#[test]
+fn the_priority_lanes_mapping_is_shown_and_a_missing_one_said() {
+    let mut s = deployed();
+    assert!(!text(&from_snapshot(&s, 10.0)).contains("priority lane mapping"));
+    let mut lane = Mapping::for_tests("qfleet-st-priority", 10, 2, 3);
+    lane.state = "Disabled".into();
+    s.lambda_mut().priority_mapping = Some(Fact::Known(lane));
+    let st = from_snapshot(&s, 10.0);
+    let shown = text(&st);
+    assert!(
+        shown.contains("priority lane mapping ")
+            && shown.contains(": Disabled, maximum concurrency 3"),
+        "{shown}"
+    );
+    let json = serde_json::to_value(&st).unwrap();
+    assert_eq!(
+        json["function"]["priority_mapping"]["state"], "Disabled",
+        "{json}"
+    );
+    s.lambda_mut().priority_mapping = Some(Fact::Absent);
+    let shown = text(&from_snapshot(&s, 10.0));
+    assert!(
+        shown.contains("priority lane mapping: not deployed: the stack file has queue.priority"),
+        "{shown}"
+    );
+}
