@@ -77,7 +77,26 @@ async fn a_function_environment_is_torn_down_on_moto() {
         aws_sdk_s3::Client::new(&conf),
     );
     let file = kind_stack_file(dir.path(), &e, "lambda");
+    // With a priority lane (`queue.priority`): its own mapping, which status reads from the
+    // fleet stack.
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        format!("{text}queue:\n  priority: {{max_concurrency: 2}}\n"),
+    )
+    .unwrap();
     deploy_on_moto(&file);
+    let d = doc(
+        qfleet_on_moto()
+            .arg("status")
+            .arg(&file)
+            .args(["-o", "json"]),
+        0,
+    );
+    check_schema("status", &d);
+    let f = &d["environments"][0]["function"];
+    assert_eq!(f["priority_mapping"]["maximum_concurrency"], 2, "{d}");
+    assert_eq!(f["mapping"]["maximum_concurrency"], 3, "{d}");
     // An upload is data: the teardown refuses, then deletes with the flags.
     let bucket = format!("{e}-uploads-123456789012-eu-west-1");
     put_object(&s3, &bucket, "processed/a.txt", b"a").await;
