@@ -194,10 +194,7 @@ pub(super) fn render(
             } else {
                 "OFF"
             },
-            m.last_processing_result
-                .as_deref()
-                .map(|r| format!("; last result: {r}"))
-                .unwrap_or_default()
+            last_result(m)
         )),
         None => line(match unavailable.get(MAPPING) {
             Some(why) => format!("  queue mapping: not available ({why})"),
@@ -212,14 +209,19 @@ pub(super) fn render(
             m.maximum_concurrency
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "not set".into()),
-            m.last_processing_result
-                .as_deref()
-                .map(|r| format!("; last result: {r}"))
-                .unwrap_or_default()
+            last_result(m)
         )),
         (None, Some(why)) => line(format!("  priority lane mapping: {why}")),
         (None, None) => {}
     }
+}
+
+/// `; last result: …` when the mapping reports one (a text suffix).
+fn last_result(m: &MappingStatus) -> String {
+    m.last_processing_result
+        .as_deref()
+        .map(|r| format!("; last result: {r}"))
+        .unwrap_or_default()
 }
 
 /// The scaling line of a Lambda environment: the backlog against the executions in use.

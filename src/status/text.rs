@@ -116,6 +116,7 @@ pub fn text(s: &Status) -> String {
             "fleet",
             FUNCTION,
             MAPPING,
+            function::PRIORITY_MAPPING,
             super::service::SERVICE,
             "queue",
             "dead-letter queue",

@@ -152,16 +152,15 @@ impl Request {
     /// `--priority`: to the stage's priority lane, refused where `stage` has none.
     pub(crate) fn with_priority(mut self, stage: &Environment, priority: bool) -> Result<Request> {
         if priority && stage.spec.queue.priority.is_none() {
-            let name = stage
-                .stage
-                .as_ref()
-                .map_or("the first", |s| s.name.as_str());
+            let which = match stage.pipeline_stage() {
+                Some(s) => format!("stage {} of {}", s.name, stage.name),
+                None => stage.name.clone(),
+            };
             return Err(flag(
                 "--priority",
                 "",
                 &format!(
-                    "stage {name} of {} has no priority lane: add queue.priority to it and deploy (docs/workers.md, \"Priority lanes\")",
-                    stage.name
+                    "{which} has no priority lane: add queue.priority to its queue settings and deploy (docs/workers.md, \"Priority lanes\")"
                 ),
             ));
         }
@@ -992,6 +991,38 @@ mod tests {
             None,
             "no key, no tenant"
         );
+    }
+
+    /// `--priority` to a stage without a lane is refused before anything is recorded or sent,
+    /// naming the stage of a pipeline; with one, the request goes to the lane.
+    #[test]
+    fn priority_needs_the_stages_lane() {
+        let parse = |yaml: &str| {
+            crate::config::parse("stacks/shop.yaml".into(), yaml.into())
+                .unwrap()
+                .into_only()
+        };
+        let r = |env: &Environment| {
+            Request::new(env, Some("{}".into()), None, None, &[], None, false).unwrap()
+        };
+        let plain = parse("region: eu-west-1\n");
+        let e = r(&plain)
+            .with_priority(&plain, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("--priority: shop has no priority lane: add queue.priority"),
+            "{e}"
+        );
+        assert!(!r(&plain).with_priority(&plain, false).unwrap().priority);
+        let lane = parse("region: eu-west-1\nqueue: {priority: {}}\n");
+        assert!(r(&lane).with_priority(&lane, true).unwrap().priority);
+        let pipeline = parse(
+            "region: eu-west-1\nstages:\n  - name: a\n    queue: {priority: {}}\n  - name: b\n    fed_by: messages\n    sources: {messages: {}}\n",
+        );
+        let b = pipeline.stages()[1];
+        let e = r(b).with_priority(b, true).unwrap_err().to_string();
+        assert!(e.contains("stage b of shop has no priority lane"), "{e}");
     }
 
     #[test]

@@ -282,4 +282,9 @@ fn the_priority_lanes_mapping_is_shown_and_a_missing_one_said() {
         shown.contains("priority lane mapping: not deployed: the stack file has queue.priority"),
         "{shown}"
     );
+    assert_eq!(
+        shown.matches("priority lane mapping").count(),
+        1,
+        "said once: {shown}"
+    );
 }
