@@ -111,7 +111,7 @@ pub(super) async fn import(
             logical_id: ids::BUCKET,
             identifier: ("BucketName", bucket),
         }),
-        template: &template,
+        template: &crate::render::request_body(&template),
         parameters: &parameters,
         ..desired.request(true)
     };

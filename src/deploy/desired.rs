@@ -23,6 +23,9 @@ pub(super) struct DesiredStack {
     pub(super) role: StackRole,
     pub(super) name: String,
     pub(super) template: String,
+    /// What a change set carries: the template, or its compact JSON where the YAML is over
+    /// CloudFormation's limit ([`crate::render::request_body`]).
+    pub(super) body: String,
     pub(super) parameters: BTreeMap<String, Param>,
     pub(super) tags: BTreeMap<String, String>,
     pub(super) termination_protection: bool,
@@ -81,6 +84,7 @@ impl DesiredStack {
             role: rendered.role,
             name: rendered.stack_name.clone(),
             template: rendered.template.clone(),
+            body: crate::render::request_body(&rendered.template).into_owned(),
             parameters,
             tags,
             termination_protection: env.termination_protection(),
@@ -96,7 +100,7 @@ impl DesiredStack {
     pub(super) fn request(&self, creating: bool) -> Request<'_> {
         Request {
             stack: &self.name,
-            template: &self.template,
+            template: &self.body,
             parameters: &self.parameters,
             tags: &self.tags,
             role_arn: self.role_arn.as_deref(),
@@ -134,6 +138,7 @@ mod tests {
             role: StackRole::Data,
             name: "s".into(),
             template: "t".into(),
+            body: "t".into(),
             parameters,
             tags: [("a".to_string(), "b".to_string())].into(),
             termination_protection: false,

@@ -92,12 +92,13 @@ impl Report for Validated<'_> {
     }
 }
 
-/// The size of `stack`'s template as deployed: its stack set's for a StackSets target.
+/// The size of `stack`'s template as deployed: its stack set's for a StackSets target, else
+/// the body its change set carries (the YAML, or its compact JSON where the YAML is too big).
 fn bytes(c: &Checked, stack: &RenderedStack) -> usize {
     c.deployed_bytes
         .get(&stack.stack_name)
         .copied()
-        .unwrap_or(stack.template.len())
+        .unwrap_or_else(|| crate::render::request_body(&stack.template).len())
 }
 
 fn json<'a>(c: &'a Checked) -> Body<'a> {

@@ -255,3 +255,56 @@ print(json.dumps(out))
         assert!(types.contains(t), "{t}");
     }
 }
+
+/// Every shipped stack file passes `validate` (in-process, as the command runs it): a template
+/// too big for CloudFormation, or any other refusal, is found here, not by a user's deploy.
+#[test]
+fn every_shipped_stack_file_validates() {
+    let mut refused = Vec::new();
+    for f in shipped_stack_files() {
+        if let Err(e) = qfleet::engine::validate(&[&f]) {
+            refused.push(format!("{}: {}", f.display(), e.message()));
+        }
+    }
+    assert!(refused.is_empty(), "{}", refused.join("\n"));
+}
+
+/// A template over CloudFormation's 51,200 bytes as YAML is sent as compact JSON: that body is,
+/// value for value, the template cfn-lint reads from the YAML (its own parser, the short forms
+/// in their long forms), so what the linters passed is what CloudFormation receives. At least
+/// one shipped file's data stack goes as JSON (examples/fifo.yaml: jobs, two stages, topics, a
+/// schedule, a budget).
+#[test]
+fn a_body_sent_as_json_is_the_template_cfn_lint_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pairs = Vec::new();
+    for f in render_all(dir.path()) {
+        let yaml = std::fs::read_to_string(&f).unwrap();
+        let body = qfleet_engine::render::request_body(&yaml);
+        if body.len() != yaml.len() {
+            let json = f.with_extension("sent.json");
+            std::fs::write(&json, body.as_bytes()).unwrap();
+            pairs.push((f, json));
+        }
+    }
+    assert!(
+        pairs.iter().any(|(f, _)| f.ends_with("fifo/data.yaml")),
+        "{pairs:?}"
+    );
+    let script = "import json, sys\n\
+        from cfnlint.decode import decode_str\n\
+        for yaml, body in zip(sys.argv[1::2], sys.argv[2::2]):\n\
+        \x20   read, errors = decode_str(open(yaml).read())\n\
+        \x20   assert not errors, (yaml, errors)\n\
+        \x20   plain = json.loads(json.dumps(read))\n\
+        \x20   assert plain == json.load(open(body)), yaml\n\
+        print(len(sys.argv) // 2)\n";
+    let o = Command::new(root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(script)
+        .args(pairs.iter().flat_map(|(y, j)| [y, j]))
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}\n{SETUP}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), pairs.len().to_string());
+}

@@ -4,6 +4,7 @@
 //! exercised against SDK-level mocks (aws-smithy-mocks). Every test name says `mocked`, or
 //! `as_aws_documents` when the answer follows AWS's documentation rather than an emulator.
 
+mod body;
 mod details;
 mod egress;
 mod failed;

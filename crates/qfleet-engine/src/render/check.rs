@@ -2,11 +2,9 @@
 //! every `Ref`, `GetAtt` and `${…}` names a parameter, resource or pseudo parameter it has.
 
 use super::RenderedStack;
+use super::{TEMPLATE_BODY_LIMIT, request_body};
 use serde_yaml_ng::Value;
 use std::collections::BTreeSet;
-
-/// CloudFormation's limit on a template passed in the request body.
-const TEMPLATE_BODY_LIMIT: usize = 51_200;
 /// CloudFormation's limit on resources per stack.
 const RESOURCE_LIMIT: usize = 500;
 
@@ -23,7 +21,9 @@ pub fn check_template(template: &str) -> Vec<String> {
 /// Problems found in one rendered template (empty when it is sound).
 pub fn check(stack: &RenderedStack) -> Vec<String> {
     let mut problems = Vec::new();
-    if stack.template.len() > TEMPLATE_BODY_LIMIT {
+    // What CloudFormation receives: the YAML, or its compact JSON where the YAML is too big.
+    let sent = request_body(&stack.template).len();
+    if sent > TEMPLATE_BODY_LIMIT {
         // The dashboard's body is the largest part a stack file can leave out.
         let dashboard = if stack.template.contains("Type: AWS::CloudWatch::Dashboard") {
             " (dashboard: false leaves out the dashboard, about 2 KB a stage)"
@@ -31,9 +31,13 @@ pub fn check(stack: &RenderedStack) -> Vec<String> {
             ""
         };
         problems.push(format!(
-            "{} is {} bytes; CloudFormation accepts at most {TEMPLATE_BODY_LIMIT} in a request{dashboard}",
+            "{} is {}; CloudFormation accepts at most {TEMPLATE_BODY_LIMIT} in a request{dashboard}",
             stack.file_name,
-            stack.template.len()
+            if sent == stack.template.len() {
+                format!("{sent} bytes")
+            } else {
+                format!("{} bytes, {sent} as compact JSON", stack.template.len())
+            }
         ));
     }
     let doc: Value = match serde_yaml_ng::from_str(&stack.template) {
@@ -506,10 +510,20 @@ mod tests {
     fn reports_broken_yaml_and_size() {
         assert!(check(&stack("Resources: [\n"))[0].contains("not valid YAML"));
         let big = format!(
-            "Resources:\n  A: {{Type: AWS::SNS::Topic}}\n#{}\n",
+            "Resources:\n  A: {{Type: AWS::SNS::Topic, Properties: {{DisplayName: {}}}}}\n",
             "x".repeat(TEMPLATE_BODY_LIMIT)
         );
-        assert!(check(&stack(&big))[0].contains("at most 51200"));
+        let problems = check(&stack(&big));
+        assert!(problems[0].contains("bytes; CloudFormation accepts at most 51200"));
+        // What only the YAML's white space takes over is sent as compact JSON, and fits.
+        let indented = format!(
+            "Resources:\n  A:\n    Type: AWS::SNS::Topic\n{}",
+            (0..1000)
+                .map(|i| format!("    Metadata{i}:\n                                       k: v\n"))
+                .collect::<String>()
+        );
+        assert!(indented.len() > TEMPLATE_BODY_LIMIT);
+        assert!(!check(&stack(&indented)).iter().any(|p| p.contains("bytes")));
     }
 }
 

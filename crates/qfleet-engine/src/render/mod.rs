@@ -13,8 +13,10 @@ use std::path::PathBuf;
 
 mod access;
 mod alerts;
+mod body;
 mod budget;
 pub use access::secret_references;
+pub use body::{TEMPLATE_BODY_LIMIT, request_body};
 pub use budget::{BUDGET_ID, DIGEST_LEN as BUDGET_DIGEST_LEN, budget_name};
 pub mod check;
 pub mod dashboard;
