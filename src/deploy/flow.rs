@@ -179,6 +179,9 @@ async fn locked(
     }
     if cx.mode == Mode::Plan {
         cx.reporter.detail(&block);
+        if let Some(note) = super::hold::plan_note(&prepared) {
+            cx.reporter.line(note);
+        }
         // The deploy of this plan would be refused: said now, not first in the deploy.
         if let Some(e) = removed_stages(cx, &prepared).await {
             let w = format!("deploy would refuse: {e}");
@@ -204,6 +207,12 @@ async fn locked(
     if let Some(lock) = lock.filter(|_| prepared.iter().any(Prepared::has_changes))
         && let Err(e) = lock.confirm().await
     {
+        discard(cx, &prepared).await;
+        refused(cx, &prepared, done);
+        return Err(e);
+    }
+    // A hold the deploy turns off gives its fleets back while its function still stands.
+    if let Err(e) = super::hold::give_back(cx, &prepared).await {
         discard(cx, &prepared).await;
         refused(cx, &prepared, done);
         return Err(e);

@@ -20,6 +20,7 @@ mod execute;
 mod express;
 mod flow;
 mod follow;
+mod hold;
 mod image;
 mod inflight;
 mod many;

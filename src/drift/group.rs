@@ -17,7 +17,20 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         if g.min != w.min as i32 {
             f.diff(fleet, ids::WORKER_GROUP, "MinSize", w.min, g.min);
         }
-        if g.max != w.max as i32 {
+        let at = super::hold::Held {
+            tagged: ids::WORKER_GROUP,
+            max_resource: ids::WORKER_GROUP,
+            max_property: "MaxSize",
+        };
+        let held = super::hold::check(
+            f,
+            fleet,
+            env,
+            g.budget_hold.as_deref(),
+            &at,
+            Some(i64::from(g.max)),
+        );
+        if !held && g.max != w.max as i32 {
             f.diff(fleet, ids::WORKER_GROUP, "MaxSize", w.max, g.max);
         }
         if !g.suspended_processes.is_empty() {

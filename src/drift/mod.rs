@@ -7,6 +7,7 @@ mod compare;
 mod findings;
 mod function;
 mod group;
+mod hold;
 mod jobs;
 mod report;
 mod service;

@@ -90,8 +90,14 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             s.execute_command,
         );
     }
+    let at = super::hold::Held {
+        tagged: ids::SERVICE,
+        max_resource: ids::SCALABLE_TARGET,
+        max_property: "MaxCapacity",
+    };
+    let held = super::hold::check(f, fleet, env, s.budget_hold.as_deref(), &at, None);
     let desired = i64::from(s.desired);
-    if desired < w.min || desired > w.max {
+    if !held && (desired < w.min || desired > w.max) {
         f.diff(
             fleet,
             ids::SERVICE,
@@ -143,6 +149,7 @@ mod tests {
             ],
             assign_public_ip: Some("DISABLED".into()),
             execute_command: false,
+            budget_hold: None,
             events: vec![],
         }
     }

@@ -69,6 +69,7 @@ fn in_sync(env: &Environment) -> Snapshot {
         launch_template_version: Some("1".into()),
         instances: vec![],
         suspended_processes: vec![],
+        budget_hold: None,
     });
     s.ec2_mut().policies = Some(Fact::Known(vec![ScalingPolicy {
         name: "p".into(),

@@ -31,6 +31,39 @@ pub struct Fleet {
     /// type as EC2 describes it; `null` without `workers.gpu`, or when the types could not be
     /// read (see `unavailable`). An instance whose GPUs went missing marks itself unhealthy.
     pub(super) gpus_in_service: Option<u32>,
+    /// The budget hold (`budget.hold`, docs/budget.md): the group's maximum is held since
+    /// the budget's amount was reached; `null` when it is not held.
+    pub(super) budget_hold: Option<BudgetHold>,
+}
+
+/// A fleet's maximum held by the budget, as its `qfleet:budget-hold` tag says.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
+pub(crate) struct BudgetHold {
+    /// The maximum held (`null`: the tag does not say it in qfleet's form).
+    pub(crate) max: Option<i64>,
+    /// When the hold began, UTC.
+    pub(crate) since: Option<String>,
+    /// The tag's value as read.
+    pub(crate) tag: String,
+}
+
+impl BudgetHold {
+    pub(crate) fn of(tag: &str) -> BudgetHold {
+        let read = aws::budget_hold(tag);
+        BudgetHold {
+            max: read.map(|(n, _)| n),
+            since: read.map(|(_, t)| t.to_string()),
+            tag: tag.to_string(),
+        }
+    }
+
+    /// `, HELD by the budget at 3 since 2026-11-30T10:00:00Z`.
+    pub(crate) fn words(&self) -> String {
+        match (self.max, &self.since) {
+            (Some(n), Some(t)) => format!(", HELD by the budget at {n} since {t}"),
+            _ => format!(", HELD by the budget (tag {:?})", self.tag),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -87,6 +120,7 @@ pub(super) fn section(snap: &Snapshot, unavailable: &mut BTreeMap<String, Why>) 
             suspended_processes: g.suspended_processes.clone(),
             activities,
             gpus_in_service: None,
+            budget_hold: g.budget_hold.as_deref().map(BudgetHold::of),
         }
     })
 }
@@ -125,11 +159,15 @@ impl Fleet {
 /// latest scaling activities.
 pub(super) fn render(f: &Fleet, line: &mut dyn FnMut(String)) {
     line(format!(
-        "fleet {}: desired {} (min {}, max {}), {} in service{}, {} on an older launch template version{}",
+        "fleet {}: desired {} (min {}, max {}{}), {} in service{}, {} on an older launch template version{}",
         f.group,
         f.desired,
         f.min,
         f.max,
+        f.budget_hold
+            .as_ref()
+            .map(BudgetHold::words)
+            .unwrap_or_default(),
         f.in_service,
         f.gpus_in_service
             .map(|n| format!(" ({n} GPU{} in service)", if n == 1 { "" } else { "s" }))

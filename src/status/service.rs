@@ -34,7 +34,7 @@ fn rollout(d: &Deployment) -> String {
 
 pub(super) fn render(s: &Service, line: &mut dyn FnMut(String)) {
     line(format!(
-        "service {} ({}): desired {}, {} running, {} pending{}",
+        "service {} ({}): desired {}, {} running, {} pending{}{}",
         s.name,
         s.status,
         s.desired,
@@ -43,6 +43,10 @@ pub(super) fn render(s: &Service, line: &mut dyn FnMut(String)) {
         s.task_definition
             .as_deref()
             .map(|t| format!("; task definition {}", revision(t)))
+            .unwrap_or_default(),
+        s.budget_hold
+            .as_deref()
+            .map(|t| super::group::BudgetHold::of(t).words())
             .unwrap_or_default()
     ));
     if !s.capacity_provider_strategy.is_empty() {
@@ -122,6 +126,7 @@ mod tests {
             }],
             assign_public_ip: Some("DISABLED".into()),
             execute_command: false,
+            budget_hold: None,
             events: vec!["(service qfleet-f-workers) has started 2 tasks".into()],
         };
         let mut lines = Vec::new();

@@ -425,6 +425,22 @@ fn details(c: &Checked, out: &Output) {
             spec.region,
             at.join(", ")
         ));
+        if b.hold {
+            let held: Vec<String> = env
+                .stages()
+                .iter()
+                .filter(|s| s.spec.workers.kind != crate::config::WorkerKind::Lambda)
+                .map(|s| match s.pipeline_stage() {
+                    Some(st) => format!("stage {}", st.name),
+                    None => "the fleet".to_string(),
+                })
+                .collect();
+            out.line(format!(
+                "  at 100 % the budget holds the maximum of {} at its size until the {} ends (budget.hold)",
+                held.join(", "),
+                b.period.as_str()
+            ));
+        }
     }
 }
 

@@ -1619,3 +1619,124 @@ async fn a_built_images_calls_and_push_are_allowed_on_its_own_repository_only() 
         "arn:aws:ecr:eu-west-1:123456789012:repository/any"
     ));
 }
+
+/// The budget hold's policy in the rendered data template (`budget.hold`), with its references
+/// resolved as CloudFormation would for environment `e` on the emulator's account and region;
+/// and the budget's name, from the function's variables.
+fn rendered_hold_policy(file: &std::path::Path, e: &str) -> (Value, String) {
+    let v = rendered(file);
+    let template = v["environments"][0]["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["role"] == "data")
+        .unwrap()["template"]
+        .as_str()
+        .unwrap()
+        .replace("${AWS::Partition}", "aws")
+        .replace("${AWS::Region}", REGION)
+        .replace("${AWS::AccountId}", ACCOUNT)
+        .replace("!Sub ", "")
+        .replace(
+            "!Ref AlarmTopic",
+            &format!("\"arn:aws:sns:{REGION}:{ACCOUNT}:qfleet-{e}-alerts\""),
+        )
+        .replace(
+            "!GetAtt BudgetHoldLogGroup.Arn",
+            &format!("\"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/qfleet/{e}/budget-hold:*\""),
+        );
+    let budget = {
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&template).unwrap();
+        doc["Resources"]["Budget"]["Properties"]["Budget"]["BudgetName"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The budget's Ref is its name.
+    let template = template.replace("${Budget}", &budget);
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&template).unwrap();
+    let policy = &doc["Resources"]["BudgetHoldPolicy"]["Properties"]["PolicyDocument"];
+    (serde_json::to_value(policy).unwrap(), budget)
+}
+
+/// Every call the budget hold makes in its tests (crates/qfleet-runtime/python/test_qfleet_budget_hold.py,
+/// against moto) on an EC2 fleet and on a Fargate service is allowed by the hold's policy in
+/// the rendered data template, and every action it grants is used; without the group's or the
+/// service's statement they are not. For an ECS target the calls include what Application
+/// Auto Scaling checks on the caller's behalf (the service, its target tracking alarms).
+#[test]
+fn the_budget_holds_calls_are_allowed_by_the_rendered_hold_policy() {
+    const HOLD: &str = "alerts: {email: oncall@example.com}\nbudget: {amount: 50, hold: true}\n";
+    for (e, kind, tests, sid) in [
+        (
+            "iamhold",
+            "",
+            "test_a_group_is_held_kept_then_released_in_the_next_month",
+            "HoldGroups",
+        ),
+        (
+            "iamholdf",
+            "workers:\n  kind: fargate\n  image: public.ecr.aws/docker/library/python:3.12\n  max: 2\n",
+            "test_an_ecs_fleet_is_held_and_released",
+            "HoldServices",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(format!("{e}.yaml"));
+        let workers = if kind.is_empty() { EC2_WORKERS } else { kind };
+        std::fs::write(
+            &file,
+            format!("environment: {e}\nregion: {REGION}\nlab: true\n{workers}{HOLD}"),
+        )
+        .unwrap();
+        let (policy, budget) = rendered_hold_policy(&file, e);
+        let calls_file = dir.path().join("calls.jsonl");
+        let python = root().join(".venv/bin/python");
+        let o = std::process::Command::new(&python)
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .arg(format!(
+                "{}::{tests}",
+                root()
+                    .join(PYTHON)
+                    .join("test_qfleet_budget_hold.py")
+                    .display()
+            ))
+            .env("QFLEET_RECORD_CALLS", &calls_file)
+            .env("QFLEET_TEST_ASG", format!("qfleet-{e}-workers"))
+            .env("QFLEET_TEST_CLUSTER", format!("qfleet-{e}"))
+            .env("QFLEET_TEST_SERVICE", format!("qfleet-{e}-workers"))
+            .env("QFLEET_TEST_BUDGET", &budget)
+            .env("QFLEET_TEST_TOPIC", format!("qfleet-{e}-alerts"))
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+        let calls: Vec<Value> = std::fs::read_to_string(&calls_file)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(
+            calls.iter().any(|c| c["action"] == "budgets:ViewBudget"
+                && c["resource"].as_str().unwrap().ends_with(&budget)),
+            "{calls:?}"
+        );
+        let checked = check_calls(
+            &policy,
+            &calls,
+            &[
+                (
+                    "logs:CreateLogStream",
+                    "Lambda writes the function's log lines",
+                ),
+                (
+                    "logs:PutLogEvents",
+                    "Lambda writes the function's log lines",
+                ),
+            ],
+            &[],
+        );
+        assert!(without_statement_refuses(&policy, sid, &checked), "{e}");
+        assert!(without_statement_refuses(&policy, "ReadBudget", &checked));
+    }
+}

@@ -87,7 +87,7 @@ const FEATURES: &[Feature] = &[
     },
     Feature {
         name: "alerts",
-        setting: "`alerts` with `budget`",
+        setting: "`alerts` with `budget` (and `budget.hold`)",
         kinds: ALL,
         choice_of: None,
     },
@@ -516,10 +516,13 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                     ));
                 }
                 merge(&mut file, json!({"alerts": alerts}));
-                // And a budget with every notification AWS Budgets takes, to the alarm topic.
+                // And a budget with every notification AWS Budgets takes, to the alarm topic,
+                // that holds the fleets at the cap: instances and tasks (a function is not
+                // held: validate refuses a hold with nothing to hold).
                 merge(
                     &mut file,
-                    json!({"budget": {"amount": 500, "notify_at": [50, 80, 100, 120, 150]}}),
+                    json!({"budget": {"amount": 500, "notify_at": [50, 80, 100, 120, 150],
+                                      "hold": case.kind != Kind::Lambda}}),
                 );
             }
             "copies" => merge(&mut file, json!({"copies": 3})),

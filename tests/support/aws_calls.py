@@ -1,5 +1,5 @@
 """Records the AWS calls the shipped Python code (crates/qfleet-runtime/python: the reference
-worker, the Lambda handler, the job sweeper, the backlog publisher) makes in its tests, when
+worker, the Lambda handler, the job sweeper, the backlog publisher, the budget hold) makes in its tests, when
 QFLEET_RECORD_CALLS names a file; the folder's conftest.py uses it.
 
 Each call is written as one JSON line: the test, the API call, the IAM action AWS authorizes
@@ -68,8 +68,11 @@ def _grants(service, op, params):
             return [("s3:ListBucket", f"arn:aws:s3:::{params['Bucket']}",
                      {"s3:prefix": params.get("Prefix", "")})]
     if service == "autoscaling":
-        if op == "CompleteLifecycleAction":
-            name = params["AutoScalingGroupName"]
+        if op in ("CompleteLifecycleAction", "UpdateAutoScalingGroup", "CreateOrUpdateTags",
+                  "DeleteTags"):
+            # On the group (Service Authorization Reference, Amazon EC2 Auto Scaling: resource
+            # autoScalingGroup); the tag calls name it as each tag's ResourceId.
+            name = params.get("AutoScalingGroupName") or params["Tags"][0]["ResourceId"]
             return [(f"autoscaling:{op}",
                      f"arn:aws:autoscaling:{region}:{ACCOUNT}:autoScalingGroup:"
                      f"0f0e0d0c-0000-4000-8000-000000000000:autoScalingGroupName/{name}", {})]
@@ -86,6 +89,40 @@ def _grants(service, op, params):
         return [("ecs:UpdateTaskProtection",
                  f"arn:aws:ecs:{region}:{ACCOUNT}:task/{params['cluster']}/{params['tasks'][0]}",
                  {})]
+    if service == "ecs" and op in ("DescribeServices", "TagResource", "UntagResource"):
+        # The budget hold's: on the service (Amazon ECS: resource service,
+        # arn:...:service/CLUSTER/SERVICE).
+        arn = params.get("resourceArn") or \
+            f"arn:aws:ecs:{region}:{ACCOUNT}:service/{params['cluster']}/{params['services'][0]}"
+        return [(f"ecs:{op}", arn, {})]
+    if service == "application-autoscaling" and op == "DescribeScalableTargets":
+        # No resource type: authorized on "*" (Application Auto Scaling).
+        return [(f"application-autoscaling:{op}",
+                 f"arn:aws:application-autoscaling:{region}:{ACCOUNT}:{UNNAMED}", {})]
+    if service == "application-autoscaling" and op == "RegisterScalableTarget":
+        # On the scalable target, whose ARN ends in a generated id, with its namespace and
+        # dimension as condition keys; for an ECS service AWS also checks that the caller may
+        # describe and update the service and its target tracking alarms (Application Auto
+        # Scaling User Guide, "Identity-based policy examples": ecs:DescribeServices,
+        # ecs:UpdateService, cloudwatch:DescribeAlarms, PutMetricAlarm, DeleteAlarms).
+        cluster, name = params["ResourceId"].split("/")[1:3]
+        service_arn = f"arn:aws:ecs:{region}:{ACCOUNT}:service/{cluster}/{name}"
+        alarm = (f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:TargetTracking-"
+                 f"{params['ResourceId']}-AlarmHigh-0f0e0d0c-0000-4000-8000-000000000000")
+        return [("application-autoscaling:RegisterScalableTarget",
+                 f"arn:aws:application-autoscaling:{region}:{ACCOUNT}:scalable-target/"
+                 "0f0e0d0c00004000800000000000abcd",
+                 {"application-autoscaling:service-namespace": params["ServiceNamespace"],
+                  "application-autoscaling:scalable-dimension": params["ScalableDimension"]}),
+                ("ecs:DescribeServices", service_arn, {}), ("ecs:UpdateService", service_arn, {}),
+                ("cloudwatch:DescribeAlarms", alarm, {}), ("cloudwatch:PutMetricAlarm", alarm, {}),
+                ("cloudwatch:DeleteAlarms", alarm, {})]
+    if service == "budgets" and op == "DescribeBudget":
+        # On the budget: arn:...:budgets::ACCOUNT:budget/NAME, no Region (AWS Budgets).
+        return [("budgets:ViewBudget",
+                 f"arn:aws:budgets::{params['AccountId']}:budget/{params['BudgetName']}", {})]
+    if service == "sns" and op == "Publish":
+        return [("sns:Publish", params["TopicArn"], {})]
     if service == "ssm" and op == "GetParameter":
         name = params["Name"]
         arn = name if name.startswith("arn:") else \

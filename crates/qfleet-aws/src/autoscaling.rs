@@ -17,6 +17,24 @@ pub struct Group {
     pub launch_template_version: Option<String>,
     pub instances: Vec<Instance>,
     pub suspended_processes: Vec<String>,
+    /// The value of the group's `qfleet:budget-hold` tag (`N since TIME`): the budget hold
+    /// (`budget.hold`) holds its maximum at N since TIME. `None`: no hold.
+    pub budget_hold: Option<String>,
+}
+
+/// The tag the budget hold (`budget.hold`, qfleet_budget_hold.py) puts on a fleet it holds.
+pub const BUDGET_HOLD_TAG: &str = "qfleet:budget-hold";
+
+/// A hold as its tag's value says it (`N since 2026-11-30T10:00:00Z`): the maximum held, and
+/// since when (UTC). `None`: a value not of that form.
+pub fn budget_hold(value: &str) -> Option<(i64, &str)> {
+    let (n, since) = value.split_once(" since ")?;
+    let n = n.parse::<i64>().ok().filter(|n| *n >= 0)?;
+    let ok = since.len() == 20
+        && since.ends_with('Z')
+        && since.as_bytes()[10] == b'T'
+        && since[..10].split('-').count() == 3;
+    ok.then_some((n, since))
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
@@ -182,6 +200,10 @@ pub async fn group(asg: &Query, name: &str) -> Result<Option<Group>> {
             .members("SuspendedProcesses")
             .filter_map(|p| p.text("ProcessName").map(str::to_string))
             .collect(),
+        budget_hold: g
+            .members("Tags")
+            .find(|t| t.text("Key") == Some(BUDGET_HOLD_TAG))
+            .map(|t| t.text("Value").unwrap_or_default().to_string()),
     }))
 }
 
@@ -312,5 +334,27 @@ mod tests {
             failed("Launching EC2 instance failed.").launch_failure(),
             None
         );
+    }
+}
+
+#[cfg(test)]
+mod hold_tests {
+    use super::budget_hold;
+
+    #[test]
+    fn a_hold_tag_reads_as_its_maximum_and_time() {
+        assert_eq!(
+            budget_hold("3 since 2026-11-30T10:00:00Z"),
+            Some((3, "2026-11-30T10:00:00Z"))
+        );
+        for bad in [
+            "",
+            "3",
+            "x since 2026-11-30T10:00:00Z",
+            "-1 since 2026-11-30T10:00:00Z",
+            "3 since yesterday",
+        ] {
+            assert_eq!(budget_hold(bad), None, "{bad}");
+        }
     }
 }

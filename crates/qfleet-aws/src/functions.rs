@@ -590,3 +590,39 @@ mod tests {
         assert!(e.to_string().contains("gave back the marker"), "{e}");
     }
 }
+
+/// A function's answer to a synchronous invocation (Invoke, RequestResponse,
+/// <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>): the JSON it returned, or
+/// the error it raised (Lambda answers 200 with `errorMessage` and `errorType` then, and says
+/// so in `X-Amz-Function-Error`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Invoked {
+    Raised {
+        #[serde(rename = "errorMessage")]
+        message: String,
+        #[serde(rename = "errorType", default)]
+        kind: Option<String>,
+    },
+    Returned(serde_json::Value),
+}
+
+/// Invokes the function `name` with `payload` and waits for its answer (`None`: Lambda says
+/// there is no such function). An error the function raised is an error here.
+pub async fn invoke(
+    lambda: &RestJson,
+    name: &str,
+    payload: &serde_json::Value,
+) -> Result<Option<serde_json::Value>> {
+    let what = format!("invoking function {name}");
+    let path = format!("/{VERSION}/functions/{}/invocations", encoded(name));
+    let answer = lambda.call::<Invoked>(&what, "Invoke", path, payload).await;
+    match absent_if_not_found(answer)? {
+        None => Ok(None),
+        Some(Invoked::Returned(v)) => Ok(Some(v)),
+        Some(Invoked::Raised { message, kind }) => Err(AwsError::new(format!(
+            "{what}: it failed: {}{message}",
+            kind.map(|k| format!("{k}: ")).unwrap_or_default()
+        ))),
+    }
+}

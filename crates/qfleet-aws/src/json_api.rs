@@ -180,7 +180,7 @@ impl RestJson {
         &self,
         what: &str,
         operation: &'static str,
-        path: &'static str,
+        path: impl Into<std::borrow::Cow<'static, str>>,
         input: &serde_json::Value,
     ) -> Result<O, AwsError>
     where

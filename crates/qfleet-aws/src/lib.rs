@@ -48,9 +48,10 @@ mod trace;
 pub use account::{assume as assume_role, id as account_id};
 // Auto Scaling: a fleet's group, its instances, activities and policies.
 pub use autoscaling::{
-    Activity as ScalingActivity, Group as AutoScalingGroup, Instance as GroupInstance,
-    ScalingPolicy, group as auto_scaling_group, is_outdated as launch_template_outdated,
-    lifecycle_hooks, policies as scaling_policies, recent_activities as recent_scaling_activities,
+    Activity as ScalingActivity, BUDGET_HOLD_TAG, Group as AutoScalingGroup,
+    Instance as GroupInstance, ScalingPolicy, budget_hold, group as auto_scaling_group,
+    is_outdated as launch_template_outdated, lifecycle_hooks, policies as scaling_policies,
+    recent_activities as recent_scaling_activities,
 };
 // S3: buckets, objects and their versions, notifications.
 pub use buckets::{
@@ -112,7 +113,7 @@ pub use error::{AwsError, Kind as ErrorKind, NotServed, Why};
 // Lambda: a function and its event source mapping.
 pub use functions::{
     Function, Mapping as EventSourceMapping, function as lambda_function,
-    mapping as event_source_mapping, queue_mapping,
+    invoke as invoke_function, mapping as event_source_mapping, queue_mapping,
 };
 // The JSON APIs qfleet calls without an SDK crate (ECS, Logs, DynamoDB, ECR, ...).
 pub use json_api::JsonApi;

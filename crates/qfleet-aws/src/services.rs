@@ -48,6 +48,10 @@ pub struct Service {
     pub execute_command: bool,
     /// The latest events, newest first (at most five).
     pub events: Vec<String>,
+    /// The value of the service's `qfleet:budget-hold` tag
+    /// ([`crate::autoscaling::BUDGET_HOLD_TAG`]): the budget hold holds its scalable
+    /// target's maximum. `None`: no hold.
+    pub budget_hold: Option<String>,
 }
 
 impl Service {
@@ -88,6 +92,14 @@ struct Found {
     network_configuration: Option<NetworkConfiguration>,
     enable_execute_command: bool,
     events: Vec<ServiceEvent>,
+    tags: Vec<Tag>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct Tag {
+    key: String,
+    value: String,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -135,7 +147,9 @@ struct ServiceEvent {
 /// absent.
 pub async fn service(ecs: &JsonApi, cluster: &str, service: &str) -> Result<Option<Service>> {
     let what = format!("reading ECS service {service} of cluster {cluster}");
-    let input = serde_json::json!({ "cluster": cluster, "services": [service] });
+    // With its tags: the budget hold's is one.
+    let input =
+        serde_json::json!({ "cluster": cluster, "services": [service], "include": ["TAGS"] });
     let out: Described = match ecs.call(&what, "DescribeServices", &input).await {
         Ok(o) => o,
         Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => return Ok(None),
@@ -202,6 +216,11 @@ fn to_service(s: Found, cluster: &str, name: &str, status: String) -> Service {
             .and_then(|n| n.awsvpc_configuration)
             .and_then(|a| a.assign_public_ip),
         execute_command: s.enable_execute_command,
+        budget_hold: s
+            .tags
+            .iter()
+            .find(|t| t.key == crate::autoscaling::BUDGET_HOLD_TAG)
+            .map(|t| t.value.clone()),
         events: s
             .events
             .into_iter()

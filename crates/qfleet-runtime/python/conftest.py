@@ -4,7 +4,8 @@ file, for the project's IAM test (tests/integration/iam.rs); see tests/support/a
 The IAM test runs each consumer's tests on their own and checks their calls against that
 consumer's policy: the reference worker's (test_qfleet_worker.py, test_qfleet_jobs.py,
 test_qfleet_secrets.py), the Lambda handler's (test_qfleet_handler.py), the job sweeper's
-(test_qfleet_sweeper.py) and the backlog publisher's (test_qfleet_backlog_metric.py). A call
+(test_qfleet_sweeper.py), the backlog publisher's (test_qfleet_backlog_metric.py) and the
+budget hold's (test_qfleet_budget_hold.py). A call
 made from qfleet_shared.py is the worker's or the handler's, whichever runs it. The SQS calls of
 the handler's event source mapping (ReceiveMessage, DeleteMessage, ...) are made by Lambda on
 the function's behalf, not by the handler, so they never appear here."""
@@ -18,7 +19,7 @@ import aws_calls  # noqa: E402
 record = aws_calls.record
 record_calls = aws_calls.recording_fixture(
     "qfleet_worker.py", "qfleet_handler.py", "qfleet_shared.py", "qfleet_sweeper.py",
-    "qfleet_backlog_metric.py")
+    "qfleet_backlog_metric.py", "qfleet_budget_hold.py")
 
 SHARED = pathlib.Path(__file__).resolve().parent / "qfleet_shared.py"
 

@@ -54,6 +54,10 @@ pub const SWEEPER_LOADER: &str = include_str!("../python/qfleet_sweeper_loader.p
 /// `scaling.metric: high_resolution`), the fleet template's inline function code.
 pub const BACKLOG_PUBLISHER: &str = include_str!("../python/qfleet_backlog_metric.py");
 
+/// The budget hold (`python/qfleet_budget_hold.py`; `budget.hold`), the data template's
+/// inline function code.
+pub const BUDGET_HOLD: &str = include_str!("../python/qfleet_budget_hold.py");
+
 /// The first line of the statement [`inline_shared`] replaces.
 const SHARED_IMPORT: &str = "from qfleet_shared import ";
 

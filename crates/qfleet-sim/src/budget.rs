@@ -80,9 +80,16 @@ pub fn warning(env: &Environment) -> Option<String> {
             }
         }
     }
+    // With budget.hold the fleet stops growing at the cap, hours after the cost (AWS Budgets'
+    // figures lag), and keeps running at its size: the period can still end over the amount.
+    let stops = if budget.hold {
+        "and budget.hold then holds the fleet at its size, which can still cost more than the amount by the period's end"
+    } else {
+        "and nothing stops the fleet"
+    };
     (total > budget.per_day_usd()).then(|| {
         format!(
-            "budget: the workers at their maximum all day cost ${total:.2} a day on demand, over the budget's {}; AWS Budgets tells the alarm topic hours after the cost, and nothing stops the fleet: lower workers.max, or raise budget.amount (docs/budget.md)",
+            "budget: the workers at their maximum all day cost ${total:.2} a day on demand, over the budget's {}; AWS Budgets tells the alarm topic hours after the cost, {stops}: lower workers.max, or raise budget.amount (docs/budget.md)",
             words(budget)
         )
     })

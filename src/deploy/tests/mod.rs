@@ -9,6 +9,7 @@ mod details;
 mod egress;
 mod failed;
 mod flow;
+mod hold;
 mod logged;
 mod modes;
 mod reach;

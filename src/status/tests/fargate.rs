@@ -36,6 +36,7 @@ fn service(desired: i32, running: i32, rollout: &str) -> Service {
         }],
         assign_public_ip: Some("DISABLED".into()),
         execute_command: false,
+        budget_hold: None,
         events: vec![],
     }
 }

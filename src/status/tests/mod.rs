@@ -92,7 +92,7 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
         ),
     ]);
     let groups = format!(
-        "<AutoScalingGroups><member><AutoScalingGroupName>qfleet-st-workers</AutoScalingGroupName><MinSize>1</MinSize><MaxSize>4</MaxSize><DesiredCapacity>3</DesiredCapacity><AvailabilityZones><member>eu-west-1a</member><member>eu-west-1b</member></AvailabilityZones><LaunchTemplate><Version>2</Version></LaunchTemplate><Instances>{}{}</Instances><SuspendedProcesses><member><ProcessName>AZRebalance</ProcessName></member></SuspendedProcesses></member></AutoScalingGroups>",
+        "<AutoScalingGroups><member><AutoScalingGroupName>qfleet-st-workers</AutoScalingGroupName><MinSize>1</MinSize><MaxSize>4</MaxSize><DesiredCapacity>3</DesiredCapacity><AvailabilityZones><member>eu-west-1a</member><member>eu-west-1b</member></AvailabilityZones><LaunchTemplate><Version>2</Version></LaunchTemplate><Instances>{}{}</Instances><SuspendedProcesses><member><ProcessName>AZRebalance</ProcessName></member></SuspendedProcesses><Tags><member><ResourceId>qfleet-st-workers</ResourceId><ResourceType>auto-scaling-group</ResourceType><Key>qfleet:environment</Key><Value>st</Value><PropagateAtLaunch>true</PropagateAtLaunch></member><member><ResourceId>qfleet-st-workers</ResourceId><ResourceType>auto-scaling-group</ResourceType><Key>qfleet:budget-hold</Key><Value>4 since 2026-11-30T10:00:00Z</Value><PropagateAtLaunch>false</PropagateAtLaunch></member></Tags></member></AutoScalingGroups>",
         instance("i-1", "eu-west-1a", "2"),
         instance("i-2", "eu-west-1b", "1"),
     );
@@ -171,6 +171,19 @@ async fn mocked_status_reads_cloudwatch_policy_alarms_and_outdated_instances() {
     assert_eq!((f.desired, f.in_service, f.outdated), (3, 2, 1));
     assert_eq!(f.per_zone.get("eu-west-1b"), Some(&1));
     assert_eq!(f.suspended_processes, ["AZRebalance"]);
+    // The budget hold's tag (DescribeAutoScalingGroups' TagDescription), among the group's.
+    let hold = f.budget_hold.as_ref().unwrap();
+    assert_eq!(
+        (hold.max, hold.since.as_deref()),
+        (Some(4), Some("2026-11-30T10:00:00Z"))
+    );
+    let mut lines = Vec::new();
+    crate::status::group::render(f, &mut |l| lines.push(l));
+    assert!(
+        lines[0].contains("(min 1, max 4, HELD by the budget at 4 since 2026-11-30T10:00:00Z)"),
+        "{}",
+        lines[0]
+    );
     assert_eq!(f.activities[0].status, "InProgress");
     let q = s.queue.as_ref().unwrap();
     assert_eq!(
@@ -296,6 +309,7 @@ mod snapshots {
                 instance("i-3", "eu-west-1c"),
             ],
             suspended_processes: vec![],
+            budget_hold: None,
         });
         s
     }

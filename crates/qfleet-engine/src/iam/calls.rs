@@ -435,6 +435,12 @@ pub(super) const CHAT_CALLS: &[Call] = &[
 pub(super) const BUDGET_CALLS: &[Call] =
     &[call("budgets", "DescribeBudget", &["budgets:ViewBudget"])];
 
+/// deploy when the change set removes the budget hold's function (`budget.hold` turned off;
+/// the root's `src/deploy/hold.rs`): the function gives the held fleets back first. Granted
+/// to every environment on that function alone: the file that turns the hold off no longer
+/// says it had one.
+pub(super) const HOLD_CALLS: &[Call] = &[call("lambda", "Invoke", &["lambda:InvokeFunction"])];
+
 pub(super) const LOCK_CALLS: &[Call] = &[
     call("s3", "CreateBucket", &["s3:CreateBucket"]),
     call(

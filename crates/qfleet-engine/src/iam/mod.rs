@@ -429,6 +429,14 @@ fn grant_environment(
             }
         }
     }
+    // A deploy that turns the budget hold off invokes the hold's function, which gives the
+    // held fleets back: its own function alone.
+    for call in calls::HOLD_CALLS {
+        for action in call.actions {
+            g.reader
+                .add(action, Scope::on([place.budget_hold_function()]));
+        }
+    }
     // A deploy that takes a stage out of the stack file first checks that the stage's fleet
     // stack is gone (deploy::flow::removed_stages): a stack the file no longer names.
     g.reader.add(
@@ -483,6 +491,7 @@ fn grant_environment(
                     let data_roles = [
                         (place.scheduler_role(), "scheduler.amazonaws.com"),
                         (place.sweeper_role(), "lambda.amazonaws.com"),
+                        (place.budget_hold_role(), "lambda.amazonaws.com"),
                         // alerts' chat channels: Amazon Q Developer in chat applications.
                         (place.chat_role(), "chatbot.amazonaws.com"),
                         // alerts.topic in another account: EventBridge's execution role.

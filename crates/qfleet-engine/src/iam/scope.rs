@@ -461,6 +461,7 @@ impl<'a> Place<'a> {
                 .publisher(&names)
                 .into_iter()
                 .chain(self.sweeper(&names))
+                .chain(self.budget_hold(&names))
                 .chain(
                     self.env
                         .spec
@@ -490,6 +491,10 @@ impl<'a> Place<'a> {
                 .into_iter()
                 .chain(self.publisher(&names).map(|_| &names.publisher_log_group))
                 .chain(self.sweeper(&names).map(|_| &names.sweeper_log_group))
+                .chain(
+                    self.budget_hold(&names)
+                        .map(|_| &names.budget_hold_log_group),
+                )
                 .map(|name| format!("arn:{p}:logs:{region}:{account}:log-group:{name}*"))
                 .collect(),
             ("ssm", "parameter") if self.env.spec.workers.machine_image().starts_with('/') => {
@@ -580,6 +585,7 @@ impl<'a> Place<'a> {
             .iter()
             .any(|s| s.spec.sources.messages.is_some())
             || self.env.spec.jobs.is_some()
+            || self.holds()
             || self.chat()
         {
             policies.push(format!(
@@ -689,6 +695,7 @@ impl<'a> Place<'a> {
             .iter()
             .chain(self.publisher(names))
             .chain(self.sweeper(names))
+            .chain(self.budget_hold(names))
             .map(|name| format!("arn:{p}:lambda:{region}:{account}:function:{name}"))
             .collect()
     }
@@ -705,6 +712,17 @@ impl<'a> Place<'a> {
     /// The job sweeper (function and rule name), only for an environment with `jobs:`.
     fn sweeper<'n>(&self, names: &'n ResourceNames) -> Option<&'n String> {
         self.env.spec.jobs.is_some().then_some(&names.sweeper)
+    }
+
+    /// The budget hold (function and rule name), only for an environment whose budget holds
+    /// its fleets (`budget.hold`).
+    fn budget_hold<'n>(&self, names: &'n ResourceNames) -> Option<&'n String> {
+        self.holds().then_some(&names.budget_hold)
+    }
+
+    /// Whether the environment's budget holds its fleets at the cap (`budget.hold`).
+    fn holds(&self) -> bool {
+        self.env.spec.budget.as_ref().is_some_and(|b| b.hold)
     }
 
     /// The start of the job table's name, generated from the data stack's: for a StackSets
@@ -755,6 +773,23 @@ impl<'a> Place<'a> {
         self.env.spec.jobs.is_some().then(|| self.data_roles())
     }
 
+    /// The budget hold's function (`qfleet-ENV-budget-hold`), which a deploy that turns the
+    /// hold off invokes to give the held fleets back.
+    pub(super) fn budget_hold_function(&self) -> String {
+        format!(
+            "arn:{}:lambda:{}:{}:function:{}",
+            self.p(),
+            self.region(),
+            self.account,
+            ResourceNames::of(self.env).budget_hold
+        )
+    }
+
+    /// The data stack's role the budget hold runs as, when the budget holds the fleets.
+    pub(super) fn budget_hold_role(&self) -> Option<String> {
+        self.holds().then(|| self.data_roles())
+    }
+
     /// The data stack's role the chat channels assume, when `alerts` has Slack or Teams.
     pub(super) fn chat_role(&self) -> Option<String> {
         self.chat().then(|| self.data_roles())
@@ -773,11 +808,12 @@ impl<'a> Place<'a> {
         self.env.spec.alerts.as_ref().is_some_and(|a| a.chat())
     }
 
-    /// The data stack's roles (the schedules', the job sweeper's, the chat channels'), when it
-    /// has any.
+    /// The data stack's roles (the schedules', the job sweeper's, the budget hold's, the chat
+    /// channels'), when it has any.
     fn data_role(&self) -> Option<String> {
         self.scheduler_role()
             .or_else(|| self.sweeper_role())
+            .or_else(|| self.budget_hold_role())
             .or_else(|| self.chat_role())
             .or_else(|| self.team_topic_role())
     }

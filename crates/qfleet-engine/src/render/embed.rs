@@ -293,6 +293,7 @@ pub(super) mod tests {
             ("loader", super::super::SWEEPER_LOADER),
             ("handler", handler.as_str()),
             ("publisher", super::super::BACKLOG_PUBLISHER),
+            ("budget_hold", qfleet_runtime::BUDGET_HOLD),
         ] {
             let (orig, slim) = (
                 dir.path().join(name),

@@ -68,7 +68,7 @@ pub(super) const PUBLISHER_PERMISSION: &str = "BacklogPublisherInvokePermission"
 pub(super) const CLUSTER: &str = "WorkerCluster";
 pub(super) const TASK_DEFINITION: &str = "WorkerTaskDefinition";
 pub const SERVICE: &str = "WorkerService";
-pub(super) const SCALABLE_TARGET: &str = "WorkerScalableTarget";
+pub const SCALABLE_TARGET: &str = "WorkerScalableTarget";
 pub(super) const TASK_SCALING_POLICY: &str = "BacklogPerTaskPolicy";
 /// With `jobs:`: the job table and the response queue (data stack).
 pub const JOB_TABLE: &str = "JobTable";

@@ -331,6 +331,10 @@ pub struct ResourceNames {
     /// With `budget`, the start of its name (`qfleet-ENV-REGION-`; [`budget_name`] ends it):
     /// a budget's name is unique in the account across its regions.
     pub budget: String,
+    /// With `budget.hold`: the hold's function and rule (`qfleet-ENV-budget-hold`, as long as
+    /// the sweeper's name), and its log group (`/qfleet/ENV/budget-hold`).
+    pub budget_hold: String,
+    pub budget_hold_log_group: String,
 }
 
 impl ResourceNames {
@@ -387,6 +391,8 @@ impl ResourceNames {
             alarm_topic: alerts::topic_name(name),
             rolled_back_rule: format!("qfleet-{name}-rolled-back"),
             budget: format!("qfleet-{name}-{}-", env.spec.region),
+            budget_hold: format!("qfleet-{name}-budget-hold"),
+            budget_hold_log_group: format!("/qfleet/{name}/budget-hold"),
             publisher_log_group: if index == 0 {
                 format!("/qfleet/{}/backlog-metric", name)
             } else {

@@ -862,6 +862,10 @@ settings! {
         pub notify_at: Vec<u32>
             => "a list of 1 to 5 percentages of amount (default [80, 100]): the alarm topic hears when the period's actual cost passes each";
             each "a whole number from 1 to 1000, each once",
+        /// At 100 %, hold each EC2 and Fargate stage's maximum at its size then, until the
+        /// period ends (docs/budget.md, "Holding the fleet at the cap").
+        pub hold: bool
+            => "true or false (default false): once the period's actual cost reaches amount, each EC2 and Fargate stage's maximum is held at its size then (at least 1) until the next period",
     }
 }
 

@@ -1,6 +1,7 @@
 //! Advice on a valid stack file: settings that are allowed but deserve a second look
 //! (`qfleet validate` prints them as warnings).
 
+use crate::config::duration::Seconds;
 use crate::config::schema::MAX_ROLLING_PAUSE;
 use crate::config::schema::WorkerKind;
 use crate::config::{Environment, Network};
@@ -20,6 +21,37 @@ pub fn privileged(env: &Environment) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// `budget.hold`: a hold can last until the period ends, and SQS deletes a message older than
+/// the queue's retention period ("MessageRetentionPeriod",
+/// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html),
+/// so jobs a held fleet does not reach in time are lost. Said where a longer retention would
+/// cover more of the period: up to 13 days, as the dead-letter queue must keep messages
+/// longer, 14 days at most.
+fn hold_warning(env: &Environment) -> Option<String> {
+    let b = env.spec.budget.as_ref().filter(|b| b.hold)?;
+    let (period, days) = match b.period {
+        crate::config::BudgetPeriod::Day => ("day", 1),
+        crate::config::BudgetPeriod::Month => ("month", 13),
+    };
+    let enough = Seconds::days(days);
+    let short: Vec<String> = env
+        .stages()
+        .iter()
+        .filter(|s| s.spec.workers.kind != WorkerKind::Lambda)
+        .filter(|s| s.spec.queue.message_retention.0 < enough.0)
+        .map(|s| match s.pipeline_stage() {
+            Some(st) => format!("stage {}'s {}", st.name, s.spec.queue.message_retention),
+            None => format!("the queue's {}", s.spec.queue.message_retention),
+        })
+        .collect();
+    (!short.is_empty()).then(|| {
+        format!(
+            "budget.hold: a hold lasts until the {period} ends, and SQS deletes a job older than queue.message_retention ({}): a held fleet that cannot keep up loses jobs. Set queue.message_retention: {days}d, and heed the oldest-message alarm",
+            short.join(", ")
+        )
+    })
 }
 
 /// How long the first job after a quiet spell may wait for a fleet at zero: SQS's metrics of
@@ -197,6 +229,7 @@ pub fn warnings(env: &Environment) -> Vec<String> {
     w.extend(context_warnings(env));
     w.extend(dashboard_warning(env));
     w.extend(alert_warnings(env));
+    w.extend(hold_warning(env));
     w.extend(schedule_warnings(env, jiff::Timestamp::now()));
     // A function has no network of qfleet's: it reaches the regional endpoints.
     let ec2 = spec.workers.kind == WorkerKind::Ec2;

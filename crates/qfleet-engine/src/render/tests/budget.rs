@@ -146,3 +146,107 @@ fn new_thresholds_give_the_budget_a_new_name_and_nothing_else_does() {
     assert_eq!(first.len(), other.len());
     assert!(first.starts_with("qfleet-t-eu-west-1-"), "{first}");
 }
+
+/// `budget.hold`: a function in the data stack that the alarm topic and a daily rule start,
+/// whose role reads this budget and changes only the named fleets' maximum and hold tag.
+/// A Lambda stage is not held.
+#[test]
+fn a_hold_is_a_function_of_the_data_stack_scoped_to_the_budget_and_the_fleets() {
+    let env = from_str(&format!(
+        "{ALERTS}environment: shop\nbudget: {{amount: 50, hold: true}}\nstages:\n  - name: a\n    workers: {{max: 6}}\n  - name: b\n    workers: {{kind: fargate, max: 4, image: public.ecr.aws/docker/library/python:3.12}}\n  - name: c\n    workers: {{kind: lambda}}\n"
+    ));
+    let stacks = render(&env).unwrap();
+    assert_eq!(stacks.len(), 4);
+    let data: Value = serde_yaml_ng::from_str(&stacks[0].template).unwrap();
+    let f = resource(&data, "BudgetHold");
+    assert_eq!(f["FunctionName"], "qfleet-shop-budget-hold");
+    let vars = &f["Environment"]["Variables"];
+    assert_eq!(untagged(&vars["QFLEET_BUDGET"]), "Budget");
+    assert_eq!(untagged(&vars["QFLEET_TOPIC"]), "AlarmTopic");
+    let fleets: serde_json::Value =
+        serde_json::from_str(vars["QFLEET_FLEETS"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        fleets,
+        serde_json::json!([
+            {"stage": "a", "group": "qfleet-shop-workers", "max": 6},
+            {"stage": "b", "service": "service/qfleet-shop--b/qfleet-shop--b-workers",
+             "cluster": "qfleet-shop--b", "max": 4},
+        ])
+    );
+    // Started by every alarm-topic message and at 00:05 UTC each day.
+    assert_eq!(
+        untagged(&resource(&data, "BudgetHoldSubscription")["TopicArn"]),
+        "AlarmTopic"
+    );
+    assert_eq!(
+        resource(&data, "BudgetHoldSchedule")["ScheduleExpression"],
+        "cron(5 0 * * ? *)"
+    );
+    let statements = resource(&data, "BudgetHoldPolicy")["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    let sid = |s: &str| statements.iter().find(|x| x["Sid"] == s).unwrap().clone();
+    assert_eq!(
+        untagged(&sid("ReadBudget")["Resource"]),
+        "arn:${AWS::Partition}:budgets::${AWS::AccountId}:budget/${Budget}"
+    );
+    let groups = sid("HoldGroups");
+    assert_eq!(groups["Resource"].as_sequence().unwrap().len(), 1);
+    assert!(
+        untagged(&groups["Resource"][0])
+            .as_str()
+            .unwrap()
+            .ends_with(":autoScalingGroup:*:autoScalingGroupName/qfleet-shop-workers")
+    );
+    let services = sid("HoldServices");
+    assert_eq!(
+        untagged(&services["Resource"][0]),
+        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/qfleet-shop--b/qfleet-shop--b-workers"
+    );
+    assert_eq!(
+        sid("HoldServicesMaximum")["Condition"]["StringEquals"]["application-autoscaling:service-namespace"],
+        "ecs"
+    );
+    // Only the reads that have no resource type are on "*".
+    for s in &statements {
+        if s["Resource"] == "*" {
+            assert_eq!(s["Sid"], "ReadFleets");
+        }
+    }
+    // Without hold: no function.
+    let (data, _) = rendered(&from_str(&format!("{ALERTS}budget: {{amount: 50}}\n")));
+    assert!(data["Resources"].get("BudgetHold").is_none());
+}
+
+/// The function's inline code is the shipped module, packed: Python unpacks it as Lambda would
+/// load `index.py`, and finds its handler and the hold's tag.
+#[test]
+fn the_hold_s_packed_code_runs_as_the_shipped_module() {
+    let env = from_str(&format!("{ALERTS}budget: {{amount: 50, hold: true}}\n"));
+    let (data, _) = rendered(&env);
+    let code = resource(&data, "BudgetHold")["Code"]["ZipFile"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(code.len() < 4_500, "{} bytes", code.len());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.py"), &code).unwrap();
+    let out = std::process::Command::new("python3")
+        .current_dir(dir.path())
+        .args([
+            "-c",
+            "import sys, types; sys.modules['boto3'] = types.ModuleType('boto3')\nimport index\nprint(index.TAG, callable(index.handler), index.own_notice({}))",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "qfleet:budget-hold True False"
+    );
+}

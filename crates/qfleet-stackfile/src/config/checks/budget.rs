@@ -43,12 +43,35 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             c.range(&field, (*p).into(), 1, MAX_PERCENT, " %");
         }
     }
+    if budget.hold {
+        check_hold(c, env, budget);
+    }
     // A budget's notices are published to the alarm topic, whose policy `alerts` writes: SNS's
     // default policy lets no service publish (the budget's grant is a statement of it).
     if env.spec.alerts.is_none() {
         c.fail(
             "budget",
             "a budget's notices go where the alarms go: add alerts (alerts.email, a topic or a chat channel; docs/alerts.md), or remove budget",
+        );
+    }
+}
+
+/// `budget.hold`: the notice at 100 % starts it, and it holds fleets of instances or tasks.
+fn check_hold(c: &mut Checker, env: &Environment, budget: &crate::config::BudgetSpec) {
+    if !budget.thresholds().contains(&100) {
+        c.fail(
+            "budget.hold",
+            "starts with the budget's notice at 100 %: add 100 to budget.notify_at",
+        );
+    }
+    let held = env
+        .stages()
+        .iter()
+        .any(|s| s.spec.workers.kind != crate::config::WorkerKind::Lambda);
+    if !held {
+        c.fail(
+            "budget.hold",
+            "holds EC2 and Fargate fleets, and every stage here runs on Lambda: a function's cost follows its jobs, not a fleet's size, so holding it would only delay them. Remove hold, or lower workers.lambda.max_concurrency",
         );
     }
 }

@@ -109,3 +109,55 @@ fn with_a_key_the_warning_names_budgets_only_with_a_budget() {
         "{with}"
     );
 }
+
+/// `budget.hold`: off by default; it starts with the notice at 100 %, and holds only fleets
+/// of instances or tasks.
+#[test]
+fn a_hold_needs_the_notice_at_100_and_a_fleet_of_instances_or_tasks() {
+    let env = parse_str(&format!("{ALERTS}budget: {{amount: 10}}\n"))
+        .unwrap()
+        .into_only();
+    assert!(!env.spec.budget.as_ref().unwrap().hold);
+    let env = parse_str(&format!("{ALERTS}budget: {{amount: 10, hold: true}}\n"))
+        .unwrap()
+        .into_only();
+    assert!(env.spec.budget.as_ref().unwrap().hold);
+    let e = error(
+        &format!("{ALERTS}budget:\n  amount: 10\n  notify_at: [50, 90]\n  hold: true\n"),
+        "budget.hold",
+        6,
+    );
+    assert!(e.message.contains("add 100 to budget.notify_at"), "{e}");
+    let e = error(
+        &format!("{ALERTS}workers: {{kind: lambda}}\nbudget:\n  amount: 10\n  hold: true\n"),
+        "budget.hold",
+        6,
+    );
+    assert!(e.message.contains("every stage here runs on Lambda"), "{e}");
+    // A pipeline with one stage of instances is held there.
+    let env = parse_str(&format!(
+        "{ALERTS}budget: {{amount: 10, hold: true}}\nstages:\n  - name: a\n  - name: b\n    workers: {{kind: lambda}}\n"
+    ))
+    .unwrap()
+    .into_only();
+    assert!(env.spec.budget.as_ref().unwrap().hold);
+}
+
+/// A hold can outlast the queue's retention: said, with the retention that covers more.
+#[test]
+fn a_hold_longer_than_the_queue_keeps_jobs_is_warned_about() {
+    let warn = |yaml: &str| {
+        let env = parse_str(&format!("{ALERTS}{yaml}")).unwrap().into_only();
+        crate::config::warnings(&env)
+            .into_iter()
+            .find(|w| w.starts_with("budget.hold"))
+    };
+    let w = warn("budget: {amount: 10, hold: true}\n").unwrap();
+    assert!(
+        w.contains("until the month ends") && w.contains("(the queue's 4d)") && w.contains("13d"),
+        "{w}"
+    );
+    assert!(warn("budget: {amount: 10, hold: true}\nqueue: {message_retention: 13d}\n").is_none());
+    assert!(warn("budget: {amount: 10, hold: true, period: day}\n").is_none());
+    assert!(warn("budget: {amount: 10}\n").is_none());
+}
