@@ -55,7 +55,10 @@ pub(super) fn check(
                     && ((d.resource == at.max_resource
                         && property == at.max_property
                         && d.actual == held)
-                        || (d.resource == at.tagged && property.starts_with("Tags")));
+                        || (d.resource == at.tagged
+                            && property.starts_with("Tags")
+                            && (d.actual.contains(aws::BUDGET_HOLD_TAG)
+                                || d.expected.contains(aws::BUDGET_HOLD_TAG))));
                 !set_aside
             });
             true
@@ -110,7 +113,14 @@ mod tests {
             actual: actual.into(),
         };
         Findings {
-            differences: vec![cfn("/MaxSize", "3"), cfn("/Tags/2", "qfleet:budget-hold")],
+            differences: vec![
+                cfn("/MaxSize", "3"),
+                cfn(
+                    "/Tags/2",
+                    r#"{"Key":"qfleet:budget-hold","Value":"3 since 2026-11-30T10:00:00Z"}"#,
+                ),
+                cfn("/Tags/0", r#"{"Key":"qfleet:environment","Value":"x"}"#),
+            ],
             unchecked: Vec::new(),
         }
     }
@@ -127,7 +137,9 @@ mod tests {
             &AT,
             Some(3)
         ));
-        assert!(f.differences.is_empty(), "{:?}", f.differences);
+        // Another tag's difference stays.
+        assert_eq!(f.differences.len(), 1, "{:?}", f.differences);
+        assert_eq!(f.differences[0].property, "/Tags/0");
     }
 
     #[test]
@@ -152,7 +164,7 @@ mod tests {
         let mut f = detected();
         f.differences[0].actual = "4".into();
         assert!(check(&mut f, "qfleet-h-fleet", &env(true), tag, &AT, None));
-        assert_eq!(f.differences.len(), 1);
+        assert_eq!(f.differences.len(), 2);
         assert_eq!(f.differences[0].property, "/MaxSize");
     }
 

@@ -95,9 +95,10 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         max_resource: ids::SCALABLE_TARGET,
         max_property: "MaxCapacity",
     };
-    let held = super::hold::check(f, fleet, env, s.budget_hold.as_deref(), &at, None);
+    // A held service's count stays within workers.min to workers.max all the same.
+    super::hold::check(f, fleet, env, s.budget_hold.as_deref(), &at, None);
     let desired = i64::from(s.desired);
-    if !held && (desired < w.min || desired > w.max) {
+    if desired < w.min || desired > w.max {
         f.diff(
             fleet,
             ids::SERVICE,

@@ -1733,6 +1733,10 @@ fn the_budget_holds_calls_are_allowed_by_the_rendered_hold_policy() {
                     "logs:PutLogEvents",
                     "Lambda writes the function's log lines",
                 ),
+                (
+                    "lambda:PutFunctionConcurrency",
+                    "the give-back's, on the function itself (test_give_back_releases_every_held_fleet_without_reading_the_budget)",
+                ),
             ],
             &[],
         );

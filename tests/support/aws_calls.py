@@ -121,6 +121,10 @@ def _grants(service, op, params):
         # On the budget: arn:...:budgets::ACCOUNT:budget/NAME, no Region (AWS Budgets).
         return [("budgets:ViewBudget",
                  f"arn:aws:budgets::{params['AccountId']}:budget/{params['BudgetName']}", {})]
+    if service == "lambda" and op == "PutFunctionConcurrency":
+        # The budget hold's, on its own function (AWS Lambda: resource function).
+        return [("lambda:PutFunctionConcurrency",
+                 f"arn:aws:lambda:{region}:{ACCOUNT}:function:{params['FunctionName']}", {})]
     if service == "sns" and op == "Publish":
         return [("sns:Publish", params["TopicArn"], {})]
     if service == "ssm" and op == "GetParameter":

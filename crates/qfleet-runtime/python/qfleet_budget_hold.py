@@ -24,8 +24,12 @@ DIMENSION = "ecs:service:DesiredCount"
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 HOLD = re.compile(r"(0|[1-9]\d*) since (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)", re.ASCII)
 UTC = datetime.timezone.utc
+# AWS Budgets updates its figures up to three times a day, 8 to 12 hours apart
+# (https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-managing-costs.html):
+# in a period's first 12 hours the figure may still be the last period's, so no hold begins.
+FRESH = datetime.timedelta(hours=12)
 SERVICES = {"budgets": "budgets", "autoscaling": "autoscaling", "ecs": "ecs", "sns": "sns",
-            "appscaling": "application-autoscaling"}
+            "appscaling": "application-autoscaling", "awslambda": "lambda"}
 LINES = {"held": "{who}: at most {n} worker{s} until the period ends (workers.max {max})",
          "released": "{who}: may grow again, up to workers.max ({max})"}
 
@@ -47,18 +51,21 @@ def spend(budget, now):
     """The budget (describe_budget's "Budget") at `now`. AWS Budgets resets the actual spend when
     a period starts (Budget's TimeUnit, "the length of time until a budget resets the actual and
     forecasted spend", https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_Budget.html),
-    so the figure is this period's. `at_cap`: at or over the amount; `under`: below it."""
+    but it updates its figures hours apart: only 12 hours into the period (FRESH) is the figure
+    surely this period's. `at_cap`: such a figure at or over the amount; `under`: below it."""
     start = period_start(budget["TimeUnit"], now)
     planned = (budget.get("PlannedBudgetLimits") or {}).get(str(int(start.timestamp())))
     limit = budget.get("BudgetLimit") or planned
     if not limit:
         raise ValueError("budget %s has no amount for this period" % budget.get("BudgetName"))
+    # A budget AWS has not calculated yet has no figure: neither at the cap nor under it.
+    spent = (budget.get("CalculatedSpend") or {}).get("ActualSpend")
     sp = types.SimpleNamespace(
         unit=budget["TimeUnit"], start=start,
-        actual=Decimal(budget["CalculatedSpend"]["ActualSpend"]["Amount"]),
+        actual=Decimal(spent["Amount"]) if spent else None,
         limit=Decimal(limit["Amount"]), money=limit.get("Unit", "USD"))
-    sp.at_cap = sp.actual >= sp.limit
-    sp.under = not sp.at_cap
+    sp.at_cap = spent is not None and utc(now) - start >= FRESH and sp.actual >= sp.limit
+    sp.under = spent is not None and sp.actual < sp.limit
     return sp
 
 
@@ -75,13 +82,21 @@ def parse_hold(value):
 
 def plan(sp, held, began):
     """One fleet's "hold", "release", "keep" (held, stays so) or "none". A hold from an earlier
-    period is held anew when this one is at the cap too: a release then would let it grow."""
+    period is released, or held anew when this one is at the cap too (a release then would let
+    it grow)."""
     earlier = began is None or began < sp.start
     if sp.at_cap and (not held or earlier):
         return "hold"
     if held and (earlier or sp.under):
         return "release"
     return "keep" if held else "none"
+
+
+def held_at(state, f, n=0):
+    """The maximum a hold keeps: the fleet's size (or the hold's N, if more), at least 1 and one
+    more than its minimum, so that a rolling update keeps its MinInstancesInService (at most the
+    minimum) below the maximum; never over workers.max."""
+    return min(max(n, state["size"], state["min"] + 1, 1), f["max"])
 
 
 def read_fleet(c, f):
@@ -141,7 +156,7 @@ def settle(c, f, sp, now):
     held = state["tag"] is not None
     do = plan(sp, held, began) if sp else ("release" if held else "none")
     if do == "hold":
-        n = min(max(state["size"], state["min"], 1), state["max"])
+        n = min(held_at(state, f), state["max"])
         set_tag(c, f, state, "%d since %s" % (n, now.strftime(STAMP)))
         set_max(c, f, n)
         return dict(action="held", max=n)
@@ -151,9 +166,14 @@ def settle(c, f, sp, now):
         period = "turned off" if sp is None else (
             "new period" if began is None or began < sp.start else "under the amount")
         return dict(action="released", max=f["max"], why=period)
-    if do == "keep" and state["max"] != n:
-        set_max(c, f, n)  # a deploy put the configured maximum back
-        return dict(action="reapplied", max=n)
+    # A deploy may have changed the maximum (set back to workers.max), workers.max itself or
+    # the minimum: the hold keeps the size reached, within the file's bounds.
+    keep = held_at(state, f, n) if do == "keep" else n
+    if do == "keep" and keep != n:
+        set_tag(c, f, state, "%d since %s" % (keep, began.strftime(STAMP)))
+    if do == "keep" and state["max"] != keep:
+        set_max(c, f, keep)
+        return dict(action="reapplied", max=keep)
     return dict(action="kept" if do == "keep" else "none", max=state["max"])
 
 
@@ -169,7 +189,7 @@ def notice(env_name, sp, results, fleets):
         for r, f in zip(results, fleets) if r["action"] in LINES]
     if not lines:
         return None
-    if sp:
+    if sp and sp.actual is not None:
         lines.append("The spend is %s of %s %s." % (money(sp.actual, sp.money), money(
             sp.limit, sp.money), "today" if sp.unit == "DAILY" else "this month"))
     if sp is None:
@@ -206,7 +226,13 @@ def handler(event, context=None, clients=None, now=None, env=None):
     c = clients or types.SimpleNamespace(**{
         k: boto3.client(s, region_name=env.get("AWS_REGION")) for k, s in SERVICES.items()})
     now = utc(now or datetime.datetime.now(UTC))
-    sp = None if (event or {}).get("qfleet") == "give back" else spend(c.budgets.describe_budget(
+    give_back = (event or {}).get("qfleet") == "give back"
+    if give_back:
+        # No run starts after this one: a message on the topic would hold a fleet again
+        # before the deploy deletes the function.
+        c.awslambda.put_function_concurrency(FunctionName=env["AWS_LAMBDA_FUNCTION_NAME"],
+                                             ReservedConcurrentExecutions=0)
+    sp = None if give_back else spend(c.budgets.describe_budget(
         AccountId=env["QFLEET_ACCOUNT"], BudgetName=env["QFLEET_BUDGET"])["Budget"], now)
     fleets, results = json.loads(env["QFLEET_FLEETS"]), []
     for f in fleets:
@@ -227,5 +253,6 @@ def handler(event, context=None, clients=None, now=None, env=None):
             len(failed), failed[0]["fleet"], failed[0]["error"]))
     if sp is None:
         return {"fleets": results}
-    return {"at_cap": sp.at_cap, "spend": str(sp.actual), "limit": str(sp.limit),
+    return {"at_cap": sp.at_cap, "spend": None if sp.actual is None else str(sp.actual),
+            "limit": str(sp.limit),
             "fleets": results}

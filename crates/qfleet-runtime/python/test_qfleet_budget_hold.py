@@ -73,6 +73,18 @@ class FakeBudgets:
         return {"Budget": dict(self.budget)}
 
 
+class FakeLambda:
+    """Lambda's put_function_concurrency, kept (moto would need the function deployed)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def put_function_concurrency(self, **kw):
+        self.calls.append(kw)
+        record("lambda", "PutFunctionConcurrency", kw)  # for the IAM test
+        return {"ReservedConcurrentExecutions": kw["ReservedConcurrentExecutions"]}
+
+
 class FailingAutoscaling:
     """moto's Auto Scaling client, refusing to update one group (as IAM would)."""
 
@@ -109,6 +121,7 @@ def aws(monkeypatch):
         arn = c.sqs.get_queue_attributes(QueueUrl=c.queue, AttributeNames=["QueueArn"])
         c.sns.subscribe(TopicArn=c.topic, Protocol="sqs",
                         Endpoint=arn["Attributes"]["QueueArn"])
+        c.awslambda = FakeLambda()
         yield c
 
 
@@ -152,7 +165,8 @@ def target(c, rid):
 
 def env(c, *fleets):
     return {"QFLEET_ENVIRONMENT": "lab", "QFLEET_ACCOUNT": ACCOUNT, "QFLEET_BUDGET": BUDGET,
-            "QFLEET_FLEETS": json.dumps(list(fleets)), "QFLEET_TOPIC": c.topic}
+            "QFLEET_FLEETS": json.dumps(list(fleets)), "QFLEET_TOPIC": c.topic,
+            "AWS_LAMBDA_FUNCTION_NAME": "qfleet-lab-budget-hold"}
 
 
 def notices(c):
@@ -327,11 +341,15 @@ def test_a_group_at_zero_is_held_at_one_and_the_null_stage_is_the_fleet(aws):
     assert "None" not in msg["content"]["description"]
 
 
-def test_the_hold_is_never_below_the_minimum(aws):
+def test_the_hold_is_one_over_the_minimum_for_a_rolling_update(aws):
+    """CloudFormation's rolling update keeps MinInstancesInService (at most workers.min) below
+    the group's MaxSize: a hold at the minimum would fail the next deploy of the fleet."""
     c = aws
     f = group(c, "qfleet-lab-workers", desired=2, min_size=2)
     run(c, env(c, f))
-    assert asg(c, "qfleet-lab-workers")[0] == 2
+    assert asg(c, "qfleet-lab-workers")[0] == 3
+    g = group(c, "qfleet-lab-tight", desired=2, min_size=2, max_size=2)
+    assert run(c, env(c, g))["fleets"][0]["max"] == 2, "never over workers.max"
 
 
 def test_a_deploy_that_puts_the_maximum_back_is_held_again(aws):
@@ -513,9 +531,63 @@ def test_give_back_releases_every_held_fleet_without_reading_the_budget(aws):
     denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}},
                          "DescribeBudget")
     got = run(c, env(c, a, b, idle), event={"qfleet": "give back"}, error=denied)
+    # No run starts after it: its own concurrency is 0 first.
+    assert c.awslambda.calls == [{"FunctionName": "qfleet-lab-budget-hold",
+                                  "ReservedConcurrentExecutions": 0}]
     assert [x["action"] for x in got["fleets"]] == ["released", "released", "none"]
     assert asg(c, GROUP) == (10, {})
     assert target(c, b["service"]) == (8, {})
     (_, msg), = notices(c)
     assert "the budget hold is turned off" in msg["content"]["title"]
     assert "The spend" not in msg["content"]["description"]
+
+
+def test_no_hold_begins_in_a_period_s_first_12_hours_and_a_stale_figure_releases(aws):
+    """AWS Budgets updates its figures 8 to 12 hours apart: just after midnight UTC the figure
+    may be the last period's. The hold of the last period is given back, none begins."""
+    c = aws
+    f = group(c, GROUP, desired=3)
+    run(c, env(c, f))
+    notices(c)
+    just_after = datetime.datetime(2025, 4, 1, 0, 5, tzinfo=UTC)
+    got = run(c, env(c, f), now=just_after)  # still $201.50 of $200: last month's
+    assert (got["at_cap"], got["fleets"][0]["action"]) == (False, "released")
+    assert asg(c, GROUP) == (10, {})
+    assert run(c, env(c, f), now=just_after + datetime.timedelta(hours=11))["fleets"][0][
+        "action"] == "none"
+    got = run(c, env(c, f), now=just_after + datetime.timedelta(hours=12))
+    assert got["fleets"][0]["action"] == "held"
+
+
+def test_a_held_fleet_follows_the_file_s_bounds_and_keeps_the_size_it_reached(aws):
+    c = aws
+    f = group(c, GROUP, desired=5)
+    run(c, env(c, f))
+    later = NOW + datetime.timedelta(hours=1)
+    # workers.max lowered to 4 by a deploy: the hold is 4, not 5.
+    c.autoscaling.update_auto_scaling_group(AutoScalingGroupName=GROUP, MaxSize=4)
+    got = run(c, env(c, dict(f, max=4)), now=later)
+    assert got["fleets"][0]["action"] in ("reapplied", "kept")
+    assert asg(c, GROUP) == (4, {m.TAG: "4 since 2025-03-14T12:00:00Z"})
+    # workers.max raised to 10 and the fleet grew to 6 before this run: held at 6.
+    c.autoscaling.update_auto_scaling_group(AutoScalingGroupName=GROUP, MaxSize=10,
+                                            DesiredCapacity=6)
+    got = run(c, env(c, f), now=later)
+    assert got["fleets"][0] == {"stage": None, "fleet": GROUP, "action": "reapplied", "max": 6}
+    assert asg(c, GROUP) == (6, {m.TAG: "6 since 2025-03-14T12:00:00Z"})
+    # workers.min raised to 7: one more.
+    c.autoscaling.update_auto_scaling_group(AutoScalingGroupName=GROUP, MinSize=7,
+                                            MaxSize=10, DesiredCapacity=7)
+    assert run(c, env(c, f), now=later)["fleets"][0]["max"] == 8
+    assert asg(c, GROUP)[0] == 8
+
+
+def test_a_budget_not_calculated_yet_holds_and_releases_nothing(aws):
+    c = aws
+    f = group(c, GROUP, desired=3)
+    run(c, env(c, f))
+    c2 = types.SimpleNamespace(**vars(c))
+    c2.budgets = FakeBudgets()
+    del c2.budgets.budget["CalculatedSpend"]
+    got = m.handler({}, None, clients=c2, now=NOW + datetime.timedelta(hours=1), env=env(c, f))
+    assert (got["at_cap"], got["spend"], got["fleets"][0]["action"]) == (False, None, "kept")
