@@ -6,7 +6,8 @@
 # cores); under 10 s for each tuning, its choices checked under other seeds and 10 % more load.
 # Last, `--tune --instance-types g6.xlarge,g6e.xlarge` on the GPU example (examples/gpu.yaml,
 # else the simulator's stand-in, crates/qfleet-sim/src/testdata/gpu/gpu.yaml): a whole tuning
-# for each type, under a day's curve and a held Poisson rate; target: under 10 s each.
+# for each type, under two days' curves (2 a second, issue 88's case, and 0.3) and a held
+# Poisson rate; target: under 10 s each.
 #   bench/simulate.sh [RUNS]          (QFLEET_BIN=path times that binary instead, unbuilt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -116,7 +117,7 @@ gpu=examples/gpu.yaml
 python3 - "$bin" "$gpu" <<'PY'
 import json, subprocess, sys, time
 binary, gpu = sys.argv[1], sys.argv[2]
-for load in ("daily:0.3/s", "poisson:0.2/s"):
+for load in ("daily:2/s", "daily:0.3/s", "poisson:0.2/s"):
     args = [binary, "simulate", gpu, "--load", load, "--tune",
             "--instance-types", "g6.xlarge,g6e.xlarge", "-o", "json"]
     t = time.perf_counter()

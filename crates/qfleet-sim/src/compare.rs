@@ -296,9 +296,11 @@ pub fn compare(
 ) -> Result<(Tuning, Comparison)> {
     check(env, types)?;
     let mut tuned = Vec::new();
+    // The runs made, shared: types alike but for their price run the same.
+    let mut runs = tune::Runs::default();
     for t in types {
         let own = assumptions_for(a, t);
-        let tuning = tune::tune_as(env, &own, Some(&t.name))?;
+        let tuning = tune::tune_with(env, &own, Some(&t.name), &mut runs)?;
         tuned.push((row(env, &own, t, &tuning), tuning));
     }
     // A stable sort: equal keys keep the order given.

@@ -720,7 +720,7 @@ pub fn binomial(rng: &mut fastrand::Rng, n: u64, p: f64) -> u64 {
 /// the fleet's kind picks its scaler once, and the loop drives it.
 #[cfg(test)]
 pub fn run(p: &Params, arrivals: &[u64]) -> Outcome {
-    run_until(p, arrivals, None)
+    run_until(p, arrivals, None, &|| false)
 }
 
 /// A goal a run may stop at once missed: more than `allowed` messages known to be over
@@ -744,7 +744,14 @@ impl Missed {
 
 /// As [`run`], stopping at the end of the first minute at which the run has missed `missed`
 /// for sure (`Outcome::missed_early`): a search for what meets a goal needs no more of it.
-pub fn run_until(p: &Params, arrivals: &[u64], missed: Option<Missed>) -> Outcome {
+/// `stop`, asked at the end of every minute: whether the run is no longer wanted (another
+/// run of the range missed); it then ends there, said missed early, its figures partial.
+pub fn run_until(
+    p: &Params,
+    arrivals: &[u64],
+    missed: Option<Missed>,
+    stop: &dyn Fn() -> bool,
+) -> Outcome {
     match p.fleet {
         Fleet::Ec2 {
             min,
@@ -777,6 +784,7 @@ pub fn run_until(p: &Params, arrivals: &[u64], missed: Option<Missed>) -> Outcom
                 p,
                 arrivals,
                 missed,
+                stop,
                 Ec2::new(settings, longest, &p.unknowns),
                 None,
             )
@@ -810,6 +818,7 @@ pub fn run_until(p: &Params, arrivals: &[u64], missed: Option<Missed>) -> Outcom
                 p,
                 arrivals,
                 missed,
+                stop,
                 Fargate::new(settings, &p.unknowns),
                 None,
             )
@@ -823,6 +832,7 @@ pub fn run_until(p: &Params, arrivals: &[u64], missed: Option<Missed>) -> Outcom
             p,
             arrivals,
             missed,
+            stop,
             Lambda::new(max_concurrency, pollers, batch_size),
             // The priority lane's own mapping: standard mode, its own maximum concurrency.
             p.lanes.as_ref().map(|l| {
@@ -880,6 +890,7 @@ fn drive<S: Scaler>(
     p: &Params,
     arrivals: &[u64],
     missed: Option<Missed>,
+    stop: &dyn Fn() -> bool,
     mut scaler: S,
     own: Option<S>,
 ) -> Outcome {
@@ -981,9 +992,8 @@ fn drive<S: Scaler>(
             &mut out,
         );
         let t = s + 1;
-        if let Some(m) = missed
-            && t.is_multiple_of(rules::PERIOD)
-            && known_over(&out, &q, t, m.goal_secs) > m.allowed
+        if t.is_multiple_of(rules::PERIOD)
+            && (missed.is_some_and(|m| known_over(&out, &q, t, m.goal_secs) > m.allowed) || stop())
         {
             out.missed_early = true;
             break;

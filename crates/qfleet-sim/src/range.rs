@@ -6,7 +6,7 @@
 use super::model::{self, Fleet, Outcome, Params, ScaleIn};
 use super::rules::Unknowns;
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// One run of the range, as the report lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -23,28 +23,36 @@ pub struct RangeRun {
     pub met: Option<bool>,
 }
 
+/// The worst outcome of the runs across the range, and every run's summary in order.
+pub type Ranged = (Outcome, Vec<RangeRun>);
+
 /// The runs of `p` under `arrivals` across the range: the worst outcome (the highest p99,
 /// then the highest p99 once held, then the first) and every run's summary, nominal first.
-pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> (Outcome, Vec<RangeRun>) {
-    // Without `stop_at_miss` every run goes to its end: never `None`.
-    runs(p, arrivals, goal, false).unwrap_or_default()
+pub fn run(p: &Params, arrivals: &[u64], goal: Option<f64>) -> Ranged {
+    // Without stopping at a miss every run goes to its end: never `None`.
+    runs(&[(p, arrivals)], goal, false)
+        .pop()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// As [`run`] when every run of the range meets `goal`, else `None`, found as soon as one
 /// run has missed it for sure (the others stop there): a search needs no more of a miss.
-pub fn run_if_met(p: &Params, arrivals: &[u64], goal: f64) -> Option<(Outcome, Vec<RangeRun>)> {
-    runs(p, arrivals, Some(goal), true)
+pub fn run_if_met(p: &Params, arrivals: &[u64], goal: f64) -> Option<Ranged> {
+    runs(&[(p, arrivals)], Some(goal), true).pop().flatten()
 }
 
-fn runs(
-    p: &Params,
-    arrivals: &[u64],
-    goal: Option<f64>,
-    stop_at_miss: bool,
-) -> Option<(Outcome, Vec<RangeRun>)> {
-    let missed = goal
-        .filter(|_| stop_at_miss)
-        .map(|g| model::Missed::of(g, arrivals, p.duration));
+/// As [`run_if_met`] for several runs in order (each its parameters and arrivals), all of
+/// their runs of the range shared between both cores: the results up to the first that
+/// misses the goal, which ends the list (`None`); the runs after it are not needed, and not
+/// made (those under way stop), nor are the rest of its own.
+pub fn run_each_if_met(each: &[(&Params, &[u64])], goal: f64) -> Vec<Option<Ranged>> {
+    runs(each, Some(goal), true)
+}
+
+/// The runs of the range of what may miss, the summaries named in order: a function's mapping
+/// reads no alarm (one run, its own).
+fn points(p: &Params) -> Vec<(&'static str, Unknowns)> {
     let (tracking, high_resolution) = match &p.fleet {
         Fleet::Ec2 {
             scale_in,
@@ -52,54 +60,110 @@ fn runs(
             ..
         } => (*scale_in == ScaleIn::Tracking, *high_resolution),
         Fleet::Fargate { scale_in, .. } => (*scale_in == ScaleIn::Tracking, false),
-        // A function's mapping reads no alarm: one run.
-        Fleet::Lambda { .. } => {
-            let o = model::run_until(p, arrivals, missed);
-            let summary = summary("nominal", p.unknowns, &o, goal);
-            if stop_at_miss && summary.met == Some(false) {
-                return None;
+        Fleet::Lambda { .. } => return vec![("nominal", p.unknowns)],
+    };
+    Unknowns::range(tracking, high_resolution)
+}
+
+/// Every run of every one of `each` across its range, taken in order by two threads (one
+/// spawned) as each is free: the results of `each` in order. When `stop_at_miss`, up to the
+/// first whose range missed `goal` (`None`, the last): a run stops as soon as it has missed
+/// for sure (`model::Missed`), or once a run of an earlier one, or of its own, has missed.
+/// Each run is the model's alone (its parameters, arrivals and goal), whichever thread
+/// makes it and whenever: the results are those of the runs one after the other.
+fn runs(each: &[(&Params, &[u64])], goal: Option<f64>, stop_at_miss: bool) -> Vec<Option<Ranged>> {
+    let points: Vec<Vec<(&'static str, Unknowns)>> = each.iter().map(|(p, _)| points(p)).collect();
+    let missed: Vec<Option<model::Missed>> = each
+        .iter()
+        .map(|(p, arrivals)| {
+            goal.filter(|_| stop_at_miss)
+                .map(|g| model::Missed::of(g, arrivals, p.duration))
+        })
+        .collect();
+    // (which of `each`, which point of its range), in order.
+    let jobs: Vec<(usize, usize)> = points
+        .iter()
+        .enumerate()
+        .flat_map(|(i, pts)| (0..pts.len()).map(move |j| (i, j)))
+        .collect();
+    // The first of `each` known to have missed (`usize::MAX`: none yet): it and those after
+    // it need no more runs.
+    let first_miss = AtomicUsize::new(usize::MAX);
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done: Vec<(usize, Outcome)> = Vec::new();
+        loop {
+            let k = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(i, j)) = jobs.get(k) else { break };
+            let unwanted = || first_miss.load(Ordering::Relaxed) <= i;
+            if unwanted() {
+                continue;
             }
-            return Some((o, vec![summary]));
+            let (p, arrivals) = each[i];
+            let u = points[i][j].1;
+            let o = model::run_until(
+                &Params {
+                    unknowns: u,
+                    ..p.clone()
+                },
+                arrivals,
+                missed[i],
+                &unwanted,
+            );
+            // A run stopped for another's miss is not this one's result.
+            if unwanted() {
+                continue;
+            }
+            if stop_at_miss && summary("", u, &o, goal).met == Some(false) {
+                first_miss.fetch_min(i, Ordering::Relaxed);
+                continue;
+            }
+            done.push((k, o));
         }
+        done
     };
-    let points = Unknowns::range(tracking, high_resolution);
-    // Once one run has missed, the others need not run (only when stopping at a miss).
-    let miss = AtomicBool::new(false);
-    let one = |u: Unknowns| -> Option<Outcome> {
-        if miss.load(Ordering::Relaxed) {
-            return None;
-        }
-        let o = model::run_until(
-            &Params {
-                unknowns: u,
-                ..p.clone()
-            },
-            arrivals,
-            missed,
-        );
-        if stop_at_miss && summary("", u, &o, goal).met == Some(false) {
-            miss.store(true, Ordering::Relaxed);
-        }
-        Some(o)
+    let done: Vec<(usize, Outcome)> = if jobs.len() > 1 {
+        // Two cores: the runs shared between this thread and one of its own.
+        std::thread::scope(|scope| {
+            let other = scope.spawn(work);
+            let mut mine = work();
+            // A panic in the other thread is a bug of the model's: propagated as it is.
+            mine.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            );
+            mine
+        })
+    } else {
+        work()
     };
-    // Two cores: the runs split in halves, one on a thread of its own.
-    let half = points.len().div_ceil(2);
-    let (first, second) = points.split_at(half);
-    let outcomes: Vec<Option<Outcome>> = std::thread::scope(|scope| {
-        let other = scope.spawn(|| second.iter().map(|(_, u)| one(*u)).collect::<Vec<_>>());
-        let mut mine: Vec<Option<Outcome>> = first.iter().map(|(_, u)| one(*u)).collect();
-        // A panic in the other half is a bug of the model's: propagated as it is.
-        mine.extend(
-            other
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e)),
-        );
-        mine
-    });
-    if miss.load(Ordering::Relaxed) {
-        return None;
+    let mut outcomes: Vec<Option<Outcome>> = jobs.iter().map(|_| None).collect();
+    for (k, o) in done {
+        outcomes[k] = Some(o);
     }
-    let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+    let first_miss = first_miss.into_inner();
+    let mut outcomes = outcomes.into_iter();
+    let mut out = Vec::new();
+    for (i, pts) in points.iter().enumerate() {
+        if i >= first_miss {
+            out.push(None);
+            break;
+        }
+        // Every run of one before the first miss ran to its end.
+        let outcomes: Vec<Outcome> = outcomes
+            .by_ref()
+            .take(pts.len())
+            .map(Option::unwrap_or_default)
+            .collect();
+        out.push(Some(worst(pts, outcomes, goal)));
+    }
+    out
+}
+
+/// Of the runs across the range, the worst outcome (the highest p99, then the highest p99
+/// once held, then the first) and every run's summary, in order.
+fn worst(points: &[(&'static str, Unknowns)], outcomes: Vec<Outcome>, goal: Option<f64>) -> Ranged {
     let runs: Vec<RangeRun> = points
         .iter()
         .zip(&outcomes)
@@ -118,7 +182,7 @@ fn runs(
         })
         .map_or(0, |(i, _)| i);
     let worst = outcomes.into_iter().nth(worst).unwrap_or_default();
-    Some((worst, runs))
+    (worst, runs)
 }
 
 fn summary(name: &'static str, u: Unknowns, o: &Outcome, goal: Option<f64>) -> RangeRun {

@@ -26,6 +26,7 @@
 
 use super::load::{Load, Period};
 use super::model::{Fleet, Params, ScaleIn};
+use super::range::Ranged;
 use super::run_result::{HIGH_RESOLUTION_MONTHLY_USD, Report};
 use super::{Assumptions, range, run_result};
 use crate::config::{Environment, ScaleInPolicy, ScalingMetric, WorkerKind};
@@ -257,6 +258,51 @@ struct Candidate {
     checked: bool,
 }
 
+/// A run across the range as [`Runs`] keeps it: its parameters in full (`Debug`, the seed
+/// in them), its arrivals' place in `Runs::loads`, and the goal's bits.
+type RunKey = (String, usize, u64);
+
+/// The runs across the range already made, by what alone decides them: the parameters (the
+/// seed in them), the arrivals and the goal. One tuning's, or shared by the tunings of a
+/// comparison (`--instance-types`): the model never reads the type, so types alike in all
+/// else run the same. What a search counts as simulated (`Tuning::candidates_simulated`) is
+/// what it asks for, as if each run were made then: this only saves making it again.
+#[derive(Default)]
+pub(crate) struct Runs {
+    /// Every distinct arrivals run under, once: a run's key names them by their place here.
+    loads: Vec<Vec<u64>>,
+    /// A run's result when it met the goal (its outcome without its completions, which no
+    /// report reads), `None` when it missed.
+    made: HashMap<RunKey, Option<Ranged>>,
+}
+
+impl Runs {
+    /// Where `arrivals` are in `loads`, added when new.
+    fn load(&mut self, arrivals: &[u64]) -> usize {
+        match self.loads.iter().position(|l| l.as_slice() == arrivals) {
+            Some(i) => i,
+            None => {
+                self.loads.push(arrivals.to_vec());
+                self.loads.len() - 1
+            }
+        }
+    }
+
+    /// Keeps a run's result (its completions dropped: they are only a pipeline's next
+    /// stage's arrivals) and returns it.
+    fn keep(&mut self, key: RunKey, made: Option<Ranged>) -> Option<Ranged> {
+        let made = made.map(|(mut o, runs)| {
+            o.completions = Vec::new();
+            if let Some(pri) = o.priority.as_mut() {
+                pri.completions = Vec::new();
+            }
+            (o, runs)
+        });
+        self.made.insert(key, made.clone());
+        made
+    }
+}
+
 /// The search's state: the environment, the runs' parameters and what was simulated.
 struct Search<'a> {
     env: &'a Environment,
@@ -269,6 +315,10 @@ struct Search<'a> {
     simulated: usize,
     /// Runs already made, by the fleet they ran (the same fleet under several names).
     seen: HashMap<String, Option<Report>>,
+    /// The runs made, perhaps by another tuning, and where the load given (0) and each
+    /// check's (1 on) are among their arrivals.
+    runs: Runs,
+    loads: Vec<usize>,
     /// The instance type the lines set, when the search runs another than the file's.
     instance_type: Option<String>,
 }
@@ -293,6 +343,17 @@ pub(crate) fn tune_as(
     a: &Assumptions,
     instance_type: Option<&str>,
 ) -> Result<Tuning> {
+    tune_with(env, a, instance_type, &mut Runs::default())
+}
+
+/// [`tune_as`], with the runs already made by other tunings (`runs`, which keeps this one's
+/// too): the same tuning, its runs made once.
+pub(crate) fn tune_with(
+    env: &Environment,
+    a: &Assumptions,
+    instance_type: Option<&str>,
+    runs: &mut Runs,
+) -> Result<Tuning> {
     let file_types = env.spec.workers.types();
     let changed = instance_type.filter(|t| file_types != [*t]);
     // The line, saying what it replaces when the file lists several types.
@@ -310,6 +371,7 @@ pub(crate) fn tune_as(
     };
     let mut search = Search::new(env, a)?;
     search.instance_type = line;
+    search.share(std::mem::take(runs));
     let found = search.candidates();
     let mut choices = search.cheapest_checked(found);
     // `budget`: no choice over the budget's day is shown.
@@ -318,6 +380,7 @@ pub(crate) fn tune_as(
         .is_empty()
         .then(|| over_budget.unwrap_or_else(|| search.nothing_found()));
     let resource_unit = search.unit_of_resources();
+    *runs = std::mem::take(&mut search.runs);
     Ok(Tuning {
         choices,
         candidates_simulated: search.simulated,
@@ -499,7 +562,7 @@ impl<'a> Search<'a> {
             super::schedules::of(env, base.duration, c.seed).add_to(&mut c.arrivals);
         }
         let space = space(env, &base);
-        Ok(Search {
+        let mut search = Search {
             env,
             a,
             base,
@@ -509,8 +572,12 @@ impl<'a> Search<'a> {
             space,
             simulated: 0,
             seen: HashMap::new(),
+            runs: Runs::default(),
+            loads: Vec::new(),
             instance_type: None,
-        })
+        };
+        search.share(Runs::default());
+        Ok(search)
     }
 }
 
@@ -578,19 +645,85 @@ impl Search<'_> {
         p
     }
 
+    /// Takes the runs already made (`runs`; its own so far are dropped), and names the load
+    /// given and each check's among their arrivals.
+    fn share(&mut self, mut runs: Runs) {
+        let mut loads = vec![runs.load(&self.arrivals)];
+        loads.extend(self.checks.iter().map(|c| runs.load(&c.arrivals)));
+        self.runs = runs;
+        self.loads = loads;
+    }
+
+    /// What a run of `p` (its seed set) under the load given (`check` 0) or a check's is
+    /// remembered by in `seen`, and in `runs`.
+    fn keys(&self, p: &Params, check: usize) -> (String, RunKey) {
+        let fleet = format!("{p:?}");
+        let seed = p.seed;
+        (
+            format!("{fleet}|{seed}|{check}"),
+            (fleet, self.loads[check], self.goal.to_bits()),
+        )
+    }
+
     /// The run of `p` under `arrivals` (seed `seed`) across the range, when it meets the
     /// goal; remembered by the fleet it runs.
     fn meets(&mut self, p: &Params, arrivals: &[u64], seed: u64, check: usize) -> Option<Report> {
-        let key = format!("{:?}|{seed}|{check}", Params { seed, ..p.clone() });
+        let p = Params { seed, ..p.clone() };
+        let (key, made) = self.keys(&p, check);
         if let Some(r) = self.seen.get(&key) {
             return r.clone();
         }
         self.simulated += 1;
-        let p = Params { seed, ..p.clone() };
-        let r = range::run_if_met(&p, arrivals, self.goal)
-            .map(|(o, runs)| run_result::build(self.env, self.a, &p, o, runs));
+        let r = match self.runs.made.get(&made) {
+            Some(r) => r.clone(),
+            None => {
+                let r = range::run_if_met(&p, arrivals, self.goal);
+                self.runs.keep(made, r)
+            }
+        }
+        .map(|(o, runs)| run_result::build(self.env, self.a, &p, o, runs));
         self.seen.insert(key, r.clone());
         r
+    }
+
+    /// Makes at once, on both cores, the runs of a combination and count that
+    /// [`Search::checked_from`] will ask for and that are not made yet: under the load given,
+    /// then each check's, in that order, up to the first known or found to miss (they stop
+    /// there). Nothing is counted here: `meets` counts what it is asked, as it is asked.
+    fn make_checked(&mut self, c: Combo, grow: Grow, count: u64) {
+        let p = self.params(c, self.counts(grow, count));
+        let seeds = std::iter::once(self.base.seed).chain(self.checks.iter().map(|c| c.seed));
+        let mut wanted: Vec<(Params, usize, RunKey)> = Vec::new();
+        for (check, seed) in seeds.enumerate() {
+            let q = Params { seed, ..p.clone() };
+            let (key, made) = self.keys(&q, check);
+            let known = match self.seen.get(&key) {
+                Some(r) => Some(r.is_some()),
+                None => self.runs.made.get(&made).map(Option::is_some),
+            };
+            match known {
+                Some(true) => {}
+                Some(false) => break,
+                None => wanted.push((q, check, made)),
+            }
+        }
+        if wanted.len() < 2 {
+            return;
+        }
+        let each: Vec<(&Params, &[u64])> = wanted
+            .iter()
+            .map(|(q, check, _)| {
+                let arrivals = match check {
+                    0 => &self.arrivals,
+                    i => &self.checks[i - 1].arrivals,
+                };
+                (q, arrivals.as_slice())
+            })
+            .collect();
+        let results = range::run_each_if_met(&each, self.goal);
+        for ((_, _, made), r) in wanted.into_iter().zip(results) {
+            self.runs.keep(made, r);
+        }
     }
 
     /// The run of a combination and count under the load given, when it meets the goal.
@@ -659,6 +792,7 @@ impl Search<'_> {
     fn checked_from(&mut self, c: &Candidate) -> Option<Candidate> {
         let (combo, grow) = (c.combo, c.grow);
         let passes = |s: &mut Self, n: u64| -> Option<(Report, Option<u64>)> {
+            s.make_checked(combo, grow, n);
             let report = s.meets_given(combo, grow, n)?;
             let p99 = s.passes_checks(combo, grow, n)?;
             Some((report, p99))

@@ -87,7 +87,10 @@ impl Ec2 {
         let w = &mut self.workers;
         let readable = w.datapoints.partition_point(|d| d.readable_at <= t);
         let seen = &w.datapoints[..readable];
-        let metrics: Vec<Option<f64>> = seen.iter().map(|d| d.metric).collect();
+        // The alarms read their last datapoints only (15 at most): the same verdicts as
+        // over every datapoint, without a day's worth copied at every period's end.
+        let recent = readable.saturating_sub(rules::LOW_ALARM_DATAPOINTS.max(u.high_datapoints));
+        let metrics: Vec<Option<f64>> = seen[recent..].iter().map(|d| d.metric).collect();
         let Some(last) = seen.last() else { return };
         if rules::high_alarm_of(&metrics, s.target, u.high_datapoints) {
             let before = w.desired;
