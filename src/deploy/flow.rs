@@ -181,6 +181,12 @@ async fn locked(
         cx.reporter.detail(&block);
         if let Some(note) = super::hold::plan_note(&prepared) {
             cx.reporter.line(note);
+            cx.reporter.event(Event::Warning {
+                environment: Some(cx.env.name.clone()),
+                stack: None,
+                change: None,
+                message: note.to_string(),
+            });
         }
         // The deploy of this plan would be refused: said now, not first in the deploy.
         if let Some(e) = removed_stages(cx, &prepared).await {

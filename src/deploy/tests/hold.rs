@@ -74,3 +74,50 @@ async fn mocked_a_function_that_cannot_give_back_stops_the_deploy_before_any_cha
     assert_eq!(t.executed(), 0);
     assert_eq!(t.deleted(), 1, "its change set goes");
 }
+
+/// plan says that the deploy will give the fleets back, in its text and as a warning event a
+/// pipeline reads; it invokes nothing.
+#[tokio::test]
+async fn mocked_a_plan_that_turns_the_hold_off_says_the_give_back_and_invokes_nothing() {
+    let l = lambda(200, "{}");
+    let t = StaleData::new(change_set(
+        ChangeSetStatus::CreateComplete,
+        None,
+        vec![("Remove", "BudgetHold", "AWS::Lambda::Function", None)],
+    ));
+    let (sts, s3) = no_kept_bucket();
+    let mut cfn: Vec<&Rule> = t.rules.iter().collect();
+    cfn.push(no_operation_events());
+    let c = crate::aws::mock::Rules {
+        cfn,
+        cloudwatch: vec![no_rollback_alarms()],
+        sts: vec![sts],
+        s3: vec![s3],
+        ec2: Some(the_network_of_stack_file()),
+        lambda: Some(l.clone()),
+        ..Default::default()
+    }
+    .clients();
+    let reporter = Reporter::new(Output {
+        format: Format::Json,
+        interactive: false,
+        command: "plan",
+    });
+    let o = environment(
+        &c,
+        &t.env,
+        Mode::Plan,
+        &opts(true),
+        &reporter,
+        &InFlight::default(),
+    )
+    .await;
+    assert!(o.ok, "{o:?}");
+    let said = reporter.events().into_iter().any(|e| {
+        matches!(&e, crate::deploy::event::Event::Warning { message, .. }
+            if message.contains("budget.hold is turned off") && message.contains("give back"))
+    });
+    assert!(said, "{:?}", reporter.events());
+    assert!(l.requests().is_empty());
+    assert_eq!(t.executed(), 0);
+}
