@@ -43,12 +43,16 @@ pub(super) fn kind_switch(changes: &[Change]) -> Option<(&'static str, &'static 
     if id(ChangeAction::Remove, IMAGE_ID) && id(ChangeAction::Add, ZIP_ID) {
         return Some((LAMBDA_IMAGE, LAMBDA_ZIP));
     }
+    // Latest first: an ECS service on Managed Instances comes with its capacity provider,
+    // which tells it from a service on Fargate.
     let kinds = crate::config::WorkerKind::ALL.map(crate::kinds::of);
     let from = kinds
         .iter()
+        .rev()
         .find(|k| has(ChangeAction::Remove, k.consumer_type()))?;
     let to = kinds
         .iter()
+        .rev()
         .find(|k| k.id() != from.id() && has(ChangeAction::Add, k.consumer_type()))?;
     Some((from.id().as_str(), to.id().as_str()))
 }
@@ -142,6 +146,19 @@ mod tests {
             change("Add", "AWS::Lambda::Function", None),
         ];
         assert_eq!(kind_switch(&fargate_to_lambda), Some(("fargate", "lambda")));
+        let to_managed = [
+            change("Remove", "AWS::AutoScaling::AutoScalingGroup", None),
+            change("Add", "AWS::ECS::Service", None),
+            change("Add", "AWS::ECS::CapacityProvider", None),
+        ];
+        assert_eq!(kind_switch(&to_managed), Some(("ec2", "ecs_managed")));
+        let managed_to_ec2 = [
+            change("Remove", "AWS::ECS::Service", None),
+            change("Remove", "AWS::ECS::CapacityProvider", None),
+            change("Add", "AWS::AutoScaling::AutoScalingGroup", None),
+        ];
+        assert_eq!(kind_switch(&managed_to_ec2), Some(("ecs_managed", "ec2")));
+        assert!(describe_switch("ecs_managed", "ec2").contains("then the capacity provider"));
         let text = describe_switch("fargate", "lambda");
         assert!(
             text.contains("first creates the function")

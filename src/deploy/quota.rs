@@ -208,10 +208,29 @@ pub(super) async fn check(
     over_quota: bool,
 ) -> Result<Vec<String>> {
     let w = &env.spec.workers;
-    if env.kind().id() != WorkerKind::Ec2 || env.parked() {
+    if env.parked() {
         return Ok(Vec::new());
     }
-    let types: Vec<String> = w.types().into_iter().map(str::to_string).collect();
+    // ECS Managed Instances are EC2 instances of the account, "subject to your Amazon EC2
+    // On-Demand instance service quotas"
+    // (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ManagedInstances.html):
+    // checked as a group of the types the file allows, one instance a task at most. Their
+    // instances are in no group qfleet can read, so a deployed fleet's own are not known.
+    let types: Vec<String> = match (env.kind().id(), &w.instance_types) {
+        (WorkerKind::Ec2, _) => w.types().into_iter().map(str::to_string).collect(),
+        (WorkerKind::EcsManaged, Some(types)) if !deployed => types.clone(),
+        (WorkerKind::EcsManaged, Some(_)) => {
+            return Ok(vec![format!(
+                "{stack}: EC2 quota not checked on an update of ECS Managed Instances: the instances ECS runs now are in no group qfleet reads"
+            )]);
+        }
+        (WorkerKind::EcsManaged, None) => {
+            return Ok(vec![format!(
+                "{stack}: EC2 quota not checked: ECS chooses the instance types (workers.instance_types names none)"
+            )]);
+        }
+        _ => return Ok(Vec::new()),
+    };
     let described: Described = aws::describe_instance_types(&clients.ec2, &types)
         .await
         .map(|list| list.into_iter().map(|t| (t.name.clone(), t)).collect())

@@ -140,7 +140,7 @@ fn next_of(j: &Judged) -> (&'static str, Option<i32>, String) {
                 format!("a rolling update replaces the instances one at a time, each waiting for its worker to reach the queue; {watch}"),
             )
         }
-        WorkerKind::Fargate => (
+        WorkerKind::Fargate | WorkerKind::EcsManaged => (
             "ecs_deployment",
             None,
             "ECS replaces the tasks (a rolling deployment with its circuit breaker) and watches the rollback alarms through the deployment's bake time (by default under 5 minutes); one in ALARM rolls the service back".into(),

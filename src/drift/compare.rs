@@ -118,7 +118,7 @@ fn resources(f: &mut Findings, snap: &Snapshot, env: &Environment) {
         match env.spec.workers.kind {
             WorkerKind::Ec2 => super::group::check(f, snap, env),
             WorkerKind::Lambda => super::function::check(f, snap, env),
-            WorkerKind::Fargate => super::service::check(f, snap, env),
+            WorkerKind::Fargate | WorkerKind::EcsManaged => super::service::check(f, snap, env),
         }
     }
 }

@@ -41,9 +41,16 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             "ECS's answer names no task definition",
         ),
     }
+    // On Managed Instances the providers are the cluster's own, named after it.
+    let managed = w.kind == crate::config::WorkerKind::EcsManaged;
+    let provider = |p: &crate::kinds::fargate::Provider| match (managed, p.on_demand) {
+        (false, _) => p.name.to_string(),
+        (true, true) => format!("{}-on-demand", names.cluster),
+        (true, false) => format!("{}-spot", names.cluster),
+    };
     let want: Vec<String> = strategy(&w.spot)
         .iter()
-        .map(|p| format!("{} base {} weight {}", p.name, p.base, p.weight))
+        .map(|p| format!("{} base {} weight {}", provider(p), p.base, p.weight))
         .collect();
     let have: Vec<String> = s
         .capacity_provider_strategy
@@ -63,7 +70,11 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             },
         );
     }
-    let public = if w.public_ip { "ENABLED" } else { "DISABLED" };
+    let public = if w.public_ip && !managed {
+        "ENABLED"
+    } else {
+        "DISABLED"
+    };
     match &s.assign_public_ip {
         Some(have) if have != public => f.diff(
             fleet,
@@ -81,12 +92,17 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
             "ECS's answer gives no network configuration",
         ),
     }
-    if s.execute_command != w.fargate.exec {
+    let exec = if managed {
+        w.ecs_managed.exec
+    } else {
+        w.fargate.exec
+    };
+    if s.execute_command != exec {
         f.diff(
             fleet,
             ids::SERVICE,
             "EnableExecuteCommand",
-            w.fargate.exec,
+            exec,
             s.execute_command,
         );
     }
@@ -203,6 +219,38 @@ mod tests {
                 "qfleet-f-fleet WorkerService TaskDefinition",
                 "qfleet-f-fleet WorkerService NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp"
             ]
+        );
+    }
+
+    /// On ECS Managed Instances the strategy names the cluster's own providers: a service on
+    /// them is in sync, one on Fargate's is drift.
+    #[test]
+    fn a_managed_service_is_held_to_its_own_providers() {
+        let managed = crate::config::parse(
+            "stacks/f.yaml".into(),
+            "region: eu-west-1\nlab: true\nworkers:\n  kind: ecs_managed\n  image: public.ecr.aws/docker/library/python:3.12\n  min: 1\n  max: 4\n  spot: {percent: 50}\n".into(),
+        )
+        .unwrap()
+        .into_only();
+        let run = |s: Service| {
+            let mut snap = Snapshot::deployed("f");
+            snap.fargate_mut().service = Fact::Known(s);
+            let mut f = Findings::default();
+            check(&mut f, &snap, &managed);
+            f
+        };
+        let mut s = service();
+        s.capacity_provider_strategy[0].name = "qfleet-f-on-demand".into();
+        s.capacity_provider_strategy[1].name = "qfleet-f-spot".into();
+        let f = run(s);
+        assert!(f.differences.is_empty(), "{:?}", f.differences);
+        let f = run(service());
+        let props: Vec<&str> = f.differences.iter().map(|d| d.property.as_str()).collect();
+        assert_eq!(props, ["CapacityProviderStrategy"]);
+        assert!(
+            f.differences[0]
+                .expected
+                .contains("qfleet-f-on-demand base 0 weight 1")
         );
     }
 

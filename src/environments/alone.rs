@@ -96,6 +96,8 @@ fn kind_of(types: &[&str]) -> Option<&'static str> {
     ) {
         (true, false, false) => Some("ec2"),
         (false, true, false) => Some("lambda"),
+        // A service on Managed Instances comes with its capacity provider.
+        (false, false, true) if has("AWS::ECS::CapacityProvider") => Some("ecs_managed"),
         (false, false, true) => Some("fargate"),
         _ => None,
     }
@@ -119,7 +121,7 @@ fn stack_file(
     }
     let workers = |kind: &str, indent: &str| {
         let mut w = format!("{indent}workers:\n{indent}  kind: {kind}\n");
-        if kind == "fargate" {
+        if kind == "fargate" || kind == "ecs_managed" {
             w.push_str(&format!(
                 "{indent}  image: public.ecr.aws/docker/library/busybox:latest\n"
             ));
@@ -156,6 +158,10 @@ mod tests {
         );
         assert_eq!(kind_of(&["AWS::Lambda::Function"]), Some("lambda"));
         assert_eq!(kind_of(&["AWS::ECS::Service"]), Some("fargate"));
+        assert_eq!(
+            kind_of(&["AWS::ECS::Service", "AWS::ECS::CapacityProvider"]),
+            Some("ecs_managed")
+        );
         // Two kinds at once (a switch half done), or none: not told.
         assert_eq!(
             kind_of(&["AWS::ECS::Service", "AWS::AutoScaling::AutoScalingGroup"]),
@@ -175,6 +181,7 @@ mod tests {
             vec![(None, "fargate")],
             vec![(None, "ec2"), (Some("thumbs".into()), "lambda")],
             vec![(None, "fargate"), (Some("first".into()), "ec2")],
+            vec![(None, "ecs_managed"), (Some("gpu".into()), "fargate")],
         ];
         for kinds in cases {
             let text = stack_file("walkb1", "eu-west-1", Some("team"), &kinds);

@@ -1218,3 +1218,51 @@ fn an_addons_folder_that_cannot_be_listed_is_reported() {
         .unwrap_or_else(|| panic!("{}", i.report.text()));
     assert!(item.note.contains("could not be listed"), "{}", item.note);
 }
+
+/// A Copilot worker that patches a GPU into its task (`taskdef_overrides`, the only way a
+/// manifest can ask for one) cannot run on Fargate: the importer says so, and offers the kind
+/// that runs it, and the file it offers validates once the user follows the note.
+#[test]
+fn a_gpu_patched_into_the_task_is_offered_ecs_managed_instances() {
+    let text = manifest(
+        "taskdef_overrides:\n  - path: ContainerDefinitions[0].ResourceRequirements[-]\n    value:\n      Type: GPU\n      Value: 2\n",
+    );
+    let i = import_text(&text, opts(None, None)).unwrap();
+    assert_valid(&i);
+    let note = i
+        .report
+        .not_carried
+        .iter()
+        .find(|n| n.source.as_deref() == Some("taskdef_overrides.0"))
+        .unwrap();
+    assert!(
+        note.note.contains("2 GPUs per task")
+            && note.note.contains("workers.kind: ecs_managed")
+            && note.note.contains("workers.gpu: {count: 2}"),
+        "{}",
+        note.note
+    );
+    // Followed: the kind, the GPUs, the block, a network with a way out and no public IP.
+    let followed: String = i
+        .stack_file
+        .lines()
+        .filter(|l| {
+            !l.contains("public_ip")
+                && !l.starts_with("  network: default")
+                && !l.trim_start().starts_with('#')
+        })
+        .map(|l| match l {
+            "  kind: fargate" => "  kind: ecs_managed\n  gpu: {count: 2}\n  network: {vpc: vpc-0123456789abcdef0, subnets: {eu-west-1a: subnet-0123456789abcdef0, eu-west-1b: subnet-0123456789abcdef1}}".to_string(),
+            "  fargate:" => "  ecs_managed:".to_string(),
+            l => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(followed.contains("kind: ecs_managed"), "{}", i.stack_file);
+    let parsed = crate::config::parse(std::path::PathBuf::from("stacks/x.yaml"), followed.clone());
+    assert!(
+        parsed.is_ok(),
+        "{followed}\n{:?}",
+        parsed.err().map(|e| e.to_string())
+    );
+}

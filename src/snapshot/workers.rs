@@ -163,7 +163,8 @@ pub(super) fn wanted(env: &Environment, fleet: &StackSnapshot) -> Wanted {
     Wanted {
         group: kind == WorkerKind::Ec2 || lists(ids::WORKER_GROUP),
         function: kind == WorkerKind::Lambda || ids::FUNCTIONS.iter().any(|id| lists(id)),
-        service: kind == WorkerKind::Fargate || lists(ids::SERVICE),
+        service: matches!(kind, WorkerKind::Fargate | WorkerKind::EcsManaged)
+            || lists(ids::SERVICE),
     }
 }
 

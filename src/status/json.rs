@@ -31,8 +31,8 @@ struct StatusJson<'a> {
     region: &'a str,
     stacks: &'a [StackSummary],
     /// What consumes the queue, as read: `ec2` (the `fleet` section), `lambda` (the `function`
-    /// section), `fargate` (the `service` section); two for a moment while an environment
-    /// switches kinds.
+    /// section), `fargate` (the `service` section: an ECS service, on Fargate or on ECS
+    /// Managed Instances); two for a moment while an environment switches kinds.
     #[schemars(with = "Vec<String>", extend("items" = { "enum": ["ec2", "lambda", "fargate"] }))]
     workers: &'a [Workers],
     /// `null` when the fleet is not deployed, could not be read (see `unavailable`), or the

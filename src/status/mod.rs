@@ -938,7 +938,7 @@ fn from_snapshot_within(
         .map(|kind| match kind {
             WorkerKind::Ec2 => Workers::Ec2(fleet.take()),
             WorkerKind::Lambda => Workers::Lambda(function.take().map(Box::new)),
-            WorkerKind::Fargate => Workers::Fargate(service.take()),
+            WorkerKind::Fargate | WorkerKind::EcsManaged => Workers::Fargate(service.take()),
         })
         .collect();
     Status {

@@ -172,7 +172,7 @@ struct Body<'a> {
     region: &'a str,
     stacks: Vec<Stack<'a>>,
     /// The first stage's workers (of a one-stage environment: its workers).
-    #[schemars(extend("enum" = ["ec2", "lambda", "fargate"]))]
+    #[schemars(extend("enum" = ["ec2", "lambda", "fargate", "ecs_managed"]))]
     workers: &'static str,
     /// The first stage's backlog target.
     backlog_target: f64,
@@ -223,7 +223,7 @@ struct Stage<'a> {
     /// The stage's job queue.
     queue: String,
     fleet_stack: String,
-    #[schemars(extend("enum" = ["ec2", "lambda", "fargate"]))]
+    #[schemars(extend("enum" = ["ec2", "lambda", "fargate", "ecs_managed"]))]
     workers: &'static str,
     backlog_target: f64,
 }

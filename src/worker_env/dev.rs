@@ -241,7 +241,9 @@ fn as_workers(
     account: &str,
 ) -> Result<(BTreeMap<String, String>, String)> {
     let logical = match stage.spec.workers.kind {
-        crate::config::WorkerKind::Fargate => "WorkerTaskRole",
+        crate::config::WorkerKind::Fargate | crate::config::WorkerKind::EcsManaged => {
+            "WorkerTaskRole"
+        }
         _ => "WorkerRole",
     };
     session.block_on(async {

@@ -176,13 +176,14 @@ fn more(i: usize, jobs: bool) -> Vec<Rendered> {
 fn the_docs_list_every_variable_each_kind_sets_and_qfleet_dev_gives() {
     let rows = table("docs/workers.md", "worker variables");
     let all = corpus();
-    let columns = [
-        ("EC2", WorkerKind::Ec2),
-        ("Fargate", WorkerKind::Fargate),
-        ("Lambda", WorkerKind::Lambda),
+    // "ECS tasks": an ECS service's, on Fargate or on ECS Managed Instances.
+    let columns: [(&str, &[WorkerKind]); 3] = [
+        ("EC2", &[WorkerKind::Ec2]),
+        ("ECS tasks", &[WorkerKind::Fargate, WorkerKind::EcsManaged]),
+        ("Lambda", &[WorkerKind::Lambda]),
     ];
-    for (column, kind) in columns {
-        let of_kind: Vec<&Rendered> = all.iter().filter(|r| r.kind == kind).collect();
+    for (column, kinds) in columns {
+        let of_kind: Vec<&Rendered> = all.iter().filter(|r| kinds.contains(&r.kind)).collect();
         assert!(of_kind.len() >= 3, "{column}: {} stages", of_kind.len());
         for r in &of_kind {
             for v in &r.vars {
@@ -285,16 +286,16 @@ fn the_docs_list_every_variable_each_kind_sets_and_qfleet_dev_gives() {
                     devs.len(),
                     "{v}: said set by every qfleet dev"
                 ),
-                "EC2" | "Fargate" => {
-                    let kind = if cell == "EC2" {
-                        WorkerKind::Ec2
+                "EC2" | "ECS tasks" => {
+                    let kinds: &[WorkerKind] = if cell == "EC2" {
+                        &[WorkerKind::Ec2]
                     } else {
-                        WorkerKind::Fargate
+                        &[WorkerKind::Fargate, WorkerKind::EcsManaged]
                     };
                     for (r, d) in &devs {
                         assert_eq!(
                             d.contains(v),
-                            r.kind == kind,
+                            kinds.contains(&r.kind),
                             "{}: {v} with qfleet dev",
                             r.what
                         );

@@ -39,11 +39,14 @@ enum Kind {
     Ec2,
     Lambda,
     Fargate,
+    EcsManaged,
 }
 
-const KINDS: [Kind; 3] = [Kind::Ec2, Kind::Lambda, Kind::Fargate];
+const KINDS: [Kind; 4] = [Kind::Ec2, Kind::Lambda, Kind::Fargate, Kind::EcsManaged];
 const ALL: &[Kind] = &KINDS;
-const INSTANCES_AND_TASKS: &[Kind] = &[Kind::Ec2, Kind::Fargate];
+const INSTANCES_AND_TASKS: &[Kind] = &[Kind::Ec2, Kind::Fargate, Kind::EcsManaged];
+/// The kinds whose instances carry GPUs: EC2's, and the ones ECS Managed Instances launches.
+const GPUS: &[Kind] = &[Kind::Ec2, Kind::EcsManaged];
 
 impl Kind {
     fn name(self) -> &'static str {
@@ -51,6 +54,7 @@ impl Kind {
             Kind::Ec2 => "ec2",
             Kind::Lambda => "lambda",
             Kind::Fargate => "fargate",
+            Kind::EcsManaged => "ecs_managed",
         }
     }
     fn label(self) -> &'static str {
@@ -58,6 +62,7 @@ impl Kind {
             Kind::Ec2 => "EC2",
             Kind::Lambda => "Lambda",
             Kind::Fargate => "Fargate",
+            Kind::EcsManaged => "ECS Managed Instances",
         }
     }
 }
@@ -130,7 +135,7 @@ const FEATURES: &[Feature] = &[
     Feature {
         name: "gpu",
         setting: "`workers.gpu`",
-        kinds: &[Kind::Ec2],
+        kinds: GPUS,
         choice_of: None,
     },
     Feature {
@@ -471,6 +476,9 @@ fn stack_file(case: &Case, tags: usize) -> Value {
         Kind::Fargate => json!({"workers": {
             "kind": "fargate", "image": "public.ecr.aws/docker/library/python:3.12",
             "min": 1, "max": 4}}),
+        Kind::EcsManaged => json!({"workers": {
+            "kind": "ecs_managed", "image": "public.ecr.aws/docker/library/python:3.12",
+            "min": 1, "max": 4}}),
     };
     let ecr = |path: &str| format!("{}.dkr.ecr.{region}.amazonaws.com/{path}", ACCOUNTS[0]);
     for f in &case.features {
@@ -547,6 +555,11 @@ fn stack_file(case: &Case, tags: usize) -> Value {
                 json!({"workers": {"warm_pool": {"min_size": 1}}}),
             ),
             // One NVIDIA GPU; with Spot, the spot arm lists GPU types instead.
+            // On Managed Instances, ECS chooses the GPU type: the model names it.
+            "gpu" if case.kind == Kind::EcsManaged => merge(
+                &mut unit,
+                json!({"workers": {"gpu": {"count": 1, "accelerator": "A10G"}}}),
+            ),
             "gpu" if case.has("spot") => {
                 merge(&mut unit, json!({"workers": {"gpu": {"count": 1}}}))
             }
@@ -1604,6 +1617,28 @@ impl Checker<'_> {
             }
             return None;
         }
+        // ECS Managed Instances' infrastructure role launches from the Region's images, which
+        // belong to no account (AWS's managed policy names them so too).
+        let managed = self.made.stacks[stack].contains("CapacityProviderOnDemand");
+        if managed
+            && service == "ec2"
+            && rest == "image/*"
+            && account.is_empty()
+            && p == partition(&self.d.region)
+            && region == self.d.region
+        {
+            return None;
+        }
+        // And, with a Spot share, may make EC2 Spot's service-linked role of its account.
+        if managed
+            && service == "iam"
+            && rest == "role/aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot"
+            && region.is_empty()
+            && account == self.d.account
+            && actions.iter().all(|a| a == "iam:CreateServiceLinkedRole")
+        {
+            return None;
+        }
         let local = service != "s3";
         if p != partition(&self.d.region)
             || (local && (region != self.d.region || account != self.d.account))
@@ -1640,10 +1675,27 @@ impl Checker<'_> {
             "autoscaling" => rest
                 .split_once(":autoScalingGroupName/")
                 .is_some_and(|(_, g)| self.made.groups.contains(g)),
-            "ecs" => rest
-                .strip_prefix("task/")
-                .and_then(|s| s.strip_suffix("/*"))
-                .is_some_and(|c| self.made.clusters.contains(c)),
+            "ecs" => {
+                let cluster = rest
+                    .strip_prefix("task/")
+                    .or_else(|| rest.strip_prefix("container-instance/"))
+                    .and_then(|s| s.strip_suffix("/*"))
+                    .or_else(|| rest.strip_prefix("cluster/"));
+                cluster.is_some_and(|c| self.made.clusters.contains(c))
+            }
+            // What ECS launches for a Managed Instances capacity provider: launched and tagged
+            // by ECS, not made by the stack, in the stack's own account and Region (checked
+            // above), and only for a stack that makes the provider.
+            "ec2" if managed => matches!(
+                rest,
+                "launch-template/*"
+                    | "fleet/*"
+                    | "instance/*"
+                    | "network-interface/*"
+                    | "volume/*"
+                    | "subnet/*"
+                    | "security-group/*"
+            ),
             "lambda" => rest
                 .strip_prefix("function:")
                 .is_some_and(|f| self.made.functions.contains(f)),

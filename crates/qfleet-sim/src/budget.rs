@@ -42,6 +42,22 @@ pub fn max_day_usd(env: &Environment) -> Result<f64, String> {
             }
             Ok(most * 24.0 * w.max.max(0) as f64)
         }
+        // ECS may place several tasks on one instance; one instance a task, of the dearest
+        // type the file allows, is the most a day can cost, and the management fee on top.
+        WorkerKind::EcsManaged => {
+            let Some(types) = &w.instance_types else {
+                return Err(format!(
+                    "ECS Managed Instances in {region} without workers.instance_types (ECS chooses the types)"
+                ));
+            };
+            let mut most: f64 = 0.0;
+            for ty in types {
+                let hour = crate::price::instance_hour(region, ty)
+                    .ok_or_else(|| format!("{ty} in {region}"))?;
+                most = most.max(hour * (1.0 + crate::price::ECS_MANAGED_FEE_SHARE));
+            }
+            Ok(most * 24.0 * w.max.max(0) as f64)
+        }
         WorkerKind::Fargate => {
             let arm = w.fargate.platform == Platform::LinuxArm64;
             let hour =

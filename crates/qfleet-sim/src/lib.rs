@@ -126,6 +126,13 @@ impl Assumptions {
     fn launch_time(&self, w: &WorkersSpec) -> u64 {
         self.launch_time.unwrap_or(match w.kind {
             WorkerKind::Fargate => rules::FARGATE_TASK_START,
+            // A task that finds no room waits for ECS to launch an instance, then starts on
+            // it: modelled as both, every time (a task placed on an idle instance starts
+            // sooner, so the goal holds with room to spare).
+            WorkerKind::EcsManaged if accelerated(w).is_some() => {
+                rules::GPU_LAUNCH + rules::FARGATE_TASK_START
+            }
+            WorkerKind::EcsManaged => rules::EC2_LAUNCH + rules::FARGATE_TASK_START,
             WorkerKind::Ec2 if accelerated(w).is_some() => rules::GPU_LAUNCH,
             WorkerKind::Ec2 | WorkerKind::Lambda => rules::EC2_LAUNCH,
         })
@@ -145,6 +152,14 @@ impl Assumptions {
             WorkerKind::Fargate => format!(
                 "{secs} s, qfleet's default for a task (image pull, container start): measure yours, give --launch-time"
             ),
+            WorkerKind::EcsManaged => format!(
+                "{secs} s, qfleet's default for a task on ECS Managed Instances: an instance launched for it{}, then the image pulled and the container started: measure yours, give --launch-time",
+                if accelerated(w).is_some() {
+                    " (a GPU type)"
+                } else {
+                    ""
+                }
+            ),
             _ if let Some(ty) = accelerated(w) => format!(
                 "{secs} s, qfleet's default for an accelerated type ({ty}): boot, the NVIDIA driver, a multi-GB image pulled, the model loaded; {lo}–{hi} s by AWS's published figures: measure yours, give --launch-time"
             ),
@@ -157,9 +172,19 @@ impl Assumptions {
 
 /// The first accelerated type an EC2 group may launch (G, P, Inf, Trn, DL, VT), if any.
 fn accelerated(w: &WorkersSpec) -> Option<&str> {
-    (w.kind == WorkerKind::Ec2)
-        .then(|| w.types().into_iter().find(|t| rules::is_accelerated(t)))
-        .flatten()
+    match w.kind {
+        WorkerKind::Ec2 => w.types().into_iter().find(|t| rules::is_accelerated(t)),
+        // ECS chooses the type; workers.gpu makes it a GPU type.
+        WorkerKind::EcsManaged => w.gpu.as_ref().map(|_| {
+            w.instance_types
+                .iter()
+                .flatten()
+                .map(String::as_str)
+                .find(|t| rules::is_accelerated(t))
+                .unwrap_or("a GPU type")
+        }),
+        WorkerKind::Fargate | WorkerKind::Lambda => None,
+    }
 }
 
 /// The model's parameters for `env`: the values the templates render (target, min, max,
@@ -194,7 +219,9 @@ fn params(env: &Environment, a: &Assumptions) -> Result<Params> {
     let w = &spec.workers;
     let scale_in = scale_in_of(&spec.scaling.scale_in);
     let fleet = match w.kind {
-        WorkerKind::Fargate => Fleet::Fargate {
+        // Tasks on ECS Managed Instances scale as Fargate's do (the same service, scalable
+        // target and policies); only their start differs (`launch_time`).
+        WorkerKind::Fargate | WorkerKind::EcsManaged => Fleet::Fargate {
             min: w.min.max(0) as u64,
             max: w.max.max(0) as u64,
             target: env.backlog_target(),

@@ -301,8 +301,8 @@ fn headroom(a: &Assumptions, p: &Params) -> Option<Headroom> {
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Settings {
-    /// What consumes the queue (`ec2`, `lambda`, `fargate`).
-    #[schemars(with = "String", extend("enum" = ["ec2", "lambda", "fargate"]))]
+    /// What consumes the queue (`ec2`, `lambda`, `fargate`, `ecs_managed`).
+    #[schemars(with = "String", extend("enum" = ["ec2", "lambda", "fargate", "ecs_managed"]))]
     pub workers: WorkerKind,
     pub min: Option<u64>,
     pub max: Option<u64>,
@@ -518,21 +518,49 @@ fn fargate_usage(
 ) -> Usage {
     let spec = &env.spec;
     let hours = o.instance_seconds / 3_600.0;
-    let f = &spec.workers.fargate;
-    let arm = f.platform == crate::config::Platform::LinuxArm64;
-    let per_hour = price::fargate_task_hour(&spec.region, arm, f.cpu, f.memory);
+    let managed = spec.workers.kind == WorkerKind::EcsManaged;
+    let (cpu, memory, platform, stop_timeout) = match managed {
+        true => {
+            let m = &spec.workers.ecs_managed;
+            (m.cpu, m.memory, m.platform, m.stop_timeout)
+        }
+        false => {
+            let f = &spec.workers.fargate;
+            (f.cpu, f.memory, f.platform, f.stop_timeout)
+        }
+    };
+    let arm = platform == crate::config::Platform::LinuxArm64;
+    // On Managed Instances: the first type the file allows, one task an instance (ECS may
+    // pack several on a larger one, so this is the most it costs), and the management fee.
+    let first_type = spec.workers.instance_types.iter().flatten().next();
+    let per_hour = match (managed, first_type) {
+        (false, _) => price::fargate_task_hour(&spec.region, arm, cpu, memory),
+        (true, Some(ty)) => {
+            price::instance_hour(&spec.region, ty).map(|h| h * (1.0 + price::ECS_MANAGED_FEE_SHARE))
+        }
+        (true, None) => None,
+    };
     let day_hours = per_day(period, p.duration, o.instance_seconds, rest_rate(period, o)) / 3_600.0;
     let (per_day_usd, per_month_usd) = day_cost(per_hour, day_hours);
-    let size = format!(
-        "{} vCPU and {} GB ({})",
-        f64::from(f.cpu) / 1_024.0,
-        f64::from(f.memory) / 1_024.0,
-        f.platform.as_str()
-    );
-    let spot = if spec.workers.spot.percent > 0 {
-        " (all On-Demand: Fargate Spot runs at up to 70% off, its price varies and is not priced here)"
-    } else {
-        ""
+    let size = match (managed, first_type) {
+        (true, Some(ty)) => format!(
+            "a {ty} each, with ECS Managed Instances' fee ({}% modelled)",
+            (price::ECS_MANAGED_FEE_SHARE * 100.0).round()
+        ),
+        (true, None) => "an instance ECS chooses each (workers.instance_types names none)".into(),
+        (false, _) => format!(
+            "{} vCPU and {} GB ({})",
+            f64::from(cpu) / 1_024.0,
+            f64::from(memory) / 1_024.0,
+            platform.as_str()
+        ),
+    };
+    let spot = match (spec.workers.spot.percent > 0, managed) {
+        (false, _) => "",
+        (true, false) => {
+            " (all On-Demand: Fargate Spot runs at up to 70% off, its price varies and is not priced here)"
+        }
+        (true, true) => " (all On-Demand: the Spot share would cost less)",
     };
     let basis = match per_hour {
         Some(h) => format!(
@@ -551,15 +579,15 @@ fn fargate_usage(
             backlog_target: Some(target),
             scale_from_zero: Some(scale_from_zero),
             fargate: Some(FargateSettings {
-                cpu: f.cpu,
-                memory: f.memory,
-                platform: f.platform.as_str(),
+                cpu,
+                memory,
+                platform: platform.as_str(),
                 scale_out_cooldown,
                 scale_in_cooldown,
                 start_cooldown,
-                stop_timeout: f.stop_timeout.0,
+                stop_timeout: stop_timeout.0,
             }),
-            ..common_settings(WorkerKind::Fargate, p)
+            ..common_settings(spec.workers.kind, p)
         },
         instance_hours: None,
         task_hours: Some(hours),
@@ -568,10 +596,16 @@ fn fargate_usage(
         cost: Cost {
             usd: per_hour.map(|h| h * hours),
             basis,
-            source: price::fargate_source(&spec.region, arm),
+            source: match (managed, first_type) {
+                (true, Some(ty)) => format!(
+                    "{}; the fee is modelled, not AWS's figure (https://aws.amazon.com/ecs/pricing/)",
+                    price::instance_source(&spec.region, ty)
+                ),
+                _ => price::fargate_source(&spec.region, arm),
+            },
             per_day_usd,
             per_month_usd,
-            per_day_resources: day_hours * f64::from(f.cpu) / 1_024.0,
+            per_day_resources: day_hours * f64::from(cpu) / 1_024.0,
             resource_unit: "vCPU-hours",
             period: period.words(),
         },

@@ -236,7 +236,17 @@ fn worker_day(env: &Environment) -> f64 {
                 f64::from(w.fargate.cpu) / 1_024.0,
             )
         }
-        _ => {
+        // One instance of the first type the file allows a task, with the fee; without a
+        // type, the task's vCPUs.
+        WorkerKind::EcsManaged => match w.instance_types.iter().flatten().next() {
+            Some(ty) => (
+                super::price::instance_hour(&spec.region, ty)
+                    .map(|h| h * (1.0 + super::price::ECS_MANAGED_FEE_SHARE)),
+                super::price::vcpus(ty).unwrap_or(1.0),
+            ),
+            None => (None, f64::from(w.ecs_managed.cpu) / 1_024.0),
+        },
+        WorkerKind::Ec2 | WorkerKind::Lambda => {
             let ty = w.types()[0];
             (
                 super::price::instance_hour(&spec.region, ty),
@@ -331,8 +341,16 @@ pub fn tune(env: &Environment, a: &Assumptions) -> Result<Tuning> {
 /// `env` with its workers of `instance_type` (the group launching that type alone).
 pub(crate) fn as_type(env: &Environment, instance_type: &str) -> Environment {
     let mut e = env.clone();
-    e.spec.workers.instance_type = instance_type.to_string();
-    e.spec.workers.instance_types = None;
+    match e.spec.workers.kind {
+        // ECS Managed Instances take a list of the types ECS may choose from.
+        WorkerKind::EcsManaged => {
+            e.spec.workers.instance_types = Some(vec![instance_type.to_string()]);
+        }
+        _ => {
+            e.spec.workers.instance_type = instance_type.to_string();
+            e.spec.workers.instance_types = None;
+        }
+    }
     e
 }
 
@@ -357,10 +375,13 @@ pub(crate) fn tune_with(
     let file_types = env.spec.workers.types();
     let changed = instance_type.filter(|t| file_types != [*t]);
     // The line, saying what it replaces when the file lists several types.
-    let line = changed.map(|t| match env.spec.workers.instance_types {
-        Some(_) => format!("{t}  # instead of instance_types"),
-        None => t.to_string(),
-    });
+    let line = changed.map(
+        |t| match (env.spec.workers.kind, &env.spec.workers.instance_types) {
+            (WorkerKind::EcsManaged, _) => t.to_string(),
+            (_, Some(_)) => format!("{t}  # instead of instance_types"),
+            (_, None) => t.to_string(),
+        },
+    );
     let typed;
     let env = match changed {
         Some(t) => {
@@ -1111,10 +1132,11 @@ fn lines(env: &Environment, a: &Assumptions, l: &Lines) -> String {
         format!("scaling:\n{scaling}")
     };
     let (min, max) = (l.min, l.max);
-    let ty = |indent: &str| {
-        l.instance_type
-            .as_ref()
-            .map_or(String::new(), |t| format!("{indent}instance_type: {t}\n"))
+    let managed = env.spec.workers.kind == WorkerKind::EcsManaged;
+    let ty = |indent: &str| match (&l.instance_type, managed) {
+        (None, _) => String::new(),
+        (Some(t), true) => format!("{indent}instance_types: [{t}]\n"),
+        (Some(t), false) => format!("{indent}instance_type: {t}\n"),
     };
     let Some(t) = &env.target else {
         return format!(

@@ -277,3 +277,26 @@ fn a_refusal_counts_the_smallest_type_and_the_latest_usage_fits_the_largest_and_
         "{v:?}"
     );
 }
+
+/// On ECS Managed Instances the types the file allows are held to workers.gpu as an EC2
+/// group's are: a type with fewer GPUs is named in workers.instance_types.
+#[test]
+fn managed_instances_types_are_held_to_the_gpus_too() {
+    let managed = env(
+        "region: us-east-1\nworkers:\n  kind: ecs_managed\n  image: public.ecr.aws/a/b:1\n  instance_types: [g6.xlarge, g6.12xlarge]\n  gpu: {count: 2}\n",
+    );
+    let types: Vec<String> = vec!["g6.xlarge".into(), "g6.12xlarge".into()];
+    let d = described(&[
+        ("g6.xlarge", 4, 1, "NVIDIA L4"),
+        ("g6.12xlarge", 48, 4, "NVIDIA L4"),
+    ]);
+    let Err(Error::Input(e)) = gpus(&managed, &types, &d) else {
+        panic!("expected an input error")
+    };
+    assert_eq!(e[0].field, "workers.instance_types");
+    assert!(
+        e[0].message.contains("g6.xlarge has 1 GPU"),
+        "{}",
+        e[0].message
+    );
+}

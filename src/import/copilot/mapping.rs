@@ -1902,6 +1902,16 @@ impl Mapper<'_> {
                     &Seconds(secs).to_string(),
                     None,
                 );
+            } else if let Some(gpus) = gpu_override(&target, o) {
+                // Fargate runs no GPU; ECS Managed Instances does, with the same service.
+                self.r.not_carried(
+                    &path,
+                    line,
+                    format!(
+                        "{gpus} GPU{} per task (`{target}`): Fargate runs none; set workers.kind: ecs_managed with workers.gpu: {{count: {gpus}}} and workers.ecs_managed's cpu and memory, in subnets with a NAT gateway or VPC endpoints and without workers.public_ip, and the tasks run on GPU instances AWS manages (docs/workers.md, ECS Managed Instances workers)",
+                        if gpus == 1 { "" } else { "s" }
+                    ),
+                );
             } else {
                 self.r.not_carried(
                     &path,
@@ -2160,6 +2170,24 @@ fn leaf_paths(path: &str, v: &Value, out: &mut Vec<String>) {
         }
         _ => out.push(path.to_string()),
     }
+}
+
+/// The GPUs a `taskdef_overrides` entry asks the container for: a `ResourceRequirements`
+/// entry of `Type: GPU` (ContainerDefinition ResourceRequirements,
+/// <https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ResourceRequirement.html>).
+fn gpu_override(target: &str, o: &Value) -> Option<u32> {
+    if !target.contains("ResourceRequirements") {
+        return None;
+    }
+    let entries: Vec<&Value> = match o.get("value")? {
+        Value::Sequence(list) => list.iter().collect(),
+        one => vec![one],
+    };
+    entries.into_iter().find_map(|e| {
+        (e.get("Type").map(text_of).as_deref() == Some("GPU"))
+            .then(|| e.get("Value").map(text_of)?.parse().ok())
+            .flatten()
+    })
 }
 
 /// The `taskdef_overrides` entry that sets the container's `StopTimeout` within Fargate's

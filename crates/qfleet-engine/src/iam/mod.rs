@@ -106,7 +106,7 @@ fn as_kind(env: &Environment, kind: WorkerKind) -> Environment {
                 package: None,
             });
         }
-        WorkerKind::Fargate => {
+        WorkerKind::Fargate | WorkerKind::EcsManaged => {
             if other.spec.workers.image.is_none() {
                 other.spec.workers.image = Some(crate::config::ImageSetting::Uri(
                     "public.ecr.aws/docker/library/python:3.12".into(),
@@ -128,7 +128,9 @@ fn with_publisher(env: &Environment) -> Option<Environment> {
     let mut with = match env.spec.workers.kind {
         WorkerKind::Ec2 if env.spec.scaling.metric == ScalingMetric::HighResolution => return None,
         WorkerKind::Ec2 => env.clone(),
-        WorkerKind::Lambda | WorkerKind::Fargate => as_kind(env, WorkerKind::Ec2),
+        WorkerKind::Lambda | WorkerKind::Fargate | WorkerKind::EcsManaged => {
+            as_kind(env, WorkerKind::Ec2)
+        }
     };
     with.spec.scaling.metric = ScalingMetric::HighResolution;
     Some(with)
@@ -231,6 +233,11 @@ fn passed_to(types: &BTreeSet<String>) -> Vec<&'static str> {
         ("AWS::EC2::LaunchTemplate", "ec2.amazonaws.com"),
         ("AWS::Lambda::Function", "lambda.amazonaws.com"),
         ("AWS::ECS::TaskDefinition", "ecs-tasks.amazonaws.com"),
+        // A Managed Instances capacity provider takes the infrastructure role and the
+        // instance profile's role: "You must have the iam:PassRole permission for this role
+        // with the condition iam:PassedToService: ecs.amazonaws.com"
+        // (https://docs.aws.amazon.com/batch/latest/APIReference/API_ManagedInstancesProvider.html).
+        ("AWS::ECS::CapacityProvider", "ecs.amazonaws.com"),
         // The role CodeDeploy shifts a worker function's alias as (its deployment group's
         // service role).
         (

@@ -653,16 +653,27 @@ impl<'a> Place<'a> {
     /// tasks) and the task definition's revisions. One set for every ECS action keeps a policy
     /// for many environments within IAM's size limits; no other environment's names match
     /// (`/qfleet-ENV/` ends at the slash, the family at `:`).
+    ///
+    /// And the cluster's Managed Instances capacity providers, named after it
+    /// (`qfleet-ENV-on-demand`, `qfleet-ENV-spot`: templates/fargate.yaml.j2), each by its
+    /// whole name: the policy is every kind's, so that a switch deploys under it.
     fn ecs_arns(&self, names: &ResourceNames) -> Vec<String> {
         let (p, region, account) = (self.p(), self.region(), self.account);
-        vec![
+        let mut arns = vec![
             format!("arn:{p}:ecs:{region}:{account}:cluster/{}", names.cluster),
             format!("arn:{p}:ecs:{region}:{account}:*/{}/*", names.cluster),
             format!(
                 "arn:{p}:ecs:{region}:{account}:task-definition/{}:*",
                 names.task_family
             ),
-        ]
+        ];
+        for option in ["on-demand", "spot"] {
+            arns.push(format!(
+                "arn:{p}:ecs:{region}:{account}:capacity-provider/{}-{option}",
+                names.cluster
+            ));
+        }
+        arns
     }
 
     /// The job table (`jobs:`) and its index. Its name is CloudFormation's,
@@ -861,7 +872,8 @@ impl<'a> Place<'a> {
                 ),
                 "management.chatbot.amazonaws.com",
             )],
-            "AWS::ECS::Cluster" => vec![(
+            // A Managed Instances capacity provider's handler may create ECS's role too.
+            "AWS::ECS::Cluster" | "AWS::ECS::CapacityProvider" => vec![(
                 self.service_linked_role("ecs.amazonaws.com", "AWSServiceRoleForECS"),
                 "ecs.amazonaws.com",
             )],

@@ -176,7 +176,8 @@ fn data_actions_are_scoped_to_the_environments_own_resources() {
 /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html>): EC2 for an
 /// instance profile's role, Lambda for a function's execution role
 /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html>), ECS
-/// tasks for a task's roles, CodeDeploy for the role a deployment group shifts a worker
+/// tasks for a task's roles, ECS for a Managed Instances capacity provider's infrastructure
+/// and instance roles, CodeDeploy for the role a deployment group shifts a worker
 /// function's alias as (its service role,
 /// <https://docs.aws.amazon.com/codedeploy/latest/userguide/getting-started-create-service-role.html>).
 /// A deploy may switch `workers.kind` under the policy printed for the file before the switch,
@@ -213,6 +214,7 @@ fn pass_role_is_only_for_the_worker_role_and_only_to_the_worker_services() {
                 "codedeploy.amazonaws.com",
                 "ec2.amazonaws.com",
                 "ecs-tasks.amazonaws.com",
+                "ecs.amazonaws.com",
                 "lambda.amazonaws.com"
             ],
             "{kind}"

@@ -57,7 +57,7 @@ impl Hold {
                     fleets.push(json!({"stage": name, "group": names.asg, "max": max}));
                     groups.push(names.asg);
                 }
-                WorkerKind::Fargate => {
+                WorkerKind::Fargate | WorkerKind::EcsManaged => {
                     fleets.push(json!({
                         "stage": name,
                         "service": format!("service/{}/{}", names.cluster, names.service),

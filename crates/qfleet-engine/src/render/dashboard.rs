@@ -168,7 +168,7 @@ fn worker_metrics(stage: &Environment, names: &ResourceNames) -> Vec<Value> {
             json!(["AWS/AutoScaling", "GroupDesiredCapacity", "AutoScalingGroupName", names.asg, {"label": "desired"}]),
             json!([".", "GroupInServiceInstances", ".", ".", {"label": "in service", "id": "w"}]),
         ],
-        WorkerKind::Fargate => vec![
+        WorkerKind::Fargate | WorkerKind::EcsManaged => vec![
             json!(["ECS/ContainerInsights", "DesiredTaskCount", "ClusterName", names.cluster, "ServiceName", names.service, {"label": "desired"}]),
             json!([".", "RunningTaskCount", ".", ".", ".", ".", {"label": "running", "id": "w"}]),
         ],
@@ -374,7 +374,7 @@ mod tests {
                     assert_eq!(counted[1][1], "GroupInServiceInstances");
                     assert_eq!(counted[1][3], json!(vars["QFLEET_ASG_NAME"]));
                 }
-                WorkerKind::Fargate => {
+                WorkerKind::Fargate | WorkerKind::EcsManaged => {
                     assert_eq!(counted[1][1], "RunningTaskCount");
                     assert_eq!(
                         counted[1][3..],

@@ -512,6 +512,8 @@ struct Context<'a> {
     stored_bodies: Option<&'static str>,
     /// Fargate workers' strategy, secrets and cooldowns (`workers.kind: fargate`).
     fargate: Option<crate::kinds::fargate::Render>,
+    /// The Managed Instances capacity providers (`workers.kind: ecs_managed`).
+    managed: Option<crate::kinds::ecs_managed::Render>,
     /// The job table and the response queue (`jobs:`), and this stage's part in them.
     jobs: Option<Jobs>,
     /// The environment's data stack (the fleet's bootstrap reads the job module there).
@@ -775,8 +777,13 @@ fn context(env: &Environment) -> Context<'_> {
         stored_bodies: (env.stage.as_ref().is_none_or(|s| s.index == 0)
             || spec.sources.messages.is_some())
         .then_some(crate::config::STORED_BODIES),
-        fargate: (spec.workers.kind == crate::config::WorkerKind::Fargate)
-            .then(|| crate::kinds::fargate::Render::of(env)),
+        fargate: matches!(
+            spec.workers.kind,
+            crate::config::WorkerKind::Fargate | crate::config::WorkerKind::EcsManaged
+        )
+        .then(|| crate::kinds::fargate::Render::of(env)),
+        managed: (spec.workers.kind == crate::config::WorkerKind::EcsManaged)
+            .then(|| crate::kinds::ecs_managed::Render::of(env)),
         jobs: Jobs::of(env),
         data_stack: env.data_stack_name(),
         data_stack_export: data_stack_export(env),

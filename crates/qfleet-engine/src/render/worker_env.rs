@@ -43,7 +43,7 @@ pub fn variables(
                 }
             }
         }
-        WorkerKind::Fargate => {
+        WorkerKind::Fargate | WorkerKind::EcsManaged => {
             let task = resources
                 .as_object()
                 .and_then(|r| r.values().find(|r| r["Type"] == "AWS::ECS::TaskDefinition"))

@@ -51,7 +51,7 @@ fn definition(t: &Value, kind: WorkerKind) -> Option<&Value> {
             .values()
             .find(|r| r["Type"] == "AWS::EC2::LaunchTemplate")
             .map(|r| &r["Properties"]["LaunchTemplateData"]),
-        WorkerKind::Fargate => resources
+        WorkerKind::Fargate | WorkerKind::EcsManaged => resources
             .values()
             .find(|r| r["Type"] == "AWS::ECS::TaskDefinition")
             .map(|r| &r["Properties"]),

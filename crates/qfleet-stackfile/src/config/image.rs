@@ -110,6 +110,7 @@ fn workers_platform(env: &Environment) -> BuildPlatform {
     let w = &env.spec.workers;
     let arm = match w.kind {
         WorkerKind::Fargate => w.fargate.platform == super::schema::Platform::LinuxArm64,
+        WorkerKind::EcsManaged => w.ecs_managed.platform == super::schema::Platform::LinuxArm64,
         WorkerKind::Lambda => w.lambda.architecture == super::schema::Architecture::Arm64,
         WorkerKind::Ec2 => w
             .types()

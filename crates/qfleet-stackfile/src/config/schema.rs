@@ -95,7 +95,7 @@ settings! {
         pub budget: Option<BudgetSpec>
             => "a mapping with {keys} (optional; needs alerts)",
         pub workers: WorkersSpec
-            => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged, dev_principals; for ec2: ami, instance_type or instance_types, spot, warm_pool, gpu, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip, job_timeout, limits; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days, job_timeout, limits",
+            => "a mapping with kind; for both: environment, queue_url_as, secrets, secret_keys, policies, statements, allow_privileged, dev_principals; for ec2: ami, instance_type or instance_types, spot, warm_pool, gpu, min, max, network, egress, security_groups, user_data or image, health_check_grace_period, instance_warmup, root_volume_gib, log_retention_days, public_ip, job_timeout, limits; for lambda: lambda, network (a mapping), egress, security_groups; for fargate: image, fargate, spot, min, max, network, egress, security_groups, public_ip, log_retention_days, job_timeout, limits; for ecs_managed: image, ecs_managed, instance_types, gpu, spot, min, max, network, egress, security_groups, public_ip, log_retention_days, job_timeout, limits",
         pub scaling: ScalingSpec
             => "a mapping with target_backlog_per_instance, or max_latency_seconds and seconds_per_message; and scale_from_zero, expected_peak, metric, scale_in",
         /// The IAM role qfleet assumes in each target's account (`targets`), by name: the ARN is
@@ -936,6 +936,7 @@ choices! {
         Ec2 = "ec2" => "default: instances in an Auto Scaling group",
         Lambda = "lambda" => "a function fed by the queue",
         Fargate = "fargate" => "container tasks of an ECS service",
+        EcsManaged = "ecs_managed" => "container tasks of an ECS service on EC2 instances AWS launches, patches and replaces (ECS Managed Instances): GPUs and Spot with no AMI to keep",
     }
 }
 
@@ -997,6 +998,51 @@ impl Default for FargateSpec {
             platform: Platform::default(),
             stop_timeout: Seconds(30),
             ephemeral_storage_gib: None,
+            exec: false,
+            command: None,
+            entry_point: None,
+        }
+    }
+}
+
+settings! {
+    /// Container tasks on ECS Managed Instances (`workers.ecs_managed`, `kind: ecs_managed`
+    /// only): EC2 instances that ECS launches, patches and replaces, chosen by their attributes
+    /// from the task's size, `workers.gpu` and `workers.instance_types`. The image, count, Spot
+    /// share, network, variables, secrets and permissions are the keys every kind shares.
+    #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+    pub struct EcsManagedSpec: defaults {
+        /// CPU units of one task (1024 = one vCPU).
+        pub cpu: u32
+            => "CPU units of one task (default 1024, one vCPU): a whole number from 256 to 196608; the instances chosen have at least this many vCPUs",
+        /// MiB of memory of one task.
+        pub memory: u32
+            => "MiB of one task (default 2048): a whole number from 512 to 786432; the instances chosen have at least this much memory",
+        pub platform: Platform => "{choices}: what the image was built for",
+        /// Seconds between SIGTERM and SIGKILL when a task stops (2 to 120).
+        pub stop_timeout: Seconds
+            => "a duration from 2s to 2m (default 30s), at most queue.visibility_timeout: from SIGTERM to SIGKILL when a task stops",
+        /// Each instance's data volume in GiB (AWS's default 80 without it).
+        pub storage_gib: Option<u32>
+            => "a whole number of GiB from 1 to 16384 (optional; AWS gives 80 without it): each instance's data volume, where images and tasks' writable layers go",
+        /// ECS Exec into running tasks. Off by default.
+        pub exec: bool => "true or false (default false): ECS Exec into running tasks",
+        /// Overrides the image's CMD.
+        pub command: Option<Vec<String>> => "a list of strings overriding the image's CMD (optional)",
+        /// Overrides the image's ENTRYPOINT.
+        pub entry_point: Option<Vec<String>>
+            => "a list of strings overriding the image's ENTRYPOINT (optional)",
+    }
+}
+
+impl Default for EcsManagedSpec {
+    fn default() -> Self {
+        EcsManagedSpec {
+            cpu: 1024,
+            memory: 2048,
+            platform: Platform::default(),
+            stop_timeout: Seconds(30),
+            storage_gib: None,
             exec: false,
             command: None,
             entry_point: None,
@@ -1134,13 +1180,16 @@ impl Default for LambdaSpec {
 settings! {
     #[derive(Debug, Clone, Deserialize, Serialize)]
     pub struct WorkersSpec: defaults {
-        /// `ec2` (default), `lambda` or `fargate`.
+        /// `ec2` (default), `lambda`, `fargate` or `ecs_managed`.
         pub kind: WorkerKind => "{choices}",
         /// Settings of the Lambda function (`kind: lambda` only).
         pub lambda: LambdaSpec
             => "a mapping with code, runtime, handler (or image, command, entry_point, architecture), memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days, deployment (workers.kind: lambda only)",
         /// Settings of the Fargate tasks (`kind: fargate` only).
         pub fargate: FargateSpec => "a mapping with {keys} (workers.kind: fargate only)",
+        /// Settings of the tasks on ECS Managed Instances (`kind: ecs_managed` only).
+        pub ecs_managed: EcsManagedSpec
+            => "a mapping with {keys} (workers.kind: ecs_managed only)",
         /// An SSM public parameter path (`/aws/service/...`) or an AMI id (`ami-...`).
         pub ami: String
             => "an SSM parameter path such as /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64, or an AMI id (ami- and 8 or 17 hex digits)",
@@ -1249,6 +1298,7 @@ impl Default for WorkersSpec {
             kind: WorkerKind::Ec2,
             lambda: LambdaSpec::default(),
             fargate: FargateSpec::default(),
+            ecs_managed: EcsManagedSpec::default(),
             ami: DEFAULT_AMI.into(),
             instance_type: "t3.micro".into(),
             instance_types: None,

@@ -375,7 +375,10 @@ pub fn warnings(env: &Environment) -> Vec<String> {
             spot.on_demand_base
         ));
     }
-    if spec.workers.kind == WorkerKind::Fargate {
+    if matches!(
+        spec.workers.kind,
+        WorkerKind::Fargate | WorkerKind::EcsManaged
+    ) {
         w.extend(fargate(env));
     }
     if spec.kms_key.is_none() && !spec.lab {
@@ -386,14 +389,24 @@ pub fn warnings(env: &Environment) -> Vec<String> {
 }
 
 /// What deserves a second look in Fargate workers' settings.
+/// The warnings of an ECS service's tasks, on Fargate or on ECS Managed Instances.
 fn fargate(env: &Environment) -> Vec<String> {
     let spec = &env.spec;
     let f = &spec.workers.fargate;
+    let managed = spec.workers.kind == WorkerKind::EcsManaged;
+    let (kind, where_, stop_timeout) = match managed {
+        true => (
+            "ecs_managed",
+            "ECS Managed Instances",
+            spec.workers.ecs_managed.stop_timeout,
+        ),
+        false => ("fargate", "Fargate", f.stop_timeout),
+    };
     let mut w = Vec::new();
     // A deployment while the service wants no task starts none: the circuit breaker only
     // judges tasks it starts (NOTES 1.1, "Health gate with min: 0").
     if spec.workers.min == 0 {
-        w.push("workers.min: 0 on Fargate: a deploy made while the service runs no task starts none, so the circuit breaker cannot roll back a broken image until work arrives; `qfleet status` then shows the failed rollout. Deploy with work waiting, or keep min at 1 while you change the image".to_string());
+        w.push(format!("workers.min: 0 on {where_}: a deploy made while the service runs no task starts none, so the circuit breaker cannot roll back a broken image until work arrives; `qfleet status` then shows the failed rollout. Deploy with work waiting, or keep min at 1 while you change the image"));
     }
     let by_name: Vec<&str> = spec
         .workers
@@ -411,15 +424,17 @@ fn fargate(env: &Environment) -> Vec<String> {
     // "Linux tasks with the ARM64 architecture don't support the Fargate Spot capacity
     // provider" (Amazon ECS Developer Guide, Fargate capacity providers); the API's newer text
     // allows it from platform 1.4.0. Said, not refused: the first deploy tells.
-    if f.platform == crate::config::schema::Platform::LinuxArm64 && spec.workers.spot.percent > 0 {
+    if !managed
+        && f.platform == crate::config::schema::Platform::LinuxArm64
+        && spec.workers.spot.percent > 0
+    {
         w.push("workers.spot with workers.fargate.platform linux/arm64: AWS's ECS guide says Fargate Spot runs X86_64 tasks only, while its API reference allows ARM64 on platform 1.4.0 or later; if Spot tasks do not start, use linux/x86_64 or no Spot".to_string());
     }
     if let Some(per_message) = spec.scaling.seconds_per_message
-        && per_message > f.stop_timeout.0 as f64
+        && per_message > stop_timeout.0 as f64
     {
         w.push(format!(
-            "scaling.seconds_per_message: {per_message} is longer than workers.fargate.stop_timeout ({}): a task stopped by a scale-in or a deployment cannot finish its job, which is released and done again by another task; use ECS task scale-in protection from the worker for long jobs",
-            f.stop_timeout
+            "scaling.seconds_per_message: {per_message} is longer than workers.{kind}.stop_timeout ({stop_timeout}): a task stopped by a scale-in or a deployment cannot finish its job, which is released and done again by another task; use ECS task scale-in protection from the worker for long jobs",
         ));
     }
     w

@@ -99,8 +99,20 @@ struct Secret {
 }
 
 impl Render {
+    /// The ECS service's settings for `kind: fargate` and `kind: ecs_managed` alike: the two
+    /// differ in where the tasks run, not in how the service runs them.
     pub fn of(env: &Environment) -> Render {
         let w = &env.spec.workers;
+        let (architecture, stop_timeout) = match w.kind {
+            WorkerKind::EcsManaged => (
+                w.ecs_managed.platform.cpu_architecture(),
+                w.ecs_managed.stop_timeout.0,
+            ),
+            _ => (
+                w.fargate.platform.cpu_architecture(),
+                w.fargate.stop_timeout.0,
+            ),
+        };
         let secrets = w
             .secrets
             .iter()
@@ -114,9 +126,9 @@ impl Render {
             .collect();
         Render {
             strategy: strategy(&w.spot),
-            architecture: w.fargate.platform.cpu_architecture(),
+            architecture,
             secrets,
-            stop_grace: w.fargate.stop_timeout.0.saturating_sub(5).max(1),
+            stop_grace: stop_timeout.saturating_sub(5).max(1),
             scale_out_cooldown: SCALE_OUT_COOLDOWN,
             scale_in_cooldown: SCALE_IN_COOLDOWN,
             start_cooldown: START_COOLDOWN,
@@ -128,6 +140,9 @@ impl Render {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Provider {
     pub name: &'static str,
+    /// Whether it runs tasks On-Demand (`FARGATE`, or the On-Demand Managed Instances
+    /// provider), where the base goes.
+    pub on_demand: bool,
     pub base: u32,
     pub weight: u32,
 }
@@ -142,6 +157,7 @@ pub fn strategy(spot: &SpotSpec) -> Vec<Provider> {
     if p == 0 {
         return vec![Provider {
             name: "FARGATE",
+            on_demand: true,
             base,
             weight: 1,
         }];
@@ -150,11 +166,13 @@ pub fn strategy(spot: &SpotSpec) -> Vec<Provider> {
     vec![
         Provider {
             name: "FARGATE",
+            on_demand: true,
             base,
             weight: (100 - p) / g,
         },
         Provider {
             name: "FARGATE_SPOT",
+            on_demand: false,
             base: 0,
             weight: p / g,
         },
@@ -196,6 +214,7 @@ mod tests {
             strategy(&spot(0, 2)),
             vec![Provider {
                 name: "FARGATE",
+                on_demand: true,
                 base: 2,
                 weight: 1
             }]

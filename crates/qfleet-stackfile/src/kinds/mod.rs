@@ -1,17 +1,18 @@
 //! What each kind of worker (`workers.kind`) is to every feature: one module per kind
-//! ([`ec2`], [`lambda`], [`fargate`]), each answering the same questions ([`Kind`]). A feature
+//! ([`ec2`], [`lambda`], [`fargate`], [`ecs_managed`]), each answering the same questions ([`Kind`]). A feature
 //! asks `env.kind()` rather than matching on the kind; the few places whose logic differs
 //! in substance per kind (validation's rules, drift's checks, status's reads, the simulator's
 //! model) match exhaustively, so a new kind is a compile error in exactly those places.
 
 pub mod ec2;
+pub mod ecs_managed;
 pub mod fargate;
 pub mod lambda;
 
 use crate::config::{Environment, WorkerKind};
 
 /// A kind in a word, as the stack file and every JSON document spell it (`ec2`, `lambda`,
-/// `fargate`).
+/// `fargate`, `ecs_managed`).
 impl std::fmt::Display for WorkerKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -85,6 +86,7 @@ pub fn of(kind: WorkerKind) -> &'static dyn Kind {
         WorkerKind::Ec2 => &ec2::Ec2,
         WorkerKind::Lambda => &lambda::Lambda,
         WorkerKind::Fargate => &fargate::Fargate,
+        WorkerKind::EcsManaged => &ecs_managed::EcsManaged,
     }
 }
 

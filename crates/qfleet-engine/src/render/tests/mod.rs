@@ -771,6 +771,7 @@ fn scale_from_zero_only_adds_an_instance_when_the_group_wants_none() {
 
 mod alerts;
 mod budget;
+mod ecs_managed;
 mod fargate;
 mod fifo;
 mod gpu;

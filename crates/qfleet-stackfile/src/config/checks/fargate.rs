@@ -18,6 +18,7 @@ pub(super) const NOT_FARGATE: &[(&str, &str)] = &[
     ("workers.root_volume_gib", "EC2"),
     ("workers.gpu", "EC2"),
     ("workers.lambda", "Lambda"),
+    ("workers.ecs_managed", "ECS Managed Instances"),
 ];
 
 /// The task sizes Fargate runs on Linux: CPU units and the memory (MiB) each allows, from,
@@ -77,17 +78,6 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             "high_resolution applies to EC2 workers only (workers.kind is fargate): its publisher counts instances in service; allowed here: sqs",
         );
     }
-    match &w.image {
-        None => c.fail(
-            "workers.image",
-            "is required with workers.kind: fargate: the container image every task runs (REGISTRY/REPOSITORY:TAG or @sha256:…)",
-        ),
-        Some(i) => {
-            if let Some(Err(why)) = i.uri().map(crate::config::image::parse) {
-                c.fail("workers.image", why);
-            }
-        }
-    }
     let f = &w.fargate;
     let sizes = memory_sizes(f.cpu);
     if sizes.is_empty() {
@@ -123,23 +113,6 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             ),
         );
     }
-    // "The valid values for Fargate are 2-120 seconds" (ContainerDefinition StopTimeout).
-    c.range(
-        "workers.fargate.stop_timeout",
-        f.stop_timeout.0,
-        2,
-        120,
-        "s",
-    );
-    if f.stop_timeout.0 > spec.queue.visibility_timeout.0 {
-        c.fail(
-            "workers.fargate.stop_timeout",
-            format!(
-                "{} is longer than queue.visibility_timeout ({}): a message a stopping task still holds would reappear and be processed twice; at most the visibility timeout",
-                f.stop_timeout, spec.queue.visibility_timeout
-            ),
-        );
-    }
     if let Some(gib) = f.ephemeral_storage_gib {
         c.range(
             "workers.fargate.ephemeral_storage_gib",
@@ -149,12 +122,66 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
             " GiB",
         );
     }
-    for (key, list) in [
-        ("workers.fargate.command", &f.command),
-        ("workers.fargate.entry_point", &f.entry_point),
-    ] {
+    check_service(
+        c,
+        env,
+        Service {
+            kind: "fargate",
+            stop_timeout: f.stop_timeout,
+            command: &f.command,
+            entry_point: &f.entry_point,
+        },
+    );
+}
+
+/// What the checks of an ECS service's tasks read, for `kind: fargate` and `ecs_managed`.
+pub(super) struct Service<'a> {
+    /// The kind's word, which is also its block's key (`workers.fargate`).
+    pub kind: &'static str,
+    pub stop_timeout: crate::config::duration::Seconds,
+    pub command: &'a Option<Vec<String>>,
+    pub entry_point: &'a Option<Vec<String>>,
+}
+
+/// The rules every ECS service's tasks share, on Fargate or Managed Instances: an image, the
+/// stop timeout against the queue's visibility timeout, secrets ECS can name, the count and
+/// the network.
+pub(super) fn check_service(c: &mut Checker, env: &Environment, s: Service<'_>) {
+    let spec = &env.spec;
+    let w = &spec.workers;
+    match &w.image {
+        None => c.fail(
+            "workers.image",
+            format!(
+                "is required with workers.kind: {}: the container image every task runs (REGISTRY/REPOSITORY:TAG or @sha256:…)",
+                s.kind
+            ),
+        ),
+        Some(i) => {
+            if let Some(Err(why)) = i.uri().map(crate::config::image::parse) {
+                c.fail("workers.image", why);
+            }
+        }
+    }
+    // "The valid values for Fargate are 2-120 seconds" (ContainerDefinition StopTimeout); the
+    // same bound holds qfleet's tasks on Managed Instances, whose Spot notice is two minutes.
+    let key = format!("workers.{}.stop_timeout", s.kind);
+    c.range(&key, s.stop_timeout.0, 2, 120, "s");
+    if s.stop_timeout.0 > spec.queue.visibility_timeout.0 {
+        c.fail(
+            &key,
+            format!(
+                "{} is longer than queue.visibility_timeout ({}): a message a stopping task still holds would reappear and be processed twice; at most the visibility timeout",
+                s.stop_timeout, spec.queue.visibility_timeout
+            ),
+        );
+    }
+    for (key, list) in [("command", s.command), ("entry_point", s.entry_point)] {
         if list.as_ref().is_some_and(|l| l.is_empty()) {
-            c.fail(key, "is empty; leave it out to keep the image's own");
+            c.fail(
+                &format!("workers.{}.{key}", s.kind),
+                "is empty; leave it out to keep the image's own",
+            );
         }
     }
     // ECS is given a secret named without its ARN as its partial ARN (…:secret:NAME); a name

@@ -10,6 +10,7 @@ use crate::config::InputError;
 mod alerts;
 pub mod budget;
 mod data;
+mod ecs_managed;
 mod fargate;
 pub mod gpu;
 mod lambda;
@@ -111,10 +112,12 @@ pub fn tag_room(env: &Environment) -> TagRoom {
     // counted as if every resource got every stack tag.
     // The data stack carries no kind; the workers' stacks carry no record.
     let all = qfleet_tags(env);
-    let named = env
-        .stages()
-        .iter()
-        .any(|s| matches!(s.spec.workers.kind, WorkerKind::Ec2 | WorkerKind::Fargate));
+    let named = env.stages().iter().any(|s| {
+        matches!(
+            s.spec.workers.kind,
+            WorkerKind::Ec2 | WorkerKind::Fargate | WorkerKind::EcsManaged
+        )
+    });
     let data: Vec<String> = all
         .iter()
         .filter(|k| *k != crate::config::KIND_TAG)
@@ -342,7 +345,11 @@ fn check_stage(c: &mut Checker, env: &Environment) {
             workers::check(c, env);
             network::check(c, env);
             check_scaling(c, env);
-            for (key, kind) in [("workers.lambda", "lambda"), ("workers.fargate", "fargate")] {
+            for (key, kind) in [
+                ("workers.lambda", "lambda"),
+                ("workers.fargate", "fargate"),
+                ("workers.ecs_managed", "ecs_managed"),
+            ] {
                 if c.src.sets(key) {
                     let e = c.src.key_error(
                         key,
@@ -354,16 +361,26 @@ fn check_stage(c: &mut Checker, env: &Environment) {
         }
         WorkerKind::Lambda => {
             lambda::check(c, env);
-            if c.src.sets("workers.fargate") {
-                let e = c.src.key_error(
-                    "workers.fargate",
-                    "applies to workers.kind: fargate only (workers.kind is lambda)",
-                );
-                c.errors.push(e);
+            for (key, kind) in [
+                ("workers.fargate", "fargate"),
+                ("workers.ecs_managed", "ecs_managed"),
+            ] {
+                if c.src.sets(key) {
+                    let e = c.src.key_error(
+                        key,
+                        format!("applies to workers.kind: {kind} only (workers.kind is lambda)"),
+                    );
+                    c.errors.push(e);
+                }
             }
         }
         WorkerKind::Fargate => {
             fargate::check(c, env);
+            network::check(c, env);
+            check_scaling(c, env);
+        }
+        WorkerKind::EcsManaged => {
+            ecs_managed::check(c, env);
             network::check(c, env);
             check_scaling(c, env);
         }

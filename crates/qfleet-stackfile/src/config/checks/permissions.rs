@@ -91,7 +91,7 @@ pub const ROLE_POLICY_LIMIT: usize = 10;
 /// statements (templates/fargate.yaml.j2).
 fn declared_policy(w: &WorkersSpec) -> bool {
     match w.kind {
-        WorkerKind::Fargate => !w.statements.is_empty(),
+        WorkerKind::Fargate | WorkerKind::EcsManaged => !w.statements.is_empty(),
         WorkerKind::Ec2 | WorkerKind::Lambda => !w.secrets.is_empty() || !w.statements.is_empty(),
     }
 }
@@ -102,7 +102,7 @@ fn declared_policy(w: &WorkersSpec) -> bool {
 pub fn own_managed_policies(w: &WorkersSpec) -> usize {
     let base = match w.kind {
         WorkerKind::Ec2 => 2,
-        WorkerKind::Lambda | WorkerKind::Fargate => 1,
+        WorkerKind::Lambda | WorkerKind::Fargate | WorkerKind::EcsManaged => 1,
     };
     base + usize::from(declared_policy(w))
 }

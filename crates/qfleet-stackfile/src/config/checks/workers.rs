@@ -118,7 +118,7 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
 /// Scaling group's, that keeps the preview readable.
 const MAX_INSTANCE_TYPES: usize = 20;
 
-fn is_instance_type(t: &str) -> bool {
+pub(super) fn is_instance_type(t: &str) -> bool {
     t.split_once('.').is_some_and(|(family, size)| {
         !family.is_empty()
             && !size.is_empty()

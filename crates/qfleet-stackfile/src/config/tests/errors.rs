@@ -186,7 +186,7 @@ fn wrong_types_say_what_was_expected_and_found() {
         (
             "workers:\n  kind: ecs\n",
             "workers.kind",
-            "expected ec2, lambda or fargate, found `ecs`",
+            "expected ec2, lambda, fargate or ecs_managed, found `ecs`",
         ),
         (
             "workers:\n  instance_type: [t3.micro]\n",

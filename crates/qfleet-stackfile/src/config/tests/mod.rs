@@ -284,6 +284,7 @@ fn copies_expand_to_numbered_environments() {
 mod alerts;
 mod budget;
 mod docs_samples;
+mod ecs_managed;
 mod errors;
 mod fuzz;
 mod gpu;
