@@ -7,7 +7,9 @@ use super::Global;
 use crate::config::duration;
 use crate::error::{Result, Usage};
 use crate::output::Output;
-use crate::simulate::{Assumptions, TypeSpec, parse_load, parse_types, simulate_all, tune_all};
+use crate::simulate::{
+    Assumptions, Kind, TypeSpec, parse_kinds, parse_load, parse_types, simulate_all, tune_all,
+};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -104,6 +106,12 @@ pub struct SimulateArgs {
     /// (N at once) or TYPE:N:S (and S seconds each); up to 10 types.
     #[arg(long, value_name = "A,B,…")]
     pub instance_types: Option<String>,
+    /// With --tune: tune the job as each of these kinds of worker (all, or some of ec2,
+    /// ecs_managed, fargate, lambda) and rank them by cost a day at the goal, each with its
+    /// settings and lines; a kind that cannot run the job is listed last, with why. EC2 and
+    /// ECS Managed Instances: each of --instance-types, else the file's first type.
+    #[arg(long, value_name = "KINDS")]
+    pub kinds: Option<String>,
 }
 
 /// The longest run: a month of one-second steps.
@@ -216,10 +224,27 @@ fn instance_types(args: &SimulateArgs) -> Result<Option<Vec<TypeSpec>>> {
     Ok(Some(parse_types(text)?))
 }
 
+/// `--kinds`' kinds: only with `--tune`.
+fn kinds(args: &SimulateArgs) -> Result<Option<Vec<Kind>>> {
+    let Some(text) = &args.kinds else {
+        return Ok(None);
+    };
+    if !args.tune {
+        return Err(Usage::FlagValue {
+            flag: "--kinds",
+            value: text.clone(),
+            why: "only with --tune, which tunes the job for each kind; give --tune".to_string(),
+        }
+        .into());
+    }
+    Ok(Some(parse_kinds(text)?))
+}
+
 pub(crate) fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::error::Exit> {
     let envs = super::load_environments(&args.envs, g)?;
     let a = assumptions(&args, &load_spec(&args, &envs)?)?;
     let types = instance_types(&args)?;
+    let kinds = kinds(&args)?;
     if let Some(file) = &args.prices {
         crate::simulate::use_prices(file).map_err(|why| Usage::FlagValue {
             flag: "--prices",
@@ -228,7 +253,7 @@ pub(crate) fn run(args: SimulateArgs, g: &Global, out: Output) -> Result<crate::
         })?;
     }
     if args.tune {
-        return out.print(&tune_all(&envs, &a, types.as_deref())?);
+        return out.print(&tune_all(&envs, &a, types.as_deref(), kinds.as_deref())?);
     }
     out.print(&simulate_all(&envs, &a, args.chart.as_deref())?)
 }

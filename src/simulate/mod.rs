@@ -7,6 +7,7 @@
 pub(crate) mod errors;
 mod runs;
 
+pub(crate) use crate::sim::across::{Kind, parse_kinds};
 pub(crate) use crate::sim::compare::{TypeSpec, parse_types};
 pub(crate) use crate::sim::{Assumptions, parse_load, peak_warning, use_prices};
 use crate::sim::{Pipeline, Report, chart, run_result, run_text, tune};

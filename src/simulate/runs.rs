@@ -308,7 +308,7 @@ fn rows(runs: &[(String, Run)]) -> String {
 }
 
 /// `--tune`'s result: each environment's cheapest settings, and with `--instance-types` the
-/// comparison of the types.
+/// comparison of the types, with `--kinds` the kinds'.
 pub(crate) struct Tunings(Vec<(String, TuneBody)>);
 
 /// An environment's tuning in the document: the cheapest settings (of the cheapest type,
@@ -320,6 +320,11 @@ pub(super) struct TuneBody {
     /// With `--instance-types`: every type tuned, cheapest first, and how they were
     /// compared; the rest is the cheapest type's tuning. `null` without the flag.
     comparison: Option<Comparison>,
+    /// With `--kinds`: every kind (EC2 and ECS Managed Instances once for each type), cheapest
+    /// first, refused last with why, and the figures compared, each AWS's or modelled; the
+    /// rest is the first ranked tuned row's tuning. Absent without the flag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kinds: Option<crate::sim::across::Kinds>,
 }
 
 /// Tunes every environment under `a`; with `types` (`--instance-types`), once for each type,
@@ -328,20 +333,31 @@ pub(crate) fn tune_all(
     envs: &[Environment],
     a: &Assumptions,
     types: Option<&[crate::sim::compare::TypeSpec]>,
+    kinds: Option<&[crate::sim::across::Kind]>,
 ) -> Result<Tunings> {
     let mut found = Vec::new();
     for env in envs {
-        let body = match types {
-            Some(types) => {
+        let body = match (kinds, types) {
+            (Some(kinds), _) => {
+                let (tuning, k) = crate::sim::across::compare(env, a, kinds, types)?;
+                TuneBody {
+                    tuning,
+                    comparison: None,
+                    kinds: Some(k),
+                }
+            }
+            (None, Some(types)) => {
                 let (tuning, c) = crate::sim::compare::compare(env, a, types)?;
                 TuneBody {
                     tuning,
                     comparison: Some(c),
+                    kinds: None,
                 }
             }
-            None => TuneBody {
+            (None, None) => TuneBody {
                 tuning: tune::tune(env, a)?,
                 comparison: None,
+                kinds: None,
             },
         };
         found.push((env.name.clone(), body));
@@ -374,9 +390,10 @@ impl Printed for Tunings {
 
     fn text(&self, out: &Output) -> Result<()> {
         for (name, t) in &self.0 {
-            let text = match &t.comparison {
-                Some(c) => crate::sim::compare::text(name, &t.tuning, c),
-                None => tune::text(name, &t.tuning),
+            let text = match (&t.kinds, &t.comparison) {
+                (Some(k), _) => crate::sim::across::text(name, k),
+                (None, Some(c)) => crate::sim::compare::text(name, &t.tuning, c),
+                (None, None) => tune::text(name, &t.tuning),
             };
             out.line(text.trim_end());
         }

@@ -159,3 +159,52 @@ fn a_priority_share_needs_the_lane_and_the_document_gets_each_lanes_latency() {
     let doc = crate::output::document_of("simulate", &plain);
     assert!(doc["environments"][0].get("lanes").is_none(), "{doc}");
 }
+
+#[test]
+fn tune_with_kinds_documents_each_kind_ranked_and_the_refused_last_with_why() {
+    let e = env(
+        "region: us-east-1\nlab: true\nscaling:\n  max_latency_seconds: 600\n  seconds_per_message: 20\n  scale_from_zero: true\nworkers:\n  instance_type: g6.xlarge\n  gpu: {count: 1}\n  min: 0\n  max: 8\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets:\n      us-east-1a: subnet-0123456789abcdef0\n      us-east-1b: subnet-0123456789abcdef1\n",
+    );
+    let one = std::slice::from_ref(&e);
+    let a = super::Assumptions {
+        duration: Some(4 * 3_600),
+        launch_time: None,
+        spread: 0.2,
+        ..assumptions("poisson:0.05/s")
+    };
+    let kinds = super::parse_kinds("all").unwrap();
+    let tuned = super::tune_all(one, &a, None, Some(&kinds)).unwrap();
+    let doc = crate::output::document_of("simulate", &tuned);
+    let env0 = &doc["environments"][0];
+    let rows = env0["kinds"]["rows"].as_array().unwrap();
+    let kind = |i: usize| rows[i]["kind"].as_str().unwrap();
+    assert_eq!(rows.len(), 4, "{doc}");
+    // EC2 and ECS Managed Instances priced and ranked by cost; Fargate and Lambda refused.
+    let mut ranked = [kind(0), kind(1)];
+    ranked.sort_unstable();
+    assert_eq!(ranked, ["ec2", "ecs_managed"], "{doc}");
+    assert_eq!([kind(2), kind(3)], ["fargate", "lambda"], "{doc}");
+    let high = |i: usize| rows[i]["cost_per_day_usd"][1].as_f64().unwrap();
+    assert!(high(0) <= high(1), "{doc}");
+    for row in &rows[2..] {
+        assert!(
+            row["refused"].as_str().unwrap().contains("no GPUs"),
+            "{doc}"
+        );
+        assert!(row["lines"].is_null(), "{doc}");
+    }
+    let figures = env0["kinds"]["figures"].as_array().unwrap();
+    assert!(
+        figures
+            .iter()
+            .any(|f| f["basis"] == "aws" && f["source"] == "https://aws.amazon.com/ecs/pricing/"),
+        "{doc}"
+    );
+    assert!(figures.iter().any(|f| f["basis"] == "modelled"), "{doc}");
+    // The tuning beside it is the first row's: its lines are the first row's.
+    assert_eq!(env0["choices"][0]["min"], rows[0]["min"], "{doc}");
+    // Without --kinds the document has no `kinds`: as before.
+    let plain = super::tune_all(one, &a, None, None).unwrap();
+    let doc = crate::output::document_of("simulate", &plain);
+    assert!(doc["environments"][0].get("kinds").is_none(), "{doc}");
+}

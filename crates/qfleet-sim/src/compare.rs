@@ -238,7 +238,7 @@ fn check(env: &Environment, types: &[TypeSpec]) -> Result<()> {
 }
 
 /// The assumptions for `t`: its own figures where given.
-fn assumptions_for(a: &Assumptions, t: &TypeSpec) -> Assumptions {
+pub(crate) fn assumptions_for(a: &Assumptions, t: &TypeSpec) -> Assumptions {
     Assumptions {
         per_instance: t.per_instance.unwrap_or(a.per_instance),
         seconds_per_message: t.seconds_per_message.or(a.seconds_per_message),

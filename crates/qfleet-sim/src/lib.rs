@@ -18,6 +18,8 @@
 //!   (`tune/advice_tests.rs` takes its advice as a user would);
 //! - `compare.rs`: `--tune --instance-types`, each type tuned as the fleet's only type and
 //!   ranked by its cheapest settings' cost a day at the goal;
+//! - `across.rs`: `--tune --kinds`, the job run by EC2, ECS Managed Instances, Fargate and
+//!   Lambda, each tuned and ranked by cost a day at the goal, the kinds that cannot run it last;
 //! - `advice.rs`: when the goal is missed, the smallest change of one setting that meets it,
 //!   each found by simulating;
 //! - `price.rs`: the on-demand prices of `prices.tsv` (each row naming its source; refreshed by
@@ -41,6 +43,7 @@
 // unwraps nor expects (tests and test support may).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod across;
 mod advice;
 pub mod budget;
 pub mod chart;

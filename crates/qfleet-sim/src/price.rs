@@ -199,11 +199,10 @@ pub fn fargate_source(region: &str, arm: bool) -> String {
     ])
 }
 
-/// The management fee of ECS Managed Instances, charged on top of the instance: AWS gives
-/// it per type on its pricing page (<https://aws.amazon.com/ecs/pricing/>), which this table
-/// does not hold. Modelled as a share of the instance's On-Demand price, taken high so that
-/// a cost or a budget check errs on the dear side; every report that uses it says so.
-pub const ECS_MANAGED_FEE_SHARE: f64 = 0.12;
+/// The management fee of ECS Managed Instances as a share of the instance's On-Demand price,
+/// where a cost must err on the dear side (a day's cost, the budget check): the high end of
+/// the modelled range ([`crate::across::FEE_SHARE_RANGE`]); every report that uses it says so.
+pub const ECS_MANAGED_FEE_SHARE: f64 = crate::across::FEE_SHARE_RANGE.1;
 
 #[cfg(test)]
 mod tests {

@@ -206,10 +206,10 @@ struct Space {
 }
 
 /// One load a choice must meet the goal under, with its arrivals.
-struct Check {
-    name: String,
-    arrivals: Vec<u64>,
-    seed: u64,
+pub(crate) struct Check {
+    pub(crate) name: String,
+    pub(crate) arrivals: Vec<u64>,
+    pub(crate) seed: u64,
 }
 
 /// What is left to look at, cheapest first: a family not searched yet, at the least it can
@@ -441,7 +441,7 @@ fn within_budget(env: &Environment, choices: &mut Vec<Choice>) -> Option<String>
 
 /// The checks besides the load given: Poisson arrivals of its mean with three other seeds;
 /// the load raised by `margin`, as given and as Poisson arrivals with a fourth seed.
-fn checks(load: &Load, seed: u64, margin: f64, duration: u64) -> Vec<Check> {
+pub(crate) fn checks(load: &Load, seed: u64, margin: f64, duration: u64) -> Vec<Check> {
     let random = load.randomised();
     let raised = load.raised(1.0 + margin);
     let raised_random = raised.randomised();
@@ -1034,7 +1034,11 @@ fn file_target(env: &Environment, goal: f64, seconds_per_message: f64, max: u64)
 /// The smallest count from `lo` (at least 1) up to `cap` whose run meets the goal:
 /// doubling steps until one does, then a binary search below it (more workers never do
 /// worse, assumed; the value returned is always a run that met it).
-fn smallest<T>(lo: u64, cap: u64, meets: &mut dyn FnMut(u64) -> Option<T>) -> Option<(u64, T)> {
+pub(crate) fn smallest<T>(
+    lo: u64,
+    cap: u64,
+    meets: &mut dyn FnMut(u64) -> Option<T>,
+) -> Option<(u64, T)> {
     let lo = lo.max(1);
     if lo > cap {
         return None;
