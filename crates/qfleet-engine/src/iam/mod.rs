@@ -230,6 +230,10 @@ fn passed_to(types: &BTreeSet<String>) -> Vec<&'static str> {
     [
         ("AWS::EC2::LaunchTemplate", "ec2.amazonaws.com"),
         ("AWS::Lambda::Function", "lambda.amazonaws.com"),
+        // The operator role Lambda manages a capacity provider's instances as ("Lambda
+        // operator role for Lambda Managed Instances": trusted by lambda.amazonaws.com,
+        // https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-operator-role.html).
+        ("AWS::Lambda::CapacityProvider", "lambda.amazonaws.com"),
         ("AWS::ECS::TaskDefinition", "ecs-tasks.amazonaws.com"),
         // The role CodeDeploy shifts a worker function's alias as (its deployment group's
         // service role).

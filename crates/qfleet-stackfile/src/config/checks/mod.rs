@@ -12,7 +12,7 @@ pub mod budget;
 mod data;
 mod fargate;
 pub mod gpu;
-mod lambda;
+pub(super) mod lambda;
 mod limits;
 pub(super) mod network;
 mod permissions;
