@@ -1586,20 +1586,37 @@ fn a_capacity_provider_is_this_environments_alone_and_its_role_passed_to_lambda_
         resources(s) == [format!("arn:aws:iam::{ACCOUNT}:role/qfleet-z-fleet-*")]
             && s["Condition"]["StringEquals"]["iam:PassedToService"] == "lambda.amazonaws.com"
     }));
-    // Without managed instances: no capacity provider action at all.
-    let plain =
-        env_from("environment: z\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n");
-    let docs = for_environments(&[plain], ACCOUNT)
-        .unwrap()
-        .caller
-        .documents();
-    for action in [
-        "lambda:CreateCapacityProvider",
-        "lambda:DeleteCapacityProvider",
-        "lambda:PassCapacityProvider",
+    // Without managed instances (any kind): only what deletes this environment's provider, so
+    // that a deploy turning the block off may remove it; nothing creates one or puts a function
+    // on one.
+    for kind in [
+        "lambda",
+        "ec2",
+        "fargate\n  image: public.ecr.aws/docker/library/python:3.12",
     ] {
-        assert!(granting(&docs, action).is_empty(), "{action}");
+        let plain = env_from(&format!(
+            "environment: z\nregion: eu-west-1\nlab: true\nworkers:\n  kind: {kind}\n"
+        ));
+        let docs = for_environments(&[plain], ACCOUNT)
+            .unwrap()
+            .caller
+            .documents();
+        for action in [
+            "lambda:CreateCapacityProvider",
+            "lambda:UpdateCapacityProvider",
+            "lambda:PassCapacityProvider",
+        ] {
+            assert!(granting(&docs, action).is_empty(), "{kind}: {action}");
+        }
+        for action in [
+            "lambda:DeleteCapacityProvider",
+            "lambda:GetCapacityProvider",
+        ] {
+            let granted: Vec<&str> = granting(&docs, action)
+                .iter()
+                .flat_map(|s| resources(s))
+                .collect();
+            assert_eq!(granted, [provider.as_str()], "{kind}: {action}");
+        }
     }
-    let all = serde_json::to_string(&docs).unwrap();
-    assert!(!all.contains("capacity-provider"), "{all}");
 }

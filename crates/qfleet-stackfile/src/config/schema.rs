@@ -1088,7 +1088,7 @@ settings! {
     /// Lambda Managed Instances (`workers.lambda.managed_instances`): the capacity provider's
     /// instances and scaling, and the function's size and concurrency on them. Every key is
     /// optional; an empty mapping takes AWS's defaults.
-    #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
     pub struct ManagedInstancesSpec {
         /// `InstanceRequirements.AllowedInstanceTypes`; absent: Lambda chooses.
         pub instance_types: Option<Vec<String>>
