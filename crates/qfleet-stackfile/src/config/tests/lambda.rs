@@ -610,6 +610,11 @@ fn managed_instances_are_off_by_default_and_on_with_the_block_alone() {
     let env = parse_str(LAMBDA).unwrap().into_only();
     assert!(env.spec.workers.lambda.managed_instances.is_none());
     let env = parse_str(&managed("      {}\n")).unwrap().into_only();
+    assert!(
+        env.kind()
+            .describe(&env)
+            .contains("(2048 MB, 10 s) on managed instances, batches")
+    );
     let m = env.spec.workers.lambda.managed_instances.unwrap();
     assert_eq!(
         (
@@ -625,6 +630,14 @@ fn managed_instances_are_off_by_default_and_on_with_the_block_alone() {
     ))
     .unwrap()
     .into_only();
+    // validate and plan say it in the workers' line.
+    assert!(
+        env.kind().describe(&env).contains(
+            "(2048 MB, 10 s) on managed instances (at most 64 vCPUs, 2 GiB per vCPU, 16 at once per execution environment), batches of 10"
+        ),
+        "{}",
+        env.kind().describe(&env)
+    );
     let m = env.spec.workers.lambda.managed_instances.unwrap();
     assert_eq!(m.instance_types.unwrap(), ["m7g.large", "c7g.*"]);
     assert_eq!(
