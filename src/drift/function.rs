@@ -66,6 +66,22 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
                     .unwrap_or("no image (a zip package)"),
             );
         }
+        // Lambda Managed Instances: the function on a capacity provider exactly when the file
+        // asks for one (`workers.lambda.managed_instances`).
+        let provider = |on: bool| match on {
+            true => "a capacity provider (Lambda Managed Instances)",
+            false => "none (Lambda's default compute)",
+        };
+        let managed = want.managed_instances.is_some();
+        if managed != func.capacity_provider.is_some() {
+            f.diff(
+                fleet,
+                function_id,
+                "CapacityProviderConfig",
+                provider(managed),
+                func.capacity_provider.as_deref().unwrap_or(provider(false)),
+            );
+        }
         let reserved = func.reserved_concurrency.map(i64::from);
         if reserved != want.reserved_concurrency.map(i64::from) {
             let none = |v: Option<String>| v.unwrap_or_else(|| "none".into());

@@ -400,6 +400,52 @@ mod lambda {
         );
     }
 
+    /// Lambda Managed Instances: the function on a capacity provider exactly when the file
+    /// says `workers.lambda.managed_instances`; off it, or on one unasked, is a difference.
+    #[test]
+    fn a_function_off_its_capacity_provider_or_on_one_unasked_is_a_difference() {
+        let e = crate::config::parse(
+            PathBuf::from("stacks/dr.yaml"),
+            "region: eu-west-1\nlab: true\nqueue: {visibility_timeout: 2m}\nworkers:\n  kind: lambda\n  network: {vpc: vpc-0a1b2c3d4e5f67890, subnets: {eu-west-1a: subnet-0a1b2c3d4e5f67890, eu-west-1b: subnet-1a1b2c3d4e5f67890}}\n  lambda: {timeout: 20s, batching_window: 2s, runtime: python3.13, memory_mb: 2048, managed_instances: {}}\n".into(),
+        )
+        .unwrap()
+        .into_only();
+        let arn = "arn:aws:lambda:eu-west-1:1:capacity-provider:qfleet-dr-capacity-0a1b2c3d";
+        let mut s = in_sync(&e);
+        if let Some(Fact::Known(f)) = s.function_mut() {
+            f.memory_mb = 2048;
+        }
+        let r = compare::report(&s, &e, detected());
+        assert_eq!(
+            found(&r),
+            [(
+                "WorkerFunction",
+                "CapacityProviderConfig",
+                "a capacity provider (Lambda Managed Instances)",
+                "none (Lambda's default compute)"
+            )]
+        );
+        if let Some(Fact::Known(f)) = s.function_mut() {
+            f.capacity_provider = Some(arn.into());
+        }
+        assert!(compare::report(&s, &e, detected()).differences.is_empty());
+        // The default file's function, found on a capacity provider.
+        let plain = env();
+        let mut s = in_sync(&plain);
+        if let Some(Fact::Known(f)) = s.function_mut() {
+            f.capacity_provider = Some(arn.into());
+        }
+        assert_eq!(
+            found(&compare::report(&s, &plain, detected())),
+            [(
+                "WorkerFunction",
+                "CapacityProviderConfig",
+                "none (Lambda's default compute)",
+                arn
+            )]
+        );
+    }
+
     /// A priority lane (`queue.priority`): its own mapping, checked as the queue's, at its own
     /// maximum concurrency; one the fleet stack lacks is missing, never in sync.
     #[test]

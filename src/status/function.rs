@@ -139,6 +139,11 @@ pub(super) fn render(
         f.memory_mb,
         f.timeout_seconds
     );
+    // On Lambda Managed Instances: the capacity provider's name, the last part of its ARN.
+    if let Some(arn) = &f.capacity_provider {
+        let name = arn.rsplit(':').next().unwrap_or(arn);
+        head.push_str(&format!(", on managed instances ({name})"));
+    }
     for reason in [&f.state_reason, &f.last_update_status_reason]
         .into_iter()
         .flatten()

@@ -43,6 +43,11 @@ pub struct Function {
     /// ReservedConcurrentExecutions (`None`: nothing reserved, the function draws on the
     /// account's unreserved pool).
     pub reserved_concurrency: Option<i32>,
+    /// The capacity provider a function on Lambda Managed Instances runs on
+    /// (CapacityProviderConfig.LambdaManagedInstancesCapacityProviderConfig.CapacityProviderArn,
+    /// <https://docs.aws.amazon.com/lambda/latest/api/API_FunctionConfiguration.html>); `None`:
+    /// Lambda's default compute.
+    pub capacity_provider: Option<String>,
 }
 
 /// The event source mapping from the queue to the function.
@@ -99,6 +104,19 @@ struct Configuration {
     runtime: Option<String>,
     memory_size: Option<i32>,
     timeout: Option<i32>,
+    capacity_provider_config: Option<CapacityProviderConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CapacityProviderConfig {
+    lambda_managed_instances_capacity_provider_config: Option<ManagedInstancesConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ManagedInstancesConfig {
+    capacity_provider_arn: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,6 +250,10 @@ pub async fn function(lambda: &RestJson, name: &str) -> Result<Option<Function>>
         reserved_concurrency: out
             .concurrency
             .and_then(|x| x.reserved_concurrent_executions),
+        capacity_provider: c
+            .capacity_provider_config
+            .and_then(|p| p.lambda_managed_instances_capacity_provider_config)
+            .and_then(|m| m.capacity_provider_arn),
     }))
 }
 
@@ -319,6 +341,7 @@ impl Function {
             memory_mb,
             timeout_seconds,
             reserved_concurrency: None,
+            capacity_provider: None,
         }
     }
 }
@@ -461,6 +484,25 @@ mod tests {
         });
         let f = function(&c, FN).await.unwrap().unwrap();
         assert_eq!(f.reserved_concurrency, None);
+        assert_eq!(f.capacity_provider, None);
+    }
+
+    #[tokio::test]
+    async fn mocked_a_function_on_managed_instances_names_its_capacity_provider() {
+        let arn =
+            "arn:aws:lambda:eu-west-1:111122223333:capacity-provider:qfleet-t-capacity-0a1b2c3d";
+        let (c, _) = lambda(move |_| {
+            ok(json!({"Configuration": {
+                "FunctionName": FN, "MemorySize": 4096, "Timeout": 60,
+                "CapacityProviderConfig": {"LambdaManagedInstancesCapacityProviderConfig": {
+                    "CapacityProviderArn": arn,
+                    "ExecutionEnvironmentMemoryGiBPerVCpu": 2.0,
+                    "PerExecutionEnvironmentMaxConcurrency": 16,
+                }},
+            }}))
+        });
+        let f = function(&c, FN).await.unwrap().unwrap();
+        assert_eq!(f.capacity_provider.as_deref(), Some(arn));
     }
 
     #[tokio::test]

@@ -288,3 +288,23 @@ fn the_priority_lanes_mapping_is_shown_and_a_missing_one_said() {
         "said once: {shown}"
     );
 }
+
+/// A function on Lambda Managed Instances names its capacity provider, in text and JSON;
+/// one on Lambda's default compute says nothing of one.
+#[test]
+fn a_function_on_managed_instances_names_its_capacity_provider() {
+    let mut s = deployed();
+    assert!(!text(&from_snapshot(&s, 10.0)).contains("managed instances"));
+    let arn = "arn:aws:lambda:eu-west-1:123456789012:capacity-provider:qfleet-st-capacity-0a1b2c3d";
+    if let Some(Fact::Known(f)) = s.function_mut() {
+        f.capacity_provider = Some(arn.into());
+    }
+    let st = from_snapshot(&s, 10.0);
+    let shown = text(&st);
+    assert!(
+        shown.contains("256 MB, timeout 20 s, on managed instances (qfleet-st-capacity-0a1b2c3d)"),
+        "{shown}"
+    );
+    let json = serde_json::to_value(&st).unwrap();
+    assert_eq!(json["function"]["capacity_provider"], arn, "{json}");
+}

@@ -232,6 +232,10 @@ fn passed_to(types: &BTreeSet<String>) -> Vec<&'static str> {
     [
         ("AWS::EC2::LaunchTemplate", "ec2.amazonaws.com"),
         ("AWS::Lambda::Function", "lambda.amazonaws.com"),
+        // The operator role Lambda manages a capacity provider's instances as ("Lambda
+        // operator role for Lambda Managed Instances": trusted by lambda.amazonaws.com,
+        // https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-operator-role.html).
+        ("AWS::Lambda::CapacityProvider", "lambda.amazonaws.com"),
         ("AWS::ECS::TaskDefinition", "ecs-tasks.amazonaws.com"),
         // A Managed Instances capacity provider takes the infrastructure role and the
         // instance profile's role: "You must have the iam:PassRole permission for this role
@@ -270,6 +274,15 @@ fn grant_deletions(
         }
     }
     Ok(())
+}
+
+/// The environment as it would be with its function on Lambda Managed Instances, for the
+/// names of the capacity provider a deploy may have to delete.
+fn with_managed_instances(env: &Environment) -> Environment {
+    let mut with = env.clone();
+    with.spec.workers.kind = WorkerKind::Lambda;
+    with.spec.workers.lambda.managed_instances = Some(Default::default());
+    with
 }
 
 /// What one environment needs, by who needs it.
@@ -552,6 +565,22 @@ fn grant_environment(
         }
         with_types.retain(|t| reference.handlers.contains_key(t));
         grant_deletions(handler_grants, reference, &with_place, &with_types)?;
+    }
+    // A deploy that turns `workers.lambda.managed_instances` off (or switches such a function
+    // to another kind) deletes its capacity provider: the provider's delete handler's calls
+    // on the environment's provider names, so that the policy of the file without the block
+    // allows that deploy; nothing that creates a provider or puts a function on one. The
+    // operator role is one of the fleet's roles, whose deletion every policy grants.
+    const CAPACITY_PROVIDER: &str = "AWS::Lambda::CapacityProvider";
+    if !types.contains(CAPACITY_PROVIDER) {
+        let with_scoped = with_managed_instances(place.env);
+        let with_place = Place {
+            env: &with_scoped,
+            account: place.account,
+            stack_sets: place.stack_sets,
+        };
+        let only = BTreeSet::from([CAPACITY_PROVIDER.to_string()]);
+        grant_deletions(handler_grants, reference, &with_place, &only)?;
     }
     // A function from a container image: Lambda checks that the principal creating or
     // updating the function may read the image (Lambda developer guide, "Amazon ECR

@@ -109,6 +109,7 @@ pub(super) const SCOPED_TYPES: &[(&str, &str)] = &[
     ("ec2", "*"),
     ("lambda", "function"),
     ("lambda", "eventSourceMapping"),
+    ("lambda", "capacityProvider"),
     ("codedeploy", "application"),
     ("codedeploy", "deploymentgroup"),
     ("codedeploy", "deploymentconfig"),
@@ -453,6 +454,16 @@ impl<'a> Place<'a> {
             // Other EC2 resources have generated ids: the environment's region and account.
             ("ec2", _) => vec![format!("arn:{p}:ec2:{region}:{account}:*")],
             ("lambda", "function") => self.function_arns(&names),
+            // The worker function's capacity provider (`workers.lambda.managed_instances`),
+            // `qfleet-ENV-capacity-` and a digest of DIGEST_LEN hex digits, one `?` each:
+            // `arn:PARTITION:lambda:REGION:ACCOUNT:capacity-provider:NAME` ("Resource types
+            // defined by AWS Lambda",
+            // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html).
+            ("lambda", "capacityProvider") => self
+                .capacity_provider()
+                .map(|name| format!("arn:{p}:lambda:{region}:{account}:capacity-provider:{name}"))
+                .into_iter()
+                .collect(),
             ("codedeploy", "application" | "deploymentgroup" | "deploymentconfig") => {
                 self.codedeploy_arns(&names)
             }
@@ -709,6 +720,21 @@ impl<'a> Place<'a> {
             .chain(self.budget_hold(names))
             .map(|name| format!("arn:{p}:lambda:{region}:{account}:function:{name}"))
             .collect()
+    }
+
+    /// The name pattern of the worker function's capacity provider, only for an environment
+    /// whose function runs on Lambda Managed Instances.
+    fn capacity_provider(&self) -> Option<String> {
+        let w = &self.env.spec.workers;
+        (w.kind == crate::config::WorkerKind::Lambda && w.lambda.managed_instances.is_some()).then(
+            || {
+                format!(
+                    "{}{}",
+                    crate::render::managed_instances::name_prefix(self.env),
+                    "?".repeat(crate::render::managed_instances::DIGEST_LEN)
+                )
+            },
+        )
     }
 
     /// The high-resolution metric's publisher (function and rule name), only for an

@@ -502,13 +502,14 @@ fn every_scoped_resource_type_is_one_the_service_authorization_reference_defines
     }
     // And the list is the code: every (service, type) that yields an ARN is listed (production
     // for most; a function's image repository only with an image function; the publisher's
-    // rule only with a high-resolution metric).
+    // rule only with a high-resolution metric; a capacity provider only on managed instances).
     let root = crate::config::workspace_root();
     let envs = [
         "stacks/prod.yaml",
         "examples/lambda-image.yaml",
         "examples/high-resolution.yaml",
         "examples/jobs.yaml",
+        "examples/lambda-managed.yaml",
     ]
     .map(|f| config::load(&root.join(f)).unwrap().into_only());
     for (service, t) in &defined {
@@ -1519,4 +1520,105 @@ fn a_budget_is_granted_on_its_own_name_and_the_default_billing_view_alone() {
     assert!(granting(&docs, "budgets:ModifyBudget").is_empty());
     assert!(granting(&docs, "billing:GetBillingViewData").is_empty());
     assert!(granting(&docs, "budgets:ViewBudget").is_empty());
+}
+
+/// Lambda Managed Instances: the deployer creates, updates and deletes exactly this
+/// environment's capacity provider (`qfleet-ENV-capacity-` and eight `?`, the digest of its
+/// create-only properties), passes the fleet's roles (the operator role among them) to Lambda
+/// alone, and lets the function's handler put the function on it (lambda:PassCapacityProvider
+/// on the capacity provider, AWS::Lambda::Function's handler permissions). Without managed
+/// instances nothing of a capacity provider is granted.
+#[test]
+fn a_capacity_provider_is_this_environments_alone_and_its_role_passed_to_lambda_only() {
+    let managed = env_from(
+        "environment: z\nregion: eu-west-1\nlab: true\nworkers:\n  kind: lambda\n  network:\n    vpc: vpc-0a1b2c3d4e5f67890\n    subnets:\n      eu-west-1a: subnet-0a1b2c3d4e5f67890\n      eu-west-1b: subnet-1a1b2c3d4e5f67890\n  lambda:\n    runtime: python3.13\n    memory_mb: 2048\n    managed_instances: {max_vcpus: 8}\n",
+    );
+    let provider =
+        format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:capacity-provider:qfleet-z-capacity-????????");
+    // The rendered name matches the pattern it is granted by.
+    let fleet = crate::render::render(&managed)
+        .unwrap()
+        .into_iter()
+        .find(|s| s.stack_name.ends_with("-fleet"))
+        .unwrap();
+    let name = fleet
+        .template
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("CapacityProviderName: "))
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    assert!(
+        name.starts_with("qfleet-z-capacity-") && name.len() == "qfleet-z-capacity-".len() + 8,
+        "{name}"
+    );
+    let docs = for_environments(&[managed], ACCOUNT)
+        .unwrap()
+        .caller
+        .documents();
+    for action in [
+        "lambda:CreateCapacityProvider",
+        "lambda:UpdateCapacityProvider",
+        "lambda:DeleteCapacityProvider",
+        "lambda:GetCapacityProvider",
+        "lambda:PassCapacityProvider",
+    ] {
+        let granted: Vec<&str> = granting(&docs, action)
+            .iter()
+            .flat_map(|s| resources(s))
+            .collect();
+        assert_eq!(granted, [provider.as_str()], "{action}");
+    }
+    // Tagging reaches the provider beside the functions, nothing else of Lambda's.
+    let tag: Vec<&str> = granting(&docs, "lambda:TagResource")
+        .iter()
+        .flat_map(|s| resources(s))
+        .collect();
+    assert!(tag.contains(&provider.as_str()), "{tag:?}");
+    assert!(
+        tag.iter().all(|r| r.contains(":function:qfleet-z-")
+            || *r == provider
+            || r.contains(":event-source-mapping:")),
+        "{tag:?}"
+    );
+    // The operator role is one of the fleet stack's roles, passed to Lambda alone (besides the
+    // other kinds' services, as for every environment).
+    let pass: Vec<&Value> = granting(&docs, "iam:PassRole");
+    assert!(pass.iter().any(|s| {
+        resources(s) == [format!("arn:aws:iam::{ACCOUNT}:role/qfleet-z-fleet-*")]
+            && s["Condition"]["StringEquals"]["iam:PassedToService"] == "lambda.amazonaws.com"
+    }));
+    // Without managed instances (any kind): only what deletes this environment's provider, so
+    // that a deploy turning the block off may remove it; nothing creates one or puts a function
+    // on one.
+    for kind in [
+        "lambda",
+        "ec2",
+        "fargate\n  image: public.ecr.aws/docker/library/python:3.12",
+    ] {
+        let plain = env_from(&format!(
+            "environment: z\nregion: eu-west-1\nlab: true\nworkers:\n  kind: {kind}\n"
+        ));
+        let docs = for_environments(&[plain], ACCOUNT)
+            .unwrap()
+            .caller
+            .documents();
+        for action in [
+            "lambda:CreateCapacityProvider",
+            "lambda:UpdateCapacityProvider",
+            "lambda:PassCapacityProvider",
+        ] {
+            assert!(granting(&docs, action).is_empty(), "{kind}: {action}");
+        }
+        for action in [
+            "lambda:DeleteCapacityProvider",
+            "lambda:GetCapacityProvider",
+        ] {
+            let granted: Vec<&str> = granting(&docs, action)
+                .iter()
+                .flat_map(|s| resources(s))
+                .collect();
+            assert_eq!(granted, [provider.as_str()], "{kind}: {action}");
+        }
+    }
 }

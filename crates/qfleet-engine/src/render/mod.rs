@@ -23,6 +23,7 @@ pub mod dashboard;
 pub mod embed;
 pub mod fingerprint;
 pub mod ids;
+pub mod managed_instances;
 mod merged;
 mod network;
 pub mod reach;
@@ -529,6 +530,8 @@ struct Context<'a> {
     /// A function in a VPC (`workers.network` as a mapping, `kind: lambda`): its VPC and
     /// subnets, written into the template (a function takes no network parameters).
     function_network: Option<WrittenNetwork>,
+    /// A function on Lambda Managed Instances: its capacity provider.
+    capacity_provider: Option<managed_instances::CapacityProvider>,
     /// A target deployed through StackSets: values that differ between targets are written
     /// into the template (an AMI id), not left to parameters a stack set has one value of.
     stack_set: bool,
@@ -789,6 +792,7 @@ fn context(env: &Environment) -> Context<'_> {
         data_stack_export: data_stack_export(env),
         network: written_network(env),
         function_network: function_network(env),
+        capacity_provider: managed_instances::CapacityProvider::of(env),
         stack_set: env.through_stack_sets(),
     }
 }

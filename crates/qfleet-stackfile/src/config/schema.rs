@@ -1099,9 +1099,9 @@ settings! {
             => "a Python 3 or Node.js runtime AWS Lambda still creates functions on, such as python3.14 or nodejs24.x (default python3.12); a deprecated one is a warning",
         /// `module.function` of the handler.
         pub handler: String => "module.function, such as qfleet_handler.handler (the default)",
-        pub memory_mb: u32 => "a whole number of MB from 128 to 10240 (default 256)",
+        pub memory_mb: u32 => "a whole number of MB from 128 to 10240 (default 256); with managed_instances at least 2048, a multiple of 1024 × managed_instances.memory_per_vcpu",
         pub timeout: Seconds
-            => "a duration from 1s to 15m (default 10s); queue.visibility_timeout must be at least 6 times it",
+            => "a duration from 1s to 15m, to 90m with managed_instances (default 10s); queue.visibility_timeout must be at least 6 times it",
         /// Messages per invocation.
         pub batch_size: u32
             => "1 to 10 messages per invocation, up to 10000 with a batching_window of at least 1s",
@@ -1123,6 +1123,31 @@ settings! {
         /// rollback alarms watching, or at once.
         pub deployment: LambdaDeployment
             => "{choices}: how a new version of the function takes the queue's jobs",
+        /// Lambda Managed Instances: the function runs on EC2 instances Lambda manages in the
+        /// stage's VPC, through a capacity provider of its own. Absent: Lambda (default).
+        pub managed_instances: Option<ManagedInstancesSpec>
+            => "a mapping with {keys}: run the function on Lambda Managed Instances, EC2 instances Lambda manages in workers.network's subnets (optional, absent: Lambda's default compute)",
+    }
+}
+
+settings! {
+    /// Lambda Managed Instances (`workers.lambda.managed_instances`): the capacity provider's
+    /// instances and scaling, and the function's size and concurrency on them. Every key is
+    /// optional; an empty mapping takes AWS's defaults.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+    pub struct ManagedInstancesSpec {
+        /// `InstanceRequirements.AllowedInstanceTypes`; absent: Lambda chooses.
+        pub instance_types: Option<Vec<String>>
+            => "a list of 1 to 400 EC2 instance types the instances may be, such as [m7g.large, c7g.xlarge] (a * may stand for part of a name; optional, absent: Lambda chooses, which AWS recommends)",
+        /// `CapacityProviderScalingConfig.MaxVCpuCount`.
+        pub max_vcpus: Option<u32>
+            => "a whole number from 2 to 15000: the most vCPUs of all the instances together (optional, absent: AWS's default)",
+        /// The function's `ExecutionEnvironmentMemoryGiBPerVCpu`.
+        pub memory_per_vcpu: Option<u32>
+            => "2, 4 or 8: GiB of the function's memory per vCPU, so workers.lambda.memory_mb / 1024 / this is its vCPUs (optional, absent: AWS's default)",
+        /// The function's `PerExecutionEnvironmentMaxConcurrency`.
+        pub per_environment: Option<u32>
+            => "a whole number from 1 to 1600: the invocations one execution environment runs at once (optional, absent: the runtime's default)",
     }
 }
 
@@ -1173,6 +1198,7 @@ impl Default for LambdaSpec {
             provisioned_pollers: None,
             log_retention_days: 14,
             deployment: LambdaDeployment::Canary,
+            managed_instances: None,
         }
     }
 }
@@ -1184,7 +1210,7 @@ settings! {
         pub kind: WorkerKind => "{choices}",
         /// Settings of the Lambda function (`kind: lambda` only).
         pub lambda: LambdaSpec
-            => "a mapping with code, runtime, handler (or image, command, entry_point, architecture), memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days, deployment (workers.kind: lambda only)",
+            => "a mapping with code, runtime, handler (or image, command, entry_point, architecture), memory_mb, timeout, batch_size, batching_window, max_concurrency, reserved_concurrency, provisioned_pollers, log_retention_days, deployment, managed_instances (workers.kind: lambda only)",
         /// Settings of the Fargate tasks (`kind: fargate` only).
         pub fargate: FargateSpec => "a mapping with {keys} (workers.kind: fargate only)",
         /// Settings of the tasks on ECS Managed Instances (`kind: ecs_managed` only).

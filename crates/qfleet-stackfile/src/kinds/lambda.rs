@@ -54,13 +54,14 @@ impl Kind for Lambda {
     fn describe(&self, env: &Environment) -> String {
         let l = &env.spec.workers.lambda;
         format!(
-            "workers: Lambda {} ({} MB, {} s), batches of {}, {}",
+            "workers: Lambda {} ({} MB, {} s){}, batches of {}, {}",
             match &l.image {
                 Some(image) => format!("image {image} ({})", l.architecture.as_str()),
                 None => l.runtime.clone(),
             },
             l.memory_mb,
             l.timeout.0,
+            managed_instances(l),
             l.batch_size,
             mapping_scaling(l)
         )
@@ -77,5 +78,28 @@ pub fn mapping_scaling(l: &LambdaSpec) -> String {
             p.maximum,
             p.max_invocations()
         ),
+    }
+}
+
+/// A function on Lambda Managed Instances, in words: its capacity provider's bounds and its
+/// concurrency per execution environment, where the file sets them (nothing on Lambda's
+/// default compute).
+fn managed_instances(l: &LambdaSpec) -> String {
+    let Some(m) = &l.managed_instances else {
+        return String::new();
+    };
+    let mut parts = Vec::new();
+    if let Some(v) = m.max_vcpus {
+        parts.push(format!("at most {v} vCPUs"));
+    }
+    if let Some(r) = m.memory_per_vcpu {
+        parts.push(format!("{r} GiB per vCPU"));
+    }
+    if let Some(n) = m.per_environment {
+        parts.push(format!("{n} at once per execution environment"));
+    }
+    match parts.is_empty() {
+        true => " on managed instances".into(),
+        false => format!(" on managed instances ({})", parts.join(", ")),
     }
 }

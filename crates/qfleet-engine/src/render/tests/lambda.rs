@@ -299,3 +299,130 @@ fn the_image_functions_name_fits_lambdas_limit_for_the_longest_environment_name(
         format!("/aws/lambda/qfleet-{name}--{stage}-worker")
     );
 }
+
+/// Lambda Managed Instances (`workers.lambda.managed_instances`).
+const MANAGED_NETWORK: &str = "  network:\n    vpc: vpc-0a1b2c3d4e5f67890\n    subnets:\n      eu-west-1a: subnet-0a1b2c3d4e5f67890\n      eu-west-1b: subnet-1a1b2c3d4e5f67890\n";
+
+fn managed(extra_lambda: &str, extra_workers: &str) -> Value {
+    lambda(&format!(
+        "{MANAGED_NETWORK}{extra_workers}  lambda:\n    runtime: python3.13\n    memory_mb: 4096\n{extra_lambda}"
+    ))
+    .1
+}
+
+#[test]
+fn managed_instances_put_the_function_on_a_capacity_provider_in_the_stages_network() {
+    let fleet = managed(
+        "    managed_instances:\n      instance_types: [m7g.large]\n      max_vcpus: 64\n      memory_per_vcpu: 4\n      per_environment: 32\n",
+        "  security_groups: [sg-0fedcba9876543210]\n",
+    );
+    let cp = props(&fleet, "LambdaCapacityProvider");
+    assert_eq!(
+        fleet["Resources"]["LambdaCapacityProvider"]["Type"].as_str(),
+        Some("AWS::Lambda::CapacityProvider")
+    );
+    assert_eq!(
+        untagged(&cp["VpcConfig"]["SecurityGroupIds"][0]).as_str(),
+        Some("WorkerSecurityGroup")
+    );
+    assert_eq!(
+        cp["VpcConfig"]["SecurityGroupIds"][1].as_str(),
+        Some("sg-0fedcba9876543210")
+    );
+    assert_eq!(
+        cp["InstanceRequirements"]["AllowedInstanceTypes"][0].as_str(),
+        Some("m7g.large")
+    );
+    assert_eq!(
+        cp["InstanceRequirements"]["Architectures"][0].as_str(),
+        Some("x86_64"),
+        "a zip package's architecture"
+    );
+    assert_eq!(
+        cp["CapacityProviderScalingConfig"]["MaxVCpuCount"].as_u64(),
+        Some(64)
+    );
+    assert_eq!(
+        untagged(&cp["PermissionsConfig"]["CapacityProviderOperatorRoleArn"]).as_str(),
+        Some("CapacityOperatorRole.Arn")
+    );
+    let role = props(&fleet, "CapacityOperatorRole");
+    assert_eq!(
+        untagged(&role["ManagedPolicyArns"][0]).as_str(),
+        Some("arn:${AWS::Partition}:iam::aws:policy/AWSLambdaManagedEC2ResourceOperator")
+    );
+    let f = props(&fleet, ids::FUNCTION);
+    let c = &f["CapacityProviderConfig"]["LambdaManagedInstancesCapacityProviderConfig"];
+    assert_eq!(
+        untagged(&c["CapacityProviderArn"]).as_str(),
+        Some("LambdaCapacityProvider.Arn")
+    );
+    assert_eq!(c["ExecutionEnvironmentMemoryGiBPerVCpu"].as_u64(), Some(4));
+    assert_eq!(
+        c["PerExecutionEnvironmentMaxConcurrency"].as_u64(),
+        Some(32)
+    );
+    // The instances are in the VPC, not the function: no VpcConfig, no EC2 grant on its role.
+    assert!(f["VpcConfig"].is_null(), "{f:?}");
+    let policy = serde_yaml_ng::to_string(&fleet["Resources"][ids::FUNCTION_POLICY]).unwrap();
+    assert!(!policy.contains("ec2:"), "{policy}");
+    // The mapping invokes the alias of a published version.
+    assert_eq!(
+        untagged(&props(&fleet, ids::QUEUE_MAPPING)["FunctionName"]).as_str(),
+        Some(ids::FUNCTION_ALIAS)
+    );
+}
+
+#[test]
+fn managed_instances_leave_out_what_the_file_leaves_out_and_are_off_by_default() {
+    let fleet = managed("    managed_instances: {}\n", "");
+    let cp = props(&fleet, "LambdaCapacityProvider");
+    assert!(cp["CapacityProviderScalingConfig"].is_null());
+    assert!(cp["InstanceRequirements"]["AllowedInstanceTypes"].is_null());
+    let c = &props(&fleet, ids::FUNCTION)["CapacityProviderConfig"]["LambdaManagedInstancesCapacityProviderConfig"];
+    assert!(c["ExecutionEnvironmentMemoryGiBPerVCpu"].is_null());
+    assert!(c["PerExecutionEnvironmentMaxConcurrency"].is_null());
+    // Without the block: no capacity provider, and a function in the VPC keeps its VpcConfig.
+    let fleet = managed("", "");
+    assert!(fleet["Resources"]["LambdaCapacityProvider"].is_null());
+    assert!(fleet["Resources"]["CapacityOperatorRole"].is_null());
+    let f = props(&fleet, ids::FUNCTION);
+    assert!(f["CapacityProviderConfig"].is_null());
+    assert!(!f["VpcConfig"].is_null());
+}
+
+#[test]
+fn a_capacity_providers_name_changes_with_every_property_that_replaces_it() {
+    let name = |lambda_extra: &str, workers_extra: &str| {
+        props(
+            &managed(lambda_extra, workers_extra),
+            "LambdaCapacityProvider",
+        )["CapacityProviderName"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let base = name("    managed_instances: {}\n", "");
+    assert!(base.starts_with("qfleet-t-capacity-"), "{base}");
+    assert_eq!(base.len(), "qfleet-t-capacity-".len() + 8);
+    // Properties updated in place keep it.
+    assert_eq!(
+        name(
+            "    managed_instances: {max_vcpus: 10, per_environment: 4}\n",
+            ""
+        ),
+        base
+    );
+    // Create-only ones (instance types, security groups, subnets) give another.
+    let others = [
+        name("    managed_instances: {instance_types: [m7i.large]}\n", ""),
+        name(
+            "    managed_instances: {}\n",
+            "  security_groups: [sg-0fedcba9876543210]\n",
+        ),
+    ];
+    for other in &others {
+        assert_ne!(other, &base);
+    }
+    assert_ne!(others[0], others[1]);
+}

@@ -48,6 +48,7 @@ fn snapshots_of_the_shipped_stack_files() {
         "examples/batch.yaml",
         "examples/lambda.yaml",
         "examples/lambda-image.yaml",
+        "examples/lambda-managed.yaml",
         "examples/high-resolution.yaml",
         "examples/fargate.yaml",
     ] {

@@ -79,7 +79,17 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         10_240,
         " MB",
     );
-    c.range("workers.lambda.timeout", l.timeout.0, 1, 900, "s");
+    // Lambda Managed Instances: "event source mapping invocations ... support a maximum
+    // allowed value of 5,400 seconds" (AWS::Lambda::Function Timeout,
+    // <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-function.html>).
+    let max_timeout = match l.managed_instances {
+        Some(_) => MANAGED_TIMEOUT_MAX,
+        None => 900,
+    };
+    c.range("workers.lambda.timeout", l.timeout.0, 1, max_timeout, "s");
+    if let Some(m) = &l.managed_instances {
+        check_managed_instances(c, env, m);
+    }
     c.range(
         "workers.lambda.batching_window",
         l.batching_window.0,
@@ -427,5 +437,180 @@ fn check_job_policies(c: &mut Checker, env: &Environment) {
             "workers.job_timeout",
             "`workers.job_timeout` applies to EC2 and Fargate workers (workers.kind is lambda): a function's limit is workers.lambda.timeout, at which Lambda stops the invocation and its batch comes back after the visibility timeout",
         );
+    }
+}
+
+/// The longest timeout of a function on Lambda Managed Instances invoked by an event source
+/// mapping (AWS::Lambda::Function Timeout,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-function.html>).
+pub const MANAGED_TIMEOUT_MAX: u64 = 5_400;
+
+/// `CapacityProviderScalingConfig.MaxVCpuCount`: 2 to 15,000 (AWS::Lambda::CapacityProvider
+/// CapacityProviderScalingConfig,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-capacityprovider-capacityproviderscalingconfig.html>).
+pub const MAX_VCPUS: (u32, u32) = (2, 15_000);
+
+/// `PerExecutionEnvironmentMaxConcurrency`: 1 to 1,600
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_LambdaManagedInstancesCapacityProviderConfig.html>).
+pub const PER_ENVIRONMENT: (u32, u32) = (1, 1_600);
+
+/// `ExecutionEnvironmentMemoryGiBPerVCpu`: the API takes 2.0 to 8.0
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_LambdaManagedInstancesCapacityProviderConfig.html>);
+/// qfleet takes the ratios AWS's guidance names, 2, 4 and 8 to 1 ("Best practices for Lambda
+/// Managed Instances", <https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-best-practices.html>),
+/// so that the function's memory is a whole number of GiB per vCPU.
+pub const MEMORY_PER_VCPU: [u32; 3] = [2, 4, 8];
+
+/// "The minimum supported function size is 2GB and 1 vCPU" ("Best practices for Lambda
+/// Managed Instances", <https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-best-practices.html>).
+pub const MANAGED_MEMORY_MIN_MB: u32 = 2_048;
+
+/// `InstanceRequirements.AllowedInstanceTypes`: up to 400 names of up to 30 characters of
+/// `[a-zA-Z0-9.*-]` (AWS::Lambda::CapacityProvider InstanceRequirements,
+/// <https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-capacityprovider-instancerequirements.html>).
+const INSTANCE_TYPES_MAX: usize = 400;
+const INSTANCE_TYPE_LEN_MAX: usize = 30;
+
+/// The oldest of each runtime family that runs on Lambda Managed Instances: "Java 21 and
+/// later", "Python 3.13 and later", "Node.js 22 and later", ".NET 8 and later" ("Lambda
+/// Managed Instances runtimes", <https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-runtimes.html>);
+/// qfleet's zip functions are Python or Node.js.
+const MANAGED_RUNTIMES: [(&str, &str, u32, u32); 2] = [
+    ("python3.", "python3.13", 3, 13),
+    ("nodejs", "nodejs22.x", 22, 0),
+];
+
+/// Whether `runtime` runs on Lambda Managed Instances.
+pub fn managed_runtime(runtime: &str) -> bool {
+    MANAGED_RUNTIMES.iter().any(|(prefix, _, major, minor)| {
+        let Some(rest) = runtime.strip_prefix(prefix) else {
+            return false;
+        };
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let Ok(n) = digits.parse::<u32>() else {
+            return false;
+        };
+        match *prefix {
+            "python3." => n >= *minor,
+            _ => n >= *major,
+        }
+    })
+}
+
+/// `workers.lambda.managed_instances`: the capacity provider's and the function's limits, the
+/// VPC it needs, and the settings that do not go with it.
+fn check_managed_instances(
+    c: &mut Checker,
+    env: &Environment,
+    m: &crate::config::schema::ManagedInstancesSpec,
+) {
+    const FIELD: &str = "workers.lambda.managed_instances";
+    let w = &env.spec.workers;
+    let l = &w.lambda;
+    // A capacity provider launches its instances in subnets of a VPC with security groups
+    // (VpcConfig is required: AWS::Lambda::CapacityProvider,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-capacityprovider.html).
+    // Its SubnetIds (at most 16) are workers.network's, one per zone of the Region; its
+    // SecurityGroupIds (at most 5) qfleet's own and workers.security_groups, held to 4
+    // already (CapacityProviderVpcConfig,
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-capacityprovider-capacityprovidervpcconfig.html).
+    if w.network == crate::config::Network::Default {
+        c.fail(
+            FIELD,
+            "Lambda Managed Instances run in your VPC: the capacity provider needs subnets and security groups. Give workers.network as {vpc: vpc-…, subnets: {<az>: subnet-…}} of private subnets with a NAT gateway or VPC endpoints (see examples/lambda-managed.yaml)",
+        );
+    }
+    if let Some(types) = &m.instance_types {
+        let field = "workers.lambda.managed_instances.instance_types";
+        if types.is_empty() || types.len() > INSTANCE_TYPES_MAX {
+            c.fail(
+                field,
+                format!(
+                    "{} instance types; give 1 to {INSTANCE_TYPES_MAX}, or leave the key out and Lambda chooses",
+                    types.len()
+                ),
+            );
+        } else if let Some(bad) = types.iter().find(|t| {
+            t.is_empty()
+                || t.len() > INSTANCE_TYPE_LEN_MAX
+                || !t
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '*' | '-'))
+        }) {
+            c.fail(
+                field,
+                format!(
+                    "`{bad}` is not an instance type: up to {INSTANCE_TYPE_LEN_MAX} letters, digits, `.`, `-` and `*`, such as m7g.large or c7g.*"
+                ),
+            );
+        }
+    }
+    if let Some(v) = m.max_vcpus {
+        c.range(
+            "workers.lambda.managed_instances.max_vcpus",
+            v.into(),
+            MAX_VCPUS.0.into(),
+            MAX_VCPUS.1.into(),
+            "",
+        );
+    }
+    if let Some(v) = m.per_environment {
+        c.range(
+            "workers.lambda.managed_instances.per_environment",
+            v.into(),
+            PER_ENVIRONMENT.0.into(),
+            PER_ENVIRONMENT.1.into(),
+            "",
+        );
+    }
+    let ratio = m.memory_per_vcpu.unwrap_or(MEMORY_PER_VCPU[0]);
+    if let Some(v) = m.memory_per_vcpu
+        && !MEMORY_PER_VCPU.contains(&v)
+    {
+        c.fail(
+            "workers.lambda.managed_instances.memory_per_vcpu",
+            format!("{v} is not a ratio Lambda Managed Instances offer: 2, 4 or 8 (GiB per vCPU)"),
+        );
+    } else {
+        // At least one vCPU, and a whole number of them.
+        let least = MANAGED_MEMORY_MIN_MB.max(ratio * 1_024);
+        if l.memory_mb < least || !l.memory_mb.is_multiple_of(ratio * 1_024) {
+            c.fail(
+                "workers.lambda.memory_mb",
+                format!(
+                    "{} MB does not fit Lambda Managed Instances at {ratio} GiB per vCPU: give a multiple of {} MB, at least {least} MB (a function there has at least 2 GB and 1 vCPU)",
+                    l.memory_mb,
+                    ratio * 1_024
+                ),
+            );
+        }
+    }
+    if l.image.is_none() && !managed_runtime(&l.runtime) {
+        c.fail(
+            "workers.lambda.runtime",
+            format!(
+                "`{}` does not run on Lambda Managed Instances: give {} or later, or {} or later",
+                l.runtime, MANAGED_RUNTIMES[0].1, MANAGED_RUNTIMES[1].1
+            ),
+        );
+    }
+    // Managed instances run published versions: unqualified, Lambda invokes $LATEST.PUBLISHED
+    // ("$LATEST.PUBLISHED version in Lambda Managed Instances",
+    // https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-version-publishing.html).
+    // qfleet's mapping invokes the alias of the version it publishes; `direct` has neither.
+    if l.deployment == crate::config::LambdaDeployment::Direct {
+        c.fail(
+            "workers.lambda.deployment",
+            "`direct` does not go with workers.lambda.managed_instances: a function on managed instances runs published versions only, and `direct` invokes the unpublished code; use canary or linear, which publish each version and shift the mapping's alias to it",
+        );
+    }
+    // On managed instances a function's concurrency is its execution environments times
+    // per_environment; qfleet caps it with the mapping's max_concurrency instead.
+    if c.src.sets("workers.lambda.reserved_concurrency") {
+        let e = c.src.key_error(
+            "workers.lambda.reserved_concurrency",
+            "qfleet does not combine reserved concurrency with workers.lambda.managed_instances: there the capacity provider's max_vcpus and managed_instances.per_environment bound the function, and workers.lambda.max_concurrency caps what the queue starts",
+        );
+        c.errors.push(e);
     }
 }

@@ -13,7 +13,7 @@ mod data;
 mod ecs_managed;
 mod fargate;
 pub mod gpu;
-mod lambda;
+pub(super) mod lambda;
 mod limits;
 pub(super) mod network;
 mod permissions;

@@ -585,3 +585,245 @@ fn a_file_loaded_without_its_build_contexts_never_reads_them() {
     let files = crate::config::StackFiles::reading(crate::config::Reading::NoBuildContexts);
     assert!(files.load(&file).is_ok());
 }
+
+/// A function on Lambda Managed Instances: lines 1 to 12, its settings from line 13.
+const MANAGED: &str = "region: eu-west-1
+workers:
+  kind: lambda
+  network:
+    vpc: vpc-0a1b2c3d4e5f67890
+    subnets:
+      eu-west-1a: subnet-0a1b2c3d4e5f67890
+      eu-west-1b: subnet-1a1b2c3d4e5f67890
+  lambda:
+    runtime: python3.13
+    memory_mb: 2048
+    managed_instances:
+";
+
+fn managed(extra: &str) -> String {
+    format!("{MANAGED}{extra}")
+}
+
+#[test]
+fn managed_instances_are_off_by_default_and_on_with_the_block_alone() {
+    let env = parse_str(LAMBDA).unwrap().into_only();
+    assert!(env.spec.workers.lambda.managed_instances.is_none());
+    let env = parse_str(&managed("      {}\n")).unwrap().into_only();
+    assert!(
+        env.kind()
+            .describe(&env)
+            .contains("(2048 MB, 10 s) on managed instances, batches")
+    );
+    let m = env.spec.workers.lambda.managed_instances.unwrap();
+    assert_eq!(
+        (
+            m.instance_types,
+            m.max_vcpus,
+            m.memory_per_vcpu,
+            m.per_environment
+        ),
+        (None, None, None, None)
+    );
+    let env = parse_str(&managed(
+        "      instance_types: [m7g.large, c7g.*]\n      max_vcpus: 64\n      memory_per_vcpu: 2\n      per_environment: 16\n",
+    ))
+    .unwrap()
+    .into_only();
+    // validate and plan say it in the workers' line.
+    assert!(
+        env.kind().describe(&env).contains(
+            "(2048 MB, 10 s) on managed instances (at most 64 vCPUs, 2 GiB per vCPU, 16 at once per execution environment), batches of 10"
+        ),
+        "{}",
+        env.kind().describe(&env)
+    );
+    let m = env.spec.workers.lambda.managed_instances.unwrap();
+    assert_eq!(m.instance_types.unwrap(), ["m7g.large", "c7g.*"]);
+    assert_eq!(
+        (m.max_vcpus, m.memory_per_vcpu, m.per_environment),
+        (Some(64), Some(2), Some(16))
+    );
+}
+
+#[test]
+fn managed_instances_limits_are_aws_ranges_at_their_lines() {
+    // MaxVCpuCount: 2 to 15,000; PerExecutionEnvironmentMaxConcurrency: 1 to 1,600.
+    for ok in [
+        "max_vcpus: 2",
+        "max_vcpus: 15000",
+        "per_environment: 1",
+        "per_environment: 1600",
+    ] {
+        parse_str(&managed(&format!("      {ok}\n"))).unwrap_or_else(|e| panic!("{ok}: {e:?}"));
+    }
+    for (bad, field, range) in [
+        ("max_vcpus: 1", "max_vcpus", "(2 to 15000)"),
+        ("max_vcpus: 15001", "max_vcpus", "(2 to 15000)"),
+        ("per_environment: 0", "per_environment", "(1 to 1600)"),
+        ("per_environment: 1601", "per_environment", "(1 to 1600)"),
+    ] {
+        let e = error(
+            &managed(&format!("      {bad}\n")),
+            &format!("workers.lambda.managed_instances.{field}"),
+            13,
+        );
+        assert!(e.message.contains(range), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn memory_per_vcpu_is_2_4_or_8_and_the_memory_a_whole_number_of_vcpus_of_at_least_2_gb() {
+    for (ratio, memory) in [(2, 2048), (2, 4096), (4, 4096), (4, 8192), (8, 8192)] {
+        let yaml = managed(&format!("      memory_per_vcpu: {ratio}\n"))
+            .replace("memory_mb: 2048", &format!("memory_mb: {memory}"));
+        parse_str(&yaml).unwrap_or_else(|e| panic!("{ratio}/{memory}: {e:?}"));
+    }
+    for bad in [1, 3, 6, 16] {
+        let e = error(
+            &managed(&format!("      memory_per_vcpu: {bad}\n")),
+            "workers.lambda.managed_instances.memory_per_vcpu",
+            13,
+        );
+        assert!(e.message.contains("2, 4 or 8"), "{e}");
+    }
+    // Below 2 GB, below one vCPU at the ratio, or not a whole number of vCPUs.
+    for (ratio, memory) in [
+        (2, 1024),
+        (2, 3072),
+        (4, 2048),
+        (4, 6144),
+        (8, 4096),
+        (8, 10240),
+    ] {
+        let yaml = managed(&format!("      memory_per_vcpu: {ratio}\n"))
+            .replace("memory_mb: 2048", &format!("memory_mb: {memory}"));
+        let e = error(&yaml, "workers.lambda.memory_mb", 11);
+        assert!(e.message.contains("at least 2 GB and 1 vCPU"), "{e}");
+    }
+    // Without memory_per_vcpu the function still has at least 2 GB.
+    let e = error(
+        &managed("      {}\n").replace("memory_mb: 2048", "memory_mb: 1024"),
+        "workers.lambda.memory_mb",
+        11,
+    );
+    assert!(e.message.contains("at least 2048 MB"), "{e}");
+}
+
+#[test]
+fn managed_instances_take_the_runtimes_aws_lists_for_them() {
+    for ok in ["python3.13", "python3.14", "nodejs22.x", "nodejs24.x"] {
+        assert!(crate::config::checks::lambda::managed_runtime(ok), "{ok}");
+    }
+    for bad in [
+        "python3.12",
+        "python3.9",
+        "nodejs20.x",
+        "nodejs",
+        "java21",
+        "python3.x",
+    ] {
+        assert!(
+            !crate::config::checks::lambda::managed_runtime(bad),
+            "{bad}"
+        );
+    }
+    let e = error(
+        &managed("      {}\n").replace("python3.13", "python3.12"),
+        "workers.lambda.runtime",
+        10,
+    );
+    assert!(e.message.contains("python3.13 or later"), "{e}");
+}
+
+#[test]
+fn managed_instances_need_the_stages_network() {
+    let yaml = "region: eu-west-1\nworkers:\n  kind: lambda\n  lambda:\n    runtime: python3.13\n    memory_mb: 2048\n    managed_instances: {}\n";
+    let e = error(yaml, "workers.lambda.managed_instances", 7);
+    assert!(e.message.contains("workers.network"), "{e}");
+    // A capacity provider takes at most 5 security groups, qfleet's own among them.
+    let four = managed("      {}\n").replace(
+        "  lambda:\n",
+        "  security_groups: [sg-11234567, sg-21234567, sg-31234567, sg-41234567]\n  lambda:\n",
+    );
+    parse_str(&four).unwrap();
+    let five = managed("      {}\n").replace(
+        "  lambda:\n",
+        "  security_groups: [sg-11234567, sg-21234567, sg-31234567, sg-41234567, sg-51234567]\n  lambda:\n",
+    );
+    let e = error(&five, "workers.security_groups", 9);
+    assert!(e.message.contains("at most 5 security groups"), "{e}");
+}
+
+#[test]
+fn managed_instances_refuse_direct_deployment_and_reserved_concurrency() {
+    let e = error(
+        &managed("      {}\n").replace("  lambda:\n", "  lambda:\n    deployment: direct\n"),
+        "workers.lambda.deployment",
+        10,
+    );
+    assert!(e.message.contains("published versions only"), "{e}");
+    let e = error(
+        &managed("      {}\n").replace("  lambda:\n", "  lambda:\n    reserved_concurrency: 20\n"),
+        "workers.lambda.reserved_concurrency",
+        10,
+    );
+    assert!(e.message.contains("managed_instances"), "{e}");
+    // Provisioned pollers feed it as they feed any function.
+    parse_str(&managed("      {}\n").replace(
+        "  lambda:\n",
+        "  lambda:\n    provisioned_pollers: {minimum: 2, maximum: 10}\n",
+    ))
+    .unwrap();
+}
+
+#[test]
+fn a_managed_function_may_run_90_minutes_a_default_one_15() {
+    let long = "queue:\n  visibility_timeout: 12h\n";
+    let yaml = format!(
+        "{long}{}",
+        managed("      {}\n").replace("  lambda:\n", "  lambda:\n    timeout: 90m\n")
+    );
+    let env = parse_str(&yaml).unwrap().into_only();
+    assert_eq!(env.spec.workers.lambda.timeout.0, 5_400);
+    let e = error(
+        &yaml.replace("timeout: 90m", "timeout: 5401s"),
+        "workers.lambda.timeout",
+        12,
+    );
+    assert!(e.message.contains("(1s to 5400s)"), "{e}");
+    let e = error(
+        &format!("{long}{LAMBDA}  lambda:\n    timeout: 16m\n"),
+        "workers.lambda.timeout",
+        7,
+    );
+    assert!(e.message.contains("(1s to 900s)"), "{e}");
+}
+
+#[test]
+fn instance_types_are_1_to_400_names_cloudformation_takes() {
+    parse_str(&managed(
+        "      instance_types: [m7g.large, c7g.*, r7i.2xlarge]\n",
+    ))
+    .unwrap();
+    for bad in [
+        "[]",
+        "[\"m7g large\"]",
+        "[m7g.large_]",
+        "[aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]",
+    ] {
+        let e = error(
+            &managed(&format!("      instance_types: {bad}\n")),
+            "workers.lambda.managed_instances.instance_types",
+            13,
+        );
+        assert!(e.message.contains("instance type"), "{bad}: {e}");
+    }
+    let many: Vec<String> = (0..401).map(|i| format!("m{i}.large")).collect();
+    let e = error(
+        &managed(&format!("      instance_types: [{}]\n", many.join(", "))),
+        "workers.lambda.managed_instances.instance_types",
+        13,
+    );
+    assert!(e.message.contains("give 1 to 400"), "{e}");
+}

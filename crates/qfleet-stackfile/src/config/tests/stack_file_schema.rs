@@ -105,7 +105,7 @@ fn serialized_paths(v: &Json, path: &str, out: &mut BTreeSet<String>) {
 
 #[test]
 fn the_key_table_has_exactly_the_keys_of_the_rust_types() {
-    let yaml = "region: eu-west-1\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets: {eu-west-1a: subnet-0123456789abcdef0}\n  image: {build: {}}\n  lambda:\n    provisioned_pollers: {minimum: 2, maximum: 10}\n    image: {build: {}}\n  warm_pool: {}\n  gpu: {}\njobs: {}\nbudget: {amount: 100}\nalerts: {slack: {}, teams: {}}\nsources:\n  messages: {}\nqueue:\n  retry: {}\n  tenant: {}\n  priority: {}\n";
+    let yaml = "region: eu-west-1\nworkers:\n  network:\n    vpc: vpc-0123456789abcdef0\n    subnets: {eu-west-1a: subnet-0123456789abcdef0}\n  image: {build: {}}\n  lambda:\n    provisioned_pollers: {minimum: 2, maximum: 10}\n    image: {build: {}}\n    managed_instances: {}\n  warm_pool: {}\n  gpu: {}\njobs: {}\nbudget: {amount: 100}\nalerts: {slack: {}, teams: {}}\nsources:\n  messages: {}\nqueue:\n  retry: {}\n  tenant: {}\n  priority: {}\n";
     let spec: StackFile = serde_yaml_ng::from_str(yaml).unwrap();
     let mut from_types = BTreeSet::new();
     serialized_paths(&serde_json::to_value(spec).unwrap(), "", &mut from_types);
