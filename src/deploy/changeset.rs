@@ -45,6 +45,18 @@ pub(super) fn kind_switch(changes: &[Change]) -> Option<(&'static str, &'static 
     }
     // Latest first: an ECS service on Managed Instances comes with its capacity provider,
     // which tells it from a service on Fargate.
+    // Between Fargate and ECS Managed Instances the service stays, updated in place: the
+    // capacity providers tell the way.
+    const SERVICE: &str = "AWS::ECS::Service";
+    const PROVIDER: &str = "AWS::ECS::CapacityProvider";
+    if has(ChangeAction::Modify, SERVICE) && !has(ChangeAction::Remove, SERVICE) {
+        if has(ChangeAction::Add, PROVIDER) && !has(ChangeAction::Remove, PROVIDER) {
+            return Some(("fargate", "ecs_managed"));
+        }
+        if has(ChangeAction::Remove, PROVIDER) && !has(ChangeAction::Add, PROVIDER) {
+            return Some(("ecs_managed", "fargate"));
+        }
+    }
     let kinds = crate::config::WorkerKind::ALL.map(crate::kinds::of);
     let from = kinds
         .iter()
@@ -63,6 +75,14 @@ const LAMBDA_IMAGE: &str = "lambda (container image)";
 
 /// How a switch of worker kind happens, for the preview.
 pub(super) fn describe_switch(from: &str, to: &str) -> String {
+    // ECS refuses to take a capacity provider off the cluster while tasks use it
+    // (PutClusterCapacityProviders,
+    // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PutClusterCapacityProviders.html).
+    if [from, to] == ["fargate", "ecs_managed"] || [from, to] == ["ecs_managed", "fargate"] {
+        return format!(
+            "the ECS service moves from {from} to {to} in place: its tasks are replaced on the new capacity, and the cluster's old capacity providers are dropped. ECS refuses to drop a provider that running tasks use, so while tasks run this update may fail and roll back, leaving the service on {from}. Park it first (workers.max: 0, deploy), then switch with max 0, then raise max. The queue keeps every waiting message meanwhile"
+        );
+    }
     if [LAMBDA_ZIP, LAMBDA_IMAGE].contains(&to) {
         return format!(
             "the function switches from a {} to a {}: Lambda cannot change a function's package type, so CloudFormation first creates the new function and points the queue mapping at it; then, in its cleanup phase, it deletes the old function (a batch in flight finishes or becomes visible again). The queue keeps every waiting message meanwhile, and the log group stays",
@@ -159,6 +179,25 @@ mod tests {
         ];
         assert_eq!(kind_switch(&managed_to_ec2), Some(("ecs_managed", "ec2")));
         assert!(describe_switch("ecs_managed", "ec2").contains("then the capacity provider"));
+        // Between Fargate and Managed Instances the service is updated in place.
+        let onto_managed = [
+            change("Modify", "AWS::ECS::Service", Some("False")),
+            change("Modify", "AWS::ECS::Cluster", Some("False")),
+            change("Add", "AWS::ECS::CapacityProvider", None),
+            change("Add", "AWS::ECS::CapacityProvider", None),
+        ];
+        assert_eq!(kind_switch(&onto_managed), Some(("fargate", "ecs_managed")));
+        let onto_fargate = [
+            change("Modify", "AWS::ECS::Service", Some("False")),
+            change("Remove", "AWS::ECS::CapacityProvider", None),
+        ];
+        assert_eq!(kind_switch(&onto_fargate), Some(("ecs_managed", "fargate")));
+        assert!(describe_switch("fargate", "ecs_managed").contains("Park it first"));
+        // A change of the service alone is no switch.
+        assert_eq!(
+            kind_switch(&[change("Modify", "AWS::ECS::Service", Some("False"))]),
+            None
+        );
         let text = describe_switch("fargate", "lambda");
         assert!(
             text.contains("first creates the function")

@@ -219,10 +219,17 @@ pub(super) async fn check(
     let types: Vec<String> = match (env.kind().id(), &w.instance_types) {
         (WorkerKind::Ec2, _) => w.types().into_iter().map(str::to_string).collect(),
         (WorkerKind::EcsManaged, Some(types)) if !deployed => types.clone(),
-        (WorkerKind::EcsManaged, Some(_)) => {
-            return Ok(vec![format!(
+        // The types' GPUs still, on every deploy.
+        (WorkerKind::EcsManaged, Some(types)) => {
+            let described: Described = aws::describe_instance_types(&clients.ec2, types)
+                .await
+                .map(|list| list.into_iter().map(|t| (t.name.clone(), t)).collect())
+                .map_err(|e| e.to_string());
+            let mut notes = gpus(env, types, &described)?;
+            notes.push(format!(
                 "{stack}: EC2 quota not checked on an update of ECS Managed Instances: the instances ECS runs now are in no group qfleet reads"
-            )]);
+            ));
+            return Ok(notes);
         }
         (WorkerKind::EcsManaged, None) => {
             return Ok(vec![format!(

@@ -45,8 +45,8 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let managed = w.kind == crate::config::WorkerKind::EcsManaged;
     let provider = |p: &crate::kinds::fargate::Provider| match (managed, p.on_demand) {
         (false, _) => p.name.to_string(),
-        (true, true) => format!("{}-on-demand", names.cluster),
-        (true, false) => format!("{}-spot", names.cluster),
+        (true, true) => format!("{}_on-demand", names.cluster),
+        (true, false) => format!("{}_spot", names.cluster),
     };
     let want: Vec<String> = strategy(&w.spot)
         .iter()
@@ -240,8 +240,8 @@ mod tests {
             f
         };
         let mut s = service();
-        s.capacity_provider_strategy[0].name = "qfleet-f-on-demand".into();
-        s.capacity_provider_strategy[1].name = "qfleet-f-spot".into();
+        s.capacity_provider_strategy[0].name = "qfleet-f_on-demand".into();
+        s.capacity_provider_strategy[1].name = "qfleet-f_spot".into();
         let f = run(s);
         assert!(f.differences.is_empty(), "{:?}", f.differences);
         let f = run(service());
@@ -250,7 +250,7 @@ mod tests {
         assert!(
             f.differences[0]
                 .expected
-                .contains("qfleet-f-on-demand base 0 weight 1")
+                .contains("qfleet-f_on-demand base 0 weight 1")
         );
     }
 

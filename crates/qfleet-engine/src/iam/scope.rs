@@ -665,9 +665,10 @@ impl<'a> Place<'a> {
     /// for many environments within IAM's size limits; no other environment's names match
     /// (`/qfleet-ENV/` ends at the slash, the family at `:`).
     ///
-    /// And the cluster's Managed Instances capacity providers, named after it
-    /// (`qfleet-ENV-on-demand`, `qfleet-ENV-spot`: templates/fargate.yaml.j2), each by its
-    /// whole name: the policy is every kind's, so that a switch deploys under it.
+    /// And the cluster's Managed Instances capacity providers, named after it and an
+    /// underscore (`qfleet-ENV_on-demand`, `qfleet-ENV_spot`: templates/fargate.yaml.j2): no
+    /// environment's name holds one, so `qfleet-ENV_*` is this cluster's alone. The policy is
+    /// every kind's, so that a switch deploys under it.
     fn ecs_arns(&self, names: &ResourceNames) -> Vec<String> {
         let (p, region, account) = (self.p(), self.region(), self.account);
         let mut arns = vec![
@@ -678,12 +679,10 @@ impl<'a> Place<'a> {
                 names.task_family
             ),
         ];
-        for option in ["on-demand", "spot"] {
-            arns.push(format!(
-                "arn:{p}:ecs:{region}:{account}:capacity-provider/{}-{option}",
-                names.cluster
-            ));
-        }
+        arns.push(format!(
+            "arn:{p}:ecs:{region}:{account}:capacity-provider/{}_*",
+            names.cluster
+        ));
         arns
     }
 

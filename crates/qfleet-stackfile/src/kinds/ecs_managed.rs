@@ -17,7 +17,7 @@
 
 use super::fargate::{Provider, strategy};
 use super::{Kind, LogGroup};
-use crate::config::{Environment, SpotSpec, WorkerKind};
+use crate::config::{Environment, WorkerKind};
 
 pub(super) struct EcsManaged;
 
@@ -85,7 +85,7 @@ impl Kind for EcsManaged {
             super::target_reason(env),
             w.min,
             w.max,
-            spot_text(&w.spot)
+            super::spot_share(&w.spot, "tasks")
         )
     }
 }
@@ -120,8 +120,9 @@ pub struct Render {
     /// The service's strategy: the On-Demand provider with the base, the Spot one with
     /// `workers.spot.percent` of the rest.
     pub strategy: Vec<Provider>,
-    /// Whether the Spot provider is made (a share on Spot).
-    pub spot: bool,
+    /// The providers made and joined to the cluster: always both, so that a change of the
+    /// Spot share never drops one that running tasks use.
+    pub providers: Vec<Provider>,
     /// `InstanceRequirements.VCpuCount.Min`: the task's CPU in whole vCPUs, at least 1.
     pub vcpus: u32,
     /// `InstanceRequirements.MemoryMiB.Min`: the task's memory.
@@ -146,9 +147,17 @@ impl Render {
         for p in &mut strategy {
             p.name = if p.on_demand { "OnDemand" } else { "Spot" };
         }
+        let providers = [("OnDemand", true), ("Spot", false)]
+            .map(|(name, on_demand)| Provider {
+                name,
+                on_demand,
+                base: 0,
+                weight: 0,
+            })
+            .to_vec();
         Render {
-            spot: strategy.iter().any(|p| !p.on_demand),
             strategy,
+            providers,
             vcpus: m.cpu.div_ceil(1024).max(1),
             memory_mib: m.memory,
             gpus: w.gpu.as_ref().map(|g| g.count),
@@ -165,20 +174,6 @@ impl Render {
             storage_gib: m.storage_gib,
         }
     }
-}
-
-fn spot_text(spot: &SpotSpec) -> String {
-    if spot.percent == 0 {
-        return String::new();
-    }
-    let base = match spot.on_demand_base {
-        0 => String::new(),
-        n => format!(" above {n} On-Demand"),
-    };
-    format!(
-        "; Spot: about {}% of the tasks{base}, on Spot Instances (a task stops after the two-minute notice when AWS needs the capacity back)",
-        spot.percent
-    )
 }
 
 #[cfg(test)]

@@ -136,11 +136,23 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
                 ),
             );
         }
+        // The image runs on one architecture: a type of the other would never be chosen (the
+        // providers ask for the platform's CPU makers), and the tasks would wait for ever.
+        let arm = m.platform == crate::config::Platform::LinuxArm64;
         for t in types {
             if !super::workers::is_instance_type(t) {
                 c.fail(
                     "workers.instance_types",
                     format!("`{t}` is not an EC2 instance type such as m7i.large or g6.xlarge"),
+                );
+            } else if crate::config::schema::is_graviton(t) != arm {
+                c.fail(
+                    "workers.instance_types",
+                    format!(
+                        "`{t}` is {}, and workers.ecs_managed.platform is {}: the image runs on the other; list types of one architecture, the platform's",
+                        if arm { "x86_64" } else { "Graviton (arm64)" },
+                        m.platform.as_str()
+                    ),
                 );
             }
         }

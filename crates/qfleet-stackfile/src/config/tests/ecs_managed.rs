@@ -124,6 +124,16 @@ fn the_task_size_stop_timeout_types_and_gpu_model_are_bounded_as_aws_allows() {
         "not an EC2 instance type",
     );
     refused(
+        "  instance_types: [m7g.large]\n",
+        "workers.instance_types",
+        "is Graviton (arm64)",
+    );
+    refused(
+        "  ecs_managed: {platform: linux/arm64}\n  instance_types: [m7i.large]\n",
+        "workers.instance_types",
+        "is x86_64",
+    );
+    refused(
         "  gpu: {accelerator: B200}\n",
         "workers.gpu.accelerator",
         "allowed: A10G",
