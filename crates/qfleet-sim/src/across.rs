@@ -38,16 +38,9 @@ use serde::Serialize;
 
 const FLAG: &str = "--kinds";
 
-/// AWS's ECS pricing page (<https://aws.amazon.com/ecs/pricing/>, read 2026-11-30 through a
-/// transcription of 2026-09-20): Managed Instances charge a management fee on top of the EC2
-/// instance, "billed per second with a one-minute minimum"; its example: $0.037 an
-/// instance-hour for a c6a.2xlarge, whose on-demand price in us-east-1 is $0.306 (the table's):
-/// 12.1 %. The fee varies by type and no table of it was read.
-pub const FEE_EXAMPLE: (&str, f64, f64) = ("c6a.2xlarge", 0.037, 0.306);
-
-/// The fee as a share of the on-demand price, for a type other than the example: modelled
-/// from half to twice the example's share (6 % to 24 %); the ranking takes the high end.
-pub const FEE_SHARE_RANGE: (f64, f64) = (0.5 * 0.037 / 0.306, 2.0 * 0.037 / 0.306);
+/// ECS Managed Instances' fee: AWS's example figure, and the range modelled for other types
+/// (kept with the prices, [`price`]).
+pub use price::{FEE_EXAMPLE, FEE_SHARE_RANGE};
 
 /// Seconds, besides the instance's launch, for ECS Managed Instances to see a task it cannot
 /// place, launch an instance for it, register it and start the task there: no figure in AWS's

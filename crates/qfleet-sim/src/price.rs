@@ -199,10 +199,21 @@ pub fn fargate_source(region: &str, arm: bool) -> String {
     ])
 }
 
+/// AWS's ECS pricing page (<https://aws.amazon.com/ecs/pricing/>, read 2026-11-30 through a
+/// transcription of 2026-09-20): Managed Instances charge a management fee on top of the EC2
+/// instance, "billed per second with a one-minute minimum"; its example: $0.037 an
+/// instance-hour for a c6a.2xlarge, whose on-demand price in us-east-1 is $0.306 (the table's):
+/// 12.1 %. The fee varies by type and no table of it was read.
+pub const FEE_EXAMPLE: (&str, f64, f64) = ("c6a.2xlarge", 0.037, 0.306);
+
+/// The fee as a share of the on-demand price, for a type other than the example: modelled
+/// from half to twice the example's share (6 % to 24 %); the ranking takes the high end.
+pub const FEE_SHARE_RANGE: (f64, f64) = (0.5 * 0.037 / 0.306, 2.0 * 0.037 / 0.306);
+
 /// The management fee of ECS Managed Instances as a share of the instance's On-Demand price,
 /// where a cost must err on the dear side (a day's cost, the budget check): the high end of
-/// the modelled range ([`crate::across::FEE_SHARE_RANGE`]); every report that uses it says so.
-pub const ECS_MANAGED_FEE_SHARE: f64 = crate::across::FEE_SHARE_RANGE.1;
+/// the modelled range, [`FEE_SHARE_RANGE`]; every report that uses it says so.
+pub const ECS_MANAGED_FEE_SHARE: f64 = FEE_SHARE_RANGE.1;
 
 #[cfg(test)]
 mod tests {

@@ -33,7 +33,7 @@ pub use schema::{
     GPU_AMI_ARM, GPU_AMI_X86, MAX_LAUNCH_HEARTBEAT, MAX_ROLLING_PAUSE, Network, StackFile,
 };
 
-pub use checks::gpu::GPU_FAMILIES;
+pub use checks::gpu::{ACCELERATOR_NAMES, GPU_FAMILIES, accelerator_name};
 pub use checks::network::MAX_EXTRA_GROUPS;
 pub use checks::network::{
     canonical_cidr as egress_canonical_cidr, cidr_family as egress_cidr_family,

@@ -17,7 +17,7 @@
 
 use super::fargate::{Provider, strategy};
 use super::{Kind, LogGroup};
-use crate::config::{Environment, WorkerKind};
+use crate::config::{Environment, WorkerKind, accelerator_name};
 
 pub(super) struct EcsManaged;
 
@@ -90,30 +90,6 @@ impl Kind for EcsManaged {
     }
 }
 
-/// The GPU models `InstanceRequirementsRequest.AcceleratorNames` takes, as EC2 names them in
-/// `workers.gpu.accelerator` (upper case) and as the capacity provider spells them.
-pub const ACCELERATOR_NAMES: &[(&str, &str)] = &[
-    ("A10G", "a10g"),
-    ("A100", "a100"),
-    ("H100", "h100"),
-    ("K80", "k80"),
-    ("L4", "l4"),
-    ("L40S", "l40s"),
-    ("M60", "m60"),
-    ("T4", "t4"),
-    ("T4G", "t4g"),
-    ("V100", "v100"),
-];
-
-/// The capacity provider's name for a GPU model EC2 names (`L4` → `l4`); `None` for one it
-/// does not take.
-pub fn accelerator_name(model: &str) -> Option<&'static str> {
-    ACCELERATOR_NAMES
-        .iter()
-        .find(|(ec2, _)| ec2.eq_ignore_ascii_case(model))
-        .map(|(_, name)| *name)
-}
-
 /// What the template needs for the Managed Instances capacity providers.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Render {
@@ -173,37 +149,5 @@ impl Render {
             },
             storage_gib: m.storage_gib,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_gpu_model_named_is_one_the_capacity_provider_takes() {
-        // InstanceRequirementsRequest.AcceleratorNames' values (the CloudFormation resource
-        // schema of AWS::ECS::CapacityProvider).
-        let allowed = [
-            "a10g",
-            "a100",
-            "h100",
-            "inferentia",
-            "k520",
-            "k80",
-            "m60",
-            "radeon-pro-v520",
-            "t4",
-            "t4g",
-            "vu9p",
-            "v100",
-            "l40s",
-            "l4",
-        ];
-        for (ec2, name) in ACCELERATOR_NAMES {
-            assert!(allowed.contains(name), "{name}");
-            assert_eq!(accelerator_name(&ec2.to_lowercase()), Some(*name));
-        }
-        assert_eq!(accelerator_name("B200"), None);
     }
 }

@@ -6,7 +6,7 @@ use super::Checker;
 use super::fargate::{Service, check_service};
 use crate::config::Environment;
 use crate::config::schema::ScalingMetric;
-use crate::kinds::ecs_managed::{ACCELERATOR_NAMES, accelerator_name};
+use crate::config::{ACCELERATOR_NAMES, accelerator_name};
 
 /// Settings that mean something only for instances qfleet launches itself, or for another
 /// kind. ECS chooses, patches and replaces Managed Instances, and brings their image.

@@ -29,6 +29,31 @@ pub const GPU_FAMILIES: &[&str] = &[
     "p6e-gb300",
 ];
 
+/// The GPU models `InstanceRequirementsRequest.AcceleratorNames` takes, as EC2 names them in
+/// `workers.gpu.accelerator` (upper case) and as an ECS Managed Instances capacity provider
+/// spells them (`kind: ecs_managed`).
+pub const ACCELERATOR_NAMES: &[(&str, &str)] = &[
+    ("A10G", "a10g"),
+    ("A100", "a100"),
+    ("H100", "h100"),
+    ("K80", "k80"),
+    ("L4", "l4"),
+    ("L40S", "l40s"),
+    ("M60", "m60"),
+    ("T4", "t4"),
+    ("T4G", "t4g"),
+    ("V100", "v100"),
+];
+
+/// The capacity provider's name for a GPU model EC2 names (`L4` → `l4`); `None` for one it
+/// does not take.
+pub fn accelerator_name(model: &str) -> Option<&'static str> {
+    ACCELERATOR_NAMES
+        .iter()
+        .find(|(ec2, _)| ec2.eq_ignore_ascii_case(model))
+        .map(|(_, name)| *name)
+}
+
 /// Why a family with an accelerator is not one `workers.gpu` runs.
 fn not_ours(family: &str) -> &'static str {
     match family {
@@ -125,4 +150,36 @@ pub(crate) fn is_amazon_linux_2(ami: &str) -> bool {
             .collect::<Vec<_>>()
             .windows(3)
             .any(|w| w == ["amazon", "linux", "2"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_gpu_model_named_is_one_the_capacity_provider_takes() {
+        // InstanceRequirementsRequest.AcceleratorNames' values (the CloudFormation resource
+        // schema of AWS::ECS::CapacityProvider).
+        let allowed = [
+            "a10g",
+            "a100",
+            "h100",
+            "inferentia",
+            "k520",
+            "k80",
+            "m60",
+            "radeon-pro-v520",
+            "t4",
+            "t4g",
+            "vu9p",
+            "v100",
+            "l40s",
+            "l4",
+        ];
+        for (ec2, name) in ACCELERATOR_NAMES {
+            assert!(allowed.contains(name), "{name}");
+            assert_eq!(accelerator_name(&ec2.to_lowercase()), Some(*name));
+        }
+        assert_eq!(accelerator_name("B200"), None);
+    }
 }
