@@ -1024,7 +1024,7 @@ settings! {
             => "a duration from 2s to 2m (default 30s), at most queue.visibility_timeout: from SIGTERM to SIGKILL when a task stops",
         /// Each instance's data volume in GiB (AWS's default 80 without it).
         pub storage_gib: Option<u32>
-            => "a whole number of GiB from 1 to 16384 (optional; AWS gives 80 without it): each instance's data volume, where images and tasks' writable layers go",
+            => "a whole number of GiB from 30 to 16384 (optional; AWS gives 80 without it): each instance's data volume, where images and tasks' writable layers go",
         /// ECS Exec into running tasks. Off by default.
         pub exec: bool => "true or false (default false): ECS Exec into running tasks",
         /// Overrides the image's CMD.

@@ -105,13 +105,16 @@ pub(super) fn check(c: &mut Checker, env: &Environment) {
         MAX_MEMORY,
         " MiB",
     );
-    // StorageSizeGiB: at least 1 (AWS::ECS::CapacityProvider ManagedInstancesStorageConfiguration);
-    // 16 TiB is a gp3 volume's most (Amazon EBS volume types).
+    // The instance's data volume: "The minimum size of this volume is 30 GiB and the maximum
+    // size is 16,384 GiB. By default, the size of this volume is 80 GiB" ("Architect for
+    // Amazon ECS Managed Instances",
+    // https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ManagedInstances.html); the
+    // API's own minimum of 1 is looser.
     if let Some(gib) = m.storage_gib {
         c.range(
             "workers.ecs_managed.storage_gib",
             gib.into(),
-            1,
+            30,
             16_384,
             " GiB",
         );

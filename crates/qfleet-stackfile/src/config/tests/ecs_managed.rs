@@ -109,9 +109,9 @@ fn the_task_size_stop_timeout_types_and_gpu_model_are_bounded_as_aws_allows() {
         "120",
     );
     refused(
-        "  ecs_managed: {storage_gib: 0}\n",
+        "  ecs_managed: {storage_gib: 29}\n",
         "workers.ecs_managed.storage_gib",
-        "1",
+        "30",
     );
     refused(
         "  ecs_managed: {command: []}\n",
