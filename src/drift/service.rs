@@ -45,8 +45,8 @@ pub(super) fn check(f: &mut Findings, snap: &Snapshot, env: &Environment) {
     let managed = w.kind == crate::config::WorkerKind::EcsManaged;
     let provider = |p: &crate::kinds::fargate::Provider| match (managed, p.on_demand) {
         (false, _) => p.name.to_string(),
-        (true, true) => format!("{}_on-demand", names.cluster),
-        (true, false) => format!("{}_spot", names.cluster),
+        (true, true) => names.on_demand_provider.clone(),
+        (true, false) => names.spot_provider.clone(),
     };
     let want: Vec<String> = strategy(&w.spot)
         .iter()

@@ -1622,3 +1622,36 @@ fn a_capacity_provider_is_this_environments_alone_and_its_role_passed_to_lambda_
         }
     }
 }
+
+/// The deploying policy names a cluster's Managed Instances capacity providers by one pattern
+/// that holds both of its names, and no other environment's (an environment's name holds no
+/// underscore).
+#[test]
+fn the_capacity_providers_are_granted_by_a_pattern_of_this_environment_alone() {
+    let env = env_from(
+        "environment: a\nregion: eu-west-1\nlab: true\nworkers:\n  kind: ecs_managed\n  image: public.ecr.aws/docker/library/python:3.12\n",
+    );
+    let names = crate::render::ResourceNames::of(&env);
+    let other = crate::render::ResourceNames::of(&env_from(
+        "environment: a-b\nregion: eu-west-1\nlab: true\n",
+    ));
+    let d = for_environments(&[env], ACCOUNT).unwrap();
+    let docs = d.caller.documents();
+    let arn = |name: &str| format!("arn:aws:ecs:eu-west-1:{ACCOUNT}:capacity-provider/{name}");
+    let glob = |pattern: &str, text: &str| match pattern.strip_suffix('*') {
+        Some(prefix) => text.starts_with(prefix),
+        None => pattern == text,
+    };
+    let patterns: Vec<&str> = granting(&docs, "ecs:CreateCapacityProvider")
+        .into_iter()
+        .flat_map(resources)
+        .filter(|r| r.contains(":capacity-provider/"))
+        .collect();
+    assert_eq!(patterns.len(), 1, "{patterns:?}");
+    for mine in [&names.on_demand_provider, &names.spot_provider] {
+        assert!(glob(patterns[0], &arn(mine)), "{} {mine}", patterns[0]);
+    }
+    for theirs in [&other.on_demand_provider, &other.spot_provider] {
+        assert!(!glob(patterns[0], &arn(theirs)), "{} {theirs}", patterns[0]);
+    }
+}

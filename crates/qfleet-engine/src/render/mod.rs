@@ -312,6 +312,12 @@ pub struct ResourceNames {
     pub cluster: String,
     pub service: String,
     pub task_family: String,
+    /// On ECS Managed Instances (`workers.kind: ecs_managed`): the cluster's capacity
+    /// providers, On-Demand and Spot: the cluster's name, an underscore and the option
+    /// (`qfleet-ENV_on-demand`). No environment's name holds an underscore, so
+    /// `qfleet-ENV_*` names this cluster's alone (`qfleet iam-policy`).
+    pub on_demand_provider: String,
+    pub spot_provider: String,
     /// With `jobs:`: the start of the job table's name, which CloudFormation generates from the
     /// data stack's name and the logical id (`qfleet-ENV-data-JobTable-`), and the response
     /// queue (`qfleet-ENV-responses`): the environment's, shared by its stages.
@@ -384,6 +390,8 @@ impl ResourceNames {
             cluster: format!("qfleet-{}{sfx}", name),
             service: format!("qfleet-{}{sfx}-workers", name),
             task_family: format!("qfleet-{}{sfx}-worker", name),
+            on_demand_provider: format!("qfleet-{}{sfx}_on-demand", name),
+            spot_provider: format!("qfleet-{}{sfx}_spot", name),
             job_table: format!("{}-{}-", env.data_stack_name(), ids::JOB_TABLE),
             response_queue: format!("qfleet-{}-responses", name),
             sweeper: format!("qfleet-{}-job-sweeper", name),
